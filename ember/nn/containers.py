@@ -1,0 +1,274 @@
+"""Containers: modules made of modules (Torch's Sequential, Concat, ConcatTable, ParallelTable).
+
+Each keeps its children in ``self.modules`` (a list, indexed from 0); ``add``
+returns the container so that calls chain. Printing follows Torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ember.nn.module import Module, resized
+
+
+def _indent(text: str, prefix: str) -> str:
+    """Indent every line of ``text`` but the first (nested containers print inside others)."""
+    return text.replace("\n", "\n" + prefix)
+
+
+def accumulate(total: Any, part: Any) -> Any:
+    """Return ``total + part`` for arrays or (nested) tables, adding into ``total`` where it is a buffer."""
+    if isinstance(part, list):
+        return [accumulate(t, p) for t, p in zip(total, part)]
+    np.add(total, part, out=total)
+    return total
+
+
+def copy_into(buffer: Any, value: Any) -> Any:
+    """Copy an array or (nested) table into reused buffers and return them."""
+    if isinstance(value, list):
+        old = buffer if isinstance(buffer, list) else []
+        return [copy_into(old[i] if i < len(old) else None, v) for i, v in enumerate(value)]
+    buffer = resized(buffer, value)
+    np.copyto(buffer, value)
+    return buffer
+
+
+class Container(Module):
+    """Base class of containers: holds ``modules`` and forwards the protocol to them."""
+
+    _parameter_names = ()
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        self.modules: list[Module] = []
+        for module in modules:
+            self.add(module)
+
+    def add(self, module: Module) -> Container:
+        """Append ``module`` and return the container (so calls chain)."""
+        if not isinstance(module, Module):
+            self.fail(f"expected a Module to add, got {type(module).__name__}", TypeError)
+        self.modules.append(module)
+        return self
+
+    def get(self, index: int) -> Module:
+        """The child at ``index`` (0-based)."""
+        return self.modules[index]
+
+    def size(self) -> int:
+        return len(self.modules)
+
+    def __len__(self) -> int:
+        return len(self.modules)
+
+    def __getitem__(self, index: int) -> Module:
+        return self.modules[index]
+
+    def children(self) -> list[Module]:
+        return self.modules
+
+    def checkInput(self, input: Any) -> None:
+        """Children check their own inputs."""
+
+    def reset(self, rng: np.random.Generator | None = None) -> Module:
+        for module in self.modules:
+            module.reset(rng)
+        return self
+
+
+class Sequential(Container):
+    """Composition: ``Sequential(f, g, h)(x) = h(g(f(x)))``.
+
+    Backward runs the children in reverse, feeding each the previous one's
+    ``gradInput``; with no children it is the identity.
+
+    Example:
+        >>> net = Sequential().add(Linear(4, 2)).add(Sigmoid())
+    """
+
+    def insert(self, module: Module, index: int | None = None) -> Sequential:
+        """Insert ``module`` before position ``index`` (default: at the end)."""
+        if not isinstance(module, Module):
+            self.fail(f"expected a Module to insert, got {type(module).__name__}", TypeError)
+        self.modules.insert(len(self.modules) if index is None else index, module)
+        return self
+
+    def remove(self, index: int = -1) -> Sequential:
+        """Remove the child at ``index`` (default: the last one)."""
+        if not self.modules:
+            self.fail("cannot remove from an empty Sequential", IndexError)
+        del self.modules[index]
+        return self
+
+    def updateOutput(self, input: Any) -> Any:
+        current = input
+        for module in self.modules:
+            current = module.forward(current)
+        self.output = current
+        return current
+
+    def _inputs(self, input: Any) -> list[Any]:
+        """The input each child saw in the last forward pass."""
+        return [input] + [module.output for module in self.modules[:-1]]
+
+    def backward(self, input: Any, gradOutput: Any, scale: float = 1.0) -> Any:
+        grad = gradOutput
+        for module, module_input in zip(reversed(self.modules), reversed(self._inputs(input))):
+            grad = module.backward(module_input, grad, scale)
+        self.gradInput = grad
+        return grad
+
+    def updateGradInput(self, input: Any, gradOutput: Any) -> Any:
+        grad = gradOutput
+        for module, module_input in zip(reversed(self.modules), reversed(self._inputs(input))):
+            grad = module.updateGradInput(module_input, grad)
+        self.gradInput = grad
+        return grad
+
+    def accGradParameters(self, input: Any, gradOutput: Any, scale: float = 1.0) -> None:
+        grads = [module.gradInput for module in self.modules[1:]] + [gradOutput]
+        for module, module_input, grad in zip(self.modules, self._inputs(input), grads):
+            module.accGradParameters(module_input, grad, scale)
+
+    def __repr__(self) -> str:
+        steps = " -> ".join(f"({i})" for i in range(1, len(self.modules) + 1))
+        lines = [f"nn.Sequential {{", f"  [input -> {steps} -> output]" if steps else "  [input -> output]"]
+        lines += [f"  ({i}): {_indent(repr(m), '  ')}" for i, m in enumerate(self.modules, 1)]
+        return "\n".join(lines + ["}"])
+
+
+class _Branching(Container):
+    """Shared printing of containers whose children all see the input (Torch's layout)."""
+
+    _branch = "|`-> "
+
+    def __repr__(self) -> str:
+        lines = [f"nn.{type(self).__name__} {{", "  input"]
+        lines += [f"    {self._branch}({i}): {_indent(repr(m), '    |      ')}"
+                  for i, m in enumerate(self.modules, 1)]
+        return "\n".join(lines + ["     ... -> output", "}"])
+
+
+class Concat(_Branching):
+    """Apply every child to the same input and concatenate the outputs along ``dim`` (0-based).
+
+    Backward gives each child its slice of ``gradOutput`` and sums the children's
+    ``gradInput``: ∂L/∂x = Σ_i J_iᵀ g_i.
+    """
+
+    def __init__(self, dim: int, *modules: Module) -> None:
+        super().__init__(*modules)
+        self.dim = dim
+
+    def extra_repr(self) -> str:
+        return str(self.dim)
+
+    def checkInput(self, input: Any) -> None:
+        if not self.modules:
+            self.fail("has no modules to apply", IndexError)
+
+    def updateOutput(self, input: Any) -> np.ndarray:
+        outputs = [module.forward(input) for module in self.modules]
+        first = outputs[0]
+        if not -first.ndim <= self.dim < first.ndim:
+            self.fail(f"cannot concatenate along dim {self.dim} outputs of {first.ndim} dimensions")
+        axis = self.dim % first.ndim
+        shape = list(first.shape)
+        shape[axis] = sum(out.shape[axis] for out in outputs)
+        for out in outputs[1:]:
+            if out.ndim != first.ndim or out.shape[:axis] + out.shape[axis + 1:] != first.shape[:axis] + first.shape[axis + 1:]:
+                self.fail(f"children's outputs {[o.shape for o in outputs]} differ outside dim {self.dim}")
+        self.output = resized(self.output, first, tuple(shape))
+        np.concatenate(outputs, axis=axis, out=self.output)
+        return self.output
+
+    def _slices(self) -> list[tuple[slice, ...]]:
+        axis = self.dim % self.output.ndim
+        slices, offset = [], 0
+        for module in self.modules:
+            width = module.output.shape[axis]
+            slices.append((slice(None),) * axis + (slice(offset, offset + width),))
+            offset += width
+        return slices
+
+    def _sum_children(self, input: Any, gradOutput: np.ndarray, step) -> np.ndarray:
+        for i, (module, index) in enumerate(zip(self.modules, self._slices())):
+            grad = step(module, gradOutput[index])
+            if i == 0:
+                self.gradInput = copy_into(self.gradInput, grad)
+            else:
+                self.gradInput = accumulate(self.gradInput, grad)
+        return self.gradInput
+
+    def backward(self, input: Any, gradOutput: np.ndarray, scale: float = 1.0) -> Any:
+        return self._sum_children(input, gradOutput, lambda m, g: m.backward(input, g, scale))
+
+    def updateGradInput(self, input: Any, gradOutput: np.ndarray) -> Any:
+        return self._sum_children(input, gradOutput, lambda m, g: m.updateGradInput(input, g))
+
+    def accGradParameters(self, input: Any, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        for module, index in zip(self.modules, self._slices()):
+            module.accGradParameters(input, gradOutput[index], scale)
+
+
+class ConcatTable(_Branching):
+    """Apply every child to the same input; the output is the list of their outputs.
+
+    Backward sums the children's ``gradInput`` (arrays or tables)."""
+
+    def updateOutput(self, input: Any) -> list[Any]:
+        self.output = [module.forward(input) for module in self.modules]
+        return self.output
+
+    def checkInput(self, input: Any) -> None:
+        if not self.modules:
+            self.fail("has no modules to apply", IndexError)
+
+    def _sum_children(self, gradOutput: list[Any], step) -> Any:
+        if not isinstance(gradOutput, list) or len(gradOutput) != len(self.modules):
+            self.fail(f"expected gradOutput as a list of {len(self.modules)} arrays, "
+                      f"got {type(gradOutput).__name__} of length {len(gradOutput)}")
+        for i, (module, grad_out) in enumerate(zip(self.modules, gradOutput)):
+            grad = step(module, grad_out)
+            self.gradInput = copy_into(self.gradInput, grad) if i == 0 else accumulate(self.gradInput, grad)
+        return self.gradInput
+
+    def backward(self, input: Any, gradOutput: list[Any], scale: float = 1.0) -> Any:
+        return self._sum_children(gradOutput, lambda m, g: m.backward(input, g, scale))
+
+    def updateGradInput(self, input: Any, gradOutput: list[Any]) -> Any:
+        return self._sum_children(gradOutput, lambda m, g: m.updateGradInput(input, g))
+
+    def accGradParameters(self, input: Any, gradOutput: list[Any], scale: float = 1.0) -> None:
+        for module, grad in zip(self.modules, gradOutput):
+            module.accGradParameters(input, grad, scale)
+
+
+class ParallelTable(_Branching):
+    """Apply the i-th child to the i-th entry of a list input; the output is the list of results."""
+
+    _branch = "|-> "
+
+    def checkInput(self, input: Any) -> None:
+        if not isinstance(input, list) or len(input) != len(self.modules):
+            got = f"a list of length {len(input)}" if isinstance(input, list) else type(input).__name__
+            self.fail(f"expected a list of {len(self.modules)} inputs (one per module), got {got}")
+
+    def updateOutput(self, input: list[Any]) -> list[Any]:
+        self.output = [module.forward(x) for module, x in zip(self.modules, input)]
+        return self.output
+
+    def backward(self, input: list[Any], gradOutput: list[Any], scale: float = 1.0) -> list[Any]:
+        self.gradInput = [m.backward(x, g, scale) for m, x, g in zip(self.modules, input, gradOutput)]
+        return self.gradInput
+
+    def updateGradInput(self, input: list[Any], gradOutput: list[Any]) -> list[Any]:
+        self.gradInput = [m.updateGradInput(x, g) for m, x, g in zip(self.modules, input, gradOutput)]
+        return self.gradInput
+
+    def accGradParameters(self, input: list[Any], gradOutput: list[Any], scale: float = 1.0) -> None:
+        for module, x, grad in zip(self.modules, input, gradOutput):
+            module.accGradParameters(x, grad, scale)

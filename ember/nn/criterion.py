@@ -1,0 +1,97 @@
+"""Criterion: the base class of every loss (Torch's ``nn.Criterion``).
+
+A criterion maps ``(input, target)`` to a scalar loss. Subclasses implement
+``updateOutput(input, target)``, which sets ``self.output`` (a Python float)
+and returns it, and ``updateGradInput(input, target)``, which sets
+``self.gradInput`` = ∂loss/∂input. ``sizeAverage`` (default ``True``) divides
+by the number of examples (or elements), as in Torch.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, NoReturn
+
+import numpy as np
+
+from ember.nn.module import empty_like_state
+
+
+class Criterion:
+    """Base class of all criteria; see the module docstring for the protocol."""
+
+    #: names of array attributes (e.g. class weights) that ``type()`` converts.
+    _float_attributes: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        self.output = 0.0
+        self.gradInput: Any = np.empty(0)
+        self.sizeAverage = True
+        self._checked: tuple | None = None
+
+    def forward(self, input: Any, target: Any) -> float:
+        """Compute and return the loss; inputs are checked once per new shape and dtype."""
+        if type(input) is np.ndarray and type(target) is np.ndarray:
+            key = (input.shape, input.dtype, target.shape, target.dtype)
+            if key != self._checked:
+                self.checkInput(input, target)
+                self._checked = key
+        else:
+            self.checkInput(input, target)
+        return self.updateOutput(input, target)
+
+    def __call__(self, input: Any, target: Any) -> float:
+        return self.forward(input, target)
+
+    def backward(self, input: Any, target: Any) -> Any:
+        """Compute and return ``self.gradInput`` = ∂loss/∂input (call ``forward`` first)."""
+        return self.updateGradInput(input, target)
+
+    def updateOutput(self, input: Any, target: Any) -> float:
+        raise NotImplementedError(f"{type(self).__name__} must implement updateOutput")
+
+    def updateGradInput(self, input: Any, target: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must implement updateGradInput")
+
+    def checkInput(self, input: Any, target: Any) -> None:
+        """Raise a clear error unless ``input`` and ``target`` are acceptable.
+
+        The default wants a floating-point input array; subclasses add their checks."""
+        if not isinstance(input, np.ndarray):
+            self.fail(f"expected a NumPy array as input, got {type(input).__name__}", TypeError)
+        if not np.issubdtype(input.dtype, np.floating):
+            self.fail(f"expected a floating-point input, got dtype {input.dtype}", TypeError)
+
+    def fail(self, message: str, error: type[Exception] = ValueError) -> NoReturn:
+        """Raise ``error`` with a message that starts with this criterion's name."""
+        raise error(f"{self.describe()}: {message}")
+
+    def type(self, dtype: Any) -> Criterion:
+        """Convert array attributes (e.g. class weights) to ``dtype``."""
+        dtype = np.dtype(dtype)
+        for name in self._float_attributes:
+            value = getattr(self, name, None)
+            if value is not None:
+                setattr(self, name, value.astype(dtype))
+        self.gradInput = empty_like_state(self.gradInput)
+        self._checked = None
+        return self
+
+    def float(self) -> Criterion:
+        return self.type(np.float32)
+
+    def double(self) -> Criterion:
+        return self.type(np.float64)
+
+    def clone(self) -> Criterion:
+        return copy.deepcopy(self)
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def describe(self) -> str:
+        extra = self.extra_repr()
+        return f"{type(self).__name__}({extra})" if extra else type(self).__name__
+
+    def __repr__(self) -> str:
+        return "nn." + self.describe()
