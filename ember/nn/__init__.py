@@ -5,8 +5,3 @@ from ember.nn.containers import Concat, ConcatTable, Container, ParallelTable, S
 from ember.nn.criterion import Criterion
 from ember.nn.linear import Identity, Linear
 from ember.nn.module import Module
-
-__all__ = [
-    "Concat", "ConcatTable", "Container", "Criterion", "Identity", "Linear", "Module",
-    "ParallelTable", "Sequential", "Sigmoid",
-]

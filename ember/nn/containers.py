@@ -87,6 +87,7 @@ class Sequential(Container):
 
     Example:
         >>> net = Sequential().add(Linear(4, 2)).add(Sigmoid())
+
     """
 
     def insert(self, module: Module, index: int | None = None) -> Sequential:
@@ -135,7 +136,7 @@ class Sequential(Container):
 
     def __repr__(self) -> str:
         steps = " -> ".join(f"({i})" for i in range(1, len(self.modules) + 1))
-        lines = [f"nn.Sequential {{", f"  [input -> {steps} -> output]" if steps else "  [input -> output]"]
+        lines = ["nn.Sequential {", f"  [input -> {steps} -> output]" if steps else "  [input -> output]"]
         lines += [f"  ({i}): {_indent(repr(m), '  ')}" for i, m in enumerate(self.modules, 1)]
         return "\n".join(lines + ["}"])
 
@@ -178,8 +179,11 @@ class Concat(_Branching):
         axis = self.dim % first.ndim
         shape = list(first.shape)
         shape[axis] = sum(out.shape[axis] for out in outputs)
+        def outside(shape):
+            return shape[:axis] + shape[axis + 1:]
+
         for out in outputs[1:]:
-            if out.ndim != first.ndim or out.shape[:axis] + out.shape[axis + 1:] != first.shape[:axis] + first.shape[axis + 1:]:
+            if out.ndim != first.ndim or outside(out.shape) != outside(first.shape):
                 self.fail(f"children's outputs {[o.shape for o in outputs]} differ outside dim {self.dim}")
         self.output = resized(self.output, first, tuple(shape))
         np.concatenate(outputs, axis=axis, out=self.output)
@@ -217,7 +221,8 @@ class Concat(_Branching):
 class ConcatTable(_Branching):
     """Apply every child to the same input; the output is the list of their outputs.
 
-    Backward sums the children's ``gradInput`` (arrays or tables)."""
+    Backward sums the children's ``gradInput`` (arrays or tables).
+    """
 
     def updateOutput(self, input: Any) -> list[Any]:
         self.output = [module.forward(input) for module in self.modules]

@@ -56,7 +56,8 @@ class Criterion:
     def checkInput(self, input: Any, target: Any) -> None:
         """Raise a clear error unless ``input`` and ``target`` are acceptable.
 
-        The default wants a floating-point input array; subclasses add their checks."""
+        The default wants a floating-point input array; subclasses add their checks.
+        """
         if not isinstance(input, np.ndarray):
             self.fail(f"expected a NumPy array as input, got {type(input).__name__}", TypeError)
         if not np.issubdtype(input.dtype, np.floating):

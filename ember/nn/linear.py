@@ -29,6 +29,7 @@ class Linear(Module):
     Example:
         >>> Linear(4, 2).forward(np.ones(4)).shape
         (2,)
+
     """
 
     def __init__(self, n_in: int, n_out: int, bias: bool = True, rng: np.random.Generator | None = None) -> None:

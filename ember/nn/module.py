@@ -24,7 +24,8 @@ import numpy as np
 
 def resized(buffer: Any, like: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Return ``buffer`` when it already has ``shape`` (default ``like.shape``) and
-    ``like``'s dtype, else a new uninitialised array shaped so (Torch's ``resize``)."""
+    ``like``'s dtype, else a new uninitialised array shaped so (Torch's ``resize``).
+    """
     if shape is None:
         shape = like.shape
     if type(buffer) is np.ndarray and buffer.shape == shape and buffer.dtype == like.dtype:
@@ -52,6 +53,7 @@ class Module:
         output: the result of the last ``forward`` (a reused buffer).
         gradInput: the result of the last ``backward`` (a reused buffer).
         train: ``True`` in training mode, ``False`` after ``evaluate()``.
+
     """
 
     #: (parameter, gradient) attribute names that ``parameters()`` collects.
@@ -84,7 +86,8 @@ class Module:
     def backward(self, input: Any, gradOutput: Any, scale: float = 1.0) -> Any:
         """Compute ``self.gradInput`` and accumulate ``scale`` times the parameter gradients.
 
-        Call ``forward(input)`` first, with the same input."""
+        Call ``forward(input)`` first, with the same input.
+        """
         if type(gradOutput) is np.ndarray and gradOutput.shape != np.shape(self.output):
             self.fail(f"expected gradOutput of shape {np.shape(self.output)} (the output's), "
                       f"got {gradOutput.shape}")
@@ -105,7 +108,8 @@ class Module:
         """Raise a clear error unless ``input`` is what ``updateOutput`` accepts.
 
         The default accepts any floating-point array of the parameters' dtype.
-        Subclasses extend it with shape checks (``self.fail(...)``)."""
+        Subclasses extend it with shape checks (``self.fail(...)``).
+        """
         if not isinstance(input, np.ndarray):
             self.fail(f"expected a NumPy array, got {type(input).__name__}", TypeError)
         if not np.issubdtype(input.dtype, np.floating):
@@ -126,7 +130,7 @@ class Module:
         return []
 
     def listModules(self) -> list[Module]:
-        """This module and all its descendants, depth first (Torch's ``listModules``)."""
+        """Return this module and all its descendants, depth first (Torch's ``listModules``)."""
         found = [self]
         for child in self.children():
             found.extend(child.listModules())
@@ -175,7 +179,8 @@ class Module:
         so updating the flat parameters updates the model. Parameters shared
         between modules take one slot, and their modules accumulate into the same
         gradient slot. Calling it again is safe (it re-flattens). Converting the
-        model with ``type()`` afterwards breaks the views: call it again then."""
+        model with ``type()`` afterwards breaks the views: call it again then.
+        """
         slots = list(self._parameter_slots())
         index_of: dict[tuple, int] = {}
         unique: list[tuple[np.ndarray, np.ndarray]] = []
@@ -225,7 +230,8 @@ class Module:
 
     def share(self, other: Module, *names: str) -> Module:
         """Make this module use ``other``'s arrays for the attributes ``names`` (e.g.
-        ``'weight', 'bias', 'gradWeight', 'gradBias'``), through the whole tree."""
+        ``'weight', 'bias', 'gradWeight', 'gradBias'``), through the whole tree.
+        """
         mine, theirs = self.listModules(), other.listModules()
         if [type(m) for m in mine] != [type(m) for m in theirs]:
             self.fail(f"cannot share with {other.describe()}: the module trees differ")
