@@ -61,6 +61,12 @@ class Module:
     #: names of scratch arrays that ``clearState()`` drops and ``type()`` re-creates.
     _buffers: tuple[str, ...] = ()
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Module:
+        """Remember the constructor arguments, so that ``ember.io`` can describe the architecture."""
+        self = super().__new__(cls)
+        self._constructor_args = (args, kwargs)
+        return self
+
     def __init__(self) -> None:
         self.output: Any = np.empty(0)
         self.gradInput: Any = np.empty(0)
