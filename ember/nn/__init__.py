@@ -1,7 +1,24 @@
 """ember.nn: modules, containers and criteria with Torch's ``nn`` protocol, on NumPy."""
 
-from ember.nn.activation import Sigmoid
+from ember.nn.activation import (
+    ELU,
+    HardTanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftMax,
+    PReLU,
+    ReLU,
+    ReQU,
+    Sigmoid,
+    SoftMax,
+    SoftMin,
+    SoftPlus,
+    SoftSign,
+    Tanh,
+    Threshold,
+)
 from ember.nn.containers import Concat, ConcatTable, Container, ParallelTable, Sequential
 from ember.nn.criterion import Criterion
+from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
 from ember.nn.linear import Identity, Linear
 from ember.nn.module import Module
