@@ -20,5 +20,5 @@ from ember.nn.activation import (
 from ember.nn.containers import Concat, ConcatTable, Container, ParallelTable, Sequential
 from ember.nn.criterion import Criterion
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
-from ember.nn.linear import Identity, Linear
+from ember.nn.linear import Add, CAdd, CMul, Identity, Linear, LookupTable, Mul
 from ember.nn.module import Module

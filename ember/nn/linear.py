@@ -94,3 +94,318 @@ class Identity(Module):
     def updateGradInput(self, input, gradOutput):
         self.gradInput = gradOutput
         return gradOutput
+
+
+def _as_shape(size: int | tuple[int, ...]) -> tuple[int, ...]:
+    """``size`` (an int or a tuple of ints) as a shape tuple."""
+    shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+    if not shape or any(not isinstance(s, (int, np.integer)) or s < 1 for s in shape):
+        raise ValueError(f"expected a size of positive ints, got {size!r}")
+    return tuple(int(s) for s in shape)
+
+
+def _size_text(shape: tuple[int, ...]) -> str:
+    return str(shape[0]) if len(shape) == 1 else "x".join(map(str, shape))
+
+
+class _Elementwise(Module):
+    """Shared input check and reduction of a learned array ``p`` of shape ``size``, applied
+    element-wise and broadcast over an optional leading batch dimension (CMul, CAdd).
+
+    As Torch's ``expandAs``, a ``p`` with the input's number of dimensions may also have
+    size 1 where the input does not: it is broadcast there.
+    """
+
+    shape: tuple[int, ...]
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        size = self.shape
+        tail = input.shape[input.ndim - len(size):] if input.ndim >= len(size) else None
+        if (input.ndim not in (len(size), len(size) + 1) or tail is None
+                or any(s != t and s != 1 for s, t in zip(size, tail))):
+            self.fail(f"expected input of shape {size} or (batch, {', '.join(map(str, size))}), got {input.shape}")
+
+    def _reduce(self, product: np.ndarray) -> np.ndarray:
+        """Sum ``product`` (shaped like the input) down to the parameter's shape."""
+        if product.ndim > len(self.shape):
+            product = product.sum(axis=0)
+        axes = tuple(i for i, (s, t) in enumerate(zip(self.shape, product.shape)) if s == 1 and t != 1)
+        return product.sum(axis=axes, keepdims=True) if axes else product
+
+
+class CMul(_Elementwise):
+    """Learned element-wise scale ``y = x ⊙ w`` (Torch's ``nn.CMul``).
+
+    Backward: ``∂L/∂x = g ⊙ w``; ``∂L/∂w += scale · Σ_batch g ⊙ x``.
+
+    Args:
+        size: the shape of ``w``: an int or a tuple of ints.
+        rng: generator for the initialisation (default: the library-wide one).
+
+    Shape: input ``size`` or ``(batch, *size)``; output like the input. Where ``w`` has
+    size 1 along a dimension (and as many dimensions as the input) it is broadcast, as Torch.
+
+    Attributes:
+        weight: ``w``, initialised uniform(−1/√numel(w), 1/√numel(w)).
+
+    Example:
+        >>> CMul(5).forward(np.ones((3, 5))).shape
+        (3, 5)
+
+    """
+
+    _parameter_names = (("weight", "gradWeight"),)
+
+    def __init__(self, size: int | tuple[int, ...], rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.shape = _as_shape(size)
+        self.weight = np.empty(self.shape)
+        self.gradWeight = np.zeros(self.shape)
+        self.reset(rng=rng)
+
+    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> CMul:
+        """Draw the weight from uniform(−stdv, stdv), stdv = 1/√numel(w) unless given."""
+        stdv = 1.0 / math.sqrt(self.weight.size) if stdv is None else stdv
+        self.weight[...] = get_rng(rng).uniform(-stdv, stdv, self.weight.shape)
+        return self
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        self.output = resized(self.output, input)
+        np.multiply(input, self.weight, out=self.output)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        self.gradInput = resized(self.gradInput, input)
+        np.multiply(gradOutput, self.weight, out=self.gradInput)
+        return self.gradInput
+
+    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        self.gradWeight += scale * self._reduce(gradOutput * input)
+
+    def extra_repr(self) -> str:
+        return _size_text(self.shape)
+
+
+class CAdd(_Elementwise):
+    """Learned element-wise shift ``y = x + b`` (Torch's ``nn.CAdd``).
+
+    Backward: ``∂L/∂x = g``; ``∂L/∂b += scale · Σ_batch g``.
+
+    Args:
+        size: the shape of ``b``: an int or a tuple of ints.
+        rng: generator for the initialisation (default: the library-wide one).
+
+    Shape: input ``size`` or ``(batch, *size)``; output like the input. Where ``b`` has
+    size 1 along a dimension (and as many dimensions as the input) it is broadcast, as Torch.
+
+    Attributes:
+        bias: ``b``, initialised uniform(−1/√numel(b), 1/√numel(b)).
+
+    """
+
+    _parameter_names = (("bias", "gradBias"),)
+
+    def __init__(self, size: int | tuple[int, ...], rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.shape = _as_shape(size)
+        self.bias = np.empty(self.shape)
+        self.gradBias = np.zeros(self.shape)
+        self.reset(rng=rng)
+
+    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> CAdd:
+        """Draw the bias from uniform(−stdv, stdv), stdv = 1/√numel(b) unless given."""
+        stdv = 1.0 / math.sqrt(self.bias.size) if stdv is None else stdv
+        self.bias[...] = get_rng(rng).uniform(-stdv, stdv, self.bias.shape)
+        return self
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        self.output = resized(self.output, input)
+        np.add(input, self.bias, out=self.output)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        self.gradInput = resized(self.gradInput, input)
+        np.copyto(self.gradInput, gradOutput)
+        return self.gradInput
+
+    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        self.gradBias += scale * self._reduce(gradOutput)
+
+    def extra_repr(self) -> str:
+        return _size_text(self.shape)
+
+
+class Add(Module):
+    """Learned shift ``y = x + b`` (Torch's ``nn.Add``), per feature or one scalar for all.
+
+    Backward: ``∂L/∂x = g``; ``∂L/∂b += scale · Σ_batch g`` (with ``scalar``: the sum of all of ``g``).
+
+    Args:
+        input_size: the number of features ``n``.
+        scalar: learn a single number added to every element (``bias`` of shape ``(1,)``).
+        rng: generator for the initialisation (default: the library-wide one).
+
+    Shape: input ``(n,)`` or ``(batch, n)``; with ``scalar``, any shape. Output like the input.
+
+    Attributes:
+        bias: ``(n,)`` (or ``(1,)``), initialised uniform(−1/√len(bias), 1/√len(bias)) as Torch
+            (so ±1 for a scalar bias).
+
+    """
+
+    _parameter_names = (("bias", "gradBias"),)
+
+    def __init__(self, input_size: int, scalar: bool = False, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.input_size, self.scalar = input_size, scalar
+        size = 1 if scalar else input_size
+        self.bias = np.empty(size)
+        self.gradBias = np.zeros(size)
+        self.reset(rng=rng)
+
+    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> Add:
+        """Draw the bias from uniform(−stdv, stdv), stdv = 1/√len(bias) unless given."""
+        stdv = 1.0 / math.sqrt(self.bias.size) if stdv is None else stdv
+        self.bias[...] = get_rng(rng).uniform(-stdv, stdv, self.bias.shape)
+        return self
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        if not self.scalar and (input.ndim not in (1, 2) or input.shape[-1] != self.input_size):
+            self.fail(f"expected input of shape ({self.input_size},) or (batch, {self.input_size}), "
+                      f"got {input.shape}")
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        self.output = resized(self.output, input)
+        np.add(input, self.bias[0] if self.scalar else self.bias, out=self.output)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        self.gradInput = resized(self.gradInput, input)
+        np.copyto(self.gradInput, gradOutput)
+        return self.gradInput
+
+    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        if self.scalar:
+            self.gradBias += scale * gradOutput.sum()
+        elif gradOutput.ndim == 1:
+            self.gradBias += scale * gradOutput
+        else:
+            self.gradBias += scale * gradOutput.sum(axis=0)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, scalar=True" if self.scalar else str(self.input_size)
+
+
+class Mul(Module):
+    """Learned scalar gain ``y = w · x`` (Torch's ``nn.Mul``), any input shape.
+
+    Backward: ``∂L/∂x = w · g``; ``∂L/∂w += scale · Σ g ⊙ x``.
+
+    Attributes:
+        weight: ``(1,)``, initialised uniform(−1, 1) (Torch's 1/√1).
+
+    """
+
+    _parameter_names = (("weight", "gradWeight"),)
+
+    def __init__(self, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.weight = np.empty(1)
+        self.gradWeight = np.zeros(1)
+        self.reset(rng=rng)
+
+    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> Mul:
+        """Draw the weight from uniform(−stdv, stdv), stdv = 1 unless given."""
+        stdv = 1.0 if stdv is None else stdv
+        self.weight[...] = get_rng(rng).uniform(-stdv, stdv, 1)
+        return self
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        self.output = resized(self.output, input)
+        np.multiply(input, self.weight[0], out=self.output)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        self.gradInput = resized(self.gradInput, input)
+        np.multiply(gradOutput, self.weight[0], out=self.gradInput)
+        return self.gradInput
+
+    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        self.gradWeight += scale * np.vdot(gradOutput, input)
+
+
+class LookupTable(Module):
+    """Embedding: row ``i`` of ``W`` for each index ``i`` (Torch's ``nn.LookupTable``), 0-based.
+
+    Forward: ``y[..., :] = W[x[...], :]``. Backward: ``∂L/∂W[i] += scale · Σ_{k : x_k = i} g_k``
+    (scattered with ``np.add.at``, so repeated indices accumulate). Indices are not
+    differentiable: ``gradInput`` is zeros shaped like the input, as Torch.
+
+    Args:
+        n_index: the number of rows of ``W`` (valid indices are ``0 … n_index − 1``).
+        n_output: the size of each row.
+        rng: generator for the initialisation (default: the library-wide one).
+
+    Shape: input an integer array ``(n,)`` or ``(batch, n)``; output ``(n, n_output)`` or
+    ``(batch, n, n_output)``.
+
+    Attributes:
+        weight: ``(n_index, n_output)``, initialised standard normal as Torch.
+
+    Example:
+        >>> LookupTable(5, 3).forward(np.array([[0, 2], [3, 4]])).shape
+        (2, 2, 3)
+
+    """
+
+    _parameter_names = (("weight", "gradWeight"),)
+
+    def __init__(self, n_index: int, n_output: int, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.n_index, self.n_output = n_index, n_output
+        self.weight = np.empty((n_index, n_output))
+        self.gradWeight = np.zeros((n_index, n_output))
+        self.reset(rng=rng)
+
+    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> LookupTable:
+        """Draw the weight from normal(0, stdv²), stdv = 1 unless given."""
+        stdv = 1.0 if stdv is None else stdv
+        self.weight[...] = get_rng(rng).normal(0.0, stdv, self.weight.shape)
+        return self
+
+    def checkInput(self, input: np.ndarray) -> None:
+        if not isinstance(input, np.ndarray):
+            self.fail(f"expected a NumPy array of indices, got {type(input).__name__}", TypeError)
+        if not np.issubdtype(input.dtype, np.integer):
+            self.fail(f"expected an integer array of indices, got dtype {input.dtype}", TypeError)
+        if input.ndim not in (1, 2):
+            self.fail(f"expected indices of shape (n,) or (batch, n), got {input.shape}")
+
+    def _check_range(self, input: np.ndarray) -> None:
+        bad = (input < 0) | (input >= self.n_index)
+        if bad.any():
+            index = input[bad].flat[0]
+            self.fail(f"index {index} out of range for {self.n_index} rows (indices are 0-based)", IndexError)
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        if input.size and (input.min() < 0 or input.max() >= self.n_index):
+            self._check_range(input)
+        self.output = resized(self.output, self.weight, input.shape + (self.n_output,))
+        np.take(self.weight, input, axis=0, out=self.output, mode="clip")  # range checked above
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        if type(self.gradInput) is not np.ndarray or self.gradInput.shape != input.shape \
+                or self.gradInput.dtype != self.weight.dtype:
+            self.gradInput = np.zeros(input.shape, dtype=self.weight.dtype)
+        else:
+            self.gradInput.fill(0)
+        return self.gradInput
+
+    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        np.add.at(self.gradWeight, input, gradOutput if scale == 1 else scale * gradOutput)
+
+    def extra_repr(self) -> str:
+        return f"{self.n_index} -> {self.n_output}"
