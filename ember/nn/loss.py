@@ -1,0 +1,754 @@
+"""Criteria (losses), with Torch's semantics: ``sizeAverage``, 0-based class labels, batches.
+
+Every criterion maps ``(input, target)`` to a Python float (``self.output``) and
+computes ``self.gradInput`` = ∂loss/∂input in ``backward``. Below, ``n`` is the
+normaliser that ``sizeAverage`` (default ``True``) divides by: the number of
+elements for the point-wise criteria, the number of examples (or the sum of
+the examples' class weights) for the classification criteria; with
+``sizeAverage = False``, ``n = 1``.
+
+Inputs are ``(n_classes,)`` or ``(batch, n_classes)`` for the classification
+criteria, whose targets are an ``int`` label or an integer array ``(batch,)``;
+the point-wise criteria take a target of the input's shape. A float32 input
+gets a float32 ``gradInput``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ember.nn.criterion import Criterion
+from ember.nn.module import resized
+
+_INTEGER_LABEL = (int, np.integer)
+
+
+def _margin_repr(margin: float, default: float = 1.0) -> str:
+    return "" if margin == default else f"margin={margin:g}"
+
+
+# -- point-wise criteria ------------------------------------------------------------------------
+
+
+class _PointwiseCriterion(Criterion):
+    """Shared checks of the criteria that compare input and target element by element."""
+
+    def __init__(self, size_average: bool = True) -> None:
+        super().__init__()
+        self.sizeAverage = size_average
+        self._buffer: np.ndarray | None = None  # scratch for the forward pass
+
+    def checkInput(self, input: Any, target: Any) -> None:
+        super().checkInput(input, target)
+        if not isinstance(target, np.ndarray):
+            self.fail(f"expected a NumPy array as target, got {type(target).__name__}", TypeError)
+        if not (np.issubdtype(target.dtype, np.floating) or np.issubdtype(target.dtype, np.integer)):
+            self.fail(f"expected a real-valued target, got dtype {target.dtype}", TypeError)
+        if target.shape != input.shape:
+            self.fail(f"expected a target of the input's shape {input.shape}, got {target.shape}")
+
+    def _norm(self, input: np.ndarray) -> float:
+        return 1.0 / input.size if self.sizeAverage else 1.0
+
+
+class MSECriterion(_PointwiseCriterion):
+    """Mean squared error (Torch's ``nn.MSECriterion``).
+
+    Loss: ``ℓ = Σᵢ (xᵢ − tᵢ)² / n``, with ``n`` the number of elements (1 when ``sizeAverage`` is false).
+
+    Backward: ``∂ℓ/∂xᵢ = 2 (xᵢ − tᵢ) / n``.
+
+    Args:
+        size_average: divide by the number of elements (sets ``sizeAverage``).
+
+    Shape: input any shape; target the same shape.
+
+    Example:
+        >>> MSECriterion().forward(np.zeros(2), np.array([1.0, 3.0]))
+        5.0
+
+    """
+
+    def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        diff = self._buffer = resized(self._buffer, input)
+        np.subtract(input, target, out=diff)
+        np.multiply(diff, diff, out=diff)
+        self.output = float(diff.sum()) * self._norm(input)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        np.subtract(input, target, out=grad)
+        grad *= 2.0 * self._norm(input)
+        return grad
+
+
+class AbsCriterion(_PointwiseCriterion):
+    """Mean absolute error (Torch's ``nn.AbsCriterion``).
+
+    Loss: ``ℓ = Σᵢ |xᵢ − tᵢ| / n``.
+
+    Backward: ``∂ℓ/∂xᵢ = +1/n`` where ``xᵢ ≥ tᵢ`` (also at the kink, as in Torch), ``−1/n`` elsewhere.
+
+    Args:
+        size_average: divide by the number of elements (sets ``sizeAverage``).
+
+    Shape: input any shape; target the same shape.
+
+    """
+
+    def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        diff = self._buffer = resized(self._buffer, input)
+        np.subtract(input, target, out=diff)
+        np.abs(diff, out=diff)
+        self.output = float(diff.sum()) * self._norm(input)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        norm = self._norm(input)
+        grad = self.gradInput = resized(self.gradInput, input)
+        np.subtract(input, target, out=grad)
+        np.greater_equal(grad, 0, out=grad)  # 1 where x ≥ t, else 0
+        grad *= 2.0 * norm
+        grad -= norm
+        return grad
+
+
+class SmoothL1Criterion(_PointwiseCriterion):
+    """Huber loss with threshold 1 (Torch's ``nn.SmoothL1Criterion``).
+
+    Loss: ``ℓ = Σᵢ zᵢ / n`` with ``zᵢ = ½ dᵢ²`` if ``|dᵢ| < 1`` else ``|dᵢ| − ½``, ``dᵢ = xᵢ − tᵢ``.
+
+    Backward: ``∂ℓ/∂xᵢ = clip(dᵢ, −1, 1) / n``.
+
+    Args:
+        size_average: divide by the number of elements (sets ``sizeAverage``).
+
+    Shape: input any shape; target the same shape.
+
+    """
+
+    def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        diff = self._buffer = resized(self._buffer, input)
+        np.subtract(input, target, out=diff)
+        np.abs(diff, out=diff)
+        total = np.where(diff < 1.0, 0.5 * diff * diff, diff - 0.5).sum()
+        self.output = float(total) * self._norm(input)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        np.subtract(input, target, out=grad)
+        np.clip(grad, -1.0, 1.0, out=grad)
+        grad *= self._norm(input)
+        return grad
+
+
+class BCECriterion(_PointwiseCriterion):
+    """Binary cross-entropy on probabilities (Torch's ``nn.BCECriterion``).
+
+    Loss: ``ℓ = −Σᵢ wᵢ [tᵢ log(xᵢ + ε) + (1 − tᵢ) log(1 − xᵢ + ε)] / n`` with ``ε = 1e-12`` (Torch's
+    guard against ``log 0``), ``n`` the number of elements and ``wᵢ = 1`` without weights.
+
+    Backward: ``∂ℓ/∂xᵢ = −wᵢ (tᵢ − xᵢ) / ((1 − xᵢ + ε)(xᵢ + ε)) / n``.
+
+    The input must be probabilities in [0, 1] (e.g. a Sigmoid's output; checked on every call, as
+    Torch does); targets are in [0, 1] (hard 0/1 labels or soft ones).
+
+    Args:
+        weights: optional 1-D array of one weight per element of the last dimension, shared by
+            every example of a batch.
+        size_average: divide by the number of elements (sets ``sizeAverage``).
+
+    Shape: input any shape (its last dimension of the weights' size when weighted); target the same.
+
+    """
+
+    _float_attributes = ("weights",)
+    eps = 1e-12
+
+    def __init__(self, weights: Any = None, size_average: bool = True) -> None:
+        super().__init__(size_average)
+        self.weights = None if weights is None else np.array(weights, dtype=np.float64)
+        if self.weights is not None and self.weights.ndim != 1:
+            self.fail(f"expected 1-D weights, got shape {self.weights.shape}")
+
+    def checkInput(self, input: Any, target: Any) -> None:
+        super().checkInput(input, target)
+        if self.weights is not None and input.shape[-1:] != self.weights.shape:
+            self.fail(f"expected input whose last dimension has {self.weights.size} elements "
+                      f"(one per weight), got {input.shape}")
+
+    def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        if input.size and not (input.min() >= 0.0 and input.max() <= 1.0):
+            self.fail(f"expected probabilities in [0, 1] as input (e.g. a Sigmoid's output), "
+                      f"got values in [{input.min():g}, {input.max():g}]")
+        log_x = np.log(input + self.eps)
+        log_1mx = np.log(1.0 - input + self.eps)
+        terms = log_1mx + target * (log_x - log_1mx)  # t log(x+ε) + (1−t) log(1−x+ε)
+        if self.weights is not None:
+            terms *= self.weights
+        self.output = -float(terms.sum()) * self._norm(input)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        np.subtract(target, input, out=grad)
+        grad /= (1.0 - input + self.eps) * (input + self.eps)
+        grad *= -self._norm(input)
+        if self.weights is not None:
+            grad *= self.weights
+        return grad
+
+    def extra_repr(self) -> str:
+        return "" if self.weights is None else f"weights of size {self.weights.size}"
+
+
+class MarginCriterion(_PointwiseCriterion):
+    """Two-class hinge loss for targets ±1 (Torch's ``nn.MarginCriterion``).
+
+    Loss: ``ℓ = Σᵢ max(0, margin − tᵢ xᵢ) / n``.
+
+    Backward: ``∂ℓ/∂xᵢ = −tᵢ / n`` where ``tᵢ xᵢ < margin``, else 0.
+
+    Args:
+        margin: the margin (default 1).
+        size_average: divide by the number of elements (sets ``sizeAverage``).
+
+    Shape: input any shape; target the same shape, of values ±1.
+
+    """
+
+    def __init__(self, margin: float = 1.0, size_average: bool = True) -> None:
+        super().__init__(size_average)
+        self.margin = margin
+
+    def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        slack = self._buffer = resized(self._buffer, input)
+        np.multiply(input, target, out=slack)
+        np.subtract(self.margin, slack, out=slack)
+        np.maximum(slack, 0.0, out=slack)
+        self.output = float(slack.sum()) * self._norm(input)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        np.multiply(input, target, out=grad)
+        np.less(grad, self.margin, out=grad)  # 1 where the margin is violated
+        grad *= target
+        grad *= -self._norm(input)
+        return grad
+
+    def extra_repr(self) -> str:
+        return _margin_repr(self.margin)
+
+
+class SoftMarginCriterion(_PointwiseCriterion):
+    """Two-class logistic loss for targets ±1 (Torch's ``nn.SoftMarginCriterion``).
+
+    Loss: ``ℓ = Σᵢ log(1 + exp(−tᵢ xᵢ)) / n``, computed without overflow.
+
+    Backward: ``∂ℓ/∂xᵢ = −tᵢ σ(−tᵢ xᵢ) / n``, with ``σ(z) = 1 / (1 + e⁻ᶻ)``.
+
+    Args:
+        size_average: divide by the number of elements (sets ``sizeAverage``).
+
+    Shape: input any shape; target the same shape, of values ±1.
+
+    """
+
+    def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        z = self._buffer = resized(self._buffer, input)
+        np.multiply(input, target, out=z)
+        np.negative(z, out=z)
+        np.logaddexp(0.0, z, out=z)
+        self.output = float(z.sum()) * self._norm(input)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        np.multiply(input, target, out=grad)
+        grad *= -0.5
+        np.tanh(grad, out=grad)  # σ(−tx) = (1 + tanh(−tx/2)) / 2
+        grad += 1.0
+        grad *= target
+        grad *= -0.5 * self._norm(input)
+        return grad
+
+
+class HingeEmbeddingCriterion(_PointwiseCriterion):
+    """Hinge loss on distances for similar (+1) / dissimilar (−1) pairs (Torch's ``nn.HingeEmbeddingCriterion``).
+
+    Loss: ``ℓ = Σᵢ ℓᵢ / n`` with ``ℓᵢ = xᵢ`` if ``tᵢ = 1`` and ``ℓᵢ = max(0, margin − xᵢ)`` if ``tᵢ = −1``.
+
+    Backward: ``∂ℓ/∂xᵢ = 1/n`` if ``tᵢ = 1``; ``−1/n`` if ``tᵢ = −1`` and ``xᵢ ≤ margin``; else 0.
+
+    Args:
+        margin: the margin (default 1).
+        size_average: divide by the number of elements (sets ``sizeAverage``).
+
+    Shape: input any shape (typically distances ``(batch,)``); target the same shape, of values ±1.
+
+    """
+
+    def __init__(self, margin: float = 1.0, size_average: bool = True) -> None:
+        super().__init__(size_average)
+        self.margin = margin
+
+    def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        similar = np.where(target == 1, input, 0.0).sum()
+        dissimilar = np.where(target == -1, np.maximum(self.margin - input, 0.0), 0.0).sum()
+        self.output = float(similar + dissimilar) * self._norm(input)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        np.copyto(grad, target == 1)
+        grad -= (target == -1) & (input <= self.margin)
+        grad *= self._norm(input)
+        return grad
+
+    def extra_repr(self) -> str:
+        return _margin_repr(self.margin)
+
+
+class DistKLDivCriterion(_PointwiseCriterion):
+    """Kullback–Leibler divergence from log-probabilities to probabilities (Torch's ``nn.DistKLDivCriterion``).
+
+    Loss: ``ℓ = Σ_{i: tᵢ>0} tᵢ (log tᵢ − xᵢ) / n``, with ``x`` log-probabilities (e.g. a LogSoftMax's
+    output), ``t`` probabilities and ``n`` the number of elements (PyTorch's ``kl_div`` with
+    ``reduction='mean'``; ``sizeAverage = False`` is ``reduction='sum'``).
+
+    Backward: ``∂ℓ/∂xᵢ = −tᵢ / n`` where ``tᵢ > 0``, else 0.
+
+    Args:
+        size_average: divide by the number of elements (sets ``sizeAverage``).
+
+    Shape: input any shape; target the same shape.
+
+    """
+
+    def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        positive = target > 0
+        log_target = np.log(np.where(positive, target, 1.0))
+        total = np.where(positive, target * (log_target - input), 0.0).sum()
+        self.output = float(total) * self._norm(input)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        np.multiply(target, -self._norm(input), out=grad)
+        grad *= target > 0
+        return grad
+
+
+# -- classification criteria --------------------------------------------------------------------
+
+
+class _ClassCriterion(Criterion):
+    """Shared checks of the criteria that take per-class scores and 0-based integer labels."""
+
+    _float_attributes = ("weights",)
+    _min_classes = 1
+
+    def __init__(self, weights: Any = None, size_average: bool = True) -> None:
+        super().__init__()
+        self.sizeAverage = size_average
+        self._buffer: np.ndarray | None = None  # scratch for the forward pass
+        self.weights = None if weights is None else np.array(weights, dtype=np.float64)
+        if self.weights is not None and self.weights.ndim != 1:
+            self.fail(f"expected 1-D class weights, got shape {self.weights.shape}")
+
+    def checkInput(self, input: Any, target: Any) -> None:
+        super().checkInput(input, target)
+        if input.ndim not in (1, 2):
+            self.fail(f"expected input of shape (n_classes,) or (batch, n_classes), got {input.shape}")
+        n_classes = input.shape[-1]
+        if n_classes < self._min_classes:
+            self.fail(f"expected at least {self._min_classes} classes, got input of shape {input.shape}")
+        if self.weights is not None and self.weights.size != n_classes:
+            self.fail(f"has {self.weights.size} class weights but the input has {n_classes} classes")
+        if isinstance(target, np.ndarray):
+            if not np.issubdtype(target.dtype, np.integer):
+                self.fail(f"expected integer class labels (0-based) as target, got dtype {target.dtype}",
+                          TypeError)
+            if input.ndim == 1 and target.size != 1:
+                self.fail(f"expected one label as target for input of shape {input.shape}, "
+                          f"got an array of shape {target.shape}")
+            if input.ndim == 2 and target.shape != input.shape[:1]:
+                self.fail(f"expected a target of shape ({input.shape[0]},) (one label per example) "
+                          f"for input of shape {input.shape}, got {target.shape}")
+        elif input.ndim == 2:
+            self.fail(f"expected an integer array of shape ({input.shape[0]},) as target, "
+                      f"got {type(target).__name__}", TypeError)
+        elif not isinstance(target, _INTEGER_LABEL) or isinstance(target, bool):
+            self.fail(f"expected an integer class label (0-based) as target, got {type(target).__name__}",
+                      TypeError)
+
+    def _labels(self, input: np.ndarray, target: Any) -> np.ndarray:
+        """The labels as a 1-D array, one per example; raises if any is out of range (every call)."""
+        labels = target.reshape(-1) if isinstance(target, np.ndarray) else np.array([target])
+        n_classes = input.shape[-1]
+        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+            bad = labels[(labels < 0) | (labels >= n_classes)][0]
+            self.fail(f"target {bad} out of range for {n_classes} classes (labels are 0-based)", IndexError)
+        return labels
+
+    def _example_weights(self, labels: np.ndarray) -> tuple[np.ndarray | None, float]:
+        """The weight of each example's class (``None`` without weights) and the normaliser ``n``."""
+        if self.weights is None:
+            return None, float(labels.size) if self.sizeAverage else 1.0
+        weights = self.weights[labels]
+        return weights, float(weights.sum()) if self.sizeAverage else 1.0
+
+
+def _rows(array: np.ndarray) -> np.ndarray:
+    """A 1-D array of scores viewed as one row, a 2-D one as it is (a view either way)."""
+    return array if array.ndim == 2 else array[None]
+
+
+class ClassNLLCriterion(_ClassCriterion):
+    """Negative log-likelihood of the target class (Torch's ``nn.ClassNLLCriterion``).
+
+    Loss: ``ℓ = −Σ_b w[t_b] x[b, t_b] / n``, with ``x`` log-probabilities (e.g. a LogSoftMax's output),
+    ``w[c] = 1`` without weights, and ``n = Σ_b w[t_b]`` (the batch size without weights) when
+    ``sizeAverage``.
+
+    Backward: ``∂ℓ/∂x[b, t_b] = −w[t_b] / n``; 0 for the other classes.
+
+    Args:
+        weights: optional 1-D array of one weight per class.
+        size_average: divide by the (weighted) number of examples (sets ``sizeAverage``).
+
+    Shape: input ``(n_classes,)`` or ``(batch, n_classes)``; target an ``int`` label or an integer
+    array ``(batch,)`` of labels in ``0 … n_classes − 1``.
+
+    Example:
+        >>> ClassNLLCriterion().forward(np.log([[0.5, 0.5], [0.2, 0.8]]), np.array([0, 1]))  # doctest: +ELLIPSIS
+        0.458...
+
+    """
+
+    def updateOutput(self, input: np.ndarray, target: Any) -> float:
+        labels = self._labels(input, target)
+        picked = _rows(input)[np.arange(labels.size), labels]
+        weights, norm = self._example_weights(labels)
+        total = picked.sum() if weights is None else np.dot(weights, picked)
+        self.output = -float(total) / norm
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
+        labels = self._labels(input, target)
+        weights, norm = self._example_weights(labels)
+        grad = self.gradInput = resized(self.gradInput, input)
+        grad.fill(0.0)
+        _rows(grad)[np.arange(labels.size), labels] = -1.0 / norm if weights is None else weights * (-1.0 / norm)
+        return grad
+
+
+class CrossEntropyCriterion(_ClassCriterion):
+    """LogSoftMax and ClassNLL in one, numerically stable (Torch's ``nn.CrossEntropyCriterion``).
+
+    Loss: ``ℓ = −Σ_b w[t_b] log p[b, t_b] / n`` with ``log p[b] = x[b] − max x[b] − log Σ_c exp(x[b, c] − max x[b])``
+    (no overflow for large scores) and ``n`` as in ClassNLLCriterion.
+
+    Backward: ``∂ℓ/∂x[b, c] = w[t_b] (p[b, c] − [c = t_b]) / n``, from the log-probabilities stored by
+    ``forward`` (call it first, with the same input).
+
+    Args:
+        weights: optional 1-D array of one weight per class.
+        size_average: divide by the (weighted) number of examples (sets ``sizeAverage``).
+
+    Shape: input ``(n_classes,)`` or ``(batch, n_classes)`` of scores; target an ``int`` label or an
+    integer array ``(batch,)``.
+
+    """
+
+    def updateOutput(self, input: np.ndarray, target: Any) -> float:
+        labels = self._labels(input, target)
+        log_prob = self._buffer = resized(self._buffer, input)
+        rows = _rows(log_prob)
+        np.subtract(_rows(input), _rows(input).max(axis=1, keepdims=True), out=rows)
+        rows -= np.log(np.exp(rows).sum(axis=1, keepdims=True))
+        picked = rows[np.arange(labels.size), labels]
+        weights, norm = self._example_weights(labels)
+        total = picked.sum() if weights is None else np.dot(weights, picked)
+        self.output = -float(total) / norm
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
+        labels = self._labels(input, target)
+        weights, norm = self._example_weights(labels)
+        grad = self.gradInput = resized(self.gradInput, input)
+        rows = _rows(grad)
+        np.exp(_rows(self._buffer), out=rows)
+        rows[np.arange(labels.size), labels] -= 1.0
+        if weights is None:
+            rows *= 1.0 / norm
+        else:
+            rows *= (weights / norm)[:, None]
+        return grad
+
+
+class MultiMarginCriterion(_ClassCriterion):
+    """Multi-class margin loss, summed over the wrong classes (Torch's ``nn.MultiMarginCriterion``).
+
+    Loss: ``ℓ = Σ_b Σ_{c ≠ t_b} w[t_b] max(0, margin − x[b, t_b] + x[b, c])ᵖ / n_classes / n``, with
+    ``p`` 1 or 2, ``w = 1`` without weights and ``n`` the batch size (not the weights' sum).
+
+    Backward: with ``z = margin − x[b, t_b] + x[b, c] > 0``, ``∂ℓ/∂x[b, c] = w[t_b] p zᵖ⁻¹ / n_classes / n``
+    and ``∂ℓ/∂x[b, t_b] = −Σ_{c ≠ t_b}`` of those; 0 where ``z ≤ 0``.
+
+    Args:
+        p: 1 (hinge) or 2 (squared hinge).
+        weights: optional 1-D array of one weight per class.
+        margin: the margin (default 1).
+        size_average: divide by the batch size (sets ``sizeAverage``).
+
+    Shape: input ``(n_classes,)`` or ``(batch, n_classes)``; target an ``int`` label or an integer
+    array ``(batch,)``.
+
+    """
+
+    def __init__(self, p: int = 1, weights: Any = None, margin: float = 1.0, size_average: bool = True) -> None:
+        if p not in (1, 2):
+            raise ValueError(f"MultiMarginCriterion: expected p = 1 or 2, got {p!r}")
+        super().__init__(weights, size_average)
+        self.p, self.margin = p, margin
+
+    def _slack(self, input: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """``z[b, c] = margin − x[b, t_b] + x[b, c]``, zero in each target column."""
+        x = _rows(input)
+        index = np.arange(labels.size)
+        slack = self.margin - x[index, labels][:, None] + x
+        slack[index, labels] = 0.0
+        return slack
+
+    def updateOutput(self, input: np.ndarray, target: Any) -> float:
+        labels = self._labels(input, target)
+        hinge = np.maximum(self._slack(input, labels), 0.0)
+        if self.p == 2:
+            hinge *= hinge
+        if self.weights is not None:
+            hinge *= self.weights[labels][:, None]
+        norm = input.shape[-1] * (labels.size if self.sizeAverage else 1)
+        self.output = float(hinge.sum()) / norm
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
+        labels = self._labels(input, target)
+        slack = self._slack(input, labels)
+        grad = self.gradInput = resized(self.gradInput, input)
+        rows = _rows(grad)
+        if self.p == 1:
+            np.greater(slack, 0.0, out=rows)
+        else:
+            np.maximum(slack, 0.0, out=rows)
+            rows *= 2.0
+        rows *= 1.0 / (input.shape[-1] * (labels.size if self.sizeAverage else 1))
+        if self.weights is not None:
+            rows *= self.weights[labels][:, None]
+        rows[np.arange(labels.size), labels] = -rows.sum(axis=1)
+        return grad
+
+    def extra_repr(self) -> str:
+        return ", ".join(part for part in ("" if self.p == 1 else f"p={self.p}", _margin_repr(self.margin)) if part)
+
+
+class MultiClassHingeCriterion(_ClassCriterion):
+    """Multi-class hinge loss against the best rival class (Crammer–Singer; the seed tour's exercise).
+
+    Unlike MultiMarginCriterion, which sums the hinge over every wrong class, this one looks only at
+    the highest-scoring wrong class ``r_b = argmax_{c ≠ t_b} x[b, c]``.
+
+    Loss: ``ℓ = Σ_b max(0, 1 − (x[b, t_b] − x[b, r_b])) / n``, with ``n`` the batch size.
+
+    Backward (a subgradient): where the hinge is active (``x[b, t_b] − x[b, r_b] < 1``),
+    ``∂ℓ/∂x[b, t_b] = −1/n`` and ``∂ℓ/∂x[b, r_b] = +1/n``; 0 elsewhere (ties pick the first rival).
+
+    Args:
+        size_average: divide by the batch size (sets ``sizeAverage``).
+
+    Shape: input ``(n_classes,)`` or ``(batch, n_classes)`` with ``n_classes ≥ 2``; target an ``int``
+    label or an integer array ``(batch,)``.
+
+    """
+
+    _min_classes = 2
+
+    def __init__(self, size_average: bool = True) -> None:
+        super().__init__(None, size_average)
+
+    def _hinge(self, input: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The hinge of each example and its rival class."""
+        x = _rows(input)
+        index = np.arange(labels.size)
+        others = x.copy()
+        others[index, labels] = -np.inf
+        rivals = others.argmax(axis=1)
+        hinge = np.maximum(1.0 - (x[index, labels] - x[index, rivals]), 0.0)
+        return hinge, rivals
+
+    def updateOutput(self, input: np.ndarray, target: Any) -> float:
+        labels = self._labels(input, target)
+        hinge, _ = self._hinge(input, labels)
+        self.output = float(hinge.sum()) / (labels.size if self.sizeAverage else 1)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
+        labels = self._labels(input, target)
+        hinge, rivals = self._hinge(input, labels)
+        step = (hinge > 0) * (1.0 / (labels.size if self.sizeAverage else 1))
+        grad = self.gradInput = resized(self.gradInput, input)
+        grad.fill(0.0)
+        rows = _rows(grad)
+        index = np.arange(labels.size)
+        rows[index, labels] = -step
+        rows[index, rivals] = step
+        return grad
+
+
+# -- combinations -------------------------------------------------------------------------------
+
+
+def _describe_terms(criterions: list[Criterion], weights: list[float]) -> str:
+    return ", ".join(c.describe() if w == 1 else f"{w:g} * {c.describe()}" for c, w in zip(criterions, weights))
+
+
+class MultiCriterion(Criterion):
+    """A weighted sum of criteria applied to the same input and target (Torch's ``nn.MultiCriterion``).
+
+    Loss: ``ℓ = Σ_k w_k ℓ_k(x, t)``. Backward: ``∂ℓ/∂x = Σ_k w_k ∂ℓ_k/∂x``.
+    Each criterion keeps its own ``sizeAverage``; the input may be an array or a table (list).
+
+    Example:
+        >>> loss = MultiCriterion().add(MSECriterion()).add(AbsCriterion(), weight=0.5)
+
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.criterions: list[Criterion] = []
+        self.weights: list[float] = []
+
+    def add(self, criterion: Criterion, weight: float = 1.0) -> MultiCriterion:
+        """Append ``criterion`` with ``weight``; returns ``self`` for chaining."""
+        if not isinstance(criterion, Criterion):
+            self.fail(f"expected a Criterion, got {type(criterion).__name__}", TypeError)
+        self.criterions.append(criterion)
+        self.weights.append(weight)
+        return self
+
+    def checkInput(self, input: Any, target: Any) -> None:
+        """Each criterion checks the input and target itself; there must be one."""
+        if not self.criterions:
+            self.fail("has no criteria: add some with add(criterion, weight)")
+
+    def updateOutput(self, input: Any, target: Any) -> float:
+        self.output = float(sum(w * c.forward(input, target) for c, w in zip(self.criterions, self.weights)))
+        return self.output
+
+    def updateGradInput(self, input: Any, target: Any) -> Any:
+        for k, (criterion, weight) in enumerate(zip(self.criterions, self.weights)):
+            grad = criterion.backward(input, target)
+            if k == 0:
+                self.gradInput = _scaled_into(self.gradInput, grad, weight)
+            else:
+                _add_scaled(self.gradInput, grad, weight)
+        return self.gradInput
+
+    def type(self, dtype: Any) -> MultiCriterion:
+        super().type(dtype)
+        for criterion in self.criterions:
+            criterion.type(dtype)
+        return self
+
+    def extra_repr(self) -> str:
+        return _describe_terms(self.criterions, self.weights)
+
+
+def _scaled_into(buffer: Any, grad: Any, weight: float) -> Any:
+    """``weight * grad`` written into ``buffer`` where its shape allows (tables recursively)."""
+    if isinstance(grad, list):
+        old = buffer if isinstance(buffer, list) else []
+        return [_scaled_into(old[i] if i < len(old) else None, g, weight) for i, g in enumerate(grad)]
+    out = resized(buffer, grad)
+    np.multiply(grad, weight, out=out)
+    return out
+
+
+def _add_scaled(buffer: Any, grad: Any, weight: float) -> None:
+    """``buffer += weight * grad``, in place (tables recursively)."""
+    if isinstance(grad, list):
+        for b, g in zip(buffer, grad):
+            _add_scaled(b, g, weight)
+    else:
+        buffer += weight * grad
+
+
+class ParallelCriterion(Criterion):
+    """A weighted sum of criteria, the k-th on the k-th input (Torch's ``nn.ParallelCriterion``).
+
+    Loss: ``ℓ = Σ_k w_k ℓ_k(x_k, t_k)``, with ``x`` a list of inputs and ``t`` a list of targets (or,
+    with ``repeat_target=True``, one target ``t_k = t`` for all). Backward: ``∂ℓ/∂x_k = w_k ∂ℓ_k/∂x_k``,
+    a list.
+
+    Args:
+        repeat_target: give every criterion the same target.
+
+    """
+
+    def __init__(self, repeat_target: bool = False) -> None:
+        super().__init__()
+        self.repeatTarget = repeat_target
+        self.criterions: list[Criterion] = []
+        self.weights: list[float] = []
+        self.gradInput: Any = []
+
+    def add(self, criterion: Criterion, weight: float = 1.0) -> ParallelCriterion:
+        """Append ``criterion`` with ``weight``; returns ``self`` for chaining."""
+        if not isinstance(criterion, Criterion):
+            self.fail(f"expected a Criterion, got {type(criterion).__name__}", TypeError)
+        self.criterions.append(criterion)
+        self.weights.append(weight)
+        return self
+
+    def checkInput(self, input: Any, target: Any) -> None:
+        n = len(self.criterions)
+        if not n:
+            self.fail("has no criteria: add some with add(criterion, weight)")
+        if not isinstance(input, (list, tuple)) or len(input) != n:
+            got = f"a list of {len(input)}" if isinstance(input, (list, tuple)) else type(input).__name__
+            self.fail(f"expected a list of {n} inputs (one per criterion), got {got}", TypeError)
+        if not self.repeatTarget and (not isinstance(target, (list, tuple)) or len(target) != n):
+            got = f"a list of {len(target)}" if isinstance(target, (list, tuple)) else type(target).__name__
+            self.fail(f"expected a list of {n} targets (one per criterion; repeat_target=True to share one), "
+                      f"got {got}", TypeError)
+
+    def _target(self, target: Any, k: int) -> Any:
+        return target if self.repeatTarget else target[k]
+
+    def updateOutput(self, input: Any, target: Any) -> float:
+        self.output = float(sum(w * c.forward(input[k], self._target(target, k))
+                                for k, (c, w) in enumerate(zip(self.criterions, self.weights))))
+        return self.output
+
+    def updateGradInput(self, input: Any, target: Any) -> list[Any]:
+        old = self.gradInput if isinstance(self.gradInput, list) else []
+        self.gradInput = [
+            _scaled_into(old[k] if k < len(old) else None, c.backward(input[k], self._target(target, k)), w)
+            for k, (c, w) in enumerate(zip(self.criterions, self.weights))
+        ]
+        return self.gradInput
+
+    def type(self, dtype: Any) -> ParallelCriterion:
+        super().type(dtype)
+        for criterion in self.criterions:
+            criterion.type(dtype)
+        return self
+
+    def extra_repr(self) -> str:
+        terms = _describe_terms(self.criterions, self.weights)
+        return terms + (", repeat_target=True" if self.repeatTarget else "")
