@@ -21,4 +21,21 @@ from ember.nn.containers import Concat, ConcatTable, Container, ParallelTable, S
 from ember.nn.criterion import Criterion
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
 from ember.nn.linear import Add, CAdd, CMul, Identity, Linear, LookupTable, Mul
+from ember.nn.loss import (
+    AbsCriterion,
+    BCECriterion,
+    ClassNLLCriterion,
+    CrossEntropyCriterion,
+    DistKLDivCriterion,
+    HingeEmbeddingCriterion,
+    MarginCriterion,
+    MSECriterion,
+    MultiClassHingeCriterion,
+    MultiCriterion,
+    MultiMarginCriterion,
+    ParallelCriterion,
+    SmoothL1Criterion,
+    SoftMarginCriterion,
+)
 from ember.nn.module import Module
+from ember.nn.reduction import Max, Mean, Min, Sum
