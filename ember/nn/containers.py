@@ -116,18 +116,20 @@ class Sequential(Container):
         return [input] + [module.output for module in self.modules[:-1]]
 
     def backward(self, input: Any, gradOutput: Any, scale: float = 1.0) -> Any:
+        modules = self.modules
         grad = gradOutput
-        for module, module_input in zip(reversed(self.modules), reversed(self._inputs(input))):
-            grad = module.backward(module_input, grad, scale)
-        self.gradInput = grad
-        return grad
+        for i in range(len(modules) - 1, 0, -1):
+            grad = modules[i].backward(modules[i - 1].output, grad, scale)
+        self.gradInput = modules[0].backward(input, grad, scale) if modules else grad
+        return self.gradInput
 
     def updateGradInput(self, input: Any, gradOutput: Any) -> Any:
+        modules = self.modules
         grad = gradOutput
-        for module, module_input in zip(reversed(self.modules), reversed(self._inputs(input))):
-            grad = module.updateGradInput(module_input, grad)
-        self.gradInput = grad
-        return grad
+        for i in range(len(modules) - 1, 0, -1):
+            grad = modules[i].updateGradInput(modules[i - 1].output, grad)
+        self.gradInput = modules[0].updateGradInput(input, grad) if modules else grad
+        return self.gradInput
 
     def accGradParameters(self, input: Any, gradOutput: Any, scale: float = 1.0) -> None:
         grads = [module.gradInput for module in self.modules[1:]] + [gradOutput]

@@ -25,6 +25,7 @@ class Linear(Module):
 
     Attributes:
         weight: ``(n_out, n_in)``, initialised uniform(−1/√n_in, 1/√n_in), as is ``bias`` ``(n_out,)``.
+        _weight_update: scratch buffer for ``gᵀx`` before it is added to ``gradWeight``.
 
     Example:
         >>> Linear(4, 2).forward(np.ones(4)).shape
@@ -32,9 +33,12 @@ class Linear(Module):
 
     """
 
+    _buffers = ("_weight_update",)
+
     def __init__(self, n_in: int, n_out: int, bias: bool = True, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.n_in, self.n_out = n_in, n_out
+        self._weight_update = None
         self.weight = np.empty((n_out, n_in))
         self.gradWeight = np.zeros((n_out, n_in))
         self.bias = np.empty(n_out) if bias else None
@@ -68,14 +72,19 @@ class Linear(Module):
         return self.gradInput
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        update = self._weight_update = resized(self._weight_update, self.gradWeight)
         if input.ndim == 1:
-            self.gradWeight += scale * np.outer(gradOutput, input)
-            if self.bias is not None:
-                self.gradBias += scale * gradOutput
+            np.multiply(gradOutput[:, None], input, out=update)
         else:
-            self.gradWeight += scale * (gradOutput.T @ input)
-            if self.bias is not None:
-                self.gradBias += scale * gradOutput.sum(axis=0)
+            np.matmul(gradOutput.T, input, out=update)
+        if scale != 1.0:
+            update *= scale
+        self.gradWeight += update
+        if self.bias is not None:
+            bias_update = gradOutput if input.ndim == 1 else gradOutput.sum(axis=0)
+            if scale != 1.0:
+                bias_update = scale * bias_update
+            self.gradBias += bias_update
 
     def extra_repr(self) -> str:
         return f"{self.n_in} -> {self.n_out}" + ("" if self.bias is not None else " without bias")

@@ -94,9 +94,9 @@ class Module:
 
         Call ``forward(input)`` first, with the same input.
         """
-        if type(gradOutput) is np.ndarray and gradOutput.shape != np.shape(self.output):
-            self.fail(f"expected gradOutput of shape {np.shape(self.output)} (the output's), "
-                      f"got {gradOutput.shape}")
+        output = self.output
+        if type(gradOutput) is np.ndarray and type(output) is np.ndarray and gradOutput.shape != output.shape:
+            self.fail(f"expected gradOutput of shape {output.shape} (the output's), got {gradOutput.shape}")
         self.updateGradInput(input, gradOutput)
         self.accGradParameters(input, gradOutput, scale)
         return self.gradInput
@@ -167,13 +167,14 @@ class Module:
                     yield module, name, grad_name
 
     def parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Two lists, the parameter arrays and their gradients; a shared parameter appears once."""
+        """Two lists, the parameter arrays and their gradients; a shared parameter (the same array
+        object, as ``share``/``clone`` and ``getParameters`` make it) appears once.
+        """
         params, grads, seen = [], [], set()
         for module, name, grad_name in self._parameter_slots():
             param = getattr(module, name)
-            key = _memory_key(param)
-            if key not in seen:
-                seen.add(key)
+            if id(param) not in seen:
+                seen.add(id(param))
                 params.append(param)
                 grads.append(getattr(module, grad_name))
         return params, grads
@@ -222,8 +223,12 @@ class Module:
 
     def zeroGradParameters(self) -> None:
         """Set every parameter gradient to zero (``backward`` only ever adds to them)."""
-        for grad in self.parameters()[1]:
-            grad.fill(0)
+        for _, grad_name in self._parameter_names:
+            grad = getattr(self, grad_name, None)
+            if grad is not None:
+                grad.fill(0)
+        for child in self.children():
+            child.zeroGradParameters()
 
     def updateParameters(self, learningRate: float) -> None:
         """Plain gradient step: θ ← θ − learningRate · ∂L/∂θ for every parameter."""
