@@ -1,0 +1,256 @@
+"""Convolutions: ``SpatialConvolution`` on images, ``TemporalConvolution`` on sequences.
+
+Both are computed as Torch does on the CPU, by *im2col* and a matrix product:
+the input patches that each output position sees are copied side by side into a
+column buffer (``finput``, via a strided sliding-window view, no Python loop over
+positions), and the convolution becomes one ``matmul`` with the weight matrix.
+The backward pass multiplies by the transposed weight and adds the patch
+gradients back onto the input (*col2im*) with one vectorised slice-add per kernel
+offset — a loop over the ``kH·kW`` (or ``kW``) offsets, never over pixels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ember.nn.module import Module, resized
+from ember.random import get_rng
+
+
+class SpatialConvolution(Module):
+    """2-D convolution (cross-correlation, as every NN library) over planes (Torch's ``nn.SpatialConvolution``).
+
+    ``y[n, o, i, j] = b[o] + Σ_{c, u, v} W[o, c, u, v] · x̃[n, c, i·dH + u, j·dW + v]``, where ``x̃`` is
+    the input zero-padded by ``padH`` rows and ``padW`` columns on each side.
+
+    Backward: ``∂L/∂x̃[n, c, i·dH + u, j·dW + v] += Σ_o W[o, c, u, v] · g[n, o, i, j]`` (then the padding is
+    cropped off); ``∂L/∂W[o, c, u, v] += scale · Σ_{n, i, j} g[n, o, i, j] · x̃[n, c, i·dH + u, j·dW + v]``;
+    ``∂L/∂b[o] += scale · Σ_{n, i, j} g[n, o, i, j]``.
+
+    Implemented with im2col: the forward copies the patches into ``finput`` of shape
+    ``(batch, n_input_plane·kH·kW, oH·oW)`` and computes ``W₂ @ finput`` with ``W₂`` the weight viewed as
+    ``(n_output_plane, n_input_plane·kH·kW)`` (one batched ``matmul``); the backward reuses ``finput`` for
+    the weight gradient and scatters ``W₂ᵀ @ g`` back onto the input with one slice-add per kernel
+    offset ``(u, v)`` (``kH·kW`` vectorised additions).
+
+    Args:
+        n_input_plane: number of input channels ``C``.
+        n_output_plane: number of output channels ``O``.
+        kW, kH: kernel width and height.
+        dW, dH: strides (default 1).
+        padW, padH: zeros added on the left and right / top and bottom (default 0).
+        bias: whether to learn the bias ``b`` (default ``True``; Torch's ``:noBias()``).
+        rng: generator for the initialisation (default: the library-wide one).
+
+    Shape: input ``(C, H, W)`` or ``(batch, C, H, W)``; output ``(O, oH, oW)`` or ``(batch, O, oH, oW)`` with
+    ``oH = (H + 2·padH − kH) // dH + 1`` and ``oW = (W + 2·padW − kW) // dW + 1``.
+
+    Attributes:
+        weight: ``(O, C, kH, kW)``, initialised uniform(−1/√(kW·kH·C), 1/√(kW·kH·C)), as is ``bias`` ``(O,)``.
+
+    Example:
+        >>> SpatialConvolution(3, 8, 5, 5, padW=2, padH=2).forward(np.ones((2, 3, 28, 28))).shape
+        (2, 8, 28, 28)
+
+    """
+
+    _buffers = ("finput", "fgradInput", "_padded", "_grad_padded")
+
+    def __init__(self, n_input_plane: int, n_output_plane: int, kW: int, kH: int, dW: int = 1, dH: int = 1,
+                 padW: int = 0, padH: int = 0, bias: bool = True, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        for name, value, least in (("kW", kW, 1), ("kH", kH, 1), ("dW", dW, 1), ("dH", dH, 1),
+                                   ("padW", padW, 0), ("padH", padH, 0)):
+            if value < least:
+                raise ValueError(f"SpatialConvolution: {name} must be at least {least}, got {value}")
+        self.n_input_plane, self.n_output_plane = n_input_plane, n_output_plane
+        self.kW, self.kH, self.dW, self.dH, self.padW, self.padH = kW, kH, dW, dH, padW, padH
+        self.weight = np.empty((n_output_plane, n_input_plane, kH, kW))
+        self.gradWeight = np.zeros_like(self.weight)
+        self.bias = np.empty(n_output_plane) if bias else None
+        self.gradBias = np.zeros(n_output_plane) if bias else None
+        self.finput = self.fgradInput = self._padded = self._grad_padded = None
+        self.reset(rng=rng)
+
+    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> SpatialConvolution:
+        """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(kW·kH·n_input_plane) unless given."""
+        rng = get_rng(rng)
+        stdv = 1.0 / math.sqrt(self.kW * self.kH * self.n_input_plane) if stdv is None else stdv
+        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
+        if self.bias is not None:
+            self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
+        return self
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        if input.ndim not in (3, 4) or input.shape[-3] != self.n_input_plane:
+            self.fail(f"expected input of shape ({self.n_input_plane}, H, W) or (batch, {self.n_input_plane}, H, W), "
+                      f"got {input.shape}")
+        height, width = input.shape[-2] + 2 * self.padH, input.shape[-1] + 2 * self.padW
+        if height < self.kH or width < self.kW:
+            self.fail(f"input {input.shape[-2]}x{input.shape[-1]} (padded {height}x{width}) is smaller than "
+                      f"the kernel {self.kH}x{self.kW}")
+
+    def _output_size(self, input: np.ndarray) -> tuple[int, int]:
+        return ((input.shape[-2] + 2 * self.padH - self.kH) // self.dH + 1,
+                (input.shape[-1] + 2 * self.padW - self.kW) // self.dW + 1)
+
+    def _pad(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (4-D) zero-padded, in a reused buffer whose border stays zero."""
+        if not (self.padW or self.padH):
+            return x
+        n, c, h, w = x.shape
+        shape = (n, c, h + 2 * self.padH, w + 2 * self.padW)
+        if type(self._padded) is not np.ndarray or self._padded.shape != shape or self._padded.dtype != x.dtype:
+            self._padded = np.zeros_like(x, shape=shape)
+        self._padded[:, :, self.padH:self.padH + h, self.padW:self.padW + w] = x
+        return self._padded
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        x = input if input.ndim == 4 else input[None]
+        n = x.shape[0]
+        out_h, out_w = self._output_size(input)
+        windows = sliding_window_view(self._pad(x), (self.kH, self.kW), axis=(2, 3))[:, :, ::self.dH, ::self.dW]
+        cols = self.finput = resized(self.finput, x, (n, self.n_input_plane, self.kH, self.kW, out_h, out_w))
+        np.copyto(cols, windows.transpose(0, 1, 4, 5, 2, 3))
+        self.output = resized(self.output, input, input.shape[:-3] + (self.n_output_plane, out_h, out_w))
+        out = self.output.reshape(n, self.n_output_plane, out_h * out_w)
+        np.matmul(self.weight.reshape(self.n_output_plane, -1), cols.reshape(n, -1, out_h * out_w), out=out)
+        if self.bias is not None:
+            out += self.bias[:, None]
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        x = input if input.ndim == 4 else input[None]
+        n, c, h, w = x.shape
+        out_h, out_w = gradOutput.shape[-2:]
+        grad_cols = self.fgradInput = resized(self.fgradInput, x, (n, c, self.kH, self.kW, out_h, out_w))
+        np.matmul(self.weight.reshape(self.n_output_plane, -1).T,
+                  gradOutput.reshape(n, self.n_output_plane, out_h * out_w),
+                  out=grad_cols.reshape(n, -1, out_h * out_w))
+        self.gradInput = resized(self.gradInput, input)
+        padded = self.padW or self.padH
+        if padded:
+            self._grad_padded = resized(self._grad_padded, x, (n, c, h + 2 * self.padH, w + 2 * self.padW))
+            grad = self._grad_padded
+        else:
+            grad = self.gradInput.reshape(x.shape)
+        grad.fill(0)
+        for u in range(self.kH):
+            rows = slice(u, u + self.dH * (out_h - 1) + 1, self.dH)
+            for v in range(self.kW):
+                grad[:, :, rows, v:v + self.dW * (out_w - 1) + 1:self.dW] += grad_cols[:, :, u, v]
+        if padded:
+            self.gradInput.reshape(x.shape)[...] = grad[:, :, self.padH:self.padH + h, self.padW:self.padW + w]
+        return self.gradInput
+
+    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        n = self.finput.shape[0]
+        g = gradOutput.reshape(n, self.n_output_plane, -1)
+        cols = self.finput.reshape(n, self.n_input_plane * self.kH * self.kW, -1)
+        per_example = np.matmul(g, cols.transpose(0, 2, 1))
+        self.gradWeight.reshape(self.n_output_plane, -1)[...] += scale * per_example.sum(axis=0)
+        if self.bias is not None:
+            self.gradBias += scale * g.sum(axis=(0, 2))
+
+    def extra_repr(self) -> str:
+        text = f"{self.n_input_plane} -> {self.n_output_plane}, {self.kW}x{self.kH}"
+        if self.dW != 1 or self.dH != 1 or self.padW or self.padH:
+            text += f", {self.dW},{self.dH}"
+        if self.padW or self.padH:
+            text += f", {self.padW},{self.padH}"
+        return text + ("" if self.bias is not None else " without bias")
+
+
+class TemporalConvolution(Module):
+    """1-D convolution over a sequence of frames (Torch's ``nn.TemporalConvolution``).
+
+    ``y[t, o] = b[o] + Σ_{k, c} W[o, k·F + c] · x[t·dW + k, c]`` for frame size ``F`` (``input_frame_size``):
+    each output frame is a Linear map of ``kW`` consecutive input frames, concatenated.
+
+    Backward: ``∂L/∂x[t·dW + k, c] += Σ_o W[o, k·F + c] · g[t, o]``;
+    ``∂L/∂W[o, k·F + c] += scale · Σ_t g[t, o] · x[t·dW + k, c]``; ``∂L/∂b[o] += scale · Σ_t g[t, o]``
+    (also summed over the batch). As in ``SpatialConvolution``, the windows are copied into ``finput``
+    ``(…, nOutputFrame, kW·F)`` and multiplied by ``Wᵀ`` in one ``matmul``; the backward adds the
+    window gradients back with one slice-add per kernel offset ``k``.
+
+    Args:
+        input_frame_size: size ``F`` of each input frame.
+        output_frame_size: size ``O`` of each output frame.
+        kW: kernel width (frames per window).
+        dW: stride in frames (default 1).
+        rng: generator for the initialisation (default: the library-wide one).
+
+    Shape: input ``(nInputFrame, F)`` or ``(batch, nInputFrame, F)``; output ``(nOutputFrame, O)`` or
+    ``(batch, nOutputFrame, O)`` with ``nOutputFrame = (nInputFrame − kW) // dW + 1``.
+
+    Attributes:
+        weight: ``(O, kW·F)`` (Torch's layout), initialised uniform(−1/√(kW·F), 1/√(kW·F)), as is ``bias``
+        ``(O,)``.
+
+    """
+
+    _buffers = ("finput", "fgradInput")
+
+    def __init__(self, input_frame_size: int, output_frame_size: int, kW: int, dW: int = 1,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if kW < 1 or dW < 1:
+            raise ValueError(f"TemporalConvolution: kW and dW must be at least 1, got kW={kW}, dW={dW}")
+        self.input_frame_size, self.output_frame_size, self.kW, self.dW = input_frame_size, output_frame_size, kW, dW
+        self.weight = np.empty((output_frame_size, kW * input_frame_size))
+        self.gradWeight = np.zeros_like(self.weight)
+        self.bias = np.empty(output_frame_size)
+        self.gradBias = np.zeros(output_frame_size)
+        self.finput = self.fgradInput = None
+        self.reset(rng=rng)
+
+    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> TemporalConvolution:
+        """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(kW·input_frame_size) unless given."""
+        rng = get_rng(rng)
+        stdv = 1.0 / math.sqrt(self.kW * self.input_frame_size) if stdv is None else stdv
+        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
+        self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
+        return self
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        frame = self.input_frame_size
+        if input.ndim not in (2, 3) or input.shape[-1] != frame:
+            self.fail(f"expected input of shape (nInputFrame, {frame}) or (batch, nInputFrame, {frame}), "
+                      f"got {input.shape}")
+        if input.shape[-2] < self.kW:
+            self.fail(f"input has {input.shape[-2]} frames, fewer than the kernel width {self.kW}")
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        n_frames = (input.shape[-2] - self.kW) // self.dW + 1
+        windows = sliding_window_view(input, self.kW, axis=-2)[..., ::self.dW, :, :]
+        shape = input.shape[:-2] + (n_frames, self.kW, self.input_frame_size)
+        cols = self.finput = resized(self.finput, input, shape)
+        np.copyto(cols, np.swapaxes(windows, -1, -2))
+        self.output = resized(self.output, input, input.shape[:-2] + (n_frames, self.output_frame_size))
+        np.matmul(cols.reshape(shape[:-2] + (-1,)), self.weight.T, out=self.output)
+        self.output += self.bias
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        n_frames = gradOutput.shape[-2]
+        grad_cols = self.fgradInput = resized(self.fgradInput, input, self.finput.shape)
+        np.matmul(gradOutput, self.weight, out=grad_cols.reshape(gradOutput.shape[:-1] + (-1,)))
+        grad = self.gradInput = resized(self.gradInput, input)
+        grad.fill(0)
+        for k in range(self.kW):
+            grad[..., k:k + self.dW * (n_frames - 1) + 1:self.dW, :] += grad_cols[..., k, :]
+        return grad
+
+    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        g = gradOutput.reshape(-1, self.output_frame_size)
+        self.gradWeight += scale * (g.T @ self.finput.reshape(g.shape[0], -1))
+        self.gradBias += scale * g.sum(axis=0)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_frame_size} -> {self.output_frame_size}, {self.kW}" + (
+            f", {self.dW}" if self.dW != 1 else "")

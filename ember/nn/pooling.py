@@ -1,0 +1,313 @@
+"""Spatial pooling and padding on planes: max and average pooling, zero padding.
+
+Inputs are ``(C, H, W)`` or ``(batch, C, H, W)``. Pooling windows of ``kH×kW``
+move by ``dH, dW`` over the input padded by ``padH, padW`` on each side. The
+output size is ``floor((H + 2·padH − kH) / dH) + 1`` (and likewise for the width),
+or with ``ceil`` instead of ``floor`` after ``:ceil()`` (Torch's ceil mode), in
+which case a last window that would start beyond the input and its left
+padding is dropped, as Torch (and PyTorch) do. Each pass is one vectorised
+NumPy operation per kernel offset ``(u, v)``: ``kH·kW`` slice operations, never a
+loop over pixels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ember.nn.module import Module, resized
+
+
+def pooled_size(size: int, k: int, d: int, pad: int, ceil_mode: bool) -> int:
+    """Number of ``k``-wide windows with stride ``d`` over ``size`` padded by ``pad`` (Torch's formula)."""
+    span = size + 2 * pad - k
+    count = (-(-span // d) if ceil_mode else span // d) + 1
+    if ceil_mode and (count - 1) * d >= size + pad:
+        count -= 1
+    return count
+
+
+class _SpatialPooling(Module):
+    """Shared geometry of the pooling modules: arguments, checks, output size, padded input buffer."""
+
+    _buffers = ("_padded", "_grad_padded")
+    #: value of the padding around the input (``-inf`` for max pooling, ``0`` for averaging).
+    _pad_value = 0.0
+
+    def __init__(self, kW: int, kH: int, dW: int, dH: int, padW: int, padH: int) -> None:
+        super().__init__()
+        name = type(self).__name__
+        for what, value, least in (("kW", kW, 1), ("kH", kH, 1), ("dW", dW, 1), ("dH", dH, 1),
+                                   ("padW", padW, 0), ("padH", padH, 0)):
+            if value < least:
+                raise ValueError(f"{name}: {what} must be at least {least}, got {value}")
+        if 2 * padW > kW or 2 * padH > kH:
+            raise ValueError(f"{name}: padding ({padW},{padH}) must be at most half the kernel size ({kW}x{kH})")
+        self.kW, self.kH, self.dW, self.dH, self.padW, self.padH = kW, kH, dW, dH, padW, padH
+        self.ceil_mode = False
+        self._padded = self._grad_padded = None
+
+    def ceil(self) -> _SpatialPooling:
+        """Round output sizes up (Torch's ``:ceil()``); returns ``self``."""
+        self.ceil_mode = True
+        self._checked_shape = None
+        return self
+
+    def floor(self) -> _SpatialPooling:
+        """Round output sizes down, the default (Torch's ``:floor()``); returns ``self``."""
+        self.ceil_mode = False
+        self._checked_shape = None
+        return self
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        if input.ndim not in (3, 4):
+            self.fail(f"expected input of shape (C, H, W) or (batch, C, H, W), got {input.shape}")
+        height, width = input.shape[-2] + 2 * self.padH, input.shape[-1] + 2 * self.padW
+        if height < self.kH or width < self.kW:
+            self.fail(f"input {input.shape[-2]}x{input.shape[-1]} (padded {height}x{width}) is smaller than "
+                      f"the kernel {self.kH}x{self.kW}")
+
+    def _output_size(self, input: np.ndarray) -> tuple[int, int]:
+        return (pooled_size(input.shape[-2], self.kH, self.dH, self.padH, self.ceil_mode),
+                pooled_size(input.shape[-1], self.kW, self.dW, self.padW, self.ceil_mode))
+
+    def _padded_shape(self, x: np.ndarray, out_h: int, out_w: int) -> tuple[int, ...]:
+        """Shape of the padded input: the input after its left/top padding, extended to hold every window
+        (a ceil-mode window may overhang the right/bottom padding).
+        """
+        h, w = x.shape[-2:]
+        return x.shape[:-2] + (max((out_h - 1) * self.dH + self.kH, h + self.padH),
+                               max((out_w - 1) * self.dW + self.kW, w + self.padW))
+
+    def _pad(self, x: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+        """``x`` padded with ``_pad_value`` so that every window fits, in a reused buffer."""
+        shape = self._padded_shape(x, out_h, out_w)
+        if shape == x.shape:
+            return x
+        if type(self._padded) is not np.ndarray or self._padded.shape != shape or self._padded.dtype != x.dtype:
+            self._padded = np.full_like(x, self._pad_value, shape=shape)
+        h, w = x.shape[-2:]
+        self._padded[..., self.padH:self.padH + h, self.padW:self.padW + w] = x
+        return self._padded
+
+    def _scatter(self, input: np.ndarray, grad_windows: np.ndarray) -> np.ndarray:
+        """``gradInput`` from per-window gradients ``grad_windows[..., i, j, u, v]``: one slice-add per (u, v)."""
+        out_h, out_w = grad_windows.shape[-4:-2]
+        shape = self._padded_shape(input, out_h, out_w)
+        self.gradInput = resized(self.gradInput, input)
+        if shape == input.shape:
+            grad = self.gradInput
+        else:
+            grad = self._grad_padded = resized(self._grad_padded, input, shape)
+        grad.fill(0)
+        for u in range(self.kH):
+            rows = slice(u, u + self.dH * (out_h - 1) + 1, self.dH)
+            for v in range(self.kW):
+                grad[..., rows, v:v + self.dW * (out_w - 1) + 1:self.dW] += grad_windows[..., u, v]
+        if grad is not self.gradInput:
+            h, w = input.shape[-2:]
+            self.gradInput[...] = grad[..., self.padH:self.padH + h, self.padW:self.padW + w]
+        return self.gradInput
+
+    def extra_repr(self) -> str:
+        text = f"{self.kW}x{self.kH}, {self.dW},{self.dH}"
+        if self.padW or self.padH:
+            text += f", {self.padW},{self.padH}"
+        return text + (", ceil" if self.ceil_mode else "")
+
+
+class SpatialMaxPooling(_SpatialPooling):
+    """Max over each ``kH×kW`` window (Torch's ``nn.SpatialMaxPooling``).
+
+    ``y[…, i, j] = max_{u, v} x̃[…, i·dH + u, j·dW + v]``, ``x̃`` the input padded with ``−∞``.
+
+    Backward: ``∂L/∂x`` is ``g[…, i, j]`` at the position of each window's maximum (the first one on ties,
+    as Torch), summed where windows overlap, and zero elsewhere. The positions are kept in ``indices``
+    (the flat offset ``u·kW + v`` of the maximum within its window).
+
+    Args:
+        kW, kH: window width and height.
+        dW, dH: strides (default: the window size, i.e. non-overlapping windows).
+        padW, padH: implicit ``−∞`` padding on each side, at most half the window (default 0).
+
+    Shape: input ``(C, H, W)`` or ``(batch, C, H, W)``; output ``(C, oH, oW)`` or ``(batch, C, oH, oW)`` (see
+    the module docstring for ``oH``, ``oW``). Call ``.ceil()`` for Torch's ceil mode.
+
+    Example:
+        >>> SpatialMaxPooling(2, 2).forward(np.ones((6, 24, 24))).shape
+        (6, 12, 12)
+
+    """
+
+    _buffers = ("_padded", "_grad_padded", "_windows", "indices", "_grad_windows")
+    _pad_value = -math.inf
+
+    def __init__(self, kW: int, kH: int, dW: int | None = None, dH: int | None = None,
+                 padW: int = 0, padH: int = 0) -> None:
+        super().__init__(kW, kH, kW if dW is None else dW, kH if dH is None else dH, padW, padH)
+        self._windows = self.indices = self._grad_windows = None
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        out_h, out_w = self._output_size(input)
+        view = sliding_window_view(self._pad(input, out_h, out_w), (self.kH, self.kW), axis=(-2, -1))
+        view = view[..., :(out_h - 1) * self.dH + 1:self.dH, :(out_w - 1) * self.dW + 1:self.dW, :, :]
+        windows = self._windows = resized(self._windows, input, view.shape)
+        np.copyto(windows, view)
+        flat = windows.reshape(view.shape[:-2] + (-1,))
+        self.indices = np.argmax(flat, axis=-1, out=resized(self.indices, np.empty(0, np.intp), view.shape[:-2]))
+        self.output = resized(self.output, input, view.shape[:-2])
+        self.output[...] = np.take_along_axis(flat, self.indices[..., None], axis=-1)[..., 0]
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        grad_windows = self._grad_windows = resized(self._grad_windows, input, self._windows.shape)
+        flat = grad_windows.reshape(gradOutput.shape + (-1,))
+        flat.fill(0)
+        np.put_along_axis(flat, self.indices[..., None], gradOutput[..., None], axis=-1)
+        return self._scatter(input, grad_windows)
+
+
+class SpatialAveragePooling(_SpatialPooling):
+    """Mean over each ``kH×kW`` window (Torch's ``nn.SpatialAveragePooling``).
+
+    ``y[…, i, j] = (1 / N_ij) Σ_{u, v} x̃[…, i·dH + u, j·dW + v]``, ``x̃`` the input zero-padded. With
+    ``count_include_pad`` (Torch's default) ``N_ij`` counts the window's positions inside the padded
+    input, zeros of the padding included (a ceil-mode window hanging over the padding counts only its
+    part inside); without it, only the positions inside the input itself.
+
+    Backward: ``∂L/∂x̃[…, i·dH + u, j·dW + v] += g[…, i, j] / N_ij``, then the padding is cropped off.
+
+    Args:
+        kW, kH: window width and height.
+        dW, dH: strides (default 1, as Torch).
+        padW, padH: zero padding on each side, at most half the window (default 0).
+        count_include_pad: whether padding zeros count in the divisor (default ``True``; Torch's
+            ``:setCountIncludePad()`` / ``:setCountExcludePad()``).
+
+    Shape: input ``(C, H, W)`` or ``(batch, C, H, W)``; output ``(C, oH, oW)`` or ``(batch, C, oH, oW)``.
+    Call ``.ceil()`` for Torch's ceil mode.
+
+    """
+
+    _buffers = ("_padded", "_grad_padded", "_divisor", "_share")
+
+    def __init__(self, kW: int, kH: int, dW: int = 1, dH: int = 1, padW: int = 0, padH: int = 0,
+                 count_include_pad: bool = True) -> None:
+        super().__init__(kW, kH, dW, dH, padW, padH)
+        self.count_include_pad = count_include_pad
+        self._divisor = self._share = None
+
+    def setCountIncludePad(self) -> SpatialAveragePooling:
+        """Count padding zeros in each window's divisor (the default); returns ``self``."""
+        self.count_include_pad = True
+        self._checked_shape = None
+        return self
+
+    def setCountExcludePad(self) -> SpatialAveragePooling:
+        """Divide by the number of positions inside the input only; returns ``self``."""
+        self.count_include_pad = False
+        self._checked_shape = None
+        return self
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        out_h, out_w = self._output_size(input)
+        h, w = input.shape[-2:]
+        pad_h, pad_w = (self.padH, self.padW) if self.count_include_pad else (0, 0)
+
+        def counts(n_out: int, d: int, k: int, pad: int, size: int, counted_pad: int) -> np.ndarray:
+            start = np.arange(n_out) * d - pad
+            return np.minimum(start + k, size + counted_pad) - np.maximum(start, -counted_pad)
+
+        divisor = np.multiply.outer(counts(out_h, self.dH, self.kH, self.padH, h, pad_h),
+                                    counts(out_w, self.dW, self.kW, self.padW, w, pad_w))
+        self._divisor = divisor.astype(input.dtype)
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        out_h, out_w = self._output_size(input)
+        x = self._pad(input, out_h, out_w)
+        out = self.output = resized(self.output, input, input.shape[:-2] + (out_h, out_w))
+        out.fill(0)
+        for u in range(self.kH):
+            rows = slice(u, u + self.dH * (out_h - 1) + 1, self.dH)
+            for v in range(self.kW):
+                out += x[..., rows, v:v + self.dW * (out_w - 1) + 1:self.dW]
+        out /= self._divisor
+        return out
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        share = self._share = resized(self._share, input, gradOutput.shape)
+        np.divide(gradOutput, self._divisor, out=share)
+        return self._scatter(input, np.broadcast_to(share[..., None, None], share.shape + (self.kH, self.kW)))
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.count_include_pad else ", count_exclude_pad")
+
+
+class SpatialZeroPadding(Module):
+    """Pad planes with zeros, or crop them where a pad is negative (Torch's ``nn.SpatialZeroPadding``).
+
+    ``y[…, t + i, l + j] = x[…, i, j]`` (positions outside ``y`` dropped), zeros elsewhere, for left, right,
+    top and bottom pads ``l, r, t, b``; output size ``(H + t + b) × (W + l + r)``.
+
+    Backward: ``∂L/∂x[…, i, j] = g[…, t + i, l + j]`` where that lies inside the output, else 0 (cropped).
+
+    Args:
+        pad_l: columns added on the left (negative: removed).
+        pad_r, pad_t, pad_b: right, top, bottom (default: ``pad_l``, as Torch).
+
+    Shape: input ``(C, H, W)`` or ``(batch, C, H, W)``; output ``(C, H + t + b, W + l + r)`` or batched.
+
+    """
+
+    def __init__(self, pad_l: int, pad_r: int | None = None, pad_t: int | None = None,
+                 pad_b: int | None = None) -> None:
+        super().__init__()
+        self.pad_l = pad_l
+        self.pad_r = pad_l if pad_r is None else pad_r
+        self.pad_t = pad_l if pad_t is None else pad_t
+        self.pad_b = pad_l if pad_b is None else pad_b
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        if input.ndim not in (3, 4):
+            self.fail(f"expected input of shape (C, H, W) or (batch, C, H, W), got {input.shape}")
+        h, w = input.shape[-2:]
+        if h + self.pad_t + self.pad_b < 1 or w + self.pad_l + self.pad_r < 1:
+            self.fail(f"input {h}x{w} is too small: the output would be "
+                      f"{h + self.pad_t + self.pad_b}x{w + self.pad_l + self.pad_r}")
+
+    def _regions(self, input: np.ndarray) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+        """The (rows, columns) of the output that receive the input, and the input part they receive."""
+
+        def span(size: int, before: int, after: int) -> tuple[slice, slice]:
+            # input position i lands at i + before, kept while 0 <= i + before < size + before + after
+            start = max(-before, 0)
+            stop = max(size + min(after, 0), start)
+            return slice(start + before, stop + before), slice(start, stop)
+
+        out_rows, in_rows = span(input.shape[-2], self.pad_t, self.pad_b)
+        out_cols, in_cols = span(input.shape[-1], self.pad_l, self.pad_r)
+        return (out_rows, out_cols), (in_rows, in_cols)
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        h, w = input.shape[-2:]
+        shape = input.shape[:-2] + (h + self.pad_t + self.pad_b, w + self.pad_l + self.pad_r)
+        out = self.output = resized(self.output, input, shape)
+        (out_rows, out_cols), (in_rows, in_cols) = self._regions(input)
+        out.fill(0)
+        out[..., out_rows, out_cols] = input[..., in_rows, in_cols]
+        return out
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        (out_rows, out_cols), (in_rows, in_cols) = self._regions(input)
+        grad.fill(0)
+        grad[..., in_rows, in_cols] = gradOutput[..., out_rows, out_cols]
+        return grad
+
+    def extra_repr(self) -> str:
+        return f"{self.pad_l}, {self.pad_r}, {self.pad_t}, {self.pad_b}"
