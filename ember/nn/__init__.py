@@ -39,3 +39,19 @@ from ember.nn.loss import (
 )
 from ember.nn.module import Module
 from ember.nn.reduction import Max, Mean, Min, Sum
+from ember.nn.table import (
+    CAddTable,
+    CDivTable,
+    CMaxTable,
+    CMinTable,
+    CMulTable,
+    CosineDistance,
+    CSubTable,
+    DotProduct,
+    FlattenTable,
+    JoinTable,
+    NarrowTable,
+    PairwiseDistance,
+    SelectTable,
+    SplitTable,
+)
