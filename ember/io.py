@@ -1,0 +1,517 @@
+"""Save and load models and training checkpoints as safetensors files (no pickle, ever).
+
+A model file is a `safetensors <https://github.com/huggingface/safetensors>`_
+file holding
+
+* one tensor per parameter, named ``"<i>.<attribute>"`` where ``i`` is the
+  module's position in ``model.listModules()`` (``"0"`` is the model itself),
+  e.g. ``"1.weight"``, ``"3.bias"``; a parameter shared between modules is
+  stored once and recorded as an alias;
+* persistent non-parameter state (e.g. running statistics) for modules that
+  list attribute names in a ``_state_names`` class attribute;
+* text metadata: ``format`` (``"ember"``), ``version`` (``"1"``), ``dtype``,
+  ``aliases`` (shared parameters), a ``sha256`` of the other metadata and the
+  tensors, and ``architecture``, a JSON description of the module tree built
+  from the arguments each module's constructor received::
+
+      {"type": "Sequential", "args": [], "kwargs": {},
+       "modules": [{"type": "Linear", "args": [4, 2], "kwargs": {}}, ...]}
+
+Loading rebuilds the model by looking each ``type`` up among the Module
+classes that :mod:`ember.nn` exports (nothing named by the file is imported or
+executed; nothing is unpickled), then checks every tensor's name, shape and
+dtype against the freshly built model and the checksum against the data. A
+truncated, corrupted or tampered file, an unknown module type, a missing or
+extra tensor or a shape mismatch raises :class:`ValueError` naming the file and
+the problem. Writes go to a temporary file in the target's directory, which is
+then renamed over the target, so a crash mid-write never leaves a broken file.
+
+Checkpoints (:func:`save_checkpoint` / :func:`load_checkpoint`) add the
+optimizer's state dict (arrays as tensors, everything else as JSON), the
+number of completed epochs, the training history and the random generator
+states, which is what ``ember.train.fit(..., resume=path)`` needs to continue
+a run bit for bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import save_file
+
+from ember import nn
+from ember.nn.containers import Container
+from ember.nn.module import Module, _memory_key
+from ember.random import get_rng
+
+FORMAT = "ember"
+CHECKPOINT_FORMAT = "ember-checkpoint"
+VERSION = "1"
+_FLOAT_DTYPES = ("float16", "float32", "float64")
+
+__all__ = [
+    "Checkpoint",
+    "architecture",
+    "build",
+    "load",
+    "load_checkpoint",
+    "save",
+    "save_checkpoint",
+]
+
+
+def module_classes() -> dict[str, type[Module]]:
+    """The Module classes that ``ember.nn`` exports, by name: the only types :func:`load` will build."""
+    return {name: obj for name, obj in vars(nn).items()
+            if not name.startswith("_") and isinstance(obj, type) and issubclass(obj, Module)}
+
+
+# -- architecture ---------------------------------------------------------------------------
+
+def _json_value(value: Any, where: str) -> Any:
+    """``value`` as plain JSON data (tuples become lists), or a ``TypeError`` saying where it is."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "biuf":
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {key: _json_value(item, f"{where}[{key!r}]") for key, item in value.items()}
+    raise TypeError(f"cannot describe {where} = {value!r} ({type(value).__name__}) in JSON; "
+                    f"only numbers, strings, booleans, None and lists of them can be saved")
+
+
+def _from_json(value: Any) -> Any:
+    """Undo :func:`_json_value` as far as constructors need: lists become tuples again."""
+    if isinstance(value, list):
+        return tuple(_from_json(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _from_json(item) for key, item in value.items()}
+    return value
+
+
+def architecture(model: Module) -> dict[str, Any]:
+    """Describe ``model``'s tree as JSON-ready data, from the arguments its constructors received.
+
+    Random generators passed as ``rng`` are dropped (they only matter for
+    initialisation); a container's children are taken from ``.modules`` (so
+    modules added after construction are included), not from its arguments.
+
+    Raises:
+        TypeError: a module is not one of ``ember.nn``'s exported classes, or a
+            constructor argument cannot be written as JSON.
+
+    """
+    classes = module_classes()
+    cls = type(model)
+    if classes.get(cls.__name__) is not cls:
+        raise TypeError(f"cannot save {model.describe()}: {cls.__module__}.{cls.__qualname__} is not one of "
+                        f"ember.nn's modules, and only those can be loaded back")
+    args, kwargs = getattr(model, "_constructor_args", ((), {}))
+    is_container = isinstance(model, Container)
+    name = cls.__name__
+    kept_args = [None if isinstance(arg, np.random.Generator) else arg
+                 for arg in args if not (is_container and isinstance(arg, Module))]
+    kept_kwargs = {key: value for key, value in kwargs.items()
+                   if key != "rng" and not isinstance(value, np.random.Generator)}
+    description: dict[str, Any] = {
+        "type": name,
+        "args": _json_value(kept_args, f"{name} argument"),
+        "kwargs": _json_value(kept_kwargs, f"{name} keyword argument"),
+    }
+    if is_container:
+        description["modules"] = [architecture(child) for child in model.modules]
+    return description
+
+
+def build(description: dict[str, Any], classes: dict[str, type[Module]] | None = None) -> Module:
+    """Build a fresh model from an :func:`architecture` description.
+
+    Module types are looked up only among ``ember.nn``'s exported Module classes.
+    The library-wide random generator is left as it was (construction
+    initialises parameters, which are normally overwritten by a load).
+
+    Raises:
+        ValueError: the description is malformed or names an unknown module type.
+
+    """
+    classes = module_classes() if classes is None else classes
+    state = get_rng().bit_generator.state
+    try:
+        return _build(description, classes, "model")
+    finally:
+        get_rng().bit_generator.state = state
+
+
+def _build(description: Any, classes: dict[str, type[Module]], where: str) -> Module:
+    if not isinstance(description, dict) or not isinstance(description.get("type"), str):
+        raise ValueError(f"{where}: expected an object with a 'type', got {description!r:.80}")
+    name = description["type"]
+    cls = classes.get(name)
+    if cls is None:
+        raise ValueError(f"{where}: unknown module type {name!r} (a file can only name ember.nn's modules)")
+    args, kwargs = description.get("args", []), description.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise ValueError(f"{where} ({name}): 'args' must be a list and 'kwargs' an object")
+    children = description.get("modules")
+    if (children is not None) != issubclass(cls, Container) or not isinstance(children or [], list):
+        raise ValueError(f"{where} ({name}): 'modules' must be a list exactly when the type is a container")
+    try:
+        module = cls(*_from_json(args), **_from_json(kwargs))
+    except Exception as exc:
+        raise ValueError(f"{where}: cannot build {name} from args {args} and kwargs {kwargs}: {exc}") from exc
+    for i, child in enumerate(children or []):
+        module.add(_build(child, classes, f"{where}.modules[{i}]"))
+    return module
+
+
+# -- tensors --------------------------------------------------------------------------------
+
+def _state_names(module: Module) -> tuple[str, ...]:
+    """Names of persistent non-parameter arrays (e.g. running statistics) a module class declares."""
+    return tuple(getattr(type(module), "_state_names", ()))
+
+
+def _model_tensors(model: Module) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The model's parameters and persistent state by name, and the aliases of shared arrays."""
+    tensors: dict[str, np.ndarray] = {}
+    aliases: dict[str, str] = {}
+    seen: dict[tuple, str] = {}
+    for index, module in enumerate(model.listModules()):
+        names = [name for pair in module._parameter_names for name in pair] + list(_state_names(module))
+        for name in names:
+            value = getattr(module, name, None)
+            if value is None:
+                continue
+            key = f"{index}.{name}"
+            memory = _memory_key(value)
+            if memory in seen:
+                aliases[key] = seen[memory]
+            else:
+                seen[memory] = key
+                if not name.startswith("grad"):
+                    tensors[key] = np.ascontiguousarray(value)
+    # A gradient is only recorded to keep sharing: drop aliases that point at unsaved gradients.
+    aliases = {key: source for key, source in aliases.items() if source in tensors}
+    return tensors, aliases
+
+
+def _model_dtype(tensors: dict[str, np.ndarray], model: Module) -> str:
+    dtypes = {str(array.dtype) for array in tensors.values()}
+    if len(dtypes) > 1:
+        raise TypeError(f"cannot save {model.describe()}: its parameters have mixed dtypes {sorted(dtypes)}; "
+                        f"call .type() first")
+    dtype = dtypes.pop() if dtypes else "float64"
+    if dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"cannot save {model.describe()}: parameters of dtype {dtype} (expected floating point)")
+    return dtype
+
+
+def _checksum(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
+    """SHA-256 over the metadata (but its ``sha256`` entry) and the tensors' names, dtypes, shapes and bytes."""
+    digest = hashlib.sha256()
+    for key in sorted(metadata):
+        if key != "sha256":
+            digest.update(f"{key}={metadata[key]}|".encode())
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _verify(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+    if metadata.get("sha256") != _checksum(tensors, metadata):
+        raise ValueError(f"{path}: checksum mismatch: the file was corrupted or modified after it was saved")
+
+
+def _write_atomic(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
+    """Write a safetensors file to a temporary file beside ``path``, flush it to disk, rename it over ``path``."""
+    directory = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    os.close(handle)
+    try:
+        save_file(tensors, temporary, metadata=metadata)
+        with open(temporary, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """All tensors (copied into memory) and the metadata of a safetensors file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with safe_open(str(path), framework="np") as opened:
+            metadata = opened.metadata() or {}
+            tensors = {name: np.array(opened.get_tensor(name), copy=True) for name in opened.keys()}
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable safetensors file (truncated or corrupted?): {exc}") from exc
+    return tensors, metadata
+
+
+def _json_field(path: Path, metadata: dict[str, str], key: str) -> Any:
+    if key not in metadata:
+        raise ValueError(f"{path}: metadata has no {key!r} entry")
+    try:
+        return json.loads(metadata[key])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: metadata entry {key!r} is not valid JSON: {exc}") from exc
+
+
+def _check_header(path: Path, metadata: dict[str, str], expected_format: str) -> None:
+    file_format = metadata.get("format")
+    if file_format != expected_format:
+        hint = " (use load_checkpoint)" if file_format == CHECKPOINT_FORMAT else (
+            " (use load)" if file_format == FORMAT else "")
+        raise ValueError(f"{path}: format {file_format!r} in the metadata, expected {expected_format!r}{hint}")
+    if metadata.get("version") != VERSION:
+        raise ValueError(f"{path}: format version {metadata.get('version')!r}, this ember reads version {VERSION}")
+
+
+def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> Module:
+    """Build the model the metadata describes and fill it with the file's tensors, checking everything."""
+    dtype = metadata.get("dtype")
+    if dtype not in _FLOAT_DTYPES:
+        raise ValueError(f"{path}: metadata dtype {dtype!r} is not one of {list(_FLOAT_DTYPES)}")
+    aliases = _json_field(path, metadata, "aliases") if "aliases" in metadata else {}
+    if not isinstance(aliases, dict):
+        raise ValueError(f"{path}: metadata entry 'aliases' must be an object")
+    try:
+        model = build(_json_field(path, metadata, "architecture"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: bad architecture: {exc}") from exc
+    if dtype != "float64":
+        model.type(dtype)
+    expected, _ = _model_tensors(model)
+    expected = {name: array for name, array in expected.items() if name not in aliases}
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        raise ValueError(f"{path}: tensors do not match the architecture: "
+                         f"missing {missing or 'none'}, unexpected {extra or 'none'}")
+    for name, target in expected.items():
+        array = tensors[name]
+        if array.shape != target.shape or array.dtype != target.dtype:
+            raise ValueError(f"{path}: tensor {name!r} has shape {array.shape} and dtype {array.dtype}, "
+                             f"the architecture needs {target.shape} and {target.dtype}")
+    modules = model.listModules()
+    for name, array in tensors.items():
+        index, attribute = name.split(".", 1)
+        getattr(modules[int(index)], attribute)[...] = array
+    for name, source in aliases.items():
+        try:
+            index, attribute = name.split(".", 1)
+            source_index, source_attribute = source.split(".", 1)
+            target_module, source_module = modules[int(index)], modules[int(source_index)]
+            value = getattr(source_module, source_attribute)
+            if getattr(target_module, attribute).shape != value.shape:
+                raise ValueError("shapes differ")
+        except (ValueError, IndexError, AttributeError) as exc:
+            raise ValueError(f"{path}: bad shared-parameter alias {name!r} -> {source!r}: {exc}") from exc
+        setattr(target_module, attribute, value)
+        grad_of = {param: grad for param, grad in target_module._parameter_names}
+        if attribute in grad_of and source_attribute in dict(source_module._parameter_names):
+            setattr(target_module, grad_of[attribute],
+                    getattr(source_module, dict(source_module._parameter_names)[source_attribute]))
+    return model
+
+
+def _model_payload(model: Module) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    if not isinstance(model, Module):
+        raise TypeError(f"expected an ember Module to save, got {type(model).__name__}")
+    tensors, aliases = _model_tensors(model)
+    metadata = {
+        "format": FORMAT,
+        "version": VERSION,
+        "dtype": _model_dtype(tensors, model),
+        "architecture": json.dumps(architecture(model)),
+        "aliases": json.dumps(aliases),
+    }
+    return tensors, metadata
+
+
+# -- public API: models ---------------------------------------------------------------------
+
+def save(model: Module, path: str | os.PathLike) -> Path:
+    """Save ``model``'s architecture and parameters to ``path`` (a ``.safetensors`` file), atomically.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: the model contains a module that is not one of ``ember.nn``'s,
+            a constructor argument that JSON cannot hold, or mixed dtypes.
+
+    Example:
+        >>> save(model, "iris.safetensors"); model2 = load("iris.safetensors")
+
+    """
+    path = Path(path)
+    tensors, metadata = _model_payload(model)
+    metadata["sha256"] = _checksum(tensors, metadata)
+    _write_atomic(path, tensors, metadata)
+    return path
+
+
+def load(path: str | os.PathLike) -> Module:
+    """Rebuild a model saved by :func:`save` (training mode, fresh gradients).
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        ValueError: the file is truncated, corrupted or tampered with, names an
+            unknown module type, or its tensors do not fit the architecture.
+
+    """
+    path = Path(path)
+    tensors, metadata = _read(path)
+    _check_header(path, metadata, FORMAT)
+    _verify(path, tensors, metadata)
+    return _model_from(path, tensors, metadata)
+
+
+# -- public API: checkpoints ----------------------------------------------------------------
+
+@dataclass
+class Checkpoint:
+    """What :func:`load_checkpoint` returns.
+
+    Attributes:
+        model: the rebuilt model, with its parameters.
+        optimizer_state: the optimizer's state dict (configuration and history).
+        epoch: the number of completed epochs.
+        history: the per-epoch metrics so far (metric name → list of floats).
+        rng_state: the ``bit_generator.state`` of the training loop's generator.
+        extra: any other JSON data the caller stored.
+
+    """
+
+    model: Module
+    optimizer_state: dict[str, Any]
+    epoch: int
+    history: dict[str, list[float]]
+    rng_state: dict[str, Any] | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _encode_state(value: Any, tensors: dict[str, np.ndarray], where: str) -> Any:
+    """Optimizer state as JSON data; arrays (and NumPy scalars) go to ``tensors`` and leave a reference."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        name = f"optim/{len(tensors)}"
+        tensors[name] = np.ascontiguousarray(value)
+        return {"__tensor__": name, "shape": list(np.shape(value)), "scalar": isinstance(value, np.generic)}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_encode_state(item, tensors, f"{where}[{i}]") for i, item in enumerate(value)]
+        return {"__tuple__": items} if isinstance(value, tuple) else items
+    if isinstance(value, dict):
+        if not all(isinstance(key, str) for key in value):
+            raise TypeError(f"cannot save {where}: only string keys can be saved, got {list(value)!r:.80}")
+        if "__tensor__" in value or "__tuple__" in value:
+            raise TypeError(f"cannot save {where}: the keys '__tensor__' and '__tuple__' are reserved")
+        return {key: _encode_state(item, tensors, f"{where}[{key!r}]") for key, item in value.items()}
+    raise TypeError(f"cannot save {where} = {value!r:.80} ({type(value).__name__}) in a checkpoint; "
+                    f"only arrays, numbers, strings, booleans, None, lists and dicts can be saved")
+
+
+def _decode_state(value: Any, tensors: dict[str, np.ndarray], path: Path) -> Any:
+    if isinstance(value, list):
+        return [_decode_state(item, tensors, path) for item in value]
+    if isinstance(value, dict):
+        if "__tensor__" in value:
+            name = value["__tensor__"]
+            if name not in tensors:
+                raise ValueError(f"{path}: optimizer state refers to a missing tensor {name!r}")
+            array = tensors[name]
+            shape = tuple(value.get("shape", array.shape))
+            if int(np.prod(shape)) != array.size:
+                raise ValueError(f"{path}: optimizer tensor {name!r} has {array.size} elements, expected shape {shape}")
+            array = array.reshape(shape)
+            return array[()] if value.get("scalar") else array
+        if "__tuple__" in value:
+            return tuple(_decode_state(item, tensors, path) for item in value["__tuple__"])
+        return {key: _decode_state(item, tensors, path) for key, item in value.items()}
+    return value
+
+
+def save_checkpoint(path: str | os.PathLike, model: Module, optimizer_state: dict[str, Any], epoch: int,
+                    history: dict[str, list[float]], rng_state: dict[str, Any] | None,
+                    extra: dict[str, Any] | None = None) -> Path:
+    """Save everything needed to resume training, atomically.
+
+    Args:
+        path: the file to write (``.safetensors``; replaced if it exists).
+        model: the model being trained.
+        optimizer_state: the optimizer's state dict; arrays are stored as tensors,
+            other values (numbers, strings, lists, dicts) as JSON.
+        epoch: the number of completed epochs.
+        history: per-epoch metrics (metric name → list of floats).
+        rng_state: ``generator.bit_generator.state`` of the training loop's generator.
+        extra: other JSON-serialisable data (e.g. the optimizer's name).
+
+    Returns:
+        The path written.
+
+    """
+    path = Path(path)
+    tensors, metadata = _model_payload(model)
+    metadata["format"] = CHECKPOINT_FORMAT
+    optimizer_tensors: dict[str, np.ndarray] = {}
+    encoded = _encode_state(dict(optimizer_state), optimizer_tensors, "optimizer_state")
+    tensors.update(optimizer_tensors)
+    metadata.update({
+        "optimizer_state": json.dumps(encoded),
+        "epoch": json.dumps(int(epoch)),
+        "history": json.dumps(_json_value(dict(history), "history")),
+        "rng_state": json.dumps(_json_value(rng_state, "rng_state")),
+        "extra": json.dumps(_json_value(dict(extra or {}), "extra")),
+    })
+    metadata["sha256"] = _checksum(tensors, metadata)
+    _write_atomic(path, tensors, metadata)
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Read a checkpoint written by :func:`save_checkpoint` (see :class:`Checkpoint`).
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        ValueError: the file is truncated, corrupted or tampered with, or does
+            not hold a consistent checkpoint.
+
+    """
+    path = Path(path)
+    tensors, metadata = _read(path)
+    _check_header(path, metadata, CHECKPOINT_FORMAT)
+    _verify(path, tensors, metadata)
+    model_tensors = {name: array for name, array in tensors.items() if not name.startswith("optim/")}
+    optimizer_tensors = {name: array for name, array in tensors.items() if name.startswith("optim/")}
+    model = _model_from(path, model_tensors, metadata)
+    state = _decode_state(_json_field(path, metadata, "optimizer_state"), optimizer_tensors, path)
+    epoch = _json_field(path, metadata, "epoch")
+    history = _json_field(path, metadata, "history")
+    if not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"{path}: 'epoch' must be a non-negative integer, got {epoch!r}")
+    if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+        raise ValueError(f"{path}: 'history' must map metric names to lists")
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: 'optimizer_state' must be an object")
+    return Checkpoint(model=model, optimizer_state=state, epoch=epoch, history=history,
+                      rng_state=_json_field(path, metadata, "rng_state"),
+                      extra=_json_field(path, metadata, "extra"))
