@@ -18,7 +18,9 @@ from ember.nn.activation import (
     Threshold,
 )
 from ember.nn.containers import Concat, ConcatTable, Container, ParallelTable, Sequential
+from ember.nn.conv import SpatialConvolution, TemporalConvolution
 from ember.nn.criterion import Criterion
+from ember.nn.dropout import Dropout, SpatialDropout
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
 from ember.nn.linear import Add, CAdd, CMul, Identity, Linear, LookupTable, Mul
 from ember.nn.loss import (
@@ -38,7 +40,10 @@ from ember.nn.loss import (
     SoftMarginCriterion,
 )
 from ember.nn.module import Module
+from ember.nn.normalization import BatchNormalization, SpatialBatchNormalization
+from ember.nn.pooling import SpatialAveragePooling, SpatialMaxPooling, SpatialZeroPadding
 from ember.nn.reduction import Max, Mean, Min, Sum
+from ember.nn.shape import Narrow, Replicate, Reshape, Select, Squeeze, Transpose, Unsqueeze, View
 from ember.nn.table import (
     CAddTable,
     CDivTable,
