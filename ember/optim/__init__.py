@@ -1,0 +1,33 @@
+"""Optimizers over a flat parameter vector, as Torch's ``optim`` package.
+
+Every optimizer is a function ``x, fx = opt(feval, x, state)``: ``feval(x)``
+returns ``(loss, gradient)`` with the gradient shaped like ``x``; ``x`` (the
+flat parameters from ``model.getParameters()``) is updated in place and
+returned; ``fx`` is a list of losses; ``state`` is a dict holding both the
+configuration (snake_case keys such as ``learning_rate``) and the optimizer's
+history between calls. Unknown keys raise ``ValueError``.
+
+Example::
+
+    params, grads = model.getParameters()
+
+    def feval(x):
+        grads.fill(0)
+        loss = criterion.forward(model.forward(X), y)
+        model.backward(X, criterion.backward(model.output, y))
+        return loss, grads
+
+    state = {"learning_rate": 0.1, "momentum": 0.9}
+    for step in range(100):
+        optim.sgd(feval, params, state)
+"""
+
+from ember.optim.adam import adam, adamax
+from ember.optim.adaptive import adadelta, adagrad, rmsprop
+from ember.optim.checkgrad import checkgrad
+from ember.optim.lbfgs import lbfgs
+from ember.optim.line_search import cubic_interpolate, strong_wolfe
+from ember.optim.sgd import sgd
+
+__all__ = ["adadelta", "adagrad", "adam", "adamax", "checkgrad", "cubic_interpolate", "lbfgs", "rmsprop", "sgd",
+           "strong_wolfe"]

@@ -1,0 +1,105 @@
+"""Checks shared by the optimizers: configuration keys, the parameter vector, ``feval``'s result.
+
+Every optimizer validates its ``state`` dict on each call (a set difference and
+a few comparisons: microseconds), so that a typo such as ``learningRate`` fails
+loudly instead of silently training with the default.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Collection
+from typing import Any
+
+import numpy as np
+
+#: The type of ``feval``: ``feval(x)`` returns ``(loss, gradient)``.
+Feval = Callable[[np.ndarray], tuple[Any, np.ndarray]]
+
+
+def _snake_case(name: str) -> str:
+    """``learningRate`` → ``learning_rate`` (Torch's Lua keys to ember's)."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
+
+
+def check_state(name: str, state: Any, config_keys: Collection[str], history_keys: Collection[str]) -> dict:
+    """Return ``state`` (a new dict when ``None``) after checking that every key is known.
+
+    Raises:
+        TypeError: ``state`` is not a dict.
+        ValueError: a key is neither a configuration key nor one of the optimizer's
+            history keys; the message names the optimizer, the key and a likely fix.
+
+    """
+    if state is None:
+        return {}
+    if not isinstance(state, dict):
+        raise TypeError(f"optim.{name}: state must be a dict of configuration keys, got {type(state).__name__}")
+    unknown = state.keys() - config_keys - history_keys
+    if unknown:
+        key = sorted(unknown, key=str)[0]
+        hint = ""
+        if isinstance(key, str):
+            snake = _snake_case(key)
+            if snake in config_keys:
+                hint = f"; did you mean {snake!r}? (ember uses snake_case keys)"
+            else:
+                close = difflib.get_close_matches(key, sorted(config_keys), n=1)
+                if close:
+                    hint = f"; did you mean {close[0]!r}?"
+        raise ValueError(f"optim.{name}: unknown configuration key {key!r}{hint} "
+                         f"(known keys: {', '.join(sorted(config_keys))})")
+    return state
+
+
+def check_x(name: str, x: Any) -> None:
+    """Raise ``TypeError`` unless ``x`` is a 1-D floating-point NumPy array (updated in place)."""
+    if not isinstance(x, np.ndarray) or x.ndim != 1 or x.dtype.kind != "f":
+        what = f"{x.dtype} array of shape {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
+        raise TypeError(f"optim.{name}: x must be a 1-D floating-point NumPy array (the flat parameters "
+                        f"from getParameters()), got a {what}")
+
+
+def check_nonnegative(name: str, **values: float) -> None:
+    """Raise ``ValueError`` naming the first key whose value is negative (or NaN)."""
+    for key, value in values.items():
+        if not value >= 0:
+            raise ValueError(f"optim.{name}: {key} must be >= 0, got {value!r}")
+
+
+def check_unit_interval(name: str, **values: float) -> None:
+    """Raise ``ValueError`` naming the first key whose value is outside [0, 1)."""
+    for key, value in values.items():
+        if not 0 <= value < 1:
+            raise ValueError(f"optim.{name}: {key} must be in [0, 1), got {value!r}")
+
+
+def evaluate(name: str, feval: Feval, x: np.ndarray) -> tuple[float, np.ndarray]:
+    """Call ``feval(x)`` and check its result: a scalar loss and a gradient shaped like ``x``.
+
+    The gradient is returned as given (often a view of the model's flat
+    gradient, overwritten by the next call): callers copy what they keep.
+    """
+    result = feval(x)
+    try:
+        fx, dfdx = result
+    except (TypeError, ValueError):
+        raise TypeError(f"optim.{name}: feval(x) must return (loss, gradient), got {type(result).__name__}") from None
+    if not isinstance(dfdx, np.ndarray) or dfdx.shape != x.shape:
+        got = f"shape {dfdx.shape}" if isinstance(dfdx, np.ndarray) else type(dfdx).__name__
+        raise ValueError(f"optim.{name}: feval(x) returned a gradient of {got}, expected a NumPy array of "
+                         f"shape {x.shape} like x")
+    return float(fx), dfdx
+
+
+def history_buffer(name: str, state: dict, key: str, x: np.ndarray, fill: float = 0.0) -> np.ndarray:
+    """``state[key]``, created filled with ``fill`` like ``x`` on first use, checked to match ``x`` after."""
+    buffer = state.get(key)
+    if buffer is None:
+        buffer = state[key] = np.full_like(x, fill)
+    elif not isinstance(buffer, np.ndarray) or buffer.shape != x.shape:
+        got = f"shape {buffer.shape}" if isinstance(buffer, np.ndarray) else type(buffer).__name__
+        raise ValueError(f"optim.{name}: state[{key!r}] has {got} but x has shape {x.shape}; "
+                         f"use a fresh state dict for a different set of parameters")
+    return buffer

@@ -1,0 +1,97 @@
+"""Stochastic gradient descent, as Torch's ``optim.sgd``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember.optim._common import Feval, check_nonnegative, check_state, check_x, evaluate, history_buffer
+
+_CONFIG = frozenset({"learning_rate", "learning_rate_decay", "weight_decay", "momentum", "dampening", "nesterov",
+                     "learning_rates", "weight_decays"})
+_HISTORY = frozenset({"eval_counter", "dfdx"})
+
+
+def sgd(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndarray, list[float]]:
+    """One step of stochastic gradient descent (Torch ``optim.sgd``).
+
+    Args:
+        feval: a function of ``x`` returning ``(f(x), df/dx)``, the gradient a
+            1-D array shaped like ``x`` (it may be a buffer the model reuses).
+        x: the flat parameters (1-D float array), updated in place.
+        state: a dict with the configuration below, which also keeps the
+            optimizer's history between calls (pass the same dict every step).
+
+    Configuration (keys of ``state``, with defaults):
+        learning_rate (1e-3): the step size.
+        learning_rate_decay (0): annealing, the step uses
+            ``clr = learning_rate / (1 + eval_counter * learning_rate_decay)``.
+        weight_decay (0): L2 penalty, ``weight_decay * x`` is added to the gradient.
+        weight_decays (None): an array of per-parameter weight decays, used
+            when ``weight_decay`` is 0.
+        momentum (0): heavy-ball momentum ``m``.
+        dampening (= momentum): ``d``; the velocity is
+            ``v = m * v + (1 - d) * g`` (``v = g`` on the first step).
+        nesterov (False): Nesterov momentum, the step uses ``g + m * v``;
+            requires ``momentum > 0`` and ``dampening = 0``.
+        learning_rates (None): an array of per-parameter learning rates
+            multiplying the step element-wise.
+
+    History (keys written to ``state``):
+        eval_counter: the number of calls so far.
+        dfdx: the velocity ``v`` (with momentum only).
+
+    Returns:
+        ``x`` (the same array, updated) and ``[f(x)]``, the loss evaluated
+        before the update, in a list as Torch's ``{fx}``.
+
+    The gradient returned by ``feval`` is never modified.
+
+    Example::
+
+        params, grads = model.getParameters()
+        state = {"learning_rate": 0.1, "momentum": 0.9}
+        for epoch in range(10):
+            optim.sgd(feval, params, state)
+
+    """
+    state = check_state("sgd", state, _CONFIG, _HISTORY)
+    check_x("sgd", x)
+    lr = state.get("learning_rate", 1e-3)
+    lrd = state.get("learning_rate_decay", 0.0)
+    wd = state.get("weight_decay", 0.0)
+    mom = state.get("momentum", 0.0)
+    damp = state.get("dampening", mom)
+    nesterov = state.get("nesterov", False)
+    lrs = state.get("learning_rates")
+    wds = state.get("weight_decays")
+    check_nonnegative("sgd", learning_rate=lr, learning_rate_decay=lrd, weight_decay=wd, momentum=mom,
+                      dampening=damp)
+    if nesterov and (mom <= 0 or damp != 0):
+        raise ValueError(f"optim.sgd: Nesterov momentum requires momentum > 0 and dampening 0, "
+                         f"got momentum={mom!r}, dampening={damp!r}")
+    nevals = state.get("eval_counter", 0)
+
+    fx, dfdx = evaluate("sgd", feval, x)
+
+    if wd != 0:
+        dfdx = dfdx + wd * x
+    elif wds is not None:
+        dfdx = dfdx + wds * x
+
+    if mom != 0:
+        if state.get("dfdx") is None:
+            velocity = state["dfdx"] = dfdx.copy()
+        else:
+            velocity = history_buffer("sgd", state, "dfdx", x)
+            velocity *= mom
+            velocity += (1 - damp) * dfdx
+        dfdx = dfdx + mom * velocity if nesterov else velocity
+
+    clr = lr / (1 + nevals * lrd)
+    if lrs is not None:
+        x -= clr * (lrs * dfdx)
+    else:
+        x -= clr * dfdx
+
+    state["eval_counter"] = nevals + 1
+    return x, [fx]
