@@ -719,4 +719,4 @@ class PairwiseDistance(_PairMeasure):
         return grads
 
     def extra_repr(self) -> str:
-        return f"{self.p:g}"
+        return f"{self.p:g}" if isinstance(self.p, (int, float)) else repr(self.p)
