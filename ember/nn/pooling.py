@@ -36,7 +36,7 @@ class _SpatialPooling(Module):
     #: value of the padding around the input (``-inf`` for max pooling, ``0`` for averaging).
     _pad_value = 0.0
 
-    def __init__(self, kW: int, kH: int, dW: int, dH: int, padW: int, padH: int) -> None:
+    def __init__(self, kW: int, kH: int, dW: int, dH: int, padW: int, padH: int, ceil_mode: bool) -> None:
         super().__init__()
         name = type(self).__name__
         for what, value, least in (("kW", kW, 1), ("kH", kH, 1), ("dW", dW, 1), ("dH", dH, 1),
@@ -46,20 +46,25 @@ class _SpatialPooling(Module):
         if 2 * padW > kW or 2 * padH > kH:
             raise ValueError(f"{name}: padding ({padW},{padH}) must be at most half the kernel size ({kW}x{kH})")
         self.kW, self.kH, self.dW, self.dH, self.padW, self.padH = kW, kH, dW, dH, padW, padH
-        self.ceil_mode = False
+        self.ceil_mode = ceil_mode
         self._padded = self._grad_padded = None
 
-    def ceil(self) -> _SpatialPooling:
-        """Round output sizes up (Torch's ``:ceil()``); returns ``self``."""
-        self.ceil_mode = True
+    def _configure(self, **settings: bool) -> _SpatialPooling:
+        """Change settings after construction, recorded as constructor keywords (so ``ember.io`` saves them)."""
+        for name, value in settings.items():
+            setattr(self, name, value)
+        args, kwargs = self._constructor_args
+        self._constructor_args = (args, {**kwargs, **settings})
         self._checked_shape = None
         return self
+
+    def ceil(self) -> _SpatialPooling:
+        """Round output sizes up (Torch's ``:ceil()``, ``ceil_mode=True``); returns ``self``."""
+        return self._configure(ceil_mode=True)
 
     def floor(self) -> _SpatialPooling:
         """Round output sizes down, the default (Torch's ``:floor()``); returns ``self``."""
-        self.ceil_mode = False
-        self._checked_shape = None
-        return self
+        return self._configure(ceil_mode=False)
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
@@ -132,6 +137,7 @@ class SpatialMaxPooling(_SpatialPooling):
         kW, kH: window width and height.
         dW, dH: strides (default: the window size, i.e. non-overlapping windows).
         padW, padH: implicit ``−∞`` padding on each side, at most half the window (default 0).
+        ceil_mode: round output sizes up (default ``False``; also ``.ceil()`` / ``.floor()``).
 
     Shape: input ``(C, H, W)`` or ``(batch, C, H, W)``; output ``(C, oH, oW)`` or ``(batch, C, oH, oW)`` (see
     the module docstring for ``oH``, ``oW``). Call ``.ceil()`` for Torch's ceil mode.
@@ -146,8 +152,8 @@ class SpatialMaxPooling(_SpatialPooling):
     _pad_value = -math.inf
 
     def __init__(self, kW: int, kH: int, dW: int | None = None, dH: int | None = None,
-                 padW: int = 0, padH: int = 0) -> None:
-        super().__init__(kW, kH, kW if dW is None else dW, kH if dH is None else dH, padW, padH)
+                 padW: int = 0, padH: int = 0, *, ceil_mode: bool = False) -> None:
+        super().__init__(kW, kH, kW if dW is None else dW, kH if dH is None else dH, padW, padH, ceil_mode)
         self._windows = self.indices = self._grad_windows = None
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
@@ -184,6 +190,7 @@ class SpatialAveragePooling(_SpatialPooling):
         kW, kH: window width and height.
         dW, dH: strides (default 1, as Torch).
         padW, padH: zero padding on each side, at most half the window (default 0).
+        ceil_mode: round output sizes up (default ``False``; also ``.ceil()`` / ``.floor()``).
         count_include_pad: whether padding zeros count in the divisor (default ``True``; Torch's
             ``:setCountIncludePad()`` / ``:setCountExcludePad()``).
 
@@ -194,23 +201,19 @@ class SpatialAveragePooling(_SpatialPooling):
 
     _buffers = ("_padded", "_grad_padded", "_divisor", "_share")
 
-    def __init__(self, kW: int, kH: int, dW: int = 1, dH: int = 1, padW: int = 0, padH: int = 0,
-                 count_include_pad: bool = True) -> None:
-        super().__init__(kW, kH, dW, dH, padW, padH)
+    def __init__(self, kW: int, kH: int, dW: int = 1, dH: int = 1, padW: int = 0, padH: int = 0, *,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        super().__init__(kW, kH, dW, dH, padW, padH, ceil_mode)
         self.count_include_pad = count_include_pad
         self._divisor = self._share = None
 
     def setCountIncludePad(self) -> SpatialAveragePooling:
         """Count padding zeros in each window's divisor (the default); returns ``self``."""
-        self.count_include_pad = True
-        self._checked_shape = None
-        return self
+        return self._configure(count_include_pad=True)
 
     def setCountExcludePad(self) -> SpatialAveragePooling:
         """Divide by the number of positions inside the input only; returns ``self``."""
-        self.count_include_pad = False
-        self._checked_shape = None
-        return self
+        return self._configure(count_include_pad=False)
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
