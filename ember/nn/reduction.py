@@ -111,7 +111,7 @@ class Mean(Sum):
     Backward: ``∂L/∂x = g / n`` broadcast back along ``dim``. Arguments as :class:`Sum`.
 
     Example:
-        >>> Mean(1, n_input_dims=1).forward(np.array([[1.0, 3.0], [2.0, 2.0]]))
+        >>> Mean(1).forward(np.array([[1.0, 3.0], [2.0, 2.0]]))
         array([2., 2.])
 
     """
