@@ -1,0 +1,491 @@
+"""Training loop, evaluation and prediction: ``fit``, ``evaluate``, ``predict``, ``predict_proba``.
+
+``fit`` is the loop every Torch ``optim`` script writes by hand, with the
+parameters flattened once by ``model.getParameters()`` and an ``feval`` closure
+handed to a functional optimizer from :mod:`ember.optim`::
+
+    def feval(x):
+        grads.fill(0)                                   # zeroGradParameters
+        output = model.forward(X_batch)
+        loss = criterion.forward(output, y_batch)
+        model.backward(X_batch, criterion.backward(output, y_batch))
+        return loss, grads
+
+    optim.adagrad(feval, params, state)
+
+Accuracy is reported for classification criteria only, decided by the
+criterion's type (or any base class's name):
+
+* ``ClassNLLCriterion``, ``CrossEntropyCriterion``, ``MultiMarginCriterion``,
+  ``MultiClassHingeCriterion``: the predicted class is the argmax of the
+  output's last dimension, compared with the integer label;
+* ``BCECriterion``: each output is a probability, predicted 1 when > 0.5,
+  compared with the target thresholded at 0.5 (the fraction of correct
+  elements per example, for multi-label outputs);
+* any other criterion (``MSECriterion`` …) is treated as regression: no accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ember import io, optim
+from ember.nn.containers import Sequential
+from ember.nn.criterion import Criterion
+from ember.nn.module import Module
+from ember.random import get_rng
+
+__all__ = ["History", "evaluate", "fit", "predict", "predict_proba", "task_of"]
+
+#: Criteria whose prediction is the argmax of the output (class labels, 0-based).
+ARGMAX_CRITERIA = frozenset({"ClassNLLCriterion", "CrossEntropyCriterion", "MultiMarginCriterion",
+                             "MultiClassHingeCriterion"})
+#: Criteria whose output is a probability per element, thresholded at 0.5.
+THRESHOLD_CRITERIA = frozenset({"BCECriterion"})
+METRICS = ("loss", "accuracy")
+
+
+class History(dict):
+    """Per-epoch metrics of a :func:`fit` run: metric name → list of values, one per completed epoch.
+
+    Keys: ``loss`` and, for classification criteria, ``accuracy`` (training set,
+    averaged over the epoch's batches, each taken before its update step); with
+    validation data also ``val_loss`` and ``val_accuracy`` (after the epoch, in
+    evaluation mode). It is a ``dict``, so ``history["loss"][-1]`` is the last
+    epoch's training loss and two histories compare with ``==``.
+    """
+
+    @property
+    def epochs(self) -> int:
+        """The number of completed epochs recorded."""
+        return max((len(values) for values in self.values()), default=0)
+
+    def last(self) -> dict[str, float]:
+        """The last epoch's value of every metric."""
+        return {name: values[-1] for name, values in self.items() if values}
+
+    def __repr__(self) -> str:
+        last = ", ".join(f"{name}={value:.4g}" for name, value in self.last().items())
+        return f"History(epochs={self.epochs}{', ' if last else ''}{last})"
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+def task_of(criterion: Criterion) -> str | None:
+    """``'argmax'``, ``'threshold'`` or ``None`` (regression): how accuracy is computed for ``criterion``."""
+    names = {cls.__name__ for cls in type(criterion).__mro__}
+    if names & ARGMAX_CRITERIA:
+        return "argmax"
+    if names & THRESHOLD_CRITERIA:
+        return "threshold"
+    return None
+
+
+def _inputs(X: Any, dtype: np.dtype, name: str) -> np.ndarray:
+    """``X`` as an array of the model's dtype (a copy only when the dtype differs)."""
+    array = np.asarray(X)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
+    if array.ndim == 0 or len(array) == 0:
+        raise ValueError(f"{name} must hold at least one example, got shape {array.shape}")
+    return array.astype(dtype, copy=False)
+
+
+def _targets(y: Any, n: int, task: str | None, dtype: np.dtype, name: str) -> np.ndarray:
+    """``y`` as integer labels for argmax criteria, else as an array of the model's dtype."""
+    array = np.asarray(y)
+    if array.ndim == 0 or len(array) != n:
+        raise ValueError(f"{name} must have one target per example ({n}), got shape {array.shape}")
+    if task == "argmax" and array.dtype.kind != "i":
+        if array.dtype.kind in "ub" or (array.dtype.kind == "f" and np.all(array == np.round(array))):
+            return array.astype(np.int64)
+        raise TypeError(f"{name} must hold integer class labels (0-based) for this criterion, got {array.dtype}")
+    if task != "argmax" and array.dtype.kind in "fiub":
+        return array.astype(dtype, copy=False)
+    return array
+
+
+def _correct(output: np.ndarray, target: np.ndarray, task: str | None) -> float:
+    """The number of correctly classified examples in a batch (fractional for multi-label outputs)."""
+    if task == "argmax":
+        return float(np.count_nonzero(output.argmax(axis=-1) == target))
+    hits = np.count_nonzero((output > 0.5) == (target > 0.5))
+    return hits * len(output) / output.size
+
+
+def _batch_weight(criterion: Criterion, count: int) -> int:
+    """How much a batch's loss counts in an average over examples (its size when the loss is a mean)."""
+    return count if getattr(criterion, "sizeAverage", True) else 1
+
+
+def _resolve_optimizer(optimizer: Callable | str) -> Callable:
+    if isinstance(optimizer, str):
+        function = getattr(optim, optimizer, None)
+        if function is None or optimizer not in optim.__all__ or optimizer in ("checkgrad", "cubic_interpolate",
+                                                                                "strong_wolfe"):
+            names = ", ".join(n for n in optim.__all__ if n not in ("checkgrad", "cubic_interpolate", "strong_wolfe"))
+            raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {names}")
+        return function
+    if not callable(optimizer):
+        raise TypeError(f"optimizer must be an ember.optim function or its name, got {type(optimizer).__name__}")
+    return optimizer
+
+
+def _check_batch_size(batch_size: int | None, n: int) -> int:
+    if batch_size is None:
+        return n
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be None (full batch) or a positive integer, got {batch_size!r}")
+    return min(int(batch_size), n)
+
+
+def _progress_bar(enabled: bool, total: int, initial: int) -> Any:
+    """A tqdm bar on stderr when ``enabled`` and stderr is a terminal, else ``None``."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="batch", file=sys.stderr, dynamic_ncols=True, leave=True)
+
+
+def _restore_from_checkpoint(path: Any, model: Module, params: np.ndarray, optimizer_name: str) -> io.Checkpoint:
+    """Load a checkpoint and copy its parameters and persistent state into ``model``."""
+    checkpoint = io.load_checkpoint(path)
+    if io.architecture(checkpoint.model) != io.architecture(model):
+        raise ValueError(f"{path}: the checkpoint's model differs from the model given to fit "
+                         f"(checkpoint: {checkpoint.model.describe()}, given: {model.describe()})")
+    saved_name = checkpoint.extra.get("optimizer")
+    if saved_name is not None and saved_name != optimizer_name:
+        raise ValueError(f"{path}: the checkpoint was written by optimizer {saved_name!r}, "
+                         f"fit was given {optimizer_name!r}")
+    saved, _ = checkpoint.model.getParameters()
+    if saved.dtype != params.dtype:
+        raise ValueError(f"{path}: the checkpoint's parameters are {saved.dtype}, the model's {params.dtype}")
+    params[...] = saved
+    for mine, theirs in zip(model.listModules(), checkpoint.model.listModules()):
+        for name in io._state_names(mine):
+            getattr(mine, name)[...] = getattr(theirs, name)
+    return checkpoint
+
+
+# -- fit --------------------------------------------------------------------------------------
+
+def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
+        optimizer: Callable | str = optim.sgd,
+        config: dict[str, Any] | None = None,
+        epochs: int = 1,
+        batch_size: int | None = None,
+        shuffle: bool = False,
+        validation_data: tuple[Any, Any] | None = None,
+        metrics: Sequence[str] = METRICS,
+        callbacks: Iterable[Callable[[int, dict[str, float]], Any]] = (),
+        progress: bool = True,
+        seed: int | None = None,
+        resume: str | os.PathLike | None = None,
+        checkpoint: str | os.PathLike | None = None) -> History:
+    """Train ``model`` on ``(X, y)`` with ``criterion`` and a functional optimizer; return the :class:`History`.
+
+    Args:
+        model: the network; its parameters are flattened by ``getParameters()``
+            (so they become views of one array) and updated in place.
+        criterion: the loss.
+        X: inputs, one example per row (converted to the model's dtype).
+        y: targets, one per example: integer labels (0-based) for classification
+            criteria, arrays for the others.
+        optimizer: an :mod:`ember.optim` function ``x, fx = opt(feval, x, state)``
+            (default ``optim.sgd``), or its name (``"adam"``).
+        config: the optimizer's configuration, e.g. ``{"learning_rate": 0.1}``
+            (copied: the dict given is not modified; ``sgd``'s default learning
+            rate is Torch's 1e-3).
+        epochs: the total number of passes over the data (with ``resume``, the
+            total including the epochs already done).
+        batch_size: ``None`` for full-batch steps, 1 for one step per example
+            (classic SGD), ``n`` for mini-batches of ``n`` (the last may be smaller).
+        shuffle: visit the examples in a new random order each epoch (else in order).
+        validation_data: ``(X_val, y_val)`` evaluated after every epoch.
+        metrics: which of ``"loss"`` and ``"accuracy"`` to record; accuracy is
+            recorded only for classification criteria (see the module docstring).
+        callbacks: functions ``callback(epoch, logs)`` called after each epoch
+            with the 1-based epoch number and that epoch's metrics; a callback
+            returning a true value stops training after that epoch.
+        progress: show a tqdm progress bar (epoch, loss, accuracy) on stderr when
+            it is a terminal.
+        seed: seed of the generator that shuffles the examples; the same seed
+            and the same data (and model initialisation) give a bit-identical
+            history. Model initialisation and dropout draw from
+            :func:`ember.manual_seed`'s generator instead.
+        resume: a checkpoint written by ``checkpoint=``: the model's parameters,
+            the optimizer state, the shuffling generator, the library-wide
+            generator and the history are restored and training continues from
+            the next epoch, ending bit-identical to an uninterrupted run. Entries
+            of ``config`` override the saved optimizer configuration.
+        checkpoint: a path where a checkpoint is written (atomically) after
+            every epoch.
+
+    Returns:
+        The :class:`History`, per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
+
+    Raises:
+        FloatingPointError: the loss became NaN or infinite (the message names
+            the epoch and batch, counted from 1); the parameters are left as
+            they were before that batch's step.
+        ValueError, TypeError: bad arguments (mismatched lengths, unknown metric,
+            bad batch size, a checkpoint for another model …).
+
+    Example:
+        >>> history = fit(model, nn.ClassNLLCriterion(), X, y, optimizer=optim.adagrad,
+        ...               config={"learning_rate": 0.1}, epochs=100)
+        >>> history["loss"][-1]
+
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"model must be an ember Module, got {type(model).__name__}")
+    if not isinstance(criterion, Criterion):
+        raise TypeError(f"criterion must be an ember Criterion, got {type(criterion).__name__}")
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    unknown = [name for name in metrics if name not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric {unknown[0]!r}; fit records {', '.join(METRICS)}")
+    optimizer = _resolve_optimizer(optimizer)
+    optimizer_name = getattr(optimizer, "__name__", type(optimizer).__name__)
+    task = task_of(criterion)
+    with_accuracy = "accuracy" in metrics and task is not None
+
+    params, grads = model.getParameters()
+    X = _inputs(X, params.dtype, "X")
+    n = len(X)
+    y = _targets(y, n, task, params.dtype, "y")
+    size = _check_batch_size(batch_size, n)
+    n_batches = -(-n // size)
+    validation = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise TypeError("validation_data must be a pair (X_val, y_val)")
+        X_val = _inputs(validation_data[0], params.dtype, "validation X")
+        validation = (X_val, _targets(validation_data[1], len(X_val), task, params.dtype, "validation y"))
+
+    state: dict[str, Any] = dict(config or {})
+    rng = np.random.default_rng(seed)
+    names = [name for name in METRICS if name in metrics and (name == "loss" or with_accuracy)]
+    if validation is not None:
+        names += [f"val_{name}" for name in list(names)]
+    history = History({name: [] for name in names})
+    start = 0
+    if resume is not None:
+        saved = _restore_from_checkpoint(resume, model, params, optimizer_name)
+        state = {**saved.optimizer_state, **(config or {})}
+        if saved.rng_state is not None:
+            rng.bit_generator.state = saved.rng_state
+        if "library_rng_state" in saved.extra:
+            get_rng().bit_generator.state = saved.extra["library_rng_state"]
+        history = History({name: list(saved.history.get(name, [])) for name in names})
+        start = saved.epoch
+    callbacks = list(callbacks)
+
+    # The batch the closure works on, and what its first evaluation saw (loss, correct count).
+    batch: list[Any] = [None, None]
+    seen: list[Any] = [None]
+
+    def feval(x: np.ndarray) -> tuple[float, np.ndarray]:
+        if x is not params:
+            params[...] = x
+        grads.fill(0)
+        inputs, targets = batch
+        output = model.forward(inputs)
+        loss = criterion.forward(output, targets)
+        if seen[0] is None:
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"fit: the loss is {loss} at epoch {epoch + 1}, batch {index + 1} of "
+                                         f"{n_batches}; training stopped (try a lower learning rate)")
+            seen[0] = (loss, _correct(output, targets, task) if with_accuracy else 0.0)
+        model.backward(inputs, criterion.backward(output, targets))
+        return loss, grads
+
+    was_training = model.train
+    bar = _progress_bar(progress, epochs * n_batches, start * n_batches)
+    epoch = index = 0
+    try:
+        model.training()
+        for epoch in range(start, epochs):
+            if bar is not None:
+                bar.set_description(f"epoch {epoch + 1}/{epochs}")
+            if shuffle:
+                order = rng.permutation(n)
+                X_epoch, y_epoch = X[order], y[order]
+            else:
+                X_epoch, y_epoch = X, y
+            loss_sum = correct = 0.0
+            for index in range(n_batches):
+                low = index * size
+                batch[0], batch[1] = X_epoch[low:low + size], y_epoch[low:low + size]
+                seen[0] = None
+                result, _ = optimizer(feval, params, state)
+                if result is not params:
+                    params[...] = result
+                loss_sum += seen[0][0] * _batch_weight(criterion, len(batch[0]))
+                correct += seen[0][1]
+                if bar is not None:
+                    bar.update(1)
+            logs: dict[str, float] = {}
+            if "loss" in history:
+                logs["loss"] = loss_sum / n
+            if "accuracy" in history:
+                logs["accuracy"] = correct / n
+            if validation is not None:
+                scores = evaluate(model, criterion, *validation, metrics=metrics)
+                logs.update({f"val_{name}": value for name, value in scores.items()})
+                model.training()
+            for name, value in logs.items():
+                history[name].append(value)
+            if bar is not None:
+                bar.set_postfix({name.replace("accuracy", "acc"): f"{value:.4g}" for name, value in logs.items()},
+                                refresh=True)
+            if checkpoint is not None:
+                io.save_checkpoint(checkpoint, model, state, epoch + 1, history, rng.bit_generator.state,
+                                   extra={"optimizer": optimizer_name,
+                                          "library_rng_state": get_rng().bit_generator.state})
+            if any([callback(epoch + 1, dict(logs)) for callback in callbacks]):
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+        if was_training:
+            model.training()
+        else:
+            model.evaluate()
+    return history
+
+
+# -- evaluation and prediction ----------------------------------------------------------------
+
+def _outputs(model: Module, X: np.ndarray, batch_size: int | None) -> np.ndarray:
+    """The model's outputs for all of ``X`` in evaluation mode (copied out of the reused buffers)."""
+    size = _check_batch_size(batch_size, len(X))
+    was_training = model.train
+    model.evaluate()
+    try:
+        parts = [np.array(model.forward(X[low:low + size]), copy=True) for low in range(0, len(X), size)]
+    finally:
+        if was_training:
+            model.training()
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _model_dtype(model: Module) -> np.dtype:
+    params = model.parameters()[0]
+    return params[0].dtype if params else np.dtype(np.float64)
+
+
+def evaluate(model: Module, criterion: Criterion, X: Any, y: Any, *, batch_size: int | None = None,
+             metrics: Sequence[str] = METRICS) -> dict[str, float]:
+    """Loss (mean per example) and, for classification criteria, accuracy of ``model`` on ``(X, y)``.
+
+    The model runs in evaluation mode (``evaluate()``) and is put back in the
+    mode it was in. ``batch_size=None`` evaluates everything in one batch.
+
+    Returns:
+        ``{"loss": …, "accuracy": …}`` (only the metrics asked for; no accuracy for regression).
+
+    Example:
+        >>> evaluate(model, nn.ClassNLLCriterion(), X_test, y_test)
+        {'loss': 0.12, 'accuracy': 0.97}
+
+    """
+    unknown = [name for name in metrics if name not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric {unknown[0]!r}; evaluate computes {', '.join(METRICS)}")
+    task = task_of(criterion)
+    dtype = _model_dtype(model)
+    X = _inputs(X, dtype, "X")
+    n = len(X)
+    y = _targets(y, n, task, dtype, "y")
+    size = _check_batch_size(batch_size, n)
+    was_training = model.train
+    model.evaluate()
+    loss_sum = correct = 0.0
+    try:
+        for low in range(0, n, size):
+            inputs, targets = X[low:low + size], y[low:low + size]
+            output = model.forward(inputs)
+            loss_sum += criterion.forward(output, targets) * _batch_weight(criterion, len(inputs))
+            if task is not None:
+                correct += _correct(output, targets, task)
+    finally:
+        if was_training:
+            model.training()
+    scores: dict[str, float] = {}
+    if "loss" in metrics:
+        scores["loss"] = loss_sum / n
+    if "accuracy" in metrics and task is not None:
+        scores["accuracy"] = correct / n
+    return scores
+
+
+def _last_module(model: Module) -> Module:
+    """The module that produces ``model``'s output (descending into trailing Sequentials)."""
+    while isinstance(model, Sequential) and model.modules:
+        model = model.modules[-1]
+    return model
+
+
+def predict(model: Module, X: Any, *, batch_size: int | None = None, raw: bool = False) -> np.ndarray:
+    """Predicted class labels (0-based) for the rows of ``X``, in evaluation mode.
+
+    With several outputs per example the label is the argmax (the class of the
+    largest score, log-probability or probability); with one output per
+    example (shape ``(n, 1)`` or ``(n,)``, e.g. a Sigmoid), it is 1 where the
+    output exceeds 0.5. With ``raw=True``, the model's outputs themselves
+    (e.g. for regression).
+
+    Example:
+        >>> predict(model, X_test)[:5]
+        array([0, 2, 1, 1, 0])
+
+    """
+    X = _inputs(X, _model_dtype(model), "X")
+    output = _outputs(model, X, batch_size)
+    if raw:
+        return output
+    if output.ndim == 2 and output.shape[1] > 1:
+        return output.argmax(axis=1)
+    if output.ndim == 1 or (output.ndim == 2 and output.shape[1] == 1):
+        return (output.reshape(len(X)) > 0.5).astype(np.int64)
+    raise ValueError(f"predict: expected outputs of shape (n, n_classes) or (n,), got {output.shape}; "
+                     f"use raw=True for the outputs themselves")
+
+
+def predict_proba(model: Module, X: Any, *, batch_size: int | None = None) -> np.ndarray:
+    """Class probabilities ``(n, n_classes)`` for the rows of ``X``, in evaluation mode.
+
+    The model's output is read as: probabilities when the model ends in
+    ``SoftMax``; log-probabilities (exponentiated) when it ends in
+    ``LogSoftMax``; otherwise scores turned into probabilities by a softmax.
+    A single-output model must end in ``Sigmoid``; its probability ``p`` of
+    class 1 gives the columns ``[1 − p, p]``.
+    """
+    X = _inputs(X, _model_dtype(model), "X")
+    output = _outputs(model, X, batch_size)
+    last = type(_last_module(model)).__name__
+    if output.ndim == 1 or (output.ndim == 2 and output.shape[1] == 1):
+        if last != "Sigmoid":
+            raise ValueError(f"predict_proba: a model with one output per example must end in Sigmoid "
+                             f"(its output is then P(class 1)); this one ends in {last}")
+        p = output.reshape(len(X))
+        return np.stack([1.0 - p, p], axis=1)
+    if output.ndim != 2:
+        raise ValueError(f"predict_proba: expected outputs of shape (n, n_classes), got {output.shape}")
+    if last == "SoftMax":
+        return output
+    if last == "LogSoftMax":
+        return np.exp(output)
+    shifted = output - output.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    return shifted
