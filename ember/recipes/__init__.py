@@ -1,0 +1,14 @@
+"""The classic workflows of the seed documents, end to end, as library functions.
+
+* :mod:`ember.recipes.ocr` — the OCR-letters homework: one sigmoid hidden layer, softmax output, mean
+  cross-entropy, per-example SGD in file order (``train_and_test``), and its hyper-parameter sweep.
+* :mod:`ember.recipes.iris` — the "implement your own layer" practical: the Iris network with a sigmoid
+  or ReQU non-linearity, full-batch adagrad, whole-model and per-module gradient checks.
+* :mod:`ember.recipes.dense` — the backprop lab: ``build_dense(input_size, [2, 'tanh', 1, 'sigmoid'])``,
+  XOR with binary cross-entropy and gradient descent, the experiment grid, softmax regression on MNIST.
+* :mod:`ember.recipes.vectorised` — vectorised gradients: linear regression by gradient descent, a
+  hand-derived one-hidden-layer ReLU network checked against backprop, the Legendre P3 module fitted to
+  sin(x).
+
+Each recipe is also an ``ember`` command and an example script in ``examples/``.
+"""

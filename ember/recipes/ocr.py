@@ -1,0 +1,383 @@
+"""The OCR-letters homework: a one-hidden-layer network trained by per-example SGD.
+
+The model is exactly the homework's: for an input ``x`` of ``M`` pixels,
+``a = α x + α₀`` (``D`` hidden units), ``z = σ(a)``, ``b = β z + β₀`` (``K`` = 10 classes),
+``ŷ = softmax(b)``, and the loss is the cross-entropy ``J = −log ŷ_y``. It is built
+from ember modules, ``Linear → Sigmoid → Linear``, with a ``CrossEntropyCriterion``
+(softmax and cross-entropy in one, numerically stable) on top.
+
+Training is stochastic gradient descent one example at a time, in the order of the
+file, never shuffled, with a fixed learning rate. After each epoch the mean
+cross-entropy over the whole training set and over the test set is recorded. At
+the end, each example is labelled with its most probable class.
+
+Initialisation (``init_rand``):
+
+* ``True`` (RANDOM): weights uniform(−0.1, 0.1), biases zero;
+* ``False`` (ZERO): every weight and bias zero.
+
+Example::
+
+    from ember.recipes import ocr
+    result = ocr.train_and_test("small_train.csv", "small_test.csv", num_epoch=2, num_hidden=4,
+                                init_rand=True, learning_rate=0.1)
+    print(result["loss_per_epoch_train"], result["err_val"])
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ember import nn
+from ember.random import get_rng
+
+#: the homework's label space: 0..9 for the letters a e g i l n o r t u.
+NUM_CLASSES = 10
+#: the hidden-layer sizes and learning rates of the homework's empirical questions.
+SWEEP_HIDDEN_UNITS = (5, 20, 50, 100, 200)
+SWEEP_LEARNING_RATES = (0.1, 0.01, 0.001)
+
+Data = Any  # an (X, y) pair, or the path of a CSV file (label, then the pixels)
+
+
+def load(data: Data, what: str = "data") -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(X, y)`` as float64 ``(n, M)`` features and int64 ``(n,)`` labels.
+
+    Args:
+        data: an ``(X, y)`` pair, or the path of a CSV file whose first column is the label and the
+            other columns are the features (the homework's format; read with :func:`ember.data.load_csv`).
+        what: the name of the data in error messages (``"train_data"``).
+
+    Raises:
+        ValueError: the shapes do not match, a label is not an integer in 0..9, or a pixel is not a
+            finite number.
+
+    """
+    if isinstance(data, (str, os.PathLike)):
+        from ember.data import load_csv
+
+        X, y = load_csv(data)
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        X, y = data
+    else:
+        raise TypeError(f"ocr: expected {what} as an (X, y) pair or the path of a CSV file, "
+                        f"got {type(data).__name__}")
+    X = np.array(X, dtype=np.float64, ndmin=2)
+    y_float = np.asarray(y, dtype=np.float64).reshape(-1)
+    if X.ndim != 2:
+        raise ValueError(f"ocr: expected {what} features of shape (n, M), got {X.shape}")
+    if y_float.shape[0] != X.shape[0]:
+        raise ValueError(f"ocr: {what} has {X.shape[0]} examples but {y_float.shape[0]} labels")
+    if X.shape[0] == 0:
+        raise ValueError(f"ocr: {what} has no examples")
+    if not np.isfinite(X).all():
+        raise ValueError(f"ocr: {what} has features that are not finite numbers")
+    if not (np.all(y_float == np.round(y_float)) and y_float.min() >= 0 and y_float.max() < NUM_CLASSES):
+        bad = y_float[(y_float != np.round(y_float)) | (y_float < 0) | (y_float >= NUM_CLASSES)][0]
+        raise ValueError(f"ocr: {what} has label {bad:g}; labels are integers 0..{NUM_CLASSES - 1}")
+    return X, y_float.astype(np.int64)
+
+
+def build_network(num_features: int, num_hidden: int, init_rand: bool = True, num_classes: int = NUM_CLASSES,
+                  rng: np.random.Generator | None = None) -> nn.Sequential:
+    """``Linear(M → D) → Sigmoid → Linear(D → K)``: the scores ``b`` whose softmax is ``ŷ``.
+
+    Args:
+        num_features: ``M``, pixels per example.
+        num_hidden: ``D``, hidden units.
+        init_rand: RANDOM (weights uniform(−0.1, 0.1), biases 0) when true, ZERO (all 0) when false.
+        num_classes: ``K``.
+        rng: generator for RANDOM (default: the library-wide one, see :func:`ember.manual_seed`).
+
+    """
+    if num_features < 1 or num_hidden < 1 or num_classes < 2:
+        raise ValueError(f"ocr: expected at least 1 feature, 1 hidden unit and 2 classes, got "
+                         f"num_features={num_features}, num_hidden={num_hidden}, num_classes={num_classes}")
+    model = nn.Sequential(nn.Linear(num_features, num_hidden), nn.Sigmoid(), nn.Linear(num_hidden, num_classes))
+    rng = get_rng(rng)
+    for layer in (model.get(0), model.get(2)):
+        if init_rand:
+            layer.weight[...] = rng.uniform(-0.1, 0.1, layer.weight.shape)
+        else:
+            layer.weight.fill(0.0)
+        layer.bias.fill(0.0)
+    return model
+
+
+def mean_cross_entropy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
+    """The mean cross-entropy ``−(1/N) Σ log ŷ_y`` of ``model`` over a whole data set (one batch)."""
+    return nn.CrossEntropyCriterion().forward(model.forward(X), y)
+
+
+def predict(model: nn.Module, X: np.ndarray) -> np.ndarray:
+    """The most probable class of each example (``argmax_k ŷ_k``, ties to the lowest label)."""
+    return np.asarray(model.forward(X).argmax(axis=1), dtype=np.int64)
+
+
+@dataclass
+class Trained:
+    """A trained OCR network and the homework's results.
+
+    Attributes:
+        model: the network (its last layer outputs the scores ``b``; softmax gives ``ŷ``).
+        result: the dict that :func:`train_and_test` returns.
+
+    """
+
+    model: nn.Sequential
+    result: dict[str, Any]
+
+
+def train(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, init_rand: bool,
+          learning_rate: float, *, rng: np.random.Generator | None = None, progress: Any = None) -> Trained:
+    """:func:`train_and_test`, also returning the trained model.
+
+    Args:
+        train_data: an ``(X, y)`` pair or the path of the training CSV.
+        test_data: the same for the test set.
+        num_epoch: passes over the training data.
+        num_hidden: hidden units.
+        init_rand: RANDOM (true) or ZERO (false) initialisation.
+        learning_rate: the fixed SGD step.
+        rng: generator for RANDOM (default: the library-wide one).
+        progress: optional callable ``progress(epoch, loss_train, loss_val)`` called after each epoch.
+
+    Returns:
+        A :class:`Trained` with the model and the dict of :func:`train_and_test`.
+
+    """
+    X_train, y_train = load(train_data, "train_data")
+    X_test, y_test = load(test_data, "test_data")
+    if X_test.shape[1] != X_train.shape[1]:
+        raise ValueError(f"ocr: test_data has {X_test.shape[1]} features per example, "
+                         f"train_data has {X_train.shape[1]}")
+    if int(num_epoch) != num_epoch or num_epoch < 0:
+        raise ValueError(f"ocr: num_epoch must be a whole number >= 0, got {num_epoch!r}")
+    if int(num_hidden) != num_hidden or num_hidden < 1:
+        raise ValueError(f"ocr: num_hidden must be a whole number >= 1, got {num_hidden!r}")
+    if not learning_rate > 0:
+        raise ValueError(f"ocr: learning_rate must be > 0, got {learning_rate!r}")
+
+    model = build_network(X_train.shape[1], int(num_hidden), bool(init_rand), rng=rng)
+    criterion = nn.CrossEntropyCriterion()
+    params, grads = model.getParameters()
+    losses_train: list[float] = []
+    losses_val: list[float] = []
+    rows = [X_train[i:i + 1] for i in range(X_train.shape[0])]  # views: a batch of one, in file order
+    labels = [y_train[i:i + 1] for i in range(y_train.shape[0])]
+    for epoch in range(int(num_epoch)):
+        for x, target in zip(rows, labels):
+            grads.fill(0.0)
+            criterion.forward(model.forward(x), target)
+            model.backward(x, criterion.backward(model.output, target))
+            params -= learning_rate * grads
+        losses_train.append(mean_cross_entropy(model, X_train, y_train))
+        losses_val.append(mean_cross_entropy(model, X_test, y_test))
+        if progress is not None:
+            progress(epoch + 1, losses_train[-1], losses_val[-1])
+
+    y_hat_train = predict(model, X_train)
+    y_hat_val = predict(model, X_test)
+    result = {
+        "loss_per_epoch_train": losses_train,
+        "loss_per_epoch_val": losses_val,
+        "err_train": float(np.mean(y_hat_train != y_train)),
+        "err_val": float(np.mean(y_hat_val != y_test)),
+        "y_hat_train": y_hat_train,
+        "y_hat_val": y_hat_val,
+    }
+    return Trained(model, result)
+
+
+def train_and_test(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, init_rand: bool,
+                   learning_rate: float) -> dict[str, Any]:
+    """Train the homework's network on ``train_data`` and evaluate it on ``test_data``.
+
+    Args:
+        train_data: an ``(X, y)`` pair or the path of the training CSV (label, then ``M`` pixels).
+        test_data: the same for the test (validation) set.
+        num_epoch: passes over the training data.
+        num_hidden: hidden units ``D``.
+        init_rand: RANDOM initialisation (weights uniform(−0.1, 0.1), biases 0) when true, ZERO when false.
+        learning_rate: the fixed SGD step ``γ``.
+
+    Returns:
+        A dict with ``loss_per_epoch_train`` and ``loss_per_epoch_val`` (lists of ``num_epoch`` mean
+        cross-entropies, measured after each epoch), ``err_train`` and ``err_val`` (final error rates
+        in [0, 1]) and ``y_hat_train`` and ``y_hat_val`` (predicted labels, int arrays).
+
+    RANDOM draws from the library-wide generator: call :func:`ember.manual_seed` first for a
+    reproducible run (ZERO is deterministic).
+
+    """
+    return train(train_data, test_data, num_epoch, num_hidden, init_rand, learning_rate).result
+
+
+# -- gradient check -----------------------------------------------------------------------------
+
+
+def gradient_check(model: nn.Module, X: np.ndarray, y: np.ndarray, eps: float = 1e-5) -> dict[str, float]:
+    """Compare the network's backprop gradient of the mean cross-entropy on ``(X, y)`` with centred
+    finite differences (the homework's tip), perturbing every parameter in turn.
+
+    Returns:
+        ``{"l2_difference": ‖g_bp − g_fd‖, "relative_error": ‖g_bp − g_fd‖ / ‖g_bp + g_fd‖,
+        "parameters": n}``; ``model``'s parameters are left unchanged.
+
+    """
+    from ember.optim import checkgrad
+
+    criterion = nn.CrossEntropyCriterion()
+    params, grads = model.getParameters()
+
+    def feval(x: np.ndarray) -> tuple[float, np.ndarray]:
+        grads.fill(0.0)
+        loss = criterion.forward(model.forward(X), y)
+        model.backward(X, criterion.backward(model.output, y))
+        return loss, grads
+
+    relative, analytic, numeric = checkgrad(feval, params, eps)
+    return {"l2_difference": float(np.linalg.norm(analytic - numeric)), "relative_error": relative,
+            "parameters": int(params.size)}
+
+
+# -- the homework's output files ----------------------------------------------------------------
+
+
+def write_labels(path: str | Path, labels: Sequence[int]) -> Path:
+    """Write one predicted label per line."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{int(label)}\n" for label in labels))
+    return path
+
+
+def write_metrics(path: str | Path, result: dict[str, Any]) -> Path:
+    """Write the metrics file: per epoch ``epoch=E crossentropy(train): V`` and
+    ``epoch=E crossentropy(test): V``, then ``error(train): V`` and ``error(test): V``.
+    """
+    lines = []
+    for epoch, (train_loss, test_loss) in enumerate(zip(result["loss_per_epoch_train"],
+                                                        result["loss_per_epoch_val"]), start=1):
+        lines.append(f"epoch={epoch} crossentropy(train): {train_loss}")
+        lines.append(f"epoch={epoch} crossentropy(test): {test_loss}")
+    lines.append(f"error(train): {result['err_train']}")
+    lines.append(f"error(test): {result['err_val']}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# -- the empirical questions --------------------------------------------------------------------
+
+
+def sweep(train_data: Data, test_data: Data, num_epoch: int, *,
+          hidden_units: Sequence[int] = SWEEP_HIDDEN_UNITS, learning_rates: Sequence[float] = SWEEP_LEARNING_RATES,
+          init_rand: bool = True, seed: int = 0, progress: Any = None) -> list[dict[str, Any]]:
+    """Train one network per (hidden units, learning rate) pair and collect the per-epoch losses.
+
+    Args:
+        train_data: an ``(X, y)`` pair or a CSV path.
+        test_data: the same for the test set.
+        num_epoch: epochs per run.
+        hidden_units: the hidden-layer sizes to try (default 5, 20, 50, 100, 200).
+        learning_rates: the learning rates to try (default 0.1, 0.01, 0.001).
+        init_rand: RANDOM (true) or ZERO initialisation.
+        seed: each run draws its initial weights from ``default_rng(seed)`` (same seed for every run).
+        progress: optional callable ``progress(row)`` called after each run with its row.
+
+    Returns:
+        One dict per run, in order: ``hidden_units``, ``learning_rate``, ``loss_per_epoch_train``,
+        ``loss_per_epoch_val``, ``final_train``, ``final_val`` (the last epoch's mean cross-entropies),
+        ``err_train``, ``err_val``.
+
+    """
+    data_train = load(train_data, "train_data")
+    data_test = load(test_data, "test_data")
+    rows = []
+    for hidden, rate in itertools.product(hidden_units, learning_rates):
+        trained = train(data_train, data_test, num_epoch, hidden, init_rand, rate, rng=np.random.default_rng(seed))
+        result = trained.result
+        row = {
+            "hidden_units": int(hidden),
+            "learning_rate": float(rate),
+            "loss_per_epoch_train": result["loss_per_epoch_train"],
+            "loss_per_epoch_val": result["loss_per_epoch_val"],
+            "final_train": result["loss_per_epoch_train"][-1] if num_epoch else float("nan"),
+            "final_val": result["loss_per_epoch_val"][-1] if num_epoch else float("nan"),
+            "err_train": result["err_train"],
+            "err_val": result["err_val"],
+        }
+        rows.append(row)
+        if progress is not None:
+            progress(row)
+    return rows
+
+
+def write_sweep_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
+    """Write the sweep as CSV: one line per (run, epoch) with the train and test cross-entropy,
+    and the run's final error rates.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["hidden_units", "learning_rate", "epoch", "crossentropy_train", "crossentropy_test",
+                         "error_train", "error_test"])
+        for row in rows:
+            for epoch, (train_loss, test_loss) in enumerate(zip(row["loss_per_epoch_train"],
+                                                                row["loss_per_epoch_val"]), start=1):
+                writer.writerow([row["hidden_units"], row["learning_rate"], epoch, f"{train_loss:.6f}",
+                                 f"{test_loss:.6f}", f"{row['err_train']:.6f}", f"{row['err_val']:.6f}"])
+    return path
+
+
+def plot_sweep(rows: Sequence[dict[str, Any]], out_dir: str | Path, *, learning_rate: float | None = None,
+               hidden_units: int | None = None) -> list[Path]:
+    """The homework's figures from a sweep, written into ``out_dir``.
+
+    * ``crossentropy_vs_hidden_units.png``: the average train and test cross-entropy of the last epoch
+      against the number of hidden units, at ``learning_rate`` (default 0.01 when swept, else the first);
+    * ``crossentropy_vs_epoch_lr{rate}.png``, one per learning rate: train and test cross-entropy
+      against epoch, with ``hidden_units`` hidden units (default 50 when swept, else the first size).
+
+    Returns:
+        The paths written.
+
+    """
+    from ember import plot
+
+    if not rows:
+        raise ValueError("ocr.plot_sweep: no runs to plot")
+    out_dir = Path(out_dir)
+    rates = list(dict.fromkeys(row["learning_rate"] for row in rows))
+    sizes = list(dict.fromkeys(row["hidden_units"] for row in rows))
+    rate = learning_rate if learning_rate is not None else (0.01 if 0.01 in rates else rates[0])
+    hidden = hidden_units if hidden_units is not None else (50 if 50 in sizes else sizes[0])
+    if rate not in rates or hidden not in sizes:
+        raise ValueError(f"ocr.plot_sweep: the sweep has learning rates {rates} and hidden units {sizes}; "
+                         f"asked for learning rate {rate} and {hidden} hidden units")
+    at_rate = [row for row in rows if row["learning_rate"] == rate]
+    paths = [plot.line_plot(out_dir / "crossentropy_vs_hidden_units.png",
+                            {"train": [row["final_train"] for row in at_rate],
+                             "test": [row["final_val"] for row in at_rate]},
+                            x=[row["hidden_units"] for row in at_rate], markers=True, xlabel="hidden units",
+                            ylabel="average cross-entropy (last epoch)",
+                            title=f"Cross-entropy vs hidden units (learning rate {rate:g})")]
+    for row in rows:
+        if row["hidden_units"] == hidden:
+            paths.append(plot.loss_curves(out_dir / f"crossentropy_vs_epoch_lr{row['learning_rate']:g}.png",
+                                          row["loss_per_epoch_train"], row["loss_per_epoch_val"],
+                                          ylabel="average cross-entropy",
+                                          title=f"Cross-entropy vs epoch (learning rate {row['learning_rate']:g}, "
+                                                f"{hidden} hidden units)"))
+    return paths
