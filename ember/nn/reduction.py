@@ -15,38 +15,47 @@ from ember.nn.module import Module, resized
 
 
 class _Reduction(Module):
-    """Shared dimension handling: which axis to reduce and the output's shape."""
+    """Shared dimension handling: which axis to reduce and the output's shape, worked out (and
+    checked) once per new input shape.
+    """
 
     squeeze = True
+    _buffers = ("_planned_for",)
 
     def __init__(self, dim: int = 0, n_input_dims: int = -1) -> None:
         super().__init__()
         self.dim, self.n_input_dims = dim, n_input_dims
-
-    def _axis(self, input: np.ndarray) -> int:
-        """The 0-based axis of ``input`` that this module reduces."""
-        if self.dim < 0:
-            return input.ndim + self.dim
-        if self.n_input_dims > 0 and input.ndim == self.n_input_dims + 1:
-            return self.dim + 1
-        return self.dim
+        self._planned_for: tuple[int, ...] | None = None
+        self._plan_value: tuple[int, tuple[int, ...], tuple[int, ...]] = (0, (), ())
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
-        axis = self._axis(input)
+        self._planned(input)
+
+    def _planned(self, input: np.ndarray) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+        """``(axis, output shape, output shape with the reduced axis kept as size 1)``."""
+        if input.shape != self._planned_for:
+            self._plan_value = self._plan(input)
+            self._planned_for = input.shape
+        return self._plan_value
+
+    def _plan(self, input: np.ndarray) -> tuple[int, tuple[int, ...], tuple[int, ...]]:
+        shifted = self.dim >= 0 and self.n_input_dims > 0 and input.ndim == self.n_input_dims + 1
+        axis = input.ndim + self.dim if self.dim < 0 else self.dim + shifted
         if not 0 <= axis < input.ndim:
-            batch = " (dim + 1: the first dimension is a batch)" if axis == self.dim + 1 and self.dim >= 0 else ""
+            batch = " (dim + 1: the first dimension is a batch)" if shifted else ""
             self.fail(f"cannot reduce dim {self.dim}{batch} of an input of shape {input.shape}", IndexError)
+        kept = input.shape[:axis] + (1,) + input.shape[axis + 1:]
+        squeezed = input.shape[:axis] + input.shape[axis + 1:]
+        return axis, squeezed if self.squeeze and input.ndim > 1 else kept, kept
 
-    def _output_shape(self, input: np.ndarray, axis: int) -> tuple[int, ...]:
-        if self.squeeze and input.ndim > 1:
-            return input.shape[:axis] + input.shape[axis + 1:]
-        return input.shape[:axis] + (1,) + input.shape[axis + 1:]
-
-    @staticmethod
-    def _kept(array: np.ndarray, axis: int, input: np.ndarray) -> np.ndarray:
-        """A view of ``array`` (output-shaped) with the reduced axis present, of size 1."""
-        return array if array.ndim == input.ndim else np.expand_dims(array, axis)
+    def _output(self, input: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """The reused output buffer, C-contiguous so that reshaping it to ``kept`` is a view."""
+        out = self.output
+        if type(out) is np.ndarray and out.shape == shape and out.dtype == input.dtype and out.flags.c_contiguous:
+            return out
+        self.output = np.empty_like(input, shape=shape, order="C")
+        return self.output
 
     def extra_repr(self) -> str:
         return str(self.dim) + (f", n_input_dims={self.n_input_dims}" if self.n_input_dims > 0 else "")
@@ -79,21 +88,20 @@ class Sum(_Reduction):
         self.size_average, self.squeeze = size_average, squeeze
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        axis = self._axis(input)
-        out = self.output = resized(self.output, input, self._output_shape(input, axis))
-        np.sum(input, axis=axis, keepdims=True, out=self._kept(out, axis, input))
+        axis, shape, kept = self._planned(input)
+        out = self._output(input, shape)
+        np.add.reduce(input, axis=axis, keepdims=True, out=out.reshape(kept))
         if self.size_average:
             out /= input.shape[axis]
         return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        axis = self._axis(input)
+        axis, _, kept = self._planned(input)
         grad = self.gradInput = resized(self.gradInput, input)
-        kept = self._kept(gradOutput, axis, input)
         if self.size_average:
-            np.divide(kept, input.shape[axis], out=grad)
+            np.divide(gradOutput.reshape(kept), input.shape[axis], out=grad)
         else:
-            np.copyto(grad, kept)
+            np.copyto(grad, gradOutput.reshape(kept))
         return grad
 
     def extra_repr(self) -> str:
@@ -137,8 +145,8 @@ class Max(_Reduction):
     """
 
     _select = staticmethod(np.argmax)
-    _extreme = staticmethod(np.amax)
-    _buffers = ("indices",)
+    _extreme = np.maximum
+    _buffers = ("_planned_for", "indices")
 
     def __init__(self, dim: int = 0, n_input_dims: int = -1) -> None:
         super().__init__(dim, n_input_dims)
@@ -146,22 +154,22 @@ class Max(_Reduction):
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
-        if input.shape[self._axis(input)] == 0:
+        if input.shape[self._planned(input)[0]] == 0:
             self.fail(f"cannot take the {type(self).__name__.lower()} over dim {self.dim} of size 0 "
                       f"(input of shape {input.shape})")
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        axis = self._axis(input)
-        out = self.output = resized(self.output, input, self._output_shape(input, axis))
+        axis, shape, kept = self._planned(input)
+        out = self._output(input, shape)
         self.indices = self._select(input, axis=axis, keepdims=True)
-        self._extreme(input, axis=axis, keepdims=True, out=self._kept(out, axis, input))
+        self._extreme.reduce(input, axis=axis, keepdims=True, out=out.reshape(kept))
         return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        axis = self._axis(input)
+        axis, _, kept = self._planned(input)
         grad = self.gradInput = resized(self.gradInput, input)
         grad.fill(0)
-        np.put_along_axis(grad, self.indices, self._kept(gradOutput, axis, input), axis)
+        np.put_along_axis(grad, self.indices, gradOutput.reshape(kept), axis)
         return grad
 
 
@@ -173,4 +181,4 @@ class Min(Max):
     """
 
     _select = staticmethod(np.argmin)
-    _extreme = staticmethod(np.amin)
+    _extreme = np.minimum
