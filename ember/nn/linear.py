@@ -376,6 +376,7 @@ class LookupTable(Module):
         self.n_index, self.n_output = n_index, n_output
         self.weight = np.empty((n_index, n_output))
         self.gradWeight = np.zeros((n_index, n_output))
+        self._unsigned = np.dtype(np.uint64)
         self.reset(rng=rng)
 
     def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> LookupTable:
@@ -391,6 +392,8 @@ class LookupTable(Module):
             self.fail(f"expected an integer array of indices, got dtype {input.dtype}", TypeError)
         if input.ndim not in (1, 2):
             self.fail(f"expected indices of shape (n,) or (batch, n), got {input.shape}")
+        # Seen as unsigned, a negative index is huge: one max() checks both ends of the range.
+        self._unsigned = np.dtype(f"u{input.dtype.itemsize}")
 
     def _check_range(self, input: np.ndarray) -> None:
         bad = (input < 0) | (input >= self.n_index)
@@ -399,7 +402,7 @@ class LookupTable(Module):
             self.fail(f"index {index} out of range for {self.n_index} rows (indices are 0-based)", IndexError)
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        if input.size and (input.min() < 0 or input.max() >= self.n_index):
+        if input.size and input.view(self._unsigned).max() >= self.n_index:
             self._check_range(input)
         self.output = resized(self.output, self.weight, input.shape + (self.n_output,))
         np.take(self.weight, input, axis=0, out=self.output, mode="clip")  # range checked above

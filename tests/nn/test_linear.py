@@ -118,3 +118,12 @@ def test_repr():
     assert repr(nn.Add(4, scalar=True)) == "nn.Add(4, scalar=True)"
     assert repr(nn.Mul()) == "nn.Mul"
     assert repr(nn.LookupTable(5, 3)) == "nn.LookupTable(5 -> 3)"
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint16])
+def test_lookup_table_range_check_for_every_integer_dtype(dtype):
+    table = nn.LookupTable(5, 3)
+    np.testing.assert_array_equal(table.forward(np.array([4, 0], dtype=dtype)), table.weight[[4, 0]])
+    bad = np.array([1, -2] if np.issubdtype(dtype, np.signedinteger) else [1, 9], dtype=dtype)
+    with pytest.raises(IndexError, match=rf"index {bad[1]} out of range for 5 rows"):
+        table.forward(bad)
