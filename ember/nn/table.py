@@ -583,7 +583,7 @@ class _PairMeasure(Module):
     @staticmethod
     def _column(gradOutput: Any) -> np.ndarray:
         """``gradOutput`` as a column, one value per row."""
-        return np.reshape(gradOutput, (-1, 1))
+        return gradOutput.reshape(-1, 1)
 
 
 class DotProduct(_PairMeasure):
@@ -625,30 +625,28 @@ class CosineDistance(_PairMeasure):
     Shape: a list of two ``(n,)`` arrays → ``(1,)``; two ``(batch, n)`` arrays → ``(batch,)``.
     """
 
-    _buffers = ("_dot", "_inv0", "_inv1", "_w")
+    _buffers = ("_dot", "_sq0", "_sq1", "_w")
     eps = 1e-12
 
     def updateOutput(self, input: list[np.ndarray]) -> np.ndarray:
         a, b = self._rows(input[0]), self._rows(input[1])
         self._dot = np.einsum("ij,ij->i", a, b)
-        self._inv0 = np.einsum("ij,ij->i", a, a)
-        self._inv0 += self.eps
-        np.reciprocal(self._inv0, out=self._inv0)
-        self._inv1 = np.einsum("ij,ij->i", b, b)
-        self._inv1 += self.eps
-        np.reciprocal(self._inv1, out=self._inv1)
-        self._w = np.multiply(self._inv0, self._inv1)
-        np.sqrt(self._w, out=self._w)
-        np.multiply(self._dot, self._w, out=self._output(input[0]))
+        sq0 = self._sq0 = np.einsum("ij,ij->i", a, a)  # ‖x_0‖² + ε
+        sq0 += self.eps
+        sq1 = self._sq1 = np.einsum("ij,ij->i", b, b)
+        sq1 += self.eps
+        w = self._w = np.multiply(sq0, sq1)
+        np.power(w, -0.5, out=w)
+        np.multiply(self._dot, w, out=self._output(input[0]))
         return self.output
 
     def updateGradInput(self, input: list[np.ndarray], gradOutput: np.ndarray) -> list[np.ndarray]:
         a, b = self._rows(input[0]), self._rows(input[1])
         grads = self.gradInput = _table_buffers(self.gradInput, input)
         wg = self._column(gradOutput) * self._w[:, None]
-        for grad, this, other, inv in ((grads[0], a, b, self._inv0), (grads[1], b, a, self._inv1)):
+        for grad, this, other, sq in ((grads[0], a, b, self._sq0), (grads[1], b, a, self._sq1)):
             rows = self._rows(grad)
-            np.multiply(this, (self._dot * inv)[:, None], out=rows)
+            np.multiply(this, (self._dot / sq)[:, None], out=rows)
             np.subtract(other, rows, out=rows)
             rows *= wg
         return grads

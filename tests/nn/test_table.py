@@ -69,6 +69,18 @@ def test_seed_dense_part_gradient_by_finite_differences():
     np.testing.assert_allclose(analytic, numeric, atol=1e-7)
 
 
+def test_seed_sparse_and_dense_layer_saves_and_loads(tmp_path):
+    from ember import io
+
+    r = rng()
+    net = nn.Sequential(nn.ParallelTable(nn.LookupTable(5, 2, rng=r), nn.Linear(3, 2, rng=r)), nn.CAddTable())
+    x = [np.array([1, 3]), r.standard_normal((2, 3))]
+    io.save(net, tmp_path / "net.npz")
+    back = io.load(tmp_path / "net.npz")
+    assert repr(back) == repr(net)
+    np.testing.assert_array_equal(back.forward(x), net.forward(x))
+
+
 class _FixFirst(nn.Module):
     """Test helper: x -> [indices, x], passing only the gradient of x back."""
 
