@@ -1,0 +1,440 @@
+"""The training commands of ``ember``: ``demo``, ``train``, ``evaluate`` and ``predict``.
+
+``ember.cli`` registers them with :func:`add_parsers`; each handler takes the
+parsed arguments and returns the exit status (0 success, 1 failure; argparse
+itself exits with 2 on bad arguments). Expected failures (a missing file, a
+malformed dataset, a model that does not fit the data) are reported as one
+line on stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ember import io, nn, optim
+from ember.random import manual_seed
+from ember.train import evaluate, fit, predict, predict_proba
+
+#: the activations ``ember train`` offers between linear layers.
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "requ": nn.ReQU,
+}
+#: the optimizers ``ember train`` offers (functions of ember.optim).
+OPTIMIZERS = ("sgd", "adam", "adamax", "adagrad", "rmsprop", "adadelta", "lbfgs")
+OCR_SPLITS = ("tiny", "small", "medium", "large")
+DATASETS_HELP = ("iris (Fisher's Iris: EMBER_DATA_DIR/iris, else scikit-learn's copy), xor (the 4 points), "
+                 "spirals (3 interleaved spirals, generated), ocr-letters:SPLIT (SPLIT one of tiny, small, "
+                 "medium, large; its own test set), mnist (the 10k test set in EMBER_DATA_DIR/mnist)")
+
+
+class CommandError(Exception):
+    """An expected failure of a command: printed as one line, exit status 1."""
+
+
+# -- datasets ---------------------------------------------------------------------------------
+
+def dataset_spec(text: str) -> str:
+    """The argparse type of ``--dataset``: a known dataset name (``ocr-letters`` needs ``:SPLIT``)."""
+    name, _, split = text.partition(":")
+    if name in ("iris", "xor", "spirals", "mnist") and not split:
+        return text
+    if name == "ocr-letters" and split in OCR_SPLITS:
+        return text
+    if name == "ocr-letters":
+        raise argparse.ArgumentTypeError(f"ocr-letters needs a split: ocr-letters:{{{','.join(OCR_SPLITS)}}}, "
+                                         f"got {text!r}")
+    raise argparse.ArgumentTypeError(f"unknown dataset {text!r}; choose iris, xor, spirals, "
+                                     f"ocr-letters:{{{','.join(OCR_SPLITS)}}} or mnist")
+
+
+def positive_int(text: str) -> int:
+    """The argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """The argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """The argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def unit_fraction(text: str) -> float:
+    """The argparse type: a number in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def batch_size_arg(text: str) -> int | None:
+    """The argparse type of ``--batch-size``: a positive integer, or ``full`` (one batch of everything)."""
+    if text.lower() in ("full", "all"):
+        return None
+    return positive_int(text)
+
+
+def load_dataset(spec: str, data_dir: str | None, seed: int) -> tuple[tuple[np.ndarray, np.ndarray],
+                                                                     tuple[np.ndarray, np.ndarray] | None]:
+    """``(train, test)`` for a ``--dataset`` value; ``test`` is ``None`` for datasets without a test set."""
+    from ember import data
+
+    name, _, split = spec.partition(":")
+    if name == "iris":
+        return data.iris(data_dir), None
+    if name == "xor":
+        return data.xor(), None
+    if name == "spirals":
+        return data.spirals(seed=seed), None
+    if name == "mnist":
+        return data.mnist(data_dir=data_dir), None
+    train, test = data.ocr_letters(split, data_dir)
+    return train, test
+
+
+# -- models -----------------------------------------------------------------------------------
+
+def build_classifier(n_in: int, hidden: list[int], activation: str, n_classes: int) -> nn.Sequential:
+    """``Linear → activation`` per hidden layer, then ``Linear → LogSoftMax`` (a ClassNLL classifier)."""
+    model = nn.Sequential()
+    width = n_in
+    for size in hidden:
+        model.add(nn.Linear(width, size)).add(ACTIVATIONS[activation]())
+        width = size
+    return model.add(nn.Linear(width, n_classes)).add(nn.LogSoftMax())
+
+
+def criterion_for(model: nn.Module) -> nn.Criterion:
+    """The criterion that matches a saved model's output: ClassNLL after LogSoftMax, BCE after a single
+    Sigmoid output, CrossEntropy on raw scores.
+    """
+    last = model
+    while isinstance(last, nn.Sequential) and last.modules:
+        last = last.modules[-1]
+    if isinstance(last, nn.LogSoftMax):
+        return nn.ClassNLLCriterion()
+    if isinstance(last, nn.Sigmoid):
+        return nn.BCECriterion()
+    return nn.CrossEntropyCriterion()
+
+
+def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
+    """A small aligned table: one row per data split, columns loss and accuracy."""
+    columns = [name for name in ("loss", "accuracy") if any(name in row for row in rows.values())]
+    width = max(len(name) for name in rows) + 2
+    lines = [" " * width + "".join(f"{name:>12}" for name in columns)]
+    for name, row in rows.items():
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            if value is None:
+                cells.append(f"{'-':>12}")
+            elif column == "accuracy":
+                cells.append(f"{100 * value:>11.2f}%")
+            else:
+                cells.append(f"{value:>12.4f}")
+        lines.append(f"{name:<{width}}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def _labels_for_targets(y: np.ndarray, model: nn.Module) -> np.ndarray:
+    """Targets as the criterion of :func:`criterion_for` wants them (a column of floats for BCE)."""
+    if isinstance(criterion_for(model), nn.BCECriterion):
+        return y.reshape(len(y), -1).astype(np.float64)
+    return y
+
+
+# -- demo -------------------------------------------------------------------------------------
+
+def _demo(args: argparse.Namespace) -> int:
+    from ember import check, data, plot
+    from ember.metrics import ConfusionMatrix
+
+    started = time.perf_counter()
+    X, y = data.iris()
+    source = (f"{os.environ['EMBER_DATA_DIR']}/iris" if os.environ.get("EMBER_DATA_DIR")
+              else "scikit-learn's bundled copy; set EMBER_DATA_DIR to read iris/iris.data.csv")
+    print(f"Iris: {len(X)} examples, {X.shape[1]} features, {int(y.max()) + 1} classes ({source})")
+
+    # The practical's model and initialisation: linear -> non-linearity -> linear -> log-softmax,
+    # parameters uniform(-0.01, 0.01); with ReQU the biases are moved to about +0.5, so that the
+    # hidden units start where ReQU's gradient is not zero.
+    rng = np.random.default_rng(args.seed)
+    nonlinearity = nn.ReQU() if args.nonlinearity == "requ" else nn.Sigmoid()
+    model = nn.Sequential(nn.Linear(4, args.hidden, rng=rng), nonlinearity,
+                          nn.Linear(args.hidden, 3, rng=rng), nn.LogSoftMax())
+    criterion = nn.ClassNLLCriterion()
+    params, _ = model.getParameters()
+    params[...] = rng.uniform(-0.01, 0.01, params.size)
+    if args.nonlinearity == "requ":
+        for linear in model.findModules(nn.Linear):
+            linear.bias += 0.5
+    print(model)
+
+    history = fit(model, criterion, X, y, optimizer=optim.adagrad, config={"learning_rate": 0.1},
+                  epochs=args.epochs, batch_size=None, progress=True, seed=args.seed)
+    scores = evaluate(model, criterion, X, y)
+    print(f"trained {args.epochs} epochs (full batch, adagrad, learning rate 0.1): "
+          f"loss {scores['loss']:.4f}, accuracy {100 * scores['accuracy']:.2f}%")
+
+    model.evaluate()
+    error = check.gradient_error(model, criterion, X, y)
+    model.training()
+    passed = error < 1e-6
+    print(f"gradient check (whole model, {params.size} parameters, two-sided finite differences): "
+          f"relative error {error:.2e} -> {'ok' if passed else 'FAILED'} (threshold 1e-6)")
+
+    matrix = ConfusionMatrix(["setosa", "versicolor", "virginica"])
+    matrix.batch_add(predict(model, X), y)
+    print(matrix)
+
+    out = Path(args.out)
+    path = plot.loss_curves(out / f"iris-loss-{args.nonlinearity}.png", history["loss"],
+                            title=f"Iris, {args.nonlinearity} hidden layer: training loss (ClassNLL)")
+    print(f"loss plot: {path.resolve()}")
+    print(f"done in {time.perf_counter() - started:.1f} s")
+    return 0 if passed else 1
+
+
+# -- train ------------------------------------------------------------------------------------
+
+def _train(args: argparse.Namespace) -> int:
+    from ember import data
+
+    hidden = [] if args.hidden == [0] else args.hidden
+    if 0 in hidden:
+        raise CommandError("--hidden: 0 means no hidden layer and must be given alone (e.g. --hidden 0)")
+    (X, y), test = load_dataset(args.dataset, args.data_dir, args.seed)
+    validation = test
+    if args.validation_split:
+        (X, y), validation = data.train_test_split(X, y, test_size=args.validation_split, seed=args.seed)
+    n_classes = int(max(y.max(), validation[1].max() if validation is not None else 0)) + 1
+    manual_seed(args.seed)
+    model = build_classifier(X.shape[1], hidden, args.activation, n_classes)
+    criterion = nn.ClassNLLCriterion()
+    config: dict[str, Any] = {"learning_rate": args.lr}
+    if args.momentum:
+        config["momentum"] = args.momentum
+    if args.weight_decay:
+        config["weight_decay"] = args.weight_decay
+    print(f"{args.dataset}: {len(X)} training examples, {X.shape[1]} features, {n_classes} classes"
+          + (f", {len(validation[0])} held out" if validation is not None else ""))
+    print(model)
+    history = fit(model, criterion, X, y, optimizer=args.optimizer, config=config, epochs=args.epochs,
+                  batch_size=args.batch_size, shuffle=args.shuffle, validation_data=validation,
+                  progress=not args.quiet, seed=args.seed, resume=args.resume, checkpoint=args.checkpoint)
+    rows = {"train": evaluate(model, criterion, X, y)}
+    if validation is not None:
+        rows["test" if test is not None and not args.validation_split else "validation"] = \
+            evaluate(model, criterion, *validation)
+    print(f"after {history.epochs} epochs ({args.optimizer}, learning rate {args.lr}, "
+          f"batch size {args.batch_size or 'full'}):")
+    print(_metrics_table(rows))
+    if args.save:
+        path = io.save(model, args.save)
+        print(f"model saved: {path}")
+    return 0
+
+
+# -- evaluate ---------------------------------------------------------------------------------
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from ember.metrics import ConfusionMatrix
+
+    model = io.load(args.model)
+    train, test = load_dataset(args.dataset, args.data_dir, args.seed)
+    splits = {"train": train, "test": test} if test is not None else {"all": train}
+    if args.split:
+        if args.split not in splits:
+            raise CommandError(f"--split {args.split}: {args.dataset} has only {', '.join(splits)}")
+        splits = {args.split: splits[args.split]}
+    criterion = criterion_for(model)
+    rows = {}
+    for name, (X, y) in splits.items():
+        rows[name] = evaluate(model, criterion, X, _labels_for_targets(y, model))
+    print(_metrics_table(rows))
+    X, y = next(reversed(splits.values()))
+    n_classes = max(int(y.max()) + 1, 2)
+    predicted = predict(model, X)
+    if predicted.max() < n_classes:
+        matrix = ConfusionMatrix(n_classes)
+        matrix.batch_add(predicted, y)
+        print(f"on {next(reversed(splits))}:")
+        print(matrix)
+    return 0
+
+
+# -- predict ----------------------------------------------------------------------------------
+
+def _predict(args: argparse.Namespace) -> int:
+    from ember import data
+
+    model = io.load(args.model)
+    if args.label_column is None:
+        X, y = data.load_csv(args.csv, label_column=None), None
+    else:
+        X, y = data.load_csv(args.csv, label_column=args.label_column)
+    if args.proba:
+        probabilities = predict_proba(model, X)
+        lines = [",".join(f"{p:.6g}" for p in row) for row in probabilities]
+    else:
+        labels = predict(model, X)
+        lines = [str(int(label)) for label in labels]
+    sys.stdout.write("\n".join(lines) + "\n")
+    if y is not None:
+        labels = predict(model, X)
+        accuracy = float(np.mean(labels == y))
+        print(f"accuracy against column {args.label_column}: {100 * accuracy:.2f}% ({len(y)} rows)",
+              file=sys.stderr)
+    return 0
+
+
+# -- registration -----------------------------------------------------------------------------
+
+def _guarded(handler: Callable[[argparse.Namespace], int], command: str) -> Callable[[argparse.Namespace], int]:
+    """Run ``handler``, turning expected failures into one line on stderr and exit status 1."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (CommandError, ValueError, TypeError, OSError, FloatingPointError) as exc:
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"ember {command}: error: {message}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"ember {command}: interrupted", file=sys.stderr)
+            return 130
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", metavar="DIR", default=None,
+                        help="directory holding iris/, ocr-letters/, mnist/ (default: $EMBER_DATA_DIR)")
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Register ``demo``, ``train``, ``evaluate`` and ``predict`` on an argparse subparsers object.
+
+    Each parser's ``handler`` default is the function to call with the parsed arguments.
+    """
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+
+    demo = subparsers.add_parser(
+        "demo", formatter_class=formatter,
+        help="train the Iris network of the 'implement your own layer' practical, check its gradient, plot its loss",
+        description="Train the Iris classifier of the Torch practical (linear -> sigmoid or ReQU -> linear -> "
+                    "LogSoftMax, ClassNLL loss, full-batch adagrad with learning rate 0.1) with a progress bar, "
+                    "run the whole-model finite-difference gradient check, print the accuracy and a confusion "
+                    "matrix, and write the training-loss plot iris-loss-NONLINEARITY.png. Iris is read from "
+                    "$EMBER_DATA_DIR/iris when set, else from scikit-learn's bundled copy. Exit status 1 if the "
+                    "gradient check fails.")
+    demo.add_argument("--out", metavar="DIR", default=".", help="folder for the figure")
+    demo.add_argument("--nonlinearity", choices=("sigmoid", "requ"), default="sigmoid",
+                      help="the hidden layer's non-linearity")
+    demo.add_argument("--epochs", type=positive_int, default=150, help="full-batch training iterations")
+    demo.add_argument("--hidden", type=positive_int, default=2, help="hidden units")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the initialisation")
+    demo.set_defaults(handler=_guarded(_demo, "demo"))
+
+    train = subparsers.add_parser(
+        "train", formatter_class=formatter,
+        help="train a classifier (Linear/activation layers, LogSoftMax, ClassNLL) on a dataset",
+        description="Train a multi-layer classifier: for each --hidden size a Linear layer and the activation, "
+                    "then Linear and LogSoftMax, with the ClassNLL loss. Shows a progress bar on a terminal, "
+                    "prints a table of the final loss and accuracy (on the test set too when the dataset has "
+                    "one, or on a --validation-split), and saves the model with --save. Datasets: "
+                    + DATASETS_HELP + ".")
+    train.add_argument("--dataset", type=dataset_spec, required=True, metavar="NAME",
+                       help="iris, xor, spirals, ocr-letters:SPLIT or mnist")
+    _add_data_dir(train)
+    train.add_argument("--hidden", type=nonnegative_int, nargs="+", default=[50], metavar="N",
+                       help="hidden layer sizes (several for a deeper network; 0 alone for none)")
+    train.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid",
+                       help="the hidden layers' non-linearity")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="an ember.optim optimizer")
+    train.add_argument("--lr", type=positive_float, default=0.01, help="learning rate")
+    train.add_argument("--momentum", type=unit_fraction, default=0.0, help="momentum (sgd only)")
+    train.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (optimizers that take it)")
+    train.add_argument("--epochs", type=nonnegative_int, default=20, help="passes over the training set")
+    train.add_argument("--batch-size", type=batch_size_arg, default=1, metavar="N|full",
+                       help="examples per step: 1 for per-example SGD, 'full' for full batch")
+    shuffling = train.add_mutually_exclusive_group()
+    shuffling.add_argument("--shuffle", dest="shuffle", action="store_true", default=True,
+                           help="visit the examples in a new random order each epoch")
+    shuffling.add_argument("--no-shuffle", dest="shuffle", action="store_false",
+                           help="visit the examples in file order")
+    train.add_argument("--validation-split", type=unit_fraction, default=0.0, metavar="FRACTION",
+                       help="hold out this fraction of the training set and report metrics on it")
+    train.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and splits")
+    train.add_argument("--save", metavar="PATH", help="write the trained model here (.safetensors)")
+    train.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint here after every epoch")
+    train.add_argument("--resume", metavar="PATH", help="continue from a checkpoint (same model and optimizer)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=_guarded(_train, "train"))
+
+    evaluate_parser = subparsers.add_parser(
+        "evaluate", formatter_class=formatter,
+        help="loss, accuracy and confusion matrix of a saved model on a dataset",
+        description="Load a model saved by 'ember train --save' (or ember.io.save) and print its loss and "
+                    "accuracy on the dataset's training and test sets (or on all of it), then a confusion "
+                    "matrix on the last of them. The loss is ClassNLL after LogSoftMax, BCE after a Sigmoid, "
+                    "else cross-entropy. Datasets: " + DATASETS_HELP + ".")
+    evaluate_parser.add_argument("model", help="a .safetensors model file")
+    evaluate_parser.add_argument("--dataset", type=dataset_spec, required=True, metavar="NAME",
+                                 help="iris, xor, spirals, ocr-letters:SPLIT or mnist")
+    _add_data_dir(evaluate_parser)
+    evaluate_parser.add_argument("--split", choices=("train", "test", "all"), default=None,
+                                 help="evaluate only this part (default: every part the dataset has)")
+    evaluate_parser.add_argument("--seed", type=int, default=0, help="seed of generated datasets (spirals)")
+    evaluate_parser.set_defaults(handler=_guarded(_evaluate, "evaluate"))
+
+    predict_parser = subparsers.add_parser(
+        "predict", formatter_class=formatter,
+        help="print a saved model's predicted label for each row of a CSV file",
+        description="Load a saved model and print one predicted class label (0-based) per row of a CSV "
+                    "file of numeric features (no header), or the class probabilities with --proba. With "
+                    "--label-column, that column holds the true labels: it is left out of the features and "
+                    "the accuracy is printed on stderr.")
+    predict_parser.add_argument("model", help="a .safetensors model file")
+    predict_parser.add_argument("csv", help="a CSV file, one example per row")
+    predict_parser.add_argument("--label-column", type=int, default=None, metavar="INDEX",
+                                help="0-based index of a column of true labels to leave out (e.g. 0)")
+    predict_parser.add_argument("--proba", action="store_true",
+                                help="print comma-separated class probabilities instead of labels")
+    predict_parser.set_defaults(handler=_guarded(_predict, "predict"))
