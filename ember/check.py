@@ -740,8 +740,10 @@ class _Subject:
 
 
 def _rejects(module: Module, error: Exception) -> bool:
-    """Whether ``error`` is the module refusing an input (raised through ``module.fail``), not a crash."""
-    return isinstance(error, (ValueError, TypeError, IndexError)) and str(error).startswith(module.describe() + ":")
+    """Whether ``error`` is the module (or one inside it) refusing an input through ``fail``, not a crash."""
+    text = str(error)
+    return isinstance(error, (ValueError, TypeError, IndexError)) and any(
+        text.startswith(m.describe() + ":") for m in module.listModules())
 
 
 def _check_batch(s: _Subject, batch: bool | None) -> CheckResult:
@@ -778,26 +780,55 @@ def _check_batch(s: _Subject, batch: bool | None) -> CheckResult:
         how = f"the input as a batch of {len(examples)}"
     x = copy_structure(x_batch)
     output = copy_structure(module.forward(x))
-    n = len(examples)
-    out_shapes = [np.shape(leaf) for leaf in leaves(output)]
-    if any(not shape or shape[0] != n for shape in out_shapes):
-        return CheckResult("batch", label, "output", "FAIL", f"on {how} the output has shape(s) {out_shapes}, "
-                           f"without a leading batch dimension of {n}")
     grad_output = _random_like(output, s.rng)
     grad_input, batch_grads = s.backward(x, grad_output)
+    mismatch = _batch_shapes(output, module.forward(copy_structure(examples[0])), len(examples))
+    if mismatch:
+        if batch is None:
+            return CheckResult("batch", label, "output", "SKIP", f"no batch mode: on {how} {mismatch}, so the "
+                               "leading dimension is not a batch (give batch=True and a batch input to check one)")
+        return CheckResult("batch", label, "output", "FAIL", f"on {how} {mismatch}")
     diffs = []
     s.module.zeroGradParameters()
     for i, example in enumerate(examples):
         out_i = module.forward(example)
-        diffs.append(_diff("output", out_i, _example(output, i), s.tol)._replace(context=f"of example {i}"))
-        grad_i = _float_part(module.backward(example, _example(grad_output, i)), s.pristine)
-        diffs.append(_diff("gradInput", grad_i, _example(grad_input, i), s.tol)
+        diffs.append(_diff("output", out_i, _reshape_like(_example(output, i), out_i), s.tol)
                      ._replace(context=f"of example {i}"))
+        grad_i = _float_part(module.backward(example, _reshape_like(_example(grad_output, i), out_i)), s.pristine)
+        diffs.append(_diff("gradInput", grad_i, _example(grad_input, i), s.tol)._replace(context=f"of example {i}"))
     diffs += s.gradient_diffs(s.grads(), batch_grads)
     return _protocol_result("batch", label, "output, gradInput, gradients", diffs,
                             f"{how} gives the same as one example at a time",
-                            lambda d: f"batch and one example at a time differ ({how}; parameter gradients "
-                                      "summed over the examples)")
+                            lambda d: f"a batch and its examples one at a time differ ({how}; parameter gradients "
+                                      "summed over the examples); a module with no batch mode for this input, "
+                                      "or not per-example (batch normalisation or dropout in training mode), "
+                                      "takes batch=False")
+
+
+def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(size for size in shape if size != 1)
+
+
+def _batch_shapes(batch_output: Any, single_output: Any, n: int) -> str:
+    """Why ``batch_output`` cannot be ``n`` outputs like ``single_output`` stacked ('' if it can).
+
+    Size-1 dimensions are ignored: Torch modules give ``(1,)`` for one example's scalar
+    result and ``(batch,)``, not ``(batch, 1)``, for a batch.
+    """
+    batch_shapes = [np.shape(leaf) for leaf in leaves(batch_output)]
+    single_shapes = [np.shape(leaf) for leaf in leaves(single_output)]
+    consistent = len(batch_shapes) == len(single_shapes) and all(
+        b[:1] == (n,) and _squeezed(b[1:]) == _squeezed(s) for b, s in zip(batch_shapes, single_shapes))
+    if consistent:
+        return ""
+    return (f"the output has shape {_shapes_text(batch_shapes)}, one example's {_shapes_text(single_shapes)} "
+            f"(expected a leading dimension of {n} on it)")
+
+
+def _reshape_like(structure: Any, like: Any) -> Any:
+    if isinstance(structure, list):
+        return [_reshape_like(item, ref) for item, ref in zip(structure, like)]
+    return np.reshape(structure, np.shape(like))
 
 
 def _check_accumulate(s: _Subject) -> CheckResult:
