@@ -357,6 +357,7 @@ class _ClassCriterion(Criterion):
         super().__init__()
         self.sizeAverage = size_average
         self._buffer: np.ndarray | None = None  # scratch for the forward pass
+        self._index = np.arange(0)  # 0 … batch − 1, kept between calls
         self.weights = None if weights is None else np.array(weights, dtype=np.float64)
         if self.weights is not None and self.weights.ndim != 1:
             self.fail(f"expected 1-D class weights, got shape {self.weights.shape}")
@@ -387,21 +388,39 @@ class _ClassCriterion(Criterion):
             self.fail(f"expected an integer class label (0-based) as target, got {type(target).__name__}",
                       TypeError)
 
-    def _labels(self, input: np.ndarray, target: Any) -> np.ndarray:
-        """The labels as a 1-D array, one per example; raises if any is out of range (every call)."""
-        labels = target.reshape(-1) if isinstance(target, np.ndarray) else np.array([target])
+    def _labels(self, input: np.ndarray, target: Any) -> tuple[Any, Any]:
+        """``(rows, labels)`` indexing each example's target score in ``_rows(input)``: ``(0, label)``
+        for a single example (plain ints, the fast path), ``(arange(batch), labels)`` for a batch.
+        Raises if a label is out of range (every call: the values matter).
+        """
         n_classes = input.shape[-1]
-        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-            bad = labels[(labels < 0) | (labels >= n_classes)][0]
+        if input.ndim == 1:
+            label = int(target) if not isinstance(target, np.ndarray) else int(target.reshape(-1)[0])
+            if not 0 <= label < n_classes:
+                self.fail(f"target {label} out of range for {n_classes} classes (labels are 0-based)", IndexError)
+            return 0, label
+        if target.size and (target.min() < 0 or target.max() >= n_classes):
+            bad = target[(target < 0) | (target >= n_classes)][0]
             self.fail(f"target {bad} out of range for {n_classes} classes (labels are 0-based)", IndexError)
-        return labels
+        if self._index.size != target.size:
+            self._index = np.arange(target.size)
+        return self._index, target
 
-    def _example_weights(self, labels: np.ndarray) -> tuple[np.ndarray | None, float]:
+    def _example_weights(self, input: np.ndarray, labels: Any) -> tuple[Any, float]:
         """The weight of each example's class (``None`` without weights) and the normaliser ``n``."""
         if self.weights is None:
-            return None, float(labels.size) if self.sizeAverage else 1.0
+            return None, float(self._n_examples(input))
         weights = self.weights[labels]
-        return weights, float(weights.sum()) if self.sizeAverage else 1.0
+        return weights, _total(weights) if self.sizeAverage else 1.0
+
+    def _n_examples(self, input: np.ndarray) -> int:
+        """The divisor of the unweighted criteria: the batch size when ``sizeAverage``, else 1."""
+        return (input.shape[0] if input.ndim == 2 else 1) if self.sizeAverage else 1
+
+
+def _total(values: Any) -> float:
+    """The sum of an array, or a NumPy scalar itself, as a float (``np.sum`` of a scalar is slow)."""
+    return float(values.sum()) if isinstance(values, np.ndarray) else float(values)
 
 
 def _rows(array: np.ndarray) -> np.ndarray:
@@ -432,19 +451,18 @@ class ClassNLLCriterion(_ClassCriterion):
     """
 
     def updateOutput(self, input: np.ndarray, target: Any) -> float:
-        labels = self._labels(input, target)
-        picked = _rows(input)[np.arange(labels.size), labels]
-        weights, norm = self._example_weights(labels)
-        total = picked.sum() if weights is None else np.dot(weights, picked)
-        self.output = -float(total) / norm
+        rows, labels = self._labels(input, target)
+        picked = _rows(input)[rows, labels]
+        weights, norm = self._example_weights(input, labels)
+        self.output = -_total(picked if weights is None else weights * picked) / norm
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
-        labels = self._labels(input, target)
-        weights, norm = self._example_weights(labels)
+        rows, labels = self._labels(input, target)
+        weights, norm = self._example_weights(input, labels)
         grad = self.gradInput = resized(self.gradInput, input)
         grad.fill(0.0)
-        _rows(grad)[np.arange(labels.size), labels] = -1.0 / norm if weights is None else weights * (-1.0 / norm)
+        _rows(grad)[rows, labels] = -1.0 / norm if weights is None else weights * (-1.0 / norm)
         return grad
 
 
@@ -467,28 +485,27 @@ class CrossEntropyCriterion(_ClassCriterion):
     """
 
     def updateOutput(self, input: np.ndarray, target: Any) -> float:
-        labels = self._labels(input, target)
+        index, labels = self._labels(input, target)
         log_prob = self._buffer = resized(self._buffer, input)
         rows = _rows(log_prob)
         np.subtract(_rows(input), _rows(input).max(axis=1, keepdims=True), out=rows)
         rows -= np.log(np.exp(rows).sum(axis=1, keepdims=True))
-        picked = rows[np.arange(labels.size), labels]
-        weights, norm = self._example_weights(labels)
-        total = picked.sum() if weights is None else np.dot(weights, picked)
-        self.output = -float(total) / norm
+        picked = rows[index, labels]
+        weights, norm = self._example_weights(input, labels)
+        self.output = -_total(picked if weights is None else weights * picked) / norm
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
-        labels = self._labels(input, target)
-        weights, norm = self._example_weights(labels)
+        index, labels = self._labels(input, target)
+        weights, norm = self._example_weights(input, labels)
         grad = self.gradInput = resized(self.gradInput, input)
         rows = _rows(grad)
         np.exp(_rows(self._buffer), out=rows)
-        rows[np.arange(labels.size), labels] -= 1.0
+        rows[index, labels] -= 1.0
         if weights is None:
             rows *= 1.0 / norm
         else:
-            rows *= (weights / norm)[:, None]
+            rows *= np.reshape(weights / norm, (-1, 1))
         return grad
 
 
@@ -518,28 +535,28 @@ class MultiMarginCriterion(_ClassCriterion):
         super().__init__(weights, size_average)
         self.p, self.margin = p, margin
 
-    def _slack(self, input: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    def _slack(self, input: np.ndarray, index: Any, labels: np.ndarray) -> np.ndarray:
         """``z[b, c] = margin − x[b, t_b] + x[b, c]``, zero in each target column."""
         x = _rows(input)
-        index = np.arange(labels.size)
         slack = self.margin - x[index, labels][:, None] + x
         slack[index, labels] = 0.0
         return slack
 
     def updateOutput(self, input: np.ndarray, target: Any) -> float:
-        labels = self._labels(input, target)
-        hinge = np.maximum(self._slack(input, labels), 0.0)
+        index, labels = self._labels(input, target)
+        labels = np.atleast_1d(labels)
+        hinge = np.maximum(self._slack(input, index, labels), 0.0)
         if self.p == 2:
             hinge *= hinge
         if self.weights is not None:
             hinge *= self.weights[labels][:, None]
-        norm = input.shape[-1] * (labels.size if self.sizeAverage else 1)
-        self.output = float(hinge.sum()) / norm
+        self.output = float(hinge.sum()) / (input.shape[-1] * self._n_examples(input))
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
-        labels = self._labels(input, target)
-        slack = self._slack(input, labels)
+        index, labels = self._labels(input, target)
+        labels = np.atleast_1d(labels)
+        slack = self._slack(input, index, labels)
         grad = self.gradInput = resized(self.gradInput, input)
         rows = _rows(grad)
         if self.p == 1:
@@ -547,10 +564,10 @@ class MultiMarginCriterion(_ClassCriterion):
         else:
             np.maximum(slack, 0.0, out=rows)
             rows *= 2.0
-        rows *= 1.0 / (input.shape[-1] * (labels.size if self.sizeAverage else 1))
+        rows *= 1.0 / (input.shape[-1] * self._n_examples(input))
         if self.weights is not None:
             rows *= self.weights[labels][:, None]
-        rows[np.arange(labels.size), labels] = -rows.sum(axis=1)
+        rows[index, labels] = -rows.sum(axis=1)
         return grad
 
     def extra_repr(self) -> str:
@@ -581,10 +598,9 @@ class MultiClassHingeCriterion(_ClassCriterion):
     def __init__(self, size_average: bool = True) -> None:
         super().__init__(None, size_average)
 
-    def _hinge(self, input: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _hinge(self, input: np.ndarray, index: Any, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The hinge of each example and its rival class."""
         x = _rows(input)
-        index = np.arange(labels.size)
         others = x.copy()
         others[index, labels] = -np.inf
         rivals = others.argmax(axis=1)
@@ -592,19 +608,19 @@ class MultiClassHingeCriterion(_ClassCriterion):
         return hinge, rivals
 
     def updateOutput(self, input: np.ndarray, target: Any) -> float:
-        labels = self._labels(input, target)
-        hinge, _ = self._hinge(input, labels)
-        self.output = float(hinge.sum()) / (labels.size if self.sizeAverage else 1)
+        index, labels = self._labels(input, target)
+        hinge, _ = self._hinge(input, index, np.atleast_1d(labels))
+        self.output = float(hinge.sum()) / self._n_examples(input)
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
-        labels = self._labels(input, target)
-        hinge, rivals = self._hinge(input, labels)
-        step = (hinge > 0) * (1.0 / (labels.size if self.sizeAverage else 1))
+        index, labels = self._labels(input, target)
+        labels = np.atleast_1d(labels)
+        hinge, rivals = self._hinge(input, index, labels)
+        step = (hinge > 0) * (1.0 / self._n_examples(input))
         grad = self.gradInput = resized(self.gradInput, input)
         grad.fill(0.0)
         rows = _rows(grad)
-        index = np.arange(labels.size)
         rows[index, labels] = -step
         rows[index, rivals] = step
         return grad
