@@ -154,6 +154,27 @@ def _progress_bar(enabled: bool, total: int, initial: int) -> Any:
     return tqdm(total=total, initial=initial, unit="batch", file=sys.stderr, dynamic_ncols=True, leave=True)
 
 
+def _generator_states(model: Module) -> dict[str, Any]:
+    """The states of the random generators the model draws from: the library-wide one, and any
+    module's own ``rng`` (e.g. a Dropout given one), by position in ``listModules()``.
+    """
+    states: dict[str, Any] = {"library": get_rng().bit_generator.state}
+    for index, module in enumerate(model.listModules()):
+        generator = getattr(module, "rng", None)
+        if isinstance(generator, np.random.Generator):
+            states[str(index)] = generator.bit_generator.state
+    return states
+
+
+def _set_generator_states(model: Module, states: dict[str, Any]) -> None:
+    """Undo :func:`_generator_states`."""
+    modules = model.listModules()
+    for key, state in states.items():
+        generator = get_rng() if key == "library" else getattr(modules[int(key)], "rng", None)
+        if isinstance(generator, np.random.Generator):
+            generator.bit_generator.state = state
+
+
 def _restore_from_checkpoint(path: Any, model: Module, params: np.ndarray, optimizer_name: str) -> io.Checkpoint:
     """Load a checkpoint and copy its parameters and persistent state into ``model``."""
     checkpoint = io.load_checkpoint(path)
@@ -222,7 +243,8 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
             :func:`ember.manual_seed`'s generator instead.
         resume: a checkpoint written by ``checkpoint=``: the model's parameters,
             the optimizer state, the shuffling generator, the library-wide
-            generator and the history are restored and training continues from
+            generator (and any module's own ``rng``, e.g. a Dropout's) and the
+            history are restored and training continues from
             the next epoch, ending bit-identical to an uninterrupted run. Entries
             of ``config`` override the saved optimizer configuration.
         checkpoint: a path where a checkpoint is written (atomically) after
@@ -283,8 +305,7 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         state = {**saved.optimizer_state, **(config or {})}
         if saved.rng_state is not None:
             rng.bit_generator.state = saved.rng_state
-        if "library_rng_state" in saved.extra:
-            get_rng().bit_generator.state = saved.extra["library_rng_state"]
+        _set_generator_states(model, saved.extra.get("generator_states", {}))
         history = History({name: list(saved.history.get(name, [])) for name in names})
         start = saved.epoch
     callbacks = list(callbacks)
@@ -350,7 +371,7 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
             if checkpoint is not None:
                 io.save_checkpoint(checkpoint, model, state, epoch + 1, history, rng.bit_generator.state,
                                    extra={"optimizer": optimizer_name,
-                                          "library_rng_state": get_rng().bit_generator.state})
+                                          "generator_states": _generator_states(model)})
             if any([callback(epoch + 1, dict(logs)) for callback in callbacks]):
                 break
     finally:

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from ember import io, nn, optim
+from ember import io, manual_seed, nn, optim
 from ember.train import History, evaluate, fit, predict, predict_proba, task_of
 
 
@@ -292,6 +292,29 @@ def test_interrupted_then_resumed_is_bit_identical(tmp_path, optimizer, config):
     assert history == expected
     assert np.array_equal(resumed.getParameters()[0], straight.getParameters()[0])
     assert io.load_checkpoint(path).epoch == 6
+
+
+@pytest.mark.parametrize("own_rng", [False, True])
+def test_resume_with_dropout_restores_the_generators(tmp_path, own_rng):
+    X, y = blobs()
+
+    def model():
+        rng = np.random.default_rng(0)
+        dropout = nn.Dropout(0.3, rng=np.random.default_rng(1)) if own_rng else nn.Dropout(0.3)
+        return nn.Sequential(nn.Linear(2, 8, rng=rng), nn.Tanh(), dropout, nn.Linear(8, 3, rng=rng),
+                             nn.LogSoftMax())
+
+    common = dict(config={"learning_rate": 0.1}, batch_size=10, progress=False)
+    manual_seed(5)
+    straight = model()
+    expected = fit(straight, nn.ClassNLLCriterion(), X, y, epochs=4, **common)
+    manual_seed(5)
+    path = tmp_path / "c.safetensors"
+    fit(model(), nn.ClassNLLCriterion(), X, y, epochs=2, checkpoint=path, **common)
+    manual_seed(123)  # whatever happened to the generators in between
+    resumed = model()
+    assert fit(resumed, nn.ClassNLLCriterion(), X, y, epochs=4, resume=path, **common) == expected
+    assert np.array_equal(resumed.getParameters()[0], straight.getParameters()[0])
 
 
 def test_resume_checks_model_and_optimizer(tmp_path):
