@@ -287,6 +287,7 @@ class Module:
             module._convert_state(dtype)
             if isinstance(module.output, np.ndarray):
                 module.output = np.empty(0, dtype=dtype)
+            if isinstance(module.gradInput, np.ndarray):
                 module.gradInput = np.empty(0, dtype=dtype)
         return self
 
