@@ -1,0 +1,293 @@
+"""The ``ember`` command line (also ``python -m ember``).
+
+Each subcommand is one function ``cmd_<name>(args) -> int`` plus one
+``add_<name>_parser(subparsers)`` that declares its arguments and sets
+``func=cmd_<name>``; :func:`build_parser` calls every ``add_*_parser`` listed in
+``SUBCOMMANDS``. To add a subcommand, write those two functions and append the
+second to ``SUBCOMMANDS``.
+
+Exit codes: 0 success; 1 the command ran and found a failure (a gradient check
+failed); 2 bad arguments (the subcommand raises :class:`UsageError`, and
+:func:`main` prints its message as one line on stderr, without a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import importlib.util
+import os
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class UsageError(Exception):
+    """Bad command-line arguments: :func:`main` prints the message on one line and exits with 2."""
+
+
+# -- ember check ------------------------------------------------------------------------------------
+
+CHECK_DESCRIPTION = """\
+Gradient-check one module: its Jacobians with respect to the input and each parameter
+(backprop against two-sided finite differences), and the module protocol (batch versus
+one example at a time, gradient accumulation and scale, determinism and linearity of
+backward, input left unchanged, float32 stays float32). Prints one line per check and
+exits with 0 when every check passes, 1 when one fails, 2 on bad arguments.
+
+MODULE is either path/to/file.py:ClassName (the file is imported from its path, with
+its directory on sys.path while it loads) or the name of a module of ember.nn
+(Linear, ReQU, Tanh, ...).
+"""
+
+CHECK_EPILOG = """\
+--args values are Python literals (ast.literal_eval): numbers, True/False/None, quoted
+strings, tuples and lists; separate them with commas or spaces, and give keyword
+arguments as name=value without spaces around '='. Quote the whole list for the shell
+when it contains brackets, spaces inside values, or quoted strings:
+  --args 10 5        --args 10,5        --args "n_in=10, n_out=5"        --args "(2, 3)"
+
+The input is float64 standard normal (seeded by --seed) of --input-shape; by default
+(n_in,) for a module with an integer n_in attribute (such as Linear), else (4, 5).
+The batch check treats that input as one example and stacks it with two permutations
+of its elements; if the module rejects that, the input itself is taken as a batch.
+
+examples:
+  ember check Linear --args 10 5
+  ember check ReQU --input-shape 3,5
+  ember check my_layers.py:MyLayer --args 4 --input-shape 2,4
+"""
+
+#: the input shape used when --input-shape is not given and the module has no integer ``n_in``.
+DEFAULT_INPUT_SHAPE = (4, 5)
+
+
+def add_check_parser(subparsers: Any) -> None:
+    """Declare ``ember check``."""
+    parser = subparsers.add_parser("check", help="gradient-check a module (Jacobians and protocol)",
+                                   description=CHECK_DESCRIPTION, epilog=CHECK_EPILOG,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("module", metavar="MODULE", help="path/to/file.py:ClassName, or a name from ember.nn")
+    parser.add_argument("--args", nargs="*", default=[], metavar="ARG",
+                        help="constructor arguments as Python literals (see below)")
+    parser.add_argument("--input-shape", metavar="SHAPE",
+                        help="comma-separated sizes of the input, e.g. 4,10 (default: (n_in,) or 4,5)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the input and the random gradOutputs (0)")
+    parser.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (1e-6)")
+    parser.add_argument("--tol", type=float, default=1e-6,
+                        help="tolerance, relative to the scale of each Jacobian (1e-6)")
+    parser.add_argument("--no-batch", action="store_true",
+                        help="skip the batch check (modules with no batch mode, or not per-example)")
+    parser.set_defaults(func=cmd_check)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``ember check``: print the report of ``check_module``; 0 if it passes, else 1."""
+    from ember.check import check_module
+    from ember.nn.module import Module
+
+    cls, name = load_module_class(args.module)
+    positional, keywords = parse_literals(args.args)
+    call = f"{name}({', '.join([repr(v) for v in positional] + [f'{k}={v!r}' for k, v in keywords.items()])})"
+    try:
+        module = cls(*positional, **keywords)
+    except Exception as error:
+        raise UsageError(f"cannot create {call}: {type(error).__name__}: {error}") from error
+    if not isinstance(module, Module):
+        raise UsageError(f"{call} is a {type(module).__name__}, not an ember.nn.Module")
+    shape = parse_shape(args.input_shape) if args.input_shape is not None else default_input_shape(module)
+    params = module.parameters()[0]
+    dtype = params[0].dtype if params else np.dtype(np.float64)
+    x = np.random.default_rng(args.seed).standard_normal(shape).astype(dtype)
+    try:
+        module.forward(x.copy())
+    except Exception as error:
+        if _refusal(module, error):
+            raise UsageError(f"{module.describe()} does not take an input of shape {shape}: {error} "
+                             "(give --input-shape)") from error
+        # anything else is a bug of the module: check_module reports it as a failure
+    report = check_module(module, x, eps=args.eps, tol=args.tol, batch=False if args.no_batch else None,
+                          seed=args.seed)
+    print(report)
+    return 0 if report.ok else 1
+
+
+def _refusal(module: Any, error: Exception) -> bool:
+    """Whether ``error`` is a module of the tree refusing the input through ``fail`` (not a crash)."""
+    text = str(error)
+    return isinstance(error, (ValueError, TypeError, IndexError)) and any(
+        text.startswith(m.describe() + ":") for m in module.listModules())
+
+
+def load_module_class(spec: str) -> tuple[type, str]:
+    """The class named by ``path/to/file.py:ClassName`` or by a name from ``ember.nn``, and its name."""
+    from ember import nn
+    from ember.nn.module import Module
+
+    path, colon, name = spec.rpartition(":")
+    if colon and path and not re.fullmatch(r"[A-Za-z]", path):  # not a bare Windows drive letter
+        file = Path(path)
+        if not file.is_file():
+            raise UsageError(f"no such file: {path}")
+        namespace = import_file(file)
+        cls = getattr(namespace, name, None)
+        if cls is None:
+            choices = [k for k, v in vars(namespace).items() if isinstance(v, type) and issubclass(v, Module)]
+            raise UsageError(f"{path} defines no {name!r}{_suggest(name, choices)}")
+    else:
+        name = spec
+        if name.endswith(".py"):
+            raise UsageError(f"name the class to check: {name}:ClassName")
+        cls = getattr(nn, name, None)
+        if not (isinstance(cls, type) and issubclass(cls, Module)):
+            choices = [k for k, v in vars(nn).items() if isinstance(v, type) and issubclass(v, Module)]
+            raise UsageError(f"ember.nn has no module {name!r}{_suggest(name, choices)}; "
+                             "to check your own, give path/to/file.py:ClassName")
+    if not (isinstance(cls, type) and issubclass(cls, Module)):
+        raise UsageError(f"{name} is not a subclass of ember.nn.Module")
+    return cls, name
+
+
+def _suggest(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=3)
+    if close:
+        return " (did you mean " + " or ".join(close) + "?)"
+    if choices:
+        return " (it has " + ", ".join(sorted(choices)[:8]) + (", ..." if len(choices) > 8 else "") + ")"
+    return ""
+
+
+def import_file(file: Path) -> Any:
+    """Import a Python file by its path; its directory is on ``sys.path`` while it loads."""
+    name = "_ember_user_" + re.sub(r"\W", "_", file.stem)
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"cannot import {file}: not a Python file")
+    namespace = importlib.util.module_from_spec(spec)
+    sys.modules[name] = namespace
+    directory = str(file.resolve().parent)
+    sys.path.insert(0, directory)
+    try:
+        spec.loader.exec_module(namespace)
+    except Exception as error:
+        del sys.modules[name]
+        raise UsageError(f"cannot import {file}: {type(error).__name__}: {error}") from error
+    finally:
+        sys.path.remove(directory)
+    return namespace
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``'4,10'`` (or ``'4 10'``, ``'(4, 10)'``) → ``(4, 10)``; positive sizes only."""
+    pieces = [p for p in re.split(r"[,\s]+", text.strip().strip("()[]")) if p]
+    try:
+        shape = tuple(int(p) for p in pieces)
+    except ValueError:
+        shape = ()
+    if not shape or any(size <= 0 for size in shape):
+        raise UsageError(f"bad --input-shape {text!r}: expected positive integers separated by commas, e.g. 4,10")
+    return shape
+
+
+def default_input_shape(module: Any) -> tuple[int, ...]:
+    """``(n_in,)`` for a module with a positive integer ``n_in`` attribute, else :data:`DEFAULT_INPUT_SHAPE`."""
+    n_in = getattr(module, "n_in", None)
+    if isinstance(n_in, (int, np.integer)) and not isinstance(n_in, bool) and n_in > 0:
+        return (int(n_in),)
+    return DEFAULT_INPUT_SHAPE
+
+
+def split_arguments(text: str) -> list[str]:
+    """Split at commas and whitespace outside brackets and quotes."""
+    pieces, current, depth, quote = [], [], 0, ""
+    for i, char in enumerate(text):
+        if quote:
+            if char == quote and text[i - 1] != "\\":
+                quote = ""
+        elif char in "'\"":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth == 0 and (char == "," or char.isspace()):
+            if current:
+                pieces.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    if current:
+        pieces.append("".join(current))
+    return pieces
+
+
+def parse_literals(tokens: list[str]) -> tuple[list[Any], dict[str, Any]]:
+    """Constructor arguments from ``--args`` tokens: Python literals, ``name=value`` for keywords."""
+    positional: list[Any] = []
+    keywords: dict[str, Any] = {}
+    for piece in split_arguments(" ".join(tokens)):
+        match = re.fullmatch(r"([A-Za-z_]\w*)=(.+)", piece, re.DOTALL)
+        if match:
+            keywords[match.group(1)] = _literal(match.group(2))
+        elif piece.endswith("="):
+            raise UsageError(f"--args: no value after {piece!r} (write name=value without spaces)")
+        else:
+            if keywords:
+                raise UsageError(f"--args: positional argument {piece!r} after keyword arguments")
+            positional.append(_literal(piece))
+    return positional, keywords
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise UsageError(f"--args: cannot read {text!r} as a Python literal (numbers, True/False/None, "
+                         f"quoted strings, tuples, lists; quote strings, e.g. \"'{text}'\")") from None
+
+
+# -- the command ------------------------------------------------------------------------------------
+
+#: one ``add_<name>_parser`` per subcommand, in the order ``ember --help`` lists them.
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_check_parser]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``ember`` argument parser, with one subparser per entry of ``SUBCOMMANDS``."""
+    from ember import __version__
+
+    parser = argparse.ArgumentParser(prog="ember", description="ember: neural networks on NumPy, Torch nn style.")
+    parser.add_argument("--version", action="version", version=f"ember {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``ember`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # argparse: --help (0) or a usage error (2), already printed
+        return exit.code if isinstance(exit.code, int) else 2
+    if getattr(args, "func", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except UsageError as error:
+        message = " ".join(str(error).split())  # one line
+        print(f"ember {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # e.g. `ember check … | head`: stop quietly, as the shell's tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
