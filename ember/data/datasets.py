@@ -1,0 +1,421 @@
+"""Real datasets read from a data directory: OCR letters, Iris, MNIST, and any numeric CSV.
+
+The directory is the ``data_dir`` argument, else the ``EMBER_DATA_DIR``
+environment variable. It holds one folder per dataset (``ocr-letters/``,
+``iris/``, ``mnist/``), as the project's shared data directory does; a
+``data_dir`` that is itself such a folder works too.
+
+Every loader checks what it reads: a malformed file (ragged rows, a cell that
+is not a number, a label that is not a class index, a truncated or corrupt IDX
+file) raises ``ValueError`` naming the file, the line (1-based, as editors
+number them) and column, or the byte offset, and what was wrong.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import struct
+import warnings
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+#: The environment variable naming the data directory.
+ENV_VAR = "EMBER_DATA_DIR"
+
+#: OCR letters: label i stands for OCR_LETTERS[i].
+OCR_LETTERS = ("a", "e", "g", "i", "l", "n", "o", "r", "t", "u")
+OCR_SPLITS = ("tiny", "small", "medium", "large")
+
+#: Iris class names, in label order 0, 1, 2.
+IRIS_CLASSES = ("Iris-setosa", "Iris-versicolor", "Iris-virginica")
+
+MNIST_KINDS = ("t10k", "train")
+
+PathLike = str | os.PathLike
+#: One part of a dataset: (X, y).
+Split = tuple[np.ndarray, np.ndarray]
+
+
+# -- the data directory ----------------------------------------------------------------------------------------------
+
+def data_directory(data_dir: PathLike | None = None) -> Path:
+    """The data directory: ``data_dir`` if given, else ``$EMBER_DATA_DIR``.
+
+    Raises:
+        FileNotFoundError: neither is set (the message names the variable), or the
+            directory does not exist.
+
+    """
+    source = "data_dir"
+    if data_dir is None:
+        value = os.environ.get(ENV_VAR)
+        if not value:
+            raise FileNotFoundError(f"no data directory: pass data_dir=... or set the {ENV_VAR} environment variable "
+                                    f"to the folder holding ocr-letters/, iris/ and mnist/")
+        data_dir, source = value, f"${ENV_VAR}"
+    path = Path(data_dir).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(f"data directory {str(path)!r} (from {source}) does not exist or is not a directory")
+    return path
+
+
+def _dataset_folder(name: str, data_dir: PathLike | None) -> Path:
+    """``<data dir>/<name>`` when it exists, else the data directory itself."""
+    root = data_directory(data_dir)
+    folder = root / name
+    return folder if folder.is_dir() else root
+
+
+def _find_file(folder: Path, candidates: list[str], what: str, hint: str = "") -> Path:
+    for name in candidates:
+        if (folder / name).is_file():
+            return folder / name
+    raise FileNotFoundError(f"{what}: none of {', '.join(candidates)} in {str(folder)!r}{hint}")
+
+
+# -- CSV -------------------------------------------------------------------------------------------------------------
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
+def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(1-based line number, stripped text) of each non-blank line; I/O and decoding errors become ValueError."""
+    try:
+        with _open_text(path) as file:
+            for number, line in enumerate(file, start=1):
+                text = line.strip()
+                if text:
+                    yield number, text
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not a UTF-8 text file ({error.reason} at byte {error.start})") from None
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({error})") from None
+
+
+def _line_of_row(path: Path, row: int) -> int:
+    """The line number of data row ``row`` (0-based, blank lines skipped)."""
+    for index, (number, _) in enumerate(_data_lines(path)):
+        if index == row:
+            return number
+    raise AssertionError(f"{path} has no data row {row}")
+
+
+def _parse_numeric_slowly(path: Path) -> np.ndarray:
+    """Parse line by line, raising ValueError at the first ragged row or non-number."""
+    rows: list[list[float]] = []
+    width = first = 0
+    for number, text in _data_lines(path):
+        fields = text.split(",")
+        if not rows:
+            width, first = len(fields), number
+        elif len(fields) != width:
+            raise ValueError(f"{path}, line {number}: expected {width} comma-separated values (as on line {first}), "
+                             f"found {len(fields)}")
+        try:
+            rows.append([float(field) for field in fields])
+        except ValueError:
+            for column, field in enumerate(fields, start=1):
+                try:
+                    float(field)
+                except ValueError:
+                    what = "an empty value" if not field.strip() else f"{field.strip()!r}, not a number"
+                    raise ValueError(f"{path}, line {number}, column {column}: {what}") from None
+    return np.array(rows, dtype=np.float64).reshape(len(rows), width)
+
+
+def _parse_numeric(path: Path) -> np.ndarray:
+    """All values of a comma-separated numeric file as a 2-D float64 array, checked."""
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
+            data = np.loadtxt(path, delimiter=",", comments=None, ndmin=2, dtype=np.float64, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError, EOFError, OSError, zlib.error):
+        data = _parse_numeric_slowly(path)  # finds and reports the problem precisely
+    if data.shape[0] == 0:
+        raise ValueError(f"{path}: no data rows (the file is empty)")
+    finite = np.isfinite(data)
+    if not finite.all():
+        row, column = np.argwhere(~finite)[0]
+        raise ValueError(f"{path}, line {_line_of_row(path, row)}, column {column + 1}: "
+                         f"non-finite value {data[row, column]}")
+    return data
+
+
+def _check_labels(path: Path, labels: np.ndarray, column: int, n_classes: int | None) -> np.ndarray:
+    """``labels`` as int64 class indices, after checking they are integers in [0, n_classes)."""
+    bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0)
+                         | (labels >= n_classes if n_classes is not None else False))
+    if bad.size:
+        row = bad[0]
+        value = labels[row]
+        where = f"{path}, line {_line_of_row(path, row)}, column {column + 1}"
+        shown = int(value) if value == round(value) else value
+        if value != round(value):
+            raise ValueError(f"{where}: label {shown} is not an integer class index")
+        expected = f"0..{n_classes - 1} for {n_classes} classes" if n_classes is not None else ">= 0"
+        raise ValueError(f"{where}: label {shown} out of range (expected {expected}; labels are 0-based)")
+    return labels.astype(np.int64)
+
+
+def load_csv(path: PathLike, label_column: int | None = 0, dtype: np.dtype | type = np.float64,
+             n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read a comma-separated numeric file without header: one example per line.
+
+    Blank lines are skipped (so a final newline, or none, or a trailing empty
+    line are all fine); a ``.gz`` file is decompressed.
+
+    Args:
+        path: the file.
+        label_column: the column holding the class label (0-based; negative counts
+            from the end), or ``None`` when every column is a feature.
+        dtype: the floating dtype of ``X``.
+        n_classes: if given, labels must be in ``0 .. n_classes - 1``.
+
+    Returns:
+        ``(X, y)``: ``X`` of shape ``(n, columns - 1)`` and dtype ``dtype``, ``y``
+        the labels as int64 of shape ``(n,)`` (``None`` when ``label_column`` is ``None``).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is empty, ragged, holds a non-number or a non-finite
+            value, or a label that is not an integer in range; the message names
+            the file, the line and the column.
+
+    """
+    path = Path(path)
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"load_csv: dtype must be a floating type, got {dtype}")
+    data = _parse_numeric(path)
+    if label_column is None:
+        return data.astype(dtype, copy=False), None
+    columns = data.shape[1]
+    if not -columns <= label_column < columns:
+        raise ValueError(f"{path}: label_column {label_column} out of range for {columns} columns")
+    label_column %= columns
+    if columns < 2:
+        raise ValueError(f"{path}: only one column, so no features besides the label column")
+    y = _check_labels(path, data[:, label_column], label_column, n_classes)
+    X = np.ascontiguousarray(np.delete(data, label_column, axis=1), dtype=dtype)
+    return X, y
+
+
+# -- OCR letters -----------------------------------------------------------------------------------------------------
+
+def ocr_letters(split: str = "small", data_dir: PathLike | None = None,
+                dtype: np.dtype | type = np.float64) -> tuple[Split, Split]:
+    """The OCR letters (a e g i l n o r t u as labels 0..9; 16x8 binary images as 128 pixels).
+
+    Files ``ocr-letters/{split}_train.csv`` and ``{split}_test.csv``: label, then
+    the pixels in row-major order, each in [0, 1].
+
+    Args:
+        split: ``'tiny'`` (2/2 rows, 5 pixels: a debugging example), ``'small'``
+            (500/100), ``'medium'`` (5000/1000) or ``'large'`` (9000/1000).
+        data_dir: the data directory (default ``$EMBER_DATA_DIR``).
+        dtype: the floating dtype of the images.
+
+    Returns:
+        ``((X_train, y_train), (X_test, y_test))``, ``X`` of shape ``(n, 128)``
+        (``(n, 5)`` for tiny), ``y`` int64 in 0..9.
+
+    """
+    if split not in OCR_SPLITS:
+        raise ValueError(f"ocr_letters: unknown split {split!r} (expected one of {', '.join(OCR_SPLITS)})")
+    folder = _dataset_folder("ocr-letters", data_dir)
+    result = []
+    for part in ("train", "test"):
+        path = _find_file(folder, [f"{split}_{part}.csv"], f"ocr_letters({split!r})")
+        X, y = load_csv(path, label_column=0, dtype=dtype, n_classes=len(OCR_LETTERS))
+        outside = (X < 0) | (X > 1)
+        if outside.any():
+            row, column = np.argwhere(outside)[0]
+            raise ValueError(f"{path}, line {_line_of_row(path, row)}, column {column + 2}: pixel value "
+                             f"{X[row, column]} outside [0, 1]")
+        result.append((X, y))
+    (X_train, _), (X_test, _) = result
+    if X_train.shape[1] != X_test.shape[1]:
+        raise ValueError(f"ocr_letters({split!r}): the training file has {X_train.shape[1]} pixels per row, the "
+                         f"test file {X_test.shape[1]}")
+    return result[0], result[1]
+
+
+# -- Iris ------------------------------------------------------------------------------------------------------------
+
+def _iris_label(name: str) -> int | None:
+    key = name.strip().lower().removeprefix("iris-")
+    for label, known in enumerate(IRIS_CLASSES):
+        if key == known.lower().removeprefix("iris-"):
+            return label
+    return None
+
+
+def iris(data_dir: PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Fisher's Iris: 150 flowers, 4 measurements (cm), 3 classes.
+
+    Reads ``iris/iris.data.csv`` (sepal length, sepal width, petal length,
+    petal width, class name; no header). When no ``data_dir`` is given and
+    ``EMBER_DATA_DIR`` is unset, falls back to scikit-learn's bundled copy if
+    scikit-learn is installed (which differs from the UCI file in two
+    corrected values, rows 35 and 38).
+
+    Returns:
+        ``(X, y)``: ``X`` float64 of shape ``(150, 4)``, ``y`` int64 with
+        0 = setosa, 1 = versicolor, 2 = virginica (:data:`IRIS_CLASSES`).
+
+    """
+    if data_dir is None and not os.environ.get(ENV_VAR):
+        try:
+            from sklearn.datasets import load_iris
+        except ImportError:
+            raise FileNotFoundError(f"iris: no data directory: pass data_dir=..., set the {ENV_VAR} environment "
+                                    f"variable, or pip install scikit-learn for its bundled copy") from None
+        bunch = load_iris()
+        return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.int64)
+    folder = _dataset_folder("iris", data_dir)
+    path = _find_file(folder, ["iris.data.csv", "iris.data", "iris.csv"], "iris")
+    features, labels = [], []
+    for number, text in _data_lines(path):
+        fields = text.split(",")
+        if len(fields) != 5:
+            raise ValueError(f"{path}, line {number}: expected 5 comma-separated values (4 measurements and the "
+                             f"class name), found {len(fields)}")
+        row = []
+        for column, field in enumerate(fields[:4], start=1):
+            try:
+                value = float(field)
+            except ValueError:
+                raise ValueError(f"{path}, line {number}, column {column}: {field.strip()!r}, not a number") from None
+            if not math.isfinite(value):
+                raise ValueError(f"{path}, line {number}, column {column}: non-finite value {value}")
+            row.append(value)
+        label = _iris_label(fields[4])
+        if label is None:
+            raise ValueError(f"{path}, line {number}, column 5: unknown class {fields[4].strip()!r} "
+                             f"(expected one of {', '.join(IRIS_CLASSES)})")
+        features.append(row)
+        labels.append(label)
+    if not features:
+        raise ValueError(f"{path}: no data rows (the file is empty)")
+    return np.array(features, dtype=np.float64), np.array(labels, dtype=np.int64)
+
+
+# -- MNIST and IDX files ---------------------------------------------------------------------------------------------
+
+_IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+def read_idx(path: PathLike) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzip-compressed or not (detected from its first bytes).
+
+    The header: two zero bytes, a type code (0x08 unsigned byte, 0x09 signed
+    byte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64), the number of
+    dimensions, then each dimension as a big-endian uint32; then the data,
+    big-endian, row-major.
+
+    Returns:
+        The array, shaped by the header, in native byte order.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: bad magic number, unknown type code, truncated header or
+            data, trailing bytes, or corrupt gzip data; the message names the file
+            and the byte offset (in the decompressed data for a ``.gz`` file).
+
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    raw = path.read_bytes()
+    where = "byte"
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            raise ValueError(f"{path}: corrupt or truncated gzip data ({error})") from None
+        where = "decompressed byte"
+    if len(raw) < 4:
+        raise ValueError(f"{path}: truncated IDX header: the file has {len(raw)} bytes, the magic number needs 4")
+    if raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise ValueError(f"{path}: bad IDX magic number 0x{raw[:4].hex()} at {where} 0 (expected 0x0000, a type code "
+                         f"08/09/0b/0c/0d/0e and the number of dimensions, e.g. 0x00000803 = 2051 for images)")
+    dtype, ndim = _IDX_TYPES[raw[2]], raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header: {ndim} dimensions need {header} bytes, the file ends at "
+                         f"{where} {len(raw)}")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    count = math.prod(shape)
+    expected = count * dtype.itemsize
+    actual = len(raw) - header
+    if actual < expected:
+        raise ValueError(f"{path}: truncated IDX data: shape {shape} needs {expected} bytes from {where} {header}, "
+                         f"but the data ends at {where} {len(raw)} after {actual // dtype.itemsize} of {count} items")
+    if actual > expected:
+        raise ValueError(f"{path}: {actual - expected} unexpected bytes after the IDX data, from {where} "
+                         f"{header + expected}")
+    return np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _idx_file(folder: Path, kind: str, what: str) -> Path:
+    idx = "idx3" if what == "images" else "idx1"
+    names = [f"{kind}-{what}-{idx}-ubyte", f"{kind}-{what}.{idx}-ubyte"]
+    hint = ""
+    if kind == "train":
+        hint = ("; the shared data directory ships only the 10k test set (kind='t10k'): put MNIST's 60k training "
+                "files train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz there to use kind='train'")
+    return _find_file(folder, [name + suffix for name in names for suffix in (".gz", "")], f"mnist({kind!r})", hint)
+
+
+def mnist(kind: str = "t10k", data_dir: PathLike | None = None,
+          dtype: np.dtype | type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST handwritten digits from the original IDX files, gzip-compressed or not.
+
+    Args:
+        kind: ``'t10k'`` (the 10,000 test images, shipped in the data directory)
+            or ``'train'`` (the 60,000 training images, where a user has them:
+            ``train-images-idx3-ubyte[.gz]`` and ``train-labels-idx1-ubyte[.gz]``).
+        data_dir: the data directory (default ``$EMBER_DATA_DIR``); its
+            ``mnist/`` folder, or the directory itself, holds the files.
+        dtype: the floating dtype of ``X``.
+
+    Returns:
+        ``(X, y)``: ``X`` of shape ``(n, 784)`` scaled to [0, 1] (pixel / 255,
+        rows of the 28x28 images in order), ``y`` int64 digits 0..9.
+
+    """
+    if kind not in MNIST_KINDS:
+        raise ValueError(f"mnist: unknown kind {kind!r} (expected one of {', '.join(MNIST_KINDS)})")
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"mnist: dtype must be a floating type, got {dtype}")
+    folder = _dataset_folder("mnist", data_dir)
+    images_path, labels_path = _idx_file(folder, kind, "images"), _idx_file(folder, kind, "labels")
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise ValueError(f"{images_path}: expected unsigned-byte images of 3 dimensions (magic 2051), got "
+                         f"{images.dtype} of shape {images.shape}")
+    if labels.dtype != np.uint8 or labels.ndim != 1:
+        raise ValueError(f"{labels_path}: expected unsigned-byte labels of 1 dimension (magic 2049), got "
+                         f"{labels.dtype} of shape {labels.shape}")
+    if images.shape[0] != labels.shape[0]:
+        raise ValueError(f"mnist({kind!r}): {images.shape[0]} images in {images_path.name} but {labels.shape[0]} "
+                         f"labels in {labels_path.name}")
+    bad = np.flatnonzero(labels > 9)
+    if bad.size:
+        raise ValueError(f"{labels_path}: label {labels[bad[0]]} at byte {8 + bad[0]} of the IDX data (item "
+                         f"{bad[0]}) is not a digit 0..9")
+    X = images.reshape(images.shape[0], -1).astype(dtype)
+    X /= 255
+    return X, labels.astype(np.int64)
