@@ -336,6 +336,14 @@ def jacobian(module: Module, input: Any, param: str | int | None = None,
     """
     pristine = copy_structure(input)
     _warn_if_single(leaves(pristine) + module.parameters()[0])
+    snapshot = _Snapshot(module)
+    try:
+        return _jacobian(module, pristine, param, eps)
+    finally:
+        snapshot.restore()
+
+
+def _jacobian(module: Module, pristine: Any, param: str | int | None, eps: float) -> tuple[np.ndarray, np.ndarray]:
     x = copy_structure(pristine)
     output = copy_structure(module.forward(x))
     if param is None:
@@ -505,7 +513,7 @@ class ModelReport:
         if not self.localised:
             return "\n".join(lines)
         lines.append("bug localiser: each leaf module Jacobian-checked at the input it receives in the model, "
-                     "and the criterion at the model's output:")
+                     "the criterion at the model's output, then the containers if all those pass:")
         for report in self.reports:
             lines += [f"  {check}" for check in report.checks]
         if self.failures:
@@ -789,14 +797,16 @@ def _check_batch(s: _Subject, batch: bool | None) -> CheckResult:
                                "leading dimension is not a batch (give batch=True and a batch input to check one)")
         return CheckResult("batch", label, "output", "FAIL", f"on {how} {mismatch}")
     diffs = []
-    s.module.zeroGradParameters()
+    summed = [np.zeros_like(g) for g in batch_grads]  # summed here, so that accumulation is not assumed
     for i, example in enumerate(examples):
         out_i = module.forward(example)
         diffs.append(_diff("output", out_i, _reshape_like(_example(output, i), out_i), s.tol)
                      ._replace(context=f"of example {i}"))
-        grad_i = _float_part(module.backward(example, _reshape_like(_example(grad_output, i), out_i)), s.pristine)
+        grad_i, grads_i = s.backward(example, _reshape_like(_example(grad_output, i), out_i))
         diffs.append(_diff("gradInput", grad_i, _example(grad_input, i), s.tol)._replace(context=f"of example {i}"))
-    diffs += s.gradient_diffs(s.grads(), batch_grads)
+        for total, grad in zip(summed, grads_i):
+            total += grad
+    diffs += s.gradient_diffs(summed, batch_grads)
     return _protocol_result("batch", label, "output, gradInput, gradients", diffs,
                             f"{how} gives the same as one example at a time",
                             lambda d: f"a batch and its examples one at a time differ ({how}; parameter gradients "
@@ -1042,9 +1052,9 @@ def check_module(module: Module, input: Any, eps: float = 1e-6, tol: float = 1e-
             except Exception as error:
                 report.checks.append(_raised(name, label, "-", error))
     finally:
-        snapshot.restore()
         with contextlib.suppress(Exception):
-            module.forward(copy_structure(pristine))
+            module.forward(copy_structure(pristine))  # outputs as after a forward pass on the input
+        snapshot.restore()
     return report
 
 
@@ -1088,8 +1098,9 @@ def _loss_gradients(model: Module, criterion: Criterion, input: Any, target: Any
             arrays = [leaves(pristine)[k] for k in positions]
             (numeric_input,) = _differences(loss, arrays, range(sum(a.size for a in arrays)), eps, 1)
     finally:
+        with contextlib.suppress(Exception):
+            loss()  # outputs as after a forward pass on the given input
         snapshot.restore()
-        loss()  # leave outputs as after a forward pass on the given input
     return backprop, numeric[0], backprop_input, None if numeric_input is None else numeric_input[0]
 
 
