@@ -255,6 +255,7 @@ def _literal(text: str) -> Any:
 
 #: one ``add_<name>_parser`` per subcommand, in the order ``ember --help`` lists them.
 SUBCOMMANDS: list[Callable[[Any], None]] = [add_check_parser]
+SUBCOMMANDS.insert(0, importlib.import_module("ember.cli_train").add_parsers)  # demo, train, evaluate, predict
 
 
 def build_parser() -> argparse.ArgumentParser:

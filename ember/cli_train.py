@@ -1,10 +1,10 @@
 """The training commands of ``ember``: ``demo``, ``train``, ``evaluate`` and ``predict``.
 
 ``ember.cli`` registers them with :func:`add_parsers`; each handler takes the
-parsed arguments and returns the exit status (0 success, 1 failure; argparse
-itself exits with 2 on bad arguments). Expected failures (a missing file, a
-malformed dataset, a model that does not fit the data) are reported as one
-line on stderr, never as a traceback.
+parsed arguments and returns the exit status: 0 success; 1 the command failed
+(a missing or malformed file, a model that does not fit the data, a diverging
+loss, a failed gradient check), reported as one line on stderr, never as a
+traceback; 2 bad arguments (argparse, or ``ember.cli.UsageError``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ember import io, nn, optim
+from ember import check, data, io, nn, optim, plot
+from ember.metrics import ConfusionMatrix
 from ember.random import manual_seed
 from ember.train import evaluate, fit, predict, predict_proba
 
@@ -31,9 +32,6 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 #: the optimizers ``ember train`` offers (functions of ember.optim).
 OPTIMIZERS = ("sgd", "adam", "adamax", "adagrad", "rmsprop", "adadelta", "lbfgs")
 OCR_SPLITS = ("tiny", "small", "medium", "large")
-DATASETS_HELP = ("iris (Fisher's Iris: EMBER_DATA_DIR/iris, else scikit-learn's copy), xor (the 4 points), "
-                 "spirals (3 interleaved spirals, generated), ocr-letters:SPLIT (SPLIT one of tiny, small, "
-                 "medium, large; its own test set), mnist (the 10k test set in EMBER_DATA_DIR/mnist)")
 
 
 class CommandError(Exception):
@@ -110,19 +108,29 @@ def batch_size_arg(text: str) -> int | None:
 def load_dataset(spec: str, data_dir: str | None, seed: int) -> tuple[tuple[np.ndarray, np.ndarray],
                                                                      tuple[np.ndarray, np.ndarray] | None]:
     """``(train, test)`` for a ``--dataset`` value; ``test`` is ``None`` for datasets without a test set."""
-    from ember import data
-
     name, _, split = spec.partition(":")
+    if name in ("ocr-letters", "mnist") and data_dir is None and not os.environ.get(data.ENV_VAR):
+        raise CommandError(f"{name} is read from a data directory: give --data-dir DIR or set {data.ENV_VAR} "
+                           f"to the folder holding ocr-letters/ and mnist/")
     if name == "iris":
         return data.iris(data_dir), None
     if name == "xor":
-        return data.xor(), None
+        X, y = data.xor()
+        return (X, y[:, 0].astype(np.int64)), None
     if name == "spirals":
         return data.spirals(seed=seed), None
     if name == "mnist":
         return data.mnist(data_dir=data_dir), None
     train, test = data.ocr_letters(split, data_dir)
     return train, test
+
+
+def class_names(spec: str, n_classes: int) -> list[str] | None:
+    """The names of a dataset's classes, for printing (``None`` where they are just numbers)."""
+    name = spec.partition(":")[0]
+    names = {"iris": [c.removeprefix("Iris-") for c in data.IRIS_CLASSES], "ocr-letters": list(data.OCR_LETTERS)}
+    known = names.get(name)
+    return known if known is not None and len(known) == n_classes else None
 
 
 # -- models -----------------------------------------------------------------------------------
@@ -180,9 +188,6 @@ def _labels_for_targets(y: np.ndarray, model: nn.Module) -> np.ndarray:
 # -- demo -------------------------------------------------------------------------------------
 
 def _demo(args: argparse.Namespace) -> int:
-    from ember import check, data, plot
-    from ember.metrics import ConfusionMatrix
-
     started = time.perf_counter()
     X, y = data.iris()
     source = (f"{os.environ['EMBER_DATA_DIR']}/iris" if os.environ.get("EMBER_DATA_DIR")
@@ -217,7 +222,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"gradient check (whole model, {params.size} parameters, two-sided finite differences): "
           f"relative error {error:.2e} -> {'ok' if passed else 'FAILED'} (threshold 1e-6)")
 
-    matrix = ConfusionMatrix(["setosa", "versicolor", "virginica"])
+    matrix = ConfusionMatrix(class_names("iris", 3))
     matrix.batch_add(predict(model, X), y)
     print(matrix)
 
@@ -232,15 +237,16 @@ def _demo(args: argparse.Namespace) -> int:
 # -- train ------------------------------------------------------------------------------------
 
 def _train(args: argparse.Namespace) -> int:
-    from ember import data
+    from ember.cli import UsageError  # imported here: ember.cli imports this module
 
     hidden = [] if args.hidden == [0] else args.hidden
     if 0 in hidden:
-        raise CommandError("--hidden: 0 means no hidden layer and must be given alone (e.g. --hidden 0)")
+        raise UsageError("--hidden: 0 means no hidden layer and must be given alone (--hidden 0)")
     (X, y), test = load_dataset(args.dataset, args.data_dir, args.seed)
     validation = test
     if args.validation_split:
-        (X, y), validation = data.train_test_split(X, y, test_size=args.validation_split, seed=args.seed)
+        X, X_held, y, y_held = data.train_test_split(X, y, test_size=args.validation_split, seed=args.seed)
+        validation = (X_held, y_held)
     n_classes = int(max(y.max(), validation[1].max() if validation is not None else 0)) + 1
     manual_seed(args.seed)
     model = build_classifier(X.shape[1], hidden, args.activation, n_classes)
@@ -248,7 +254,7 @@ def _train(args: argparse.Namespace) -> int:
     config: dict[str, Any] = {"learning_rate": args.lr}
     if args.momentum:
         config["momentum"] = args.momentum
-    if args.weight_decay:
+    if args.weight_decay is not None:
         config["weight_decay"] = args.weight_decay
     print(f"{args.dataset}: {len(X)} training examples, {X.shape[1]} features, {n_classes} classes"
           + (f", {len(validation[0])} held out" if validation is not None else ""))
@@ -272,8 +278,6 @@ def _train(args: argparse.Namespace) -> int:
 # -- evaluate ---------------------------------------------------------------------------------
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ember.metrics import ConfusionMatrix
-
     model = io.load(args.model)
     train, test = load_dataset(args.dataset, args.data_dir, args.seed)
     splits = {"train": train, "test": test} if test is not None else {"all": train}
@@ -290,7 +294,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     n_classes = max(int(y.max()) + 1, 2)
     predicted = predict(model, X)
     if predicted.max() < n_classes:
-        matrix = ConfusionMatrix(n_classes)
+        matrix = ConfusionMatrix(n_classes, labels=class_names(args.dataset, n_classes))
         matrix.batch_add(predicted, y)
         print(f"on {next(reversed(splits))}:")
         print(matrix)
@@ -300,11 +304,9 @@ def _evaluate(args: argparse.Namespace) -> int:
 # -- predict ----------------------------------------------------------------------------------
 
 def _predict(args: argparse.Namespace) -> int:
-    from ember import data
-
     model = io.load(args.model)
     if args.label_column is None:
-        X, y = data.load_csv(args.csv, label_column=None), None
+        X, y = data.load_csv(args.csv, label_column=None)
     else:
         X, y = data.load_csv(args.csv, label_column=args.label_column)
     if args.proba:
@@ -343,98 +345,171 @@ def _guarded(handler: Callable[[argparse.Namespace], int], command: str) -> Call
     return run
 
 
+def _one_line_errors(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Make ``parser`` report a bad argument as one line (and exit 2) instead of usage plus error."""
+
+    def error(message: str) -> None:
+        parser.exit(2, f"{parser.prog}: error: {message} (see '{parser.prog} --help')\n")
+
+    parser.error = error  # type: ignore[method-assign]
+    return parser
+
+
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", metavar="DIR", default=None,
-                        help="directory holding iris/, ocr-letters/, mnist/ (default: $EMBER_DATA_DIR)")
+                        help="directory holding iris/, ocr-letters/ and mnist/ (default: $EMBER_DATA_DIR)")
+
+
+def _add_dataset(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", type=dataset_spec, required=True, metavar="NAME",
+                        help="iris, xor, spirals, ocr-letters:SPLIT (tiny, small, medium, large) or mnist")
+
+
+DEMO_DESCRIPTION = """\
+Train the Iris classifier of the Torch practical "implementing your own layer":
+linear (4 -> hidden) -> sigmoid or ReQU -> linear (hidden -> 3) -> LogSoftMax,
+ClassNLL loss, full-batch adagrad with learning rate 0.1, parameters initialised
+uniform(-0.01, 0.01) (biases moved to about +0.5 with ReQU). Shows a progress bar,
+runs the whole-model finite-difference gradient check, prints the accuracy and a
+confusion matrix, and writes the training-loss plot iris-loss-NONLINEARITY.png,
+printing its path.
+
+Iris is read from $EMBER_DATA_DIR/iris/iris.data.csv when EMBER_DATA_DIR is set,
+else from scikit-learn's bundled copy. Exit status 1 if the gradient check fails.
+"""
+
+DEMO_EPILOG = """\
+examples:
+  ember demo
+  ember demo --nonlinearity requ --out figures/
+"""
+
+TRAIN_DESCRIPTION = """\
+Train a classifier: for each --hidden size a Linear layer followed by the
+activation, then a Linear layer to the classes and LogSoftMax, with the ClassNLL
+loss. Shows a progress bar when stderr is a terminal, prints a table of the final
+loss and accuracy on the training set and on the test set (ocr-letters has one) or
+the --validation-split, and saves the model with --save.
+
+datasets:
+  iris               Fisher's Iris, 150 x 4, 3 classes ($EMBER_DATA_DIR/iris, else
+                     scikit-learn's copy)
+  xor                the 4 corners of the square, 2 classes
+  spirals            3 interleaved spirals, 300 x 2 (generated from --seed)
+  ocr-letters:SPLIT  handwritten letters, 128 pixels, 10 classes, with a test set;
+                     SPLIT is tiny, small, medium or large
+  mnist              the 10k MNIST test digits, 784 pixels, 10 classes
+"""
+
+TRAIN_EPILOG = """\
+examples:
+  ember train --dataset iris --hidden 10 --optimizer adagrad --lr 0.1 --epochs 50
+  ember train --dataset ocr-letters:small --hidden 50 --lr 0.1 --epochs 5 --no-shuffle --save ocr.safetensors
+  ember train --dataset spirals --hidden 100 --activation relu --optimizer adam --batch-size 32 --epochs 100
+"""
+
+EVALUATE_DESCRIPTION = """\
+Load a model saved by 'ember train --save' (or ember.io.save) and print its loss
+and accuracy on each part of a dataset (training and test sets, or all of it),
+then the confusion matrix of the last part. The loss is ClassNLL for a model that
+ends in LogSoftMax, binary cross-entropy for one that ends in Sigmoid, else
+cross-entropy on the scores.
+"""
+
+EVALUATE_EPILOG = """\
+examples:
+  ember evaluate ocr.safetensors --dataset ocr-letters:small
+  ember evaluate iris.safetensors --dataset iris
+"""
+
+PREDICT_DESCRIPTION = """\
+Load a saved model and print one predicted class label (0-based) per row of a
+CSV file of numeric features without header, or the class probabilities with
+--proba. With --label-column, that column holds the true labels: it is left out
+of the features and the accuracy is printed on stderr.
+"""
+
+PREDICT_EPILOG = """\
+examples:
+  ember predict iris.safetensors flowers.csv
+  ember predict ocr.safetensors small_test.csv --label-column 0
+"""
 
 
 def add_parsers(subparsers: Any) -> None:
     """Register ``demo``, ``train``, ``evaluate`` and ``predict`` on an argparse subparsers object.
 
-    Each parser's ``handler`` default is the function to call with the parsed arguments.
+    Each parser's ``func`` default is the function to call with the parsed arguments (``ember.cli``'s
+    convention).
     """
-    formatter = argparse.ArgumentDefaultsHelpFormatter
+    raw = argparse.RawDescriptionHelpFormatter
 
     demo = subparsers.add_parser(
-        "demo", formatter_class=formatter,
-        help="train the Iris network of the 'implement your own layer' practical, check its gradient, plot its loss",
-        description="Train the Iris classifier of the Torch practical (linear -> sigmoid or ReQU -> linear -> "
-                    "LogSoftMax, ClassNLL loss, full-batch adagrad with learning rate 0.1) with a progress bar, "
-                    "run the whole-model finite-difference gradient check, print the accuracy and a confusion "
-                    "matrix, and write the training-loss plot iris-loss-NONLINEARITY.png. Iris is read from "
-                    "$EMBER_DATA_DIR/iris when set, else from scikit-learn's bundled copy. Exit status 1 if the "
-                    "gradient check fails.")
-    demo.add_argument("--out", metavar="DIR", default=".", help="folder for the figure")
+        "demo", formatter_class=raw, description=DEMO_DESCRIPTION, epilog=DEMO_EPILOG,
+        help="train the Iris network of the Torch practical, check its gradient, plot its loss")
+    demo.add_argument("--out", metavar="DIR", default=".", help="folder for the figure (default: the current one)")
     demo.add_argument("--nonlinearity", choices=("sigmoid", "requ"), default="sigmoid",
-                      help="the hidden layer's non-linearity")
-    demo.add_argument("--epochs", type=positive_int, default=150, help="full-batch training iterations")
-    demo.add_argument("--hidden", type=positive_int, default=2, help="hidden units")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the initialisation")
-    demo.set_defaults(handler=_guarded(_demo, "demo"))
+                      help="the hidden layer's non-linearity (default: sigmoid)")
+    demo.add_argument("--epochs", type=positive_int, default=150, metavar="N",
+                      help="full-batch training iterations (default: 150)")
+    demo.add_argument("--hidden", type=positive_int, default=2, metavar="N", help="hidden units (default: 2)")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the initialisation (default: 0)")
+    _one_line_errors(demo).set_defaults(func=_guarded(_demo, "demo"))
 
     train = subparsers.add_parser(
-        "train", formatter_class=formatter,
-        help="train a classifier (Linear/activation layers, LogSoftMax, ClassNLL) on a dataset",
-        description="Train a multi-layer classifier: for each --hidden size a Linear layer and the activation, "
-                    "then Linear and LogSoftMax, with the ClassNLL loss. Shows a progress bar on a terminal, "
-                    "prints a table of the final loss and accuracy (on the test set too when the dataset has "
-                    "one, or on a --validation-split), and saves the model with --save. Datasets: "
-                    + DATASETS_HELP + ".")
-    train.add_argument("--dataset", type=dataset_spec, required=True, metavar="NAME",
-                       help="iris, xor, spirals, ocr-letters:SPLIT or mnist")
+        "train", formatter_class=raw, description=TRAIN_DESCRIPTION, epilog=TRAIN_EPILOG,
+        help="train a classifier on a dataset, print its metrics, save it")
+    _add_dataset(train)
     _add_data_dir(train)
     train.add_argument("--hidden", type=nonnegative_int, nargs="+", default=[50], metavar="N",
-                       help="hidden layer sizes (several for a deeper network; 0 alone for none)")
+                       help="hidden layer sizes, several for a deeper network, 0 alone for none (default: 50)")
     train.add_argument("--activation", choices=sorted(ACTIVATIONS), default="sigmoid",
-                       help="the hidden layers' non-linearity")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="an ember.optim optimizer")
-    train.add_argument("--lr", type=positive_float, default=0.01, help="learning rate")
-    train.add_argument("--momentum", type=unit_fraction, default=0.0, help="momentum (sgd only)")
-    train.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (optimizers that take it)")
-    train.add_argument("--epochs", type=nonnegative_int, default=20, help="passes over the training set")
+                       help="the hidden layers' non-linearity (default: sigmoid)")
+    train.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd",
+                       help="an ember.optim optimizer (default: sgd)")
+    train.add_argument("--lr", type=positive_float, default=0.01, help="learning rate (default: 0.01)")
+    train.add_argument("--momentum", type=unit_fraction, default=0.0, metavar="M",
+                       help="momentum, sgd only (default: none)")
+    train.add_argument("--weight-decay", type=positive_float, default=None, metavar="L2",
+                       help="L2 weight decay, for the optimizers that take it (default: none)")
+    train.add_argument("--epochs", type=nonnegative_int, default=20, metavar="N",
+                       help="passes over the training set (default: 20)")
     train.add_argument("--batch-size", type=batch_size_arg, default=1, metavar="N|full",
-                       help="examples per step: 1 for per-example SGD, 'full' for full batch")
+                       help="examples per step: 1 for per-example SGD, 'full' for full batch (default: 1)")
     shuffling = train.add_mutually_exclusive_group()
     shuffling.add_argument("--shuffle", dest="shuffle", action="store_true", default=True,
-                           help="visit the examples in a new random order each epoch")
+                           help="visit the examples in a new random order each epoch (the default)")
     shuffling.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                            help="visit the examples in file order")
     train.add_argument("--validation-split", type=unit_fraction, default=0.0, metavar="FRACTION",
-                       help="hold out this fraction of the training set and report metrics on it")
-    train.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling and splits")
-    train.add_argument("--save", metavar="PATH", help="write the trained model here (.safetensors)")
-    train.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint here after every epoch")
-    train.add_argument("--resume", metavar="PATH", help="continue from a checkpoint (same model and optimizer)")
+                       help="hold out this fraction of the training set and report metrics on it (default: 0)")
+    train.add_argument("--seed", type=int, default=0,
+                       help="seed of the initialisation, shuffling, split and generated data (default: 0)")
+    train.add_argument("--save", metavar="PATH", help="write the trained model to PATH (.safetensors)")
+    train.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint to PATH after every epoch")
+    train.add_argument("--resume", metavar="PATH",
+                       help="continue from a checkpoint (same arguments; --epochs is the total)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(handler=_guarded(_train, "train"))
+    _one_line_errors(train).set_defaults(func=_guarded(_train, "train"))
 
     evaluate_parser = subparsers.add_parser(
-        "evaluate", formatter_class=formatter,
-        help="loss, accuracy and confusion matrix of a saved model on a dataset",
-        description="Load a model saved by 'ember train --save' (or ember.io.save) and print its loss and "
-                    "accuracy on the dataset's training and test sets (or on all of it), then a confusion "
-                    "matrix on the last of them. The loss is ClassNLL after LogSoftMax, BCE after a Sigmoid, "
-                    "else cross-entropy. Datasets: " + DATASETS_HELP + ".")
+        "evaluate", formatter_class=raw, description=EVALUATE_DESCRIPTION, epilog=EVALUATE_EPILOG,
+        help="loss, accuracy and confusion matrix of a saved model on a dataset")
     evaluate_parser.add_argument("model", help="a .safetensors model file")
-    evaluate_parser.add_argument("--dataset", type=dataset_spec, required=True, metavar="NAME",
-                                 help="iris, xor, spirals, ocr-letters:SPLIT or mnist")
+    _add_dataset(evaluate_parser)
     _add_data_dir(evaluate_parser)
     evaluate_parser.add_argument("--split", choices=("train", "test", "all"), default=None,
                                  help="evaluate only this part (default: every part the dataset has)")
-    evaluate_parser.add_argument("--seed", type=int, default=0, help="seed of generated datasets (spirals)")
-    evaluate_parser.set_defaults(handler=_guarded(_evaluate, "evaluate"))
+    evaluate_parser.add_argument("--seed", type=int, default=0, help="seed of generated data, spirals (default: 0)")
+    _one_line_errors(evaluate_parser).set_defaults(func=_guarded(_evaluate, "evaluate"))
 
     predict_parser = subparsers.add_parser(
-        "predict", formatter_class=formatter,
-        help="print a saved model's predicted label for each row of a CSV file",
-        description="Load a saved model and print one predicted class label (0-based) per row of a CSV "
-                    "file of numeric features (no header), or the class probabilities with --proba. With "
-                    "--label-column, that column holds the true labels: it is left out of the features and "
-                    "the accuracy is printed on stderr.")
+        "predict", formatter_class=raw, description=PREDICT_DESCRIPTION, epilog=PREDICT_EPILOG,
+        help="print a saved model's predicted label for each row of a CSV file")
     predict_parser.add_argument("model", help="a .safetensors model file")
-    predict_parser.add_argument("csv", help="a CSV file, one example per row")
+    predict_parser.add_argument("csv", help="a CSV file of features, one example per row, no header")
     predict_parser.add_argument("--label-column", type=int, default=None, metavar="INDEX",
-                                help="0-based index of a column of true labels to leave out (e.g. 0)")
+                                help="0-based index of a column of true labels, left out of the features")
     predict_parser.add_argument("--proba", action="store_true",
                                 help="print comma-separated class probabilities instead of labels")
-    predict_parser.set_defaults(handler=_guarded(_predict, "predict"))
+    _one_line_errors(predict_parser).set_defaults(func=_guarded(_predict, "predict"))
