@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -23,7 +23,7 @@ def _snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
-def check_state(name: str, state: Any, config_keys: Collection[str], history_keys: Collection[str]) -> dict:
+def check_state(name: str, state: Any, config_keys: frozenset[str], history_keys: frozenset[str]) -> dict:
     """Return ``state`` (a new dict when ``None``) after checking that every key is known.
 
     Raises:
@@ -36,21 +36,21 @@ def check_state(name: str, state: Any, config_keys: Collection[str], history_key
         return {}
     if not isinstance(state, dict):
         raise TypeError(f"optim.{name}: state must be a dict of configuration keys, got {type(state).__name__}")
+    if config_keys.issuperset(state) or (config_keys | history_keys).issuperset(state):
+        return state
     unknown = state.keys() - config_keys - history_keys
-    if unknown:
-        key = sorted(unknown, key=str)[0]
-        hint = ""
-        if isinstance(key, str):
-            snake = _snake_case(key)
-            if snake in config_keys:
-                hint = f"; did you mean {snake!r}? (ember uses snake_case keys)"
-            else:
-                close = difflib.get_close_matches(key, sorted(config_keys), n=1)
-                if close:
-                    hint = f"; did you mean {close[0]!r}?"
-        raise ValueError(f"optim.{name}: unknown configuration key {key!r}{hint} "
-                         f"(known keys: {', '.join(sorted(config_keys))})")
-    return state
+    key = sorted(unknown, key=str)[0]
+    hint = ""
+    if isinstance(key, str):
+        snake = _snake_case(key)
+        if snake in config_keys:
+            hint = f"; did you mean {snake!r}? (ember uses snake_case keys)"
+        else:
+            close = difflib.get_close_matches(key, sorted(config_keys), n=1)
+            if close:
+                hint = f"; did you mean {close[0]!r}?"
+    raise ValueError(f"optim.{name}: unknown configuration key {key!r}{hint} "
+                     f"(known keys: {', '.join(sorted(config_keys))})")
 
 
 def check_x(name: str, x: Any) -> None:

@@ -64,8 +64,9 @@ def sgd(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndar
     nesterov = state.get("nesterov", False)
     lrs = state.get("learning_rates")
     wds = state.get("weight_decays")
-    check_nonnegative("sgd", learning_rate=lr, learning_rate_decay=lrd, weight_decay=wd, momentum=mom,
-                      dampening=damp)
+    if not (lr >= 0 and lrd >= 0 and wd >= 0 and mom >= 0 and damp >= 0):  # the fast path of the check
+        check_nonnegative("sgd", learning_rate=lr, learning_rate_decay=lrd, weight_decay=wd, momentum=mom,
+                          dampening=damp)
     if nesterov and (mom <= 0 or damp != 0):
         raise ValueError(f"optim.sgd: Nesterov momentum requires momentum > 0 and dampening 0, "
                          f"got momentum={mom!r}, dampening={damp!r}")
