@@ -33,8 +33,9 @@ class SpatialConvolution(Module):
     Implemented with im2col: the forward copies the patches into ``finput`` of shape
     ``(batch, n_input_plane·kH·kW, oH·oW)`` and computes ``W₂ @ finput`` with ``W₂`` the weight viewed as
     ``(n_output_plane, n_input_plane·kH·kW)`` (one batched ``matmul``); the backward reuses ``finput`` for
-    the weight gradient and scatters ``W₂ᵀ @ g`` back onto the input with one slice-add per kernel
-    offset ``(u, v)`` (``kH·kW`` vectorised additions).
+    the weight gradient and scatters ``W₂ᵀ @ g`` (one matrix product, computed batch-last so that the
+    additions run over long contiguous rows) back onto the input with one slice-add per kernel offset
+    ``(u, v)`` (``kH·kW`` vectorised additions).
 
     Args:
         n_input_plane: number of input channels ``C``.
@@ -57,7 +58,7 @@ class SpatialConvolution(Module):
 
     """
 
-    _buffers = ("finput", "fgradInput", "_padded", "_grad_padded")
+    _buffers = ("finput", "fgradInput", "_padded", "_grad_padded", "_grad_output_t")
 
     def __init__(self, n_input_plane: int, n_output_plane: int, kW: int, kH: int, dW: int = 1, dH: int = 1,
                  padW: int = 0, padH: int = 0, bias: bool = True, rng: np.random.Generator | None = None) -> None:
@@ -72,7 +73,7 @@ class SpatialConvolution(Module):
         self.gradWeight = np.zeros_like(self.weight)
         self.bias = np.empty(n_output_plane) if bias else None
         self.gradBias = np.zeros(n_output_plane) if bias else None
-        self.finput = self.fgradInput = self._padded = self._grad_padded = None
+        self.finput = self.fgradInput = self._padded = self._grad_padded = self._grad_output_t = None
         self.reset(rng=rng)
 
     def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> SpatialConvolution:
@@ -124,27 +125,26 @@ class SpatialConvolution(Module):
         return self.output
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        # Batch-last layout: the slice-adds of col2im then run over contiguous rows of `batch` values
+        # instead of short rows of oW values, which is what makes them fast.
         x = input if input.ndim == 4 else input[None]
         n, c, h, w = x.shape
         out_h, out_w = gradOutput.shape[-2:]
-        grad_cols = self.fgradInput = resized(self.fgradInput, x, (n, c, self.kH, self.kW, out_h, out_w))
-        np.matmul(self.weight.reshape(self.n_output_plane, -1).T,
-                  gradOutput.reshape(n, self.n_output_plane, out_h * out_w),
-                  out=grad_cols.reshape(n, -1, out_h * out_w))
-        self.gradInput = resized(self.gradInput, input)
-        padded = self.padW or self.padH
-        if padded:
-            self._grad_padded = resized(self._grad_padded, x, (n, c, h + 2 * self.padH, w + 2 * self.padW))
-            grad = self._grad_padded
-        else:
-            grad = self.gradInput.reshape(x.shape)
+        g = gradOutput if gradOutput.ndim == 4 else gradOutput[None]
+        g_t = self._grad_output_t = resized(self._grad_output_t, x, (self.n_output_plane, out_h, out_w, n))
+        np.copyto(g_t, g.transpose(1, 2, 3, 0))
+        weight_t = self.weight.transpose(2, 3, 1, 0).reshape(-1, self.n_output_plane)  # (kH·kW·C, O), a copy
+        grad_cols = self.fgradInput = resized(self.fgradInput, x, (self.kH, self.kW, c, out_h, out_w, n))
+        np.matmul(weight_t, g_t.reshape(self.n_output_plane, -1), out=grad_cols.reshape(weight_t.shape[0], -1))
+        grad = self._grad_padded = resized(self._grad_padded, x, (c, h + 2 * self.padH, w + 2 * self.padW, n))
         grad.fill(0)
         for u in range(self.kH):
             rows = slice(u, u + self.dH * (out_h - 1) + 1, self.dH)
             for v in range(self.kW):
-                grad[:, :, rows, v:v + self.dW * (out_w - 1) + 1:self.dW] += grad_cols[:, :, u, v]
-        if padded:
-            self.gradInput.reshape(x.shape)[...] = grad[:, :, self.padH:self.padH + h, self.padW:self.padW + w]
+                grad[:, rows, v:v + self.dW * (out_w - 1) + 1:self.dW] += grad_cols[u, v]
+        self.gradInput = resized(self.gradInput, input)
+        interior = grad[:, self.padH:self.padH + h, self.padW:self.padW + w]
+        np.copyto(self.gradInput.reshape(x.shape), interior.transpose(3, 0, 1, 2))
         return self.gradInput
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:

@@ -13,9 +13,9 @@ loop over pixels.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ember.nn.module import Module, resized
 
@@ -98,20 +98,26 @@ class _SpatialPooling(Module):
         self._padded[..., self.padH:self.padH + h, self.padW:self.padW + w] = x
         return self._padded
 
-    def _scatter(self, input: np.ndarray, grad_windows: np.ndarray) -> np.ndarray:
-        """``gradInput`` from per-window gradients ``grad_windows[..., i, j, u, v]``: one slice-add per (u, v)."""
-        out_h, out_w = grad_windows.shape[-4:-2]
-        shape = self._padded_shape(input, out_h, out_w)
-        self.gradInput = resized(self.gradInput, input)
-        if shape == input.shape:
-            grad = self.gradInput
-        else:
-            grad = self._grad_padded = resized(self._grad_padded, input, shape)
-        grad.fill(0)
+    def _offsets(self, out_h: int, out_w: int) -> Iterator[tuple[int, tuple[slice, slice]]]:
+        """``(u·kW + v, (rows, columns))`` for each kernel offset ``(u, v)``: the positions that offset covers
+        in the padded input, one per window, as a strided slice.
+        """
         for u in range(self.kH):
             rows = slice(u, u + self.dH * (out_h - 1) + 1, self.dH)
             for v in range(self.kW):
-                grad[..., rows, v:v + self.dW * (out_w - 1) + 1:self.dW] += grad_windows[..., u, v]
+                yield u * self.kW + v, (rows, slice(v, v + self.dW * (out_w - 1) + 1, self.dW))
+
+    def _zero_grad(self, input: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
+        """A zeroed gradient of the padded input (``gradInput`` itself when there is no padding)."""
+        self.gradInput = resized(self.gradInput, input)
+        shape = self._padded_shape(input, out_h, out_w)
+        grad = self.gradInput if shape == input.shape else resized(self._grad_padded, input, shape)
+        self._grad_padded = None if grad is self.gradInput else grad
+        grad.fill(0)
+        return grad
+
+    def _crop_grad(self, input: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """``gradInput``: the padded gradient without its padding."""
         if grad is not self.gradInput:
             h, w = input.shape[-2:]
             self.gradInput[...] = grad[..., self.padH:self.padH + h, self.padW:self.padW + w]
@@ -131,7 +137,8 @@ class SpatialMaxPooling(_SpatialPooling):
 
     Backward: ``∂L/∂x`` is ``g[…, i, j]`` at the position of each window's maximum (the first one on ties,
     as Torch), summed where windows overlap, and zero elsewhere. The positions are kept in ``indices``
-    (the flat offset ``u·kW + v`` of the maximum within its window).
+    (the flat offset ``u·kW + v`` of the maximum within its window). Both passes are a running maximum /
+    masked addition over the ``kH·kW`` kernel offsets, each one vectorised slice operation.
 
     Args:
         kW, kH: window width and height.
@@ -148,32 +155,47 @@ class SpatialMaxPooling(_SpatialPooling):
 
     """
 
-    _buffers = ("_padded", "_grad_padded", "_windows", "indices", "_grad_windows")
+    _buffers = ("_padded", "_grad_padded", "indices", "_mask", "_routed")
     _pad_value = -math.inf
 
     def __init__(self, kW: int, kH: int, dW: int | None = None, dH: int | None = None,
                  padW: int = 0, padH: int = 0, *, ceil_mode: bool = False) -> None:
         super().__init__(kW, kH, kW if dW is None else dW, kH if dH is None else dH, padW, padH, ceil_mode)
-        self._windows = self.indices = self._grad_windows = None
+        self.indices = self._mask = self._routed = None
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         out_h, out_w = self._output_size(input)
-        view = sliding_window_view(self._pad(input, out_h, out_w), (self.kH, self.kW), axis=(-2, -1))
-        view = view[..., :(out_h - 1) * self.dH + 1:self.dH, :(out_w - 1) * self.dW + 1:self.dW, :, :]
-        windows = self._windows = resized(self._windows, input, view.shape)
-        np.copyto(windows, view)
-        flat = windows.reshape(view.shape[:-2] + (-1,))
-        self.indices = np.argmax(flat, axis=-1, out=resized(self.indices, np.empty(0, np.intp), view.shape[:-2]))
-        self.output = resized(self.output, input, view.shape[:-2])
-        self.output[...] = np.take_along_axis(flat, self.indices[..., None], axis=-1)[..., 0]
-        return self.output
+        x = self._pad(input, out_h, out_w)
+        shape = input.shape[:-2] + (out_h, out_w)
+        out = self.output = resized(self.output, input, shape)
+        indices = self.indices = resized(self.indices, np.empty(0, np.int32), shape)
+        mask = self._mask = resized(self._mask, np.empty(0, bool), shape)
+        for offset, window in self._offsets(out_h, out_w):
+            candidate = x[(...,) + window]
+            if offset == 0:
+                np.copyto(out, candidate)
+                indices.fill(0)
+                continue
+            np.greater(candidate, out, out=mask)  # strictly greater: the first maximum wins ties, as Torch
+            np.maximum(out, candidate, out=out)  # (propagates NaN)
+            np.copyto(indices, offset, where=mask)
+        return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        grad_windows = self._grad_windows = resized(self._grad_windows, input, self._windows.shape)
-        flat = grad_windows.reshape(gradOutput.shape + (-1,))
-        flat.fill(0)
-        np.put_along_axis(flat, self.indices[..., None], gradOutput[..., None], axis=-1)
-        return self._scatter(input, grad_windows)
+        out_h, out_w = gradOutput.shape[-2:]
+        grad = self._zero_grad(input, out_h, out_w)
+        mask = self._mask
+        disjoint = self.dW >= self.kW and self.dH >= self.kH  # each input position in at most one window
+        routed = None if disjoint else resized(self._routed, gradOutput)
+        self._routed = routed
+        for offset, window in self._offsets(out_h, out_w):
+            np.equal(self.indices, offset, out=mask)
+            target = grad[(...,) + window]
+            if disjoint:
+                np.multiply(gradOutput, mask, out=target)
+            else:
+                target += np.multiply(gradOutput, mask, out=routed)
+        return self._crop_grad(input, grad)
 
 
 class SpatialAveragePooling(_SpatialPooling):
@@ -233,18 +255,22 @@ class SpatialAveragePooling(_SpatialPooling):
         out_h, out_w = self._output_size(input)
         x = self._pad(input, out_h, out_w)
         out = self.output = resized(self.output, input, input.shape[:-2] + (out_h, out_w))
-        out.fill(0)
-        for u in range(self.kH):
-            rows = slice(u, u + self.dH * (out_h - 1) + 1, self.dH)
-            for v in range(self.kW):
-                out += x[..., rows, v:v + self.dW * (out_w - 1) + 1:self.dW]
+        for offset, window in self._offsets(out_h, out_w):
+            if offset == 0:
+                np.copyto(out, x[(...,) + window])
+            else:
+                out += x[(...,) + window]
         out /= self._divisor
         return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        out_h, out_w = gradOutput.shape[-2:]
         share = self._share = resized(self._share, input, gradOutput.shape)
         np.divide(gradOutput, self._divisor, out=share)
-        return self._scatter(input, np.broadcast_to(share[..., None, None], share.shape + (self.kH, self.kW)))
+        grad = self._zero_grad(input, out_h, out_w)
+        for _, window in self._offsets(out_h, out_w):
+            grad[(...,) + window] += share
+        return self._crop_grad(input, grad)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.count_include_pad else ", count_exclude_pad")

@@ -152,3 +152,10 @@ def test_pooling_float32_stays_float32():
         out = module.forward(x)
         assert out.dtype == np.float32
         assert module.backward(x, np.ones_like(out)).dtype == np.float32
+
+
+def test_max_pooling_propagates_nan_as_torch():
+    x = np.zeros((1, 2, 4))
+    x[0, 1, 3] = np.nan
+    out = nn.SpatialMaxPooling(2, 2).forward(x)
+    assert out[0, 0, 0] == 0 and np.isnan(out[0, 0, 1])
