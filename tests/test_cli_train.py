@@ -1,0 +1,187 @@
+"""End-to-end tests of ``ember demo``, ``train``, ``evaluate`` and ``predict``, run as subprocesses
+(``python -m ember``) where the whole command matters, in-process (``main([...])``) for help and
+argument errors.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ember import io
+from ember.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ember(*args: str, data_dir: Path | None = None, cwd: Path | None = None,
+          timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``python -m ember ARGS`` with the Agg backend and, unless given, no data directory."""
+    env = {key: value for key, value in os.environ.items() if key != "EMBER_DATA_DIR"}
+    env["MPLBACKEND"] = "Agg"
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    if data_dir is not None:
+        env["EMBER_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "ember", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=timeout)
+
+
+def assert_no_traceback(result: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+# -- ember demo -------------------------------------------------------------------------------
+
+def test_demo_on_a_fresh_machine(tmp_path):
+    """No data directory: scikit-learn's Iris; prints accuracy and the gradient check, writes the plot."""
+    started = time.perf_counter()
+    result = ember("demo", "--out", str(tmp_path / "figures"), cwd=tmp_path)
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    assert_no_traceback(result)
+    out = result.stdout
+    assert "scikit-learn" in out and "150 examples" in out
+    assert "nn.Linear(4 -> 2)" in out and "nn.Sigmoid" in out and "nn.LogSoftMax" in out
+    accuracy = float(out.split("accuracy ")[1].split("%")[0])
+    assert accuracy > 90
+    assert "gradient check" in out and "-> ok" in out
+    assert "ConfusionMatrix:" in out and "[class: setosa]" in out
+    plot = tmp_path / "figures" / "iris-loss-sigmoid.png"
+    assert f"loss plot: {plot}" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert elapsed < 30
+
+
+def test_demo_requ_with_the_data_directory(tmp_path, data_dir):
+    result = ember("demo", "--nonlinearity", "requ", "--epochs", "60", data_dir=data_dir, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "nn.ReQU" in result.stdout and str(data_dir) in result.stdout and "-> ok" in result.stdout
+    assert (tmp_path / "iris-loss-requ.png").is_file()  # the current directory by default
+
+
+# -- ember train / evaluate / predict ---------------------------------------------------------
+
+def test_train_save_evaluate_predict_iris(tmp_path):
+    model_path = tmp_path / "iris.safetensors"
+    result = ember("train", "--dataset", "iris", "--hidden", "8", "--optimizer", "adagrad", "--lr", "0.1",
+                   "--epochs", "30", "--batch-size", "16", "--validation-split", "0.2", "--save", str(model_path))
+    assert result.returncode == 0, result.stderr
+    assert_no_traceback(result)
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split() == ["loss", "accuracy"])
+    assert lines[header + 1].split()[0] == "train" and lines[header + 2].split()[0] == "validation"
+    assert lines[header + 1].endswith("%")
+    assert f"model saved: {model_path}" in result.stdout
+    model = io.load(model_path)
+    assert repr(model).count("nn.Linear") == 2
+
+    from ember.data import iris
+    X, y = iris()
+    evaluated = ember("evaluate", str(model_path), "--dataset", "iris")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert "ConfusionMatrix:" in evaluated.stdout and "[class: virginica]" in evaluated.stdout
+    reported = float(evaluated.stdout.splitlines()[1].split()[-1].rstrip("%"))
+
+    rows = X[::10]
+    csv = tmp_path / "flowers.csv"
+    np.savetxt(csv, rows, delimiter=",", fmt="%.1f")
+    predicted = ember("predict", str(model_path), str(csv))
+    assert predicted.returncode == 0, predicted.stderr
+    labels = [int(line) for line in predicted.stdout.split()]
+    from ember.train import predict
+    assert labels == predict(model, rows).tolist()
+
+    labelled = tmp_path / "labelled.csv"
+    np.savetxt(labelled, np.column_stack([X, y]), delimiter=",", fmt="%.1f")
+    scored = ember("predict", str(model_path), str(labelled), "--label-column", "-1", "--proba")
+    assert scored.returncode == 0, scored.stderr
+    probabilities = np.array([[float(p) for p in line.split(",")] for line in scored.stdout.split()])
+    assert probabilities.shape == (150, 3)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    accuracy = float(scored.stderr.split("accuracy against column -1: ")[1].split("%")[0])
+    assert accuracy == pytest.approx(reported, abs=0.01)
+
+
+def test_train_checkpoint_and_resume_match_a_straight_run(tmp_path, data_dir):
+    common = ["train", "--dataset", "ocr-letters:small", "--hidden", "10", "--lr", "0.1", "--batch-size", "10",
+              "--quiet"]
+    straight = ember(*common, "--epochs", "3", "--save", str(tmp_path / "straight.safetensors"), data_dir=data_dir)
+    assert straight.returncode == 0, straight.stderr
+    assert "test " in straight.stdout  # ocr-letters has a test set
+    first = ember(*common, "--epochs", "1", "--checkpoint", str(tmp_path / "c.safetensors"), data_dir=data_dir)
+    assert first.returncode == 0, first.stderr
+    resumed = ember(*common, "--epochs", "3", "--resume", str(tmp_path / "c.safetensors"),
+                    "--save", str(tmp_path / "resumed.safetensors"), data_dir=data_dir)
+    assert resumed.returncode == 0, resumed.stderr
+    a = io.load(tmp_path / "straight.safetensors").getParameters()[0]
+    b = io.load(tmp_path / "resumed.safetensors").getParameters()[0]
+    assert np.array_equal(a, b)
+    table = straight.stdout[straight.stdout.index("after 3 epochs"):].splitlines()[1:4]
+    assert resumed.stdout[resumed.stdout.index("after 3 epochs"):].splitlines()[1:4] == table
+
+
+def test_runtime_errors_are_one_line(tmp_path):
+    missing = ember("evaluate", str(tmp_path / "nope.safetensors"), "--dataset", "iris")
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines() == [f"ember evaluate: error: {tmp_path / 'nope.safetensors'}: "
+                                                   f"no such file"]
+    model_path = tmp_path / "m.safetensors"
+    from ember import nn
+    io.save(nn.Sequential(nn.Linear(3, 2), nn.LogSoftMax()), model_path)
+    csv = tmp_path / "rows.csv"
+    csv.write_text("1,2,3,4\n5,6,7,8\n")
+    wrong_width = ember("predict", str(model_path), str(csv))
+    assert wrong_width.returncode == 1
+    assert_no_traceback(wrong_width)
+    assert len(wrong_width.stderr.strip().splitlines()) == 1
+    assert "Linear(3 -> 2): expected input of shape (3,) or (batch, 3), got (2, 4)" in wrong_width.stderr
+    needs_data = ember("train", "--dataset", "mnist", "--epochs", "1")
+    assert needs_data.returncode == 1
+    assert "give --data-dir DIR or set EMBER_DATA_DIR" in needs_data.stderr
+
+
+# -- help and argument errors (in-process) ----------------------------------------------------
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("demo", ["--out", "--nonlinearity", "--epochs", "scikit-learn", "examples:"]),
+    ("train", ["--dataset", "--hidden", "--activation", "--optimizer", "--lr", "--epochs", "--batch-size",
+               "--seed", "--save", "--checkpoint", "--resume", "ocr-letters:SPLIT", "examples:"]),
+    ("evaluate", ["model", "--dataset", "--split", "examples:"]),
+    ("predict", ["model", "csv", "--label-column", "--proba", "examples:"]),
+])
+def test_help(command, expected, capsys):
+    assert main([command, "--help"]) == 0
+    text = capsys.readouterr().out
+    for word in expected:
+        assert word in text, word
+    assert main(["--help"]) == 0
+    assert command in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train"], "the following arguments are required: --dataset"),
+    (["train", "--dataset", "cifar"], "unknown dataset 'cifar'"),
+    (["train", "--dataset", "ocr-letters"], "ocr-letters needs a split"),
+    (["train", "--dataset", "iris", "--lr", "0"], "argument --lr: expected a positive number, got '0'"),
+    (["train", "--dataset", "iris", "--epochs", "x"], "argument --epochs: expected a non-negative integer"),
+    (["train", "--dataset", "iris", "--batch-size", "0"], "argument --batch-size: expected a positive integer"),
+    (["train", "--dataset", "iris", "--activation", "gelu"], "argument --activation: invalid choice: 'gelu'"),
+    (["train", "--dataset", "iris", "--optimizer", "adamw"], "argument --optimizer: invalid choice: 'adamw'"),
+    (["train", "--dataset", "iris", "--hidden", "0", "5"], "0 means no hidden layer"),
+    (["train", "--dataset", "iris", "--shuffle", "--no-shuffle"], "not allowed with argument"),
+    (["demo", "--nonlinearity", "relu"], "argument --nonlinearity: invalid choice: 'relu'"),
+    (["demo", "--epochs", "-3"], "argument --epochs: expected a positive integer, got '-3'"),
+    (["evaluate", "m.safetensors"], "the following arguments are required: --dataset"),
+    (["predict", "m.safetensors"], "the following arguments are required: csv"),
+])
+def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith(f"ember {argv[0]}: error: ") and message in err[0]
