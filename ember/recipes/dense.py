@@ -1,0 +1,380 @@
+"""The backprop lab: dense networks from a layer list, XOR, an experiment grid, MNIST.
+
+:func:`build_dense` turns the lab's layer list into an ember network: a number is a
+Linear layer of that many units (from the previous size), a name is an activation::
+
+    build_dense(2, [2, "tanh", 1, "sigmoid"])
+    # Linear(2 -> 2) -> Tanh -> Linear(2 -> 1) -> Sigmoid
+
+Weights start normal(0, sd²) with ``sd = √(2 / (fan_in + fan_out))``, clipped to
+±2·sd (a truncated Glorot normal), and biases at zero, as in the lab.
+
+:func:`train_xor` trains such a network on the four XOR points (inputs ±1, target 1
+when the signs differ) with the binary cross-entropy (``BCECriterion``) and
+full-batch gradient descent (``ember.optim.sgd``, learning rate 0.25, 250
+iterations). Weight decay adds ``λ/2 · ‖W‖²`` to the loss for every weight matrix
+(not the biases), so the optimizer adds ``λ · W`` to each weight's gradient
+(``weight_decays`` of ``optim.sgd``).
+
+:func:`experiment_grid` tries activations × learning rates × initialisations ×
+depths, several seeds each; :func:`train_mnist` is the optional part: a network
+with a softmax output and the categorical cross-entropy on MNIST, trained on 8,000
+of the 10,000 shipped images and tested on the other 2,000.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ember import nn, optim
+
+#: the activation names a layer list may use.
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU, "requ": nn.ReQU, "softmax": nn.SoftMax,
+    "logsoftmax": nn.LogSoftMax, "identity": nn.Identity, "linear": nn.Identity,
+}
+#: the initialisations :func:`build_dense` knows.
+INITIALISATIONS = ("glorot", "uniform", "normal", "zero")
+
+#: the four XOR points: inputs ±1, target 1 exactly when the two signs differ.
+XOR_X = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
+XOR_Y = np.array([[0.0], [1.0], [1.0], [0.0]])
+XOR_LAYERS: tuple[Any, ...] = (2, "tanh", 1, "sigmoid")
+XOR_LEARNING_RATE, XOR_ITERATIONS = 0.25, 250
+
+
+def _layer_activation(item: Any) -> nn.Module:
+    if isinstance(item, nn.Module):
+        return item
+    if isinstance(item, str) and item.lower() in ACTIVATIONS:
+        return ACTIVATIONS[item.lower()]()
+    raise ValueError(f"build_dense: unknown layer {item!r}; a layer is a number of units, an nn.Module, "
+                     f"or one of {', '.join(ACTIVATIONS)}")
+
+
+def initialise(linear: nn.Linear, scheme: str, rng: np.random.Generator) -> None:
+    """Set a Linear layer's weight by ``scheme`` and its bias to zero.
+
+    Schemes: ``"glorot"`` (the lab's: normal(0, sd²), ``sd = √(2/(fan_in + fan_out))``, clipped to
+    ±2·sd), ``"uniform"`` (Torch's default: uniform(±1/√fan_in)), ``"normal"`` (standard normal,
+    deliberately too large) and ``"zero"`` (everything 0: every hidden unit stays identical).
+    """
+    fan_out, fan_in = linear.weight.shape
+    if scheme == "glorot":
+        sd = math.sqrt(2.0 / (fan_in + fan_out))
+        linear.weight[...] = np.clip(rng.normal(0.0, sd, linear.weight.shape), -2 * sd, 2 * sd)
+    elif scheme == "uniform":
+        bound = 1.0 / math.sqrt(fan_in)
+        linear.weight[...] = rng.uniform(-bound, bound, linear.weight.shape)
+    elif scheme == "normal":
+        linear.weight[...] = rng.standard_normal(linear.weight.shape)
+    elif scheme == "zero":
+        linear.weight.fill(0.0)
+    else:
+        raise ValueError(f"unknown initialisation {scheme!r}; choose one of {', '.join(INITIALISATIONS)}")
+    linear.bias.fill(0.0)
+
+
+def build_dense(input_size: int, layers: Sequence[Any], *, init: str = "glorot",
+                rng: np.random.Generator | int | None = None) -> nn.Sequential:
+    """A dense network from the lab's layer list.
+
+    Args:
+        input_size: features per example.
+        layers: numbers (a Linear layer of that many units) and activations (a name from
+            :data:`ACTIVATIONS` or an ``nn.Module``), in order, e.g. ``[2, 'tanh', 1, 'sigmoid']``.
+        init: the weight initialisation (:func:`initialise`); biases start at zero.
+        rng: a Generator or seed (default: the library-wide generator).
+
+    Returns:
+        The ``nn.Sequential``.
+
+    """
+    from ember.random import get_rng
+
+    if int(input_size) != input_size or input_size < 1:
+        raise ValueError(f"build_dense: input_size must be a positive integer, got {input_size!r}")
+    if not layers:
+        raise ValueError("build_dense: the layer list is empty")
+    if init not in INITIALISATIONS:
+        raise ValueError(f"build_dense: unknown initialisation {init!r}; choose one of {', '.join(INITIALISATIONS)}")
+    generator = rng if isinstance(rng, np.random.Generator) else (
+        np.random.default_rng(rng) if rng is not None else get_rng())
+    model = nn.Sequential()
+    size = int(input_size)
+    for item in layers:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if item < 1:
+                raise ValueError(f"build_dense: a layer needs at least 1 unit, got {item}")
+            linear = nn.Linear(size, int(item))
+            initialise(linear, init, generator)
+            model.add(linear)
+            size = int(item)
+        else:
+            model.add(_layer_activation(item))
+    return model
+
+
+def weight_decays(model: nn.Module, weight_decay: float) -> np.ndarray:
+    """The per-parameter decay vector for ``optim.sgd``'s ``weight_decays``: ``λ`` on the entries of
+    every Linear weight, 0 on biases (the penalty ``λ/2 · ‖W‖²`` covers weights only).
+
+    The vector follows the order of ``model.getParameters()`` (and of ``model.parameters()``);
+    it does not re-flatten the model, so a flat parameter vector already taken stays attached.
+    """
+    weights = {id(linear.weight) for linear in model.findModules(nn.Linear)}
+    pieces = [np.full(param.size, weight_decay if id(param) in weights else 0.0, dtype=param.dtype)
+              for param in model.parameters()[0]]
+    return np.concatenate(pieces) if pieces else np.zeros(0)
+
+
+def l2_penalty(model: nn.Module, weight_decay: float) -> float:
+    """``λ/2 · Σ ‖W‖²`` over the Linear weights of ``model``."""
+    return 0.5 * weight_decay * sum(float(np.sum(m.weight ** 2)) for m in model.findModules(nn.Linear))
+
+
+def train_batch(model: nn.Module, criterion: nn.Criterion, X: np.ndarray, y: np.ndarray, iterations: int,
+                learning_rate: float, weight_decay: float = 0.0,
+                progress: Callable[[int, float], None] | None = None) -> list[float]:
+    """Full-batch gradient descent (``optim.sgd``) with optional weight decay on the weights.
+
+    Returns:
+        The loss at each iteration (the criterion plus ``λ/2 · ‖W‖²``), before its update.
+
+    """
+    params, grads = model.getParameters()
+    state: dict[str, Any] = {"learning_rate": learning_rate}
+    if weight_decay:
+        state["weight_decays"] = weight_decays(model, weight_decay)
+
+    def feval(x: np.ndarray) -> tuple[float, np.ndarray]:
+        grads.fill(0.0)
+        loss = criterion.forward(model.forward(X), y)
+        model.backward(X, criterion.backward(model.output, y))
+        return loss, grads
+
+    losses = []
+    for iteration in range(1, iterations + 1):
+        _, (loss,) = optim.sgd(feval, params, state)
+        total = float(loss) + (l2_penalty(model, weight_decay) if weight_decay else 0.0)
+        losses.append(total)
+        if progress is not None:
+            progress(iteration, total)
+    return losses
+
+
+@dataclass
+class XorResult:
+    """A network trained on XOR.
+
+    Attributes:
+        model: the trained network.
+        losses: the loss per iteration.
+        probabilities: the network's output for the four points, ``(4,)``.
+        correct: whether every point is on the right side of 0.5.
+
+    """
+
+    model: nn.Sequential
+    losses: list[float] = field(repr=False)
+    probabilities: np.ndarray
+    correct: bool
+
+
+def train_xor(layers: Sequence[Any] = XOR_LAYERS, *, learning_rate: float = XOR_LEARNING_RATE,
+              iterations: int = XOR_ITERATIONS, weight_decay: float = 0.0, init: str = "glorot",
+              seed: int | None = 0, progress: Callable[[int, float], None] | None = None) -> XorResult:
+    """Train ``build_dense(2, layers)`` on XOR with the binary cross-entropy and gradient descent.
+
+    Args:
+        layers: the layer list; the output must be one probability per example (end with ``'sigmoid'``).
+        learning_rate: the gradient-descent step (the lab's 0.25).
+        iterations: full-batch steps (the lab's 250).
+        weight_decay: ``λ`` of the penalty ``λ/2 · ‖W‖²``.
+        init: the weight initialisation.
+        seed: seed of the initialisation (``None``: the library-wide generator).
+        progress: optional ``progress(iteration, loss)``.
+
+    """
+    model = build_dense(2, layers, init=init, rng=None if seed is None else np.random.default_rng(seed))
+    losses = train_batch(model, nn.BCECriterion(), XOR_X, XOR_Y, iterations, learning_rate, weight_decay, progress)
+    probabilities = model.forward(XOR_X).reshape(-1).copy()
+    correct = bool(np.all((probabilities > 0.5) == (XOR_Y.reshape(-1) > 0.5)))
+    return XorResult(model, losses, probabilities, correct)
+
+
+def linear_weights(model: nn.Module) -> dict[str, np.ndarray]:
+    """``{"W1": …, "b1": …, "W2": …}``: the weights and biases of each Linear layer, for figures."""
+    result = {}
+    for index, linear in enumerate(model.findModules(nn.Linear), start=1):
+        result[f"W{index}"] = linear.weight.copy()
+        result[f"b{index}"] = linear.bias.copy()
+    return result
+
+
+# -- the experiment grid ------------------------------------------------------------------------
+
+#: the grid of the lab's question 9, and the hidden layers of each depth.
+GRID_ACTIVATIONS = ("tanh", "sigmoid", "relu")
+GRID_LEARNING_RATES = (0.05, 0.25, 1.0)
+GRID_INITIALISATIONS = ("glorot", "uniform", "normal", "zero")
+GRID_DEPTHS = {1: (2,), 2: (4, 4)}
+
+
+def layers_for(activation: str, depth: int, hidden: Sequence[int] | None = None) -> list[Any]:
+    """The layer list of ``depth`` hidden layers of ``activation`` and a sigmoid output unit."""
+    sizes = tuple(hidden) if hidden is not None else GRID_DEPTHS.get(depth, (4,) * depth)
+    if len(sizes) != depth:
+        raise ValueError(f"layers_for: {len(sizes)} hidden sizes given for depth {depth}")
+    layers: list[Any] = []
+    for size in sizes:
+        layers += [size, activation]
+    return layers + [1, "sigmoid"]
+
+
+def experiment_grid(activations: Sequence[str] = GRID_ACTIVATIONS,
+                    learning_rates: Sequence[float] = GRID_LEARNING_RATES,
+                    initialisations: Sequence[str] = GRID_INITIALISATIONS, depths: Sequence[int] = (1, 2), *,
+                    seeds: int = 5, iterations: int = XOR_ITERATIONS,
+                    progress: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Train XOR networks for every combination, ``seeds`` initialisations each.
+
+    Returns:
+        One row per combination: ``activation``, ``learning_rate``, ``init``, ``depth``, ``layers``
+        (as text), ``final_loss`` (mean over seeds of the last loss), ``solved`` (the fraction of seeds
+        that classify all four points correctly).
+
+    """
+    rows = []
+    for activation, rate, init, depth in itertools.product(activations, learning_rates, initialisations, depths):
+        layers = layers_for(activation, depth)
+        runs = [train_xor(layers, learning_rate=rate, iterations=iterations, init=init, seed=seed)
+                for seed in range(seeds)]
+        finals = [run.losses[-1] for run in runs]
+        row = {"activation": activation, "learning_rate": float(rate), "init": init, "depth": int(depth),
+               "layers": " ".join(map(str, layers)),
+               "final_loss": float(np.mean(finals)) if all(np.isfinite(finals)) else float("nan"),
+               "solved": float(np.mean([run.correct for run in runs]))}
+        rows.append(row)
+        if progress is not None:
+            progress(row)
+    return rows
+
+
+def grid_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The grid as a Markdown table."""
+    lines = ["| activation | learning rate | init | depth | final loss | solved |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['activation']} | {row['learning_rate']:g} | {row['init']} | {row['depth']} | "
+                     f"{row['final_loss']:.4f} | {100 * row['solved']:.0f}% |")
+    return "\n".join(lines)
+
+
+def write_grid_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
+    """Write the grid's rows as CSV."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = ["activation", "learning_rate", "init", "depth", "layers", "final_loss", "solved"]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: row[key] for key in columns})
+    return path
+
+
+def plot_grid(path: str | Path, rows: Sequence[dict[str, Any]], value: str = "solved") -> Path:
+    """The grid as a heatmap: one row per (activation, depth, init), one column per learning rate."""
+    from ember import plot
+
+    if not rows:
+        raise ValueError("dense.plot_grid: no rows to plot")
+    rates = list(dict.fromkeys(row["learning_rate"] for row in rows))
+    keys = list(dict.fromkeys((row["activation"], row["depth"], row["init"]) for row in rows))
+    table = np.full((len(keys), len(rates)), np.nan)
+    for row in rows:
+        table[keys.index((row["activation"], row["depth"], row["init"])), rates.index(row["learning_rate"])] = \
+            row[value]
+    title = "XOR: fraction of seeds solved" if value == "solved" else f"XOR: {value.replace('_', ' ')}"
+    return plot.table_heatmap(path, table, [f"{a}, depth {d}, {i}" for a, d, i in keys],
+                              [f"lr {rate:g}" for rate in rates], title=title, colorbar_label=value,
+                              fmt="{:.0%}" if value == "solved" else "{:.3f}")
+
+
+# -- MNIST --------------------------------------------------------------------------------------
+
+MNIST_LAYERS: tuple[Any, ...] = (128, "relu", 10, "logsoftmax")
+MNIST_TRAIN = 8000
+
+
+@dataclass
+class MnistResult:
+    """A network trained on 8,000 MNIST images and tested on 2,000.
+
+    Attributes:
+        model: the network (its output is log-probabilities).
+        history: the ``ember.train`` history (loss and accuracy per epoch).
+        train_accuracy, test_accuracy: the final accuracies.
+
+    """
+
+    model: nn.Sequential
+    history: Any = field(repr=False)
+    train_accuracy: float
+    test_accuracy: float
+
+
+def split_mnist(X: np.ndarray, y: np.ndarray, n_train: int = MNIST_TRAIN, seed: int = 0) -> tuple[tuple, tuple]:
+    """Shuffle the shipped 10,000 images with ``seed`` and split them ``n_train`` / the rest."""
+    if not 0 < n_train < len(X):
+        raise ValueError(f"split_mnist: n_train must be between 1 and {len(X) - 1}, got {n_train}")
+    order = np.random.default_rng(seed).permutation(len(X))
+    train, test = order[:n_train], order[n_train:]
+    return (X[train], y[train]), (X[test], y[test])
+
+
+def train_mnist(X: np.ndarray, y: np.ndarray, *, layers: Sequence[Any] = MNIST_LAYERS, epochs: int = 10,
+                batch_size: int = 32, learning_rate: float = 0.1, n_train: int = MNIST_TRAIN, seed: int = 0,
+                dtype: Any = np.float32, progress: bool = False) -> MnistResult:
+    """The lab's optional part: softmax output and categorical cross-entropy on MNIST.
+
+    The output layer is a softmax over the 10 digits and the loss the categorical
+    cross-entropy ``−Σ_k y_k log ŷ_k``; they are computed together, stably, as
+    ``LogSoftMax`` followed by ``ClassNLLCriterion``. Training is mini-batch SGD, shuffled
+    each epoch, on ``n_train`` images; the rest are the test set.
+
+    Args:
+        X: ``(10000, 784)`` images scaled to [0, 1] (``ember.data.mnist()``).
+        y: ``(10000,)`` digits.
+        layers: the layer list after the 784 inputs; must end with ``'logsoftmax'``.
+        epochs: passes over the training images.
+        batch_size: examples per step.
+        learning_rate: the SGD step.
+        n_train: training images (the rest test).
+        seed: seed of the split, the initialisation and the shuffling.
+        dtype: float32 (default, faster) or float64.
+        progress: show ``ember.train``'s progress bar.
+
+    """
+    from ember.train import evaluate, fit
+
+    if not layers or str(layers[-1]).lower() != "logsoftmax":
+        raise ValueError("train_mnist: the layer list must end with 'logsoftmax' (softmax + categorical "
+                         "cross-entropy are computed as LogSoftMax + ClassNLLCriterion)")
+    (X_train, y_train), (X_test, y_test) = split_mnist(X, y, n_train, seed)
+    model = build_dense(X.shape[1], layers, rng=np.random.default_rng(seed)).type(dtype)
+    criterion = nn.ClassNLLCriterion()
+    history = fit(model, criterion, X_train.astype(dtype), y_train, optimizer=optim.sgd,
+                  config={"learning_rate": learning_rate}, epochs=epochs, batch_size=batch_size, shuffle=True,
+                  validation_data=(X_test.astype(dtype), y_test), progress=progress, seed=seed)
+    train_scores = evaluate(model, criterion, X_train.astype(dtype), y_train)
+    test_scores = evaluate(model, criterion, X_test.astype(dtype), y_test)
+    return MnistResult(model, history, float(train_scores["accuracy"]), float(test_scores["accuracy"]))
