@@ -75,9 +75,11 @@ def flatten(structure: Any) -> np.ndarray:
 
 
 def copy_structure(structure: Any) -> Any:
-    """A deep copy of an array or table."""
+    """A deep copy of an array or table (Python and NumPy scalars, being immutable, are returned as they are)."""
     if isinstance(structure, list):
         return [copy_structure(item) for item in structure]
+    if isinstance(structure, (int, float, np.generic)):
+        return structure
     return np.array(structure, copy=True)
 
 
