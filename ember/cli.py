@@ -51,6 +51,7 @@ strings, tuples and lists; separate them with commas or spaces, and give keyword
 arguments as name=value without spaces around '='. Quote the whole list for the shell
 when it contains brackets, spaces inside values, or quoted strings:
   --args 10 5        --args 10,5        --args "n_in=10, n_out=5"        --args "(2, 3)"
+--args takes every value up to the next option: give MODULE before it.
 
 The input is float64 standard normal (seeded by --seed) of --input-shape; by default
 (n_in,) for a module with an integer n_in attribute (such as Linear), else (4, 5).
