@@ -1,7 +1,7 @@
 """ember: a small, fast, transparent neural-network library on NumPy, in the style of Torch ``nn``."""
 
-from ember import check, nn
+from ember import check, data, nn, optim
 from ember.random import manual_seed
 
 __version__ = "0.1.0"
-__all__ = ["check", "manual_seed", "nn"]
+__all__ = ["check", "data", "manual_seed", "nn", "optim"]
