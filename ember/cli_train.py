@@ -450,8 +450,8 @@ def add_parsers(subparsers: Any) -> None:
     demo.add_argument("--out", metavar="DIR", default=".", help="folder for the figure (default: the current one)")
     demo.add_argument("--nonlinearity", choices=("sigmoid", "requ"), default="sigmoid",
                       help="the hidden layer's non-linearity (default: sigmoid)")
-    demo.add_argument("--epochs", type=positive_int, default=150, metavar="N",
-                      help="full-batch training iterations (default: 150)")
+    demo.add_argument("--epochs", type=positive_int, default=1000, metavar="N",
+                      help="full-batch training iterations (default: 1000)")
     demo.add_argument("--hidden", type=positive_int, default=2, metavar="N", help="hidden units (default: 2)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the initialisation (default: 0)")
     _one_line_errors(demo).set_defaults(func=_guarded(_demo, "demo"))

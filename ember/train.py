@@ -336,7 +336,7 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         model.training()
         for epoch in range(start, epochs):
             if bar is not None:
-                bar.set_description(f"epoch {epoch + 1}/{epochs}")
+                bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
             if shuffle:
                 order = rng.permutation(n)
                 X_epoch, y_epoch = X[order], y[order]
@@ -367,7 +367,7 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
                 history[name].append(value)
             if bar is not None:
                 bar.set_postfix({name.replace("accuracy", "acc"): f"{value:.4g}" for name, value in logs.items()},
-                                refresh=True)
+                                refresh=False)
             if checkpoint is not None:
                 io.save_checkpoint(checkpoint, model, state, epoch + 1, history, rng.bit_generator.state,
                                    extra={"optimizer": optimizer_name,
