@@ -244,8 +244,8 @@ class _Snapshot:
 # -- the two Jacobians ------------------------------------------------------------------------------
 
 
-class _CheckError(Exception):
-    """A problem found while checking (reported as a failure, not raised to the user)."""
+class _CheckError(ValueError):
+    """A problem found while checking: a failure in the reports, a ValueError from :func:`jacobian`."""
 
 
 def _gather(grad_input: Any, input_leaves: list[np.ndarray], positions: list[int], paths: list[str]) -> np.ndarray:
@@ -334,7 +334,8 @@ def jacobian(module: Module, input: Any, param: str | int | None = None,
     one parameter (``param`` is an attribute name such as ``'weight'`` or an
     index into ``module.parameters()[0]``). The caller's input is never
     modified; perturbed parameter entries are restored exactly, and the
-    module's parameter gradients are left as they were.
+    module's parameter gradients and persistent state (``_state_names``, e.g.
+    running statistics) are left as they were.
     """
     pristine = copy_structure(input)
     _warn_if_single(leaves(pristine) + module.parameters()[0])
