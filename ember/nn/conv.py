@@ -3,7 +3,8 @@
 Both are computed as Torch does on the CPU, by *im2col* and a matrix product:
 the input patches that each output position sees are copied side by side into a
 column buffer (``finput``, via a strided sliding-window view, no Python loop over
-positions), and the convolution becomes one ``matmul`` with the weight matrix.
+positions), and the convolution becomes one matrix product (GEMM) with the
+weight matrix.
 The backward pass multiplies by the transposed weight and adds the patch
 gradients back onto the input (*col2im*) with one vectorised slice-add per kernel
 offset — a loop over the ``kH·kW`` (or ``kW``) offsets, never over pixels.
@@ -30,12 +31,13 @@ class SpatialConvolution(Module):
     cropped off); ``∂L/∂W[o, c, u, v] += scale · Σ_{n, i, j} g[n, o, i, j] · x̃[n, c, i·dH + u, j·dW + v]``;
     ``∂L/∂b[o] += scale · Σ_{n, i, j} g[n, o, i, j]``.
 
-    Implemented with im2col: the forward copies the patches into ``finput`` of shape
-    ``(batch, n_input_plane·kH·kW, oH·oW)`` and computes ``W₂ @ finput`` with ``W₂`` the weight viewed as
-    ``(n_output_plane, n_input_plane·kH·kW)`` (one batched ``matmul``); the backward reuses ``finput`` for
-    the weight gradient and scatters ``W₂ᵀ @ g`` (one matrix product, computed batch-last so that the
-    additions run over long contiguous rows) back onto the input with one slice-add per kernel offset
-    ``(u, v)`` (``kH·kW`` vectorised additions).
+    Implemented with im2col, batch-last: the forward copies the (padded) input once into ``(C, H, W, batch)``
+    order and its patches into ``finput`` of shape ``(C·kH·kW, oH·oW·batch)``, then computes ``W₂ @ finput``
+    with ``W₂`` the weight viewed as ``(O, C·kH·kW)`` — one GEMM. The backward computes ``W₂ᵀ @ g`` (one
+    GEMM) and adds it back onto the input with one slice-add per kernel offset ``(u, v)`` (``kH·kW``
+    vectorised additions, each over rows of ``batch`` contiguous values), and ``g @ finputᵀ`` for the
+    weight gradient (one GEMM). Keeping the batch innermost makes every copy and addition run over
+    long contiguous rows, whatever the image size.
 
     Args:
         n_input_plane: number of input channels ``C``.
@@ -58,7 +60,7 @@ class SpatialConvolution(Module):
 
     """
 
-    _buffers = ("finput", "fgradInput", "_padded", "_grad_padded", "_grad_output_t")
+    _buffers = ("finput", "fgradInput", "_padded", "_grad_padded", "_output_t", "_grad_output_t", "_weight_update")
 
     def __init__(self, n_input_plane: int, n_output_plane: int, kW: int, kH: int, dW: int = 1, dH: int = 1,
                  padW: int = 0, padH: int = 0, bias: bool = True, rng: np.random.Generator | None = None) -> None:
@@ -73,7 +75,8 @@ class SpatialConvolution(Module):
         self.gradWeight = np.zeros_like(self.weight)
         self.bias = np.empty(n_output_plane) if bias else None
         self.gradBias = np.zeros(n_output_plane) if bias else None
-        self.finput = self.fgradInput = self._padded = self._grad_padded = self._grad_output_t = None
+        for name in self._buffers:
+            setattr(self, name, None)
         self.reset(rng=rng)
 
     def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> SpatialConvolution:
@@ -99,62 +102,65 @@ class SpatialConvolution(Module):
         return ((input.shape[-2] + 2 * self.padH - self.kH) // self.dH + 1,
                 (input.shape[-1] + 2 * self.padW - self.kW) // self.dW + 1)
 
-    def _pad(self, x: np.ndarray) -> np.ndarray:
-        """``x`` (4-D) zero-padded, in a reused buffer whose border stays zero."""
-        if not (self.padW or self.padH):
-            return x
-        n, c, h, w = x.shape
-        shape = (n, c, h + 2 * self.padH, w + 2 * self.padW)
-        if type(self._padded) is not np.ndarray or self._padded.shape != shape or self._padded.dtype != x.dtype:
-            self._padded = np.zeros_like(x, shape=shape)
-        self._padded[:, :, self.padH:self.padH + h, self.padW:self.padW + w] = x
-        return self._padded
+    def _batch_last(self, gradOutput: np.ndarray) -> np.ndarray:
+        """``gradOutput`` as ``(O, oH·oW·batch)``, in a reused buffer."""
+        g = gradOutput if gradOutput.ndim == 4 else gradOutput[None]
+        g_t = self._grad_output_t = resized(self._grad_output_t, g, g.shape[1:] + g.shape[:1])
+        np.copyto(g_t, g.transpose(1, 2, 3, 0))
+        return g_t.reshape(self.n_output_plane, -1)
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         x = input if input.ndim == 4 else input[None]
-        n = x.shape[0]
+        n, c, h, w = x.shape
         out_h, out_w = self._output_size(input)
-        windows = sliding_window_view(self._pad(x), (self.kH, self.kW), axis=(2, 3))[:, :, ::self.dH, ::self.dW]
-        cols = self.finput = resized(self.finput, x, (n, self.n_input_plane, self.kH, self.kW, out_h, out_w))
-        np.copyto(cols, windows.transpose(0, 1, 4, 5, 2, 3))
+        shape = (c, h + 2 * self.padH, w + 2 * self.padW, n)
+        if type(self._padded) is not np.ndarray or self._padded.shape != shape or self._padded.dtype != x.dtype:
+            self._padded = np.zeros_like(x, shape=shape)  # its border stays zero
+        padded = self._padded
+        np.copyto(padded[:, self.padH:self.padH + h, self.padW:self.padW + w], x.transpose(1, 2, 3, 0))
+        windows = sliding_window_view(padded, (self.kH, self.kW), axis=(1, 2))  # (C, ., ., N, kH, kW)
+        windows = windows[:, :(out_h - 1) * self.dH + 1:self.dH, :(out_w - 1) * self.dW + 1:self.dW]
+        cols = self.finput = resized(self.finput, x, (c, self.kH, self.kW, out_h, out_w, n))
+        np.copyto(cols, windows.transpose(0, 4, 5, 1, 2, 3))
+        out_t = self._output_t = resized(self._output_t, x, (self.n_output_plane, out_h, out_w, n))
+        np.matmul(self.weight.reshape(self.n_output_plane, -1), cols.reshape(-1, out_h * out_w * n),
+                  out=out_t.reshape(self.n_output_plane, -1))
         self.output = resized(self.output, input, input.shape[:-3] + (self.n_output_plane, out_h, out_w))
-        out = self.output.reshape(n, self.n_output_plane, out_h * out_w)
-        np.matmul(self.weight.reshape(self.n_output_plane, -1), cols.reshape(n, -1, out_h * out_w), out=out)
-        if self.bias is not None:
-            out += self.bias[:, None]
+        out = self.output.reshape((n, self.n_output_plane, out_h, out_w))
+        if self.bias is None:
+            np.copyto(out, out_t.transpose(3, 0, 1, 2))
+        else:
+            np.add(out_t.transpose(3, 0, 1, 2), self.bias[:, None, None], out=out)
         return self.output
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        # Batch-last layout: the slice-adds of col2im then run over contiguous rows of `batch` values
-        # instead of short rows of oW values, which is what makes them fast.
         x = input if input.ndim == 4 else input[None]
         n, c, h, w = x.shape
         out_h, out_w = gradOutput.shape[-2:]
-        g = gradOutput if gradOutput.ndim == 4 else gradOutput[None]
-        g_t = self._grad_output_t = resized(self._grad_output_t, x, (self.n_output_plane, out_h, out_w, n))
-        np.copyto(g_t, g.transpose(1, 2, 3, 0))
-        weight_t = self.weight.transpose(2, 3, 1, 0).reshape(-1, self.n_output_plane)  # (kH·kW·C, O), a copy
-        grad_cols = self.fgradInput = resized(self.fgradInput, x, (self.kH, self.kW, c, out_h, out_w, n))
-        np.matmul(weight_t, g_t.reshape(self.n_output_plane, -1), out=grad_cols.reshape(weight_t.shape[0], -1))
+        g_t = self._batch_last(gradOutput)
+        grad_cols = self.fgradInput = resized(self.fgradInput, x, (c, self.kH, self.kW, out_h, out_w, n))
+        np.matmul(self.weight.reshape(self.n_output_plane, -1).T, g_t, out=grad_cols.reshape(-1, g_t.shape[1]))
         grad = self._grad_padded = resized(self._grad_padded, x, (c, h + 2 * self.padH, w + 2 * self.padW, n))
         grad.fill(0)
         for u in range(self.kH):
             rows = slice(u, u + self.dH * (out_h - 1) + 1, self.dH)
             for v in range(self.kW):
-                grad[:, rows, v:v + self.dW * (out_w - 1) + 1:self.dW] += grad_cols[u, v]
+                grad[:, rows, v:v + self.dW * (out_w - 1) + 1:self.dW] += grad_cols[:, u, v]
         self.gradInput = resized(self.gradInput, input)
         interior = grad[:, self.padH:self.padH + h, self.padW:self.padW + w]
         np.copyto(self.gradInput.reshape(x.shape), interior.transpose(3, 0, 1, 2))
         return self.gradInput
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
-        n = self.finput.shape[0]
-        g = gradOutput.reshape(n, self.n_output_plane, -1)
-        cols = self.finput.reshape(n, self.n_input_plane * self.kH * self.kW, -1)
-        per_example = np.matmul(g, cols.transpose(0, 2, 1))
-        self.gradWeight.reshape(self.n_output_plane, -1)[...] += scale * per_example.sum(axis=0)
+        g_t = self._batch_last(gradOutput)
+        n_cols = self.n_input_plane * self.kH * self.kW
+        update = self._weight_update = resized(self._weight_update, g_t, (self.n_output_plane, n_cols))
+        np.matmul(g_t, self.finput.reshape(n_cols, -1).T, out=update)
+        if scale != 1.0:
+            update *= scale
+        self.gradWeight.reshape(update.shape)[...] += update
         if self.bias is not None:
-            self.gradBias += scale * g.sum(axis=(0, 2))
+            self.gradBias += scale * g_t.sum(axis=1)
 
     def extra_repr(self) -> str:
         text = f"{self.n_input_plane} -> {self.n_output_plane}, {self.kW}x{self.kH}"
