@@ -273,6 +273,7 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
 @pytest.mark.parametrize(("optimizer", "config"), [
     ("sgd", {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True, "dampening": 0.0}),
     ("adam", {"learning_rate": 0.01}),
+    ("lbfgs", {"max_iter": 3, "line_search": "strong_wolfe"}),
 ])
 def test_interrupted_then_resumed_is_bit_identical(tmp_path, optimizer, config):
     X, y = blobs()
