@@ -225,7 +225,7 @@ class _Snapshot:
     """Parameter gradients and persistent state (``_state_names``) of a module tree, to put back."""
 
     def __init__(self, module: Module) -> None:
-        self.saved = [(grad, grad.copy()) for grad in module.parameters()[1]]
+        self.saved = [(grad, grad.copy()) for grad in module.parameters()[1] if isinstance(grad, np.ndarray)]
         self.state = [(owner, name, copy_structure(getattr(owner, name)))
                       for owner in module.listModules() for name in getattr(type(owner), "_state_names", ())
                       if isinstance(getattr(owner, name, None), np.ndarray)]
