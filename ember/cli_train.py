@@ -259,6 +259,9 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{args.dataset}: {len(X)} training examples, {X.shape[1]} features, {n_classes} classes"
           + (f", {len(validation[0])} held out" if validation is not None else ""))
     print(model)
+    for target in (args.save, args.checkpoint):
+        if target:
+            Path(target).resolve().parent.mkdir(parents=True, exist_ok=True)
     history = fit(model, criterion, X, y, optimizer=args.optimizer, config=config, epochs=args.epochs,
                   batch_size=args.batch_size, shuffle=args.shuffle, validation_data=validation,
                   progress=not args.quiet, seed=args.seed, resume=args.resume, checkpoint=args.checkpoint)

@@ -239,6 +239,8 @@ def _verify(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]
 def _write_atomic(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     """Write a safetensors file to a temporary file beside ``path``, flush it to disk, rename it over ``path``."""
     directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{path}: cannot write, the folder {directory} does not exist")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     os.close(handle)
     try:

@@ -129,6 +129,11 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["m.safetensors"]  # no temporary file left behind
 
 
+def test_save_into_a_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="the folder .*nowhere does not exist"):
+        io.save(make_model(), tmp_path / "nowhere" / "m.safetensors")
+
+
 def test_save_rejects_unknown_module_types(tmp_path):
     class MyModule(nn.Sigmoid):
         pass
