@@ -294,13 +294,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         rows[name] = evaluate(model, criterion, X, _labels_for_targets(y, model))
     print(_metrics_table(rows))
     X, y = next(reversed(splits.values()))
-    n_classes = max(int(y.max()) + 1, 2)
     predicted = predict(model, X)
-    if predicted.max() < n_classes:
-        matrix = ConfusionMatrix(n_classes, labels=class_names(args.dataset, n_classes))
-        matrix.batch_add(predicted, y)
-        print(f"on {next(reversed(splits))}:")
-        print(matrix)
+    n_classes = max(int(y.max()), int(predicted.max()), 1) + 1
+    matrix = ConfusionMatrix(n_classes, labels=class_names(args.dataset, n_classes))
+    matrix.batch_add(predicted, y)
+    print(f"on {next(reversed(splits))}:")
+    print(matrix)
     return 0
 
 
