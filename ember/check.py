@@ -80,7 +80,7 @@ def copy_structure(structure: Any) -> Any:
         return [copy_structure(item) for item in structure]
     if isinstance(structure, (int, float, np.generic)):
         return structure
-    return np.array(structure, copy=True)
+    return np.array(structure, copy=True, order="C")
 
 
 def one_hot_like(structure: Any, index: int) -> Any:
@@ -93,7 +93,7 @@ def one_hot_like(structure: Any, index: int) -> Any:
             index -= size
         return result
     hot = np.zeros_like(structure)
-    hot.reshape(-1)[index] = 1
+    hot.flat[index] = 1  # C order, as flatten() numbers elements, whatever the array's layout
     return hot
 
 
