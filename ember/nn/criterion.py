@@ -31,8 +31,11 @@ class Criterion:
 
     def forward(self, input: Any, target: Any) -> float:
         """Compute and return the loss; inputs are checked once per new shape and dtype."""
-        if type(input) is np.ndarray and type(target) is np.ndarray:
-            key = (input.shape, input.dtype, target.shape, target.dtype)
+        if type(input) is np.ndarray:
+            if type(target) is np.ndarray:
+                key = (input.shape, input.dtype, target.shape, target.dtype)
+            else:  # a label such as an int: its value is checked by the criterion on every call
+                key = (input.shape, input.dtype, type(target))
             if key != self._checked:
                 self.checkInput(input, target)
                 self._checked = key

@@ -1,0 +1,1 @@
+"""ember's benchmark suite: ember side by side with PyTorch and hand-written NumPy (``python -m benchmarks``)."""

@@ -1,0 +1,60 @@
+"""Run the benchmark suite: ``python -m benchmarks [--only W1,W3] [--repeat 5] [--quick] [--json FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+
+import numpy as np
+
+from benchmarks.harness import format_table, measure, ratio
+from benchmarks.workloads import WORKLOADS
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Parse the arguments, run the chosen workloads, print the table (and write the JSON)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=(
+        "Time ember side by side with hand-written NumPy and PyTorch (when installed) on the same workloads, "
+        "interleaved, and print the median times and the ratios (lower is better for ember)."))
+    parser.add_argument("--only", default="", help="comma-separated workload ids to run, e.g. W1,W3 (default: all)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed repetitions per implementation (default 5)")
+    parser.add_argument("--quick", action="store_true", help="a fraction of each workload, for a smoke test")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    args = parser.parse_args(argv)
+    wanted = {w.strip().upper() for w in args.only.split(",") if w.strip()}
+    unknown = wanted - {w.name.split()[0] for w in WORKLOADS}
+    if unknown:
+        parser.error(f"unknown workload(s) {sorted(unknown)}; choose from W1, W2, W3, W4")
+    rows = []
+    for workload in WORKLOADS:
+        if wanted and workload.name.split()[0] not in wanted:
+            continue
+        print(f"running {workload.name} ...", file=sys.stderr, flush=True)
+        results = measure(workload.name, workload.setup(args.quick), args.repeat)
+        rows.append({
+            "workload": workload.name, "unit": workload.unit, "quick": args.quick, "repeat": args.repeat,
+            "ember_s": results["ember"].median, "numpy_s": results["numpy"].median,
+            "pytorch_s": results["pytorch"].median if results["pytorch"].times else None,
+            "pytorch_note": results["pytorch"].note,
+            "ember_vs_pytorch": ratio(results, "pytorch"), "ember_vs_numpy": ratio(results, "numpy"),
+            "target_vs_pytorch": workload.target_vs_pytorch, "target_vs_numpy": workload.target_vs_numpy,
+            "ember_peak_bytes": results["ember"].peak_bytes, "numpy_peak_bytes": results["numpy"].peak_bytes,
+        })
+    print(format_table(rows))
+    if args.json:
+        environment = {"python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine()}
+        try:
+            import torch
+            environment["torch"] = torch.__version__
+        except ImportError:
+            environment["torch"] = None
+        with open(args.json, "w") as handle:
+            json.dump({"environment": environment, "results": rows}, handle, indent=2)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,91 @@
+"""Timing harness: interleaved A/B repetitions, medians, peak memory, a table and JSON."""
+
+from __future__ import annotations
+
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Result:
+    """The timings of one implementation of one workload (seconds per unit of work)."""
+
+    workload: str
+    implementation: str
+    times: list[float] = field(default_factory=list)
+    peak_bytes: int | None = None
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times) if self.times else float("nan")
+
+
+def peak_memory(run: Callable[[], object]) -> int:
+    """Peak bytes allocated through Python's allocator (NumPy included, PyTorch's not) during one run."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def measure(workload: str, runners: dict[str, Callable[[], object] | str], repeat: int,
+            memory: tuple[str, ...] = ("ember", "numpy")) -> dict[str, Result]:
+    """Time every runner ``repeat`` times, interleaved (A, B, C, A, B, C, ...), after one warm-up each.
+
+    A runner given as a string is not available, and the string says why.
+    """
+    results = {name: Result(workload, name) for name in runners}
+    available = {}
+    for name, runner in runners.items():
+        if isinstance(runner, str):
+            results[name].note = runner
+        else:
+            available[name] = runner
+            runner()  # warm-up: first-call allocations, BLAS thread start, caches
+    for _ in range(repeat):
+        for name, runner in available.items():
+            start = time.perf_counter()
+            runner()
+            results[name].times.append(time.perf_counter() - start)
+    for name in memory:
+        if name in available:
+            results[name].peak_bytes = peak_memory(available[name])
+    return results
+
+
+def ratio(results: dict[str, Result], other: str) -> float | None:
+    """Median ember time ÷ median ``other`` time, or ``None`` where either did not run."""
+    ours, theirs = results.get("ember"), results.get(other)
+    if ours is None or theirs is None or not ours.times or not theirs.times:
+        return None
+    return ours.median / theirs.median
+
+
+def format_table(rows: list[dict]) -> str:
+    """A plain-text table of the JSON rows."""
+
+    def fmt_time(value):
+        return "not installed" if value is None else f"{value * 1e3:10.2f} ms"
+
+    def fmt_ratio(value):
+        return "-" if value is None else f"{value:.3f}"
+
+    def fmt_mem(value):
+        return "-" if value is None else f"{value / 2**20:.1f} MiB"
+
+    header = (f"{'workload':<34} {'unit':<10} {'ember':>13} {'numpy':>13} {'pytorch':>13} "
+              f"{'ember/pytorch':>14} {'target':>7} {'ember/numpy':>12} {'target':>7} {'ember peak':>11}")
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row['workload']:<34} {row['unit']:<10} {fmt_time(row['ember_s']):>13} {fmt_time(row['numpy_s']):>13} "
+            f"{fmt_time(row['pytorch_s']):>13} {fmt_ratio(row['ember_vs_pytorch']):>14} "
+            f"{fmt_ratio(row['target_vs_pytorch']):>7} {fmt_ratio(row['ember_vs_numpy']):>12} "
+            f"{fmt_ratio(row['target_vs_numpy']):>7} {fmt_mem(row['ember_peak_bytes']):>11}")
+    return "\n".join(lines)
