@@ -252,10 +252,31 @@ def _literal(text: str) -> Any:
                          f"quoted strings, tuples, lists; quote strings, e.g. \"'{text}'\")") from None
 
 
+def add_bench_parser(subparsers: Any) -> None:
+    """``ember bench [ARGS]``: every argument is passed on to ``python -m benchmarks``."""
+    parser = subparsers.add_parser(
+        "bench", help="run the benchmark suite (ember vs PyTorch vs hand-written NumPy)", add_help=False,
+        description="Run benchmarks/ from an ember checkout; all arguments go to `python -m benchmarks` "
+                    "(try `ember bench --help`).")
+    parser.set_defaults(func=cmd_bench, passthrough=True)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run ``benchmarks`` (which lives beside the package in a checkout, not inside it)."""
+    checkout = Path(__file__).resolve().parent.parent
+    if not (checkout / "benchmarks" / "__main__.py").is_file():
+        raise UsageError(f"the benchmark suite is not installed with the package: run it from an ember checkout "
+                         f"(no benchmarks/ beside {checkout / 'ember'})")
+    sys.path.insert(0, str(checkout))
+    from benchmarks.__main__ import run
+
+    return run(args.passed_on)
+
+
 # -- the command ------------------------------------------------------------------------------------
 
 #: one ``add_<name>_parser`` per subcommand, in the order ``ember --help`` lists them.
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_check_parser]
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_check_parser, add_bench_parser]
 SUBCOMMANDS.insert(0, importlib.import_module("ember.cli_train").add_parsers)  # demo, train, evaluate, predict
 
 
@@ -275,7 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``ember`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown and not getattr(args, "passthrough", False):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.passed_on = unknown
     except SystemExit as exit:  # argparse: --help (0) or a usage error (2), already printed
         return exit.code if isinstance(exit.code, int) else 2
     if getattr(args, "func", None) is None:
