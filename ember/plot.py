@@ -260,9 +260,14 @@ def weight_images(path: str | Path, weights: Any, *, title: str = "Weights", ann
         limit = float(np.abs(matrix).max()) or 1.0
         image = axes.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
         axes.set(title=f"{name} {matrix.shape[0]}x{matrix.shape[1]}", xlabel="input", ylabel="output unit")
+        if matrix.shape[0] <= 20:
+            axes.set_yticks(range(matrix.shape[0]))
+        if matrix.shape[1] <= 20:
+            axes.set_xticks(range(matrix.shape[1]))
         if annotate:
             for (row, col), value in np.ndenumerate(matrix):
-                axes.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
+                axes.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=9,
+                          color="white" if abs(value) > 0.6 * limit else "black")
         figure.colorbar(image, ax=axes, shrink=0.8)
     return _save(figure, path)
 
