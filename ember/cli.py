@@ -278,6 +278,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 #: one ``add_<name>_parser`` per subcommand, in the order ``ember --help`` lists them.
 SUBCOMMANDS: list[Callable[[Any], None]] = [add_check_parser, add_bench_parser]
 SUBCOMMANDS.insert(0, importlib.import_module("ember.cli_train").add_parsers)  # demo, train, evaluate, predict
+SUBCOMMANDS.insert(1, importlib.import_module("ember.cli_recipes").add_parsers)  # neuralnet, iris, lab, gradients, tour
 
 
 def build_parser() -> argparse.ArgumentParser:
