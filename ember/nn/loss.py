@@ -15,6 +15,7 @@ gets a float32 ``gradInput``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -484,13 +485,22 @@ class CrossEntropyCriterion(_ClassCriterion):
 
     """
 
+    def __init__(self, weights: Any = None, size_average: bool = True) -> None:
+        super().__init__(weights, size_average)
+        self._exp: np.ndarray | None = None  # scratch for one example's exp(x − max x)
+
     def updateOutput(self, input: np.ndarray, target: Any) -> float:
         index, labels = self._labels(input, target)
         log_prob = self._buffer = resized(self._buffer, input)
-        rows = _rows(log_prob)
-        np.subtract(_rows(input), _rows(input).max(axis=1, keepdims=True), out=rows)
-        rows -= np.log(np.exp(rows).sum(axis=1, keepdims=True))
-        picked = rows[index, labels]
+        if input.ndim == 1:  # one example (per-example SGD): whole-array reductions, no keepdims temporaries
+            np.subtract(input, np.maximum.reduce(input), out=log_prob)
+            exp = self._exp = resized(self._exp, input)
+            np.exp(log_prob, out=exp)
+            log_prob -= math.log(np.add.reduce(exp))
+        else:
+            np.subtract(input, input.max(axis=1, keepdims=True), out=log_prob)
+            log_prob -= np.log(np.exp(log_prob).sum(axis=1, keepdims=True))
+        picked = _rows(log_prob)[index, labels]
         weights, norm = self._example_weights(input, labels)
         self.output = -_total(picked if weights is None else weights * picked) / norm
         return self.output
