@@ -1,0 +1,56 @@
+"""Every example script runs as a script (with small settings) and writes its figures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib", reason="the examples write figures with matplotlib")
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def run_example(name: str, *argv: str, cwd: Path) -> str:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    done = subprocess.run([sys.executable, str(EXAMPLES / name), *argv], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def written(out: str) -> list[Path]:
+    return [Path(line.split("wrote ", 1)[1]) for line in out.splitlines() if line.startswith("wrote ")]
+
+
+def test_tour_of_nn(tmp_path):
+    out = run_example("tour_of_nn.py", cwd=tmp_path)
+    assert "=== 2a. CMul" in out and "symmetric relative error" in out
+
+
+def test_ocr_letters(data_dir, tmp_path):
+    out = run_example("ocr_letters.py", "--epochs", "1", "--hidden", "4", "--out", "figs", cwd=tmp_path)
+    assert "gradient check" in out and out.count("error(train):") == 2
+    paths = written(out)
+    assert len(paths) == 4 and all((tmp_path / p).stat().st_size > 0 for p in paths)
+
+
+def test_iris_own_layer(tmp_path):
+    out = run_example("iris_own_layer.py", "--iterations", "20", "--out", "figs", cwd=tmp_path)
+    assert "ReQU Jacobian check" in out and "gradient check with ReQU" in out
+    assert len(written(out)) == 4
+
+
+def test_vectorised_gradients(tmp_path):
+    out = run_example("vectorised_gradients.py", "--iterations", "100", "--out", "figs", cwd=tmp_path)
+    assert "After 1000 iterations" in out and "dJ/dW" in out and "Result: y = " in out
+    assert len(written(out)) == 2
+
+
+def test_backprop_lab(tmp_path):
+    out = run_example("backprop_lab.py", "--seeds", "1", "--mnist-epochs", "0", "--out", "figs", cwd=tmp_path)
+    assert "correct: True" in out and "| activation |" in out and "MNIST part skipped" in out
+    assert len(written(out)) == 4
