@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ember.nn.blas import add_outer, add_product
 from ember.nn.module import Module, resized
 from ember.random import get_rng
 
@@ -25,7 +26,6 @@ class Linear(Module):
 
     Attributes:
         weight: ``(n_out, n_in)``, initialised uniform(−1/√n_in, 1/√n_in), as is ``bias`` ``(n_out,)``.
-        _weight_update: scratch buffer for ``gᵀx`` before it is added to ``gradWeight``.
 
     Example:
         >>> Linear(4, 2).forward(np.ones(4)).shape
@@ -33,12 +33,9 @@ class Linear(Module):
 
     """
 
-    _buffers = ("_weight_update",)
-
     def __init__(self, n_in: int, n_out: int, bias: bool = True, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.n_in, self.n_out = n_in, n_out
-        self._weight_update = None
         self.weight = np.empty((n_out, n_in))
         self.gradWeight = np.zeros((n_out, n_in))
         self.bias = np.empty(n_out) if bias else None
@@ -72,14 +69,10 @@ class Linear(Module):
         return self.gradInput
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
-        update = self._weight_update = resized(self._weight_update, self.gradWeight)
         if input.ndim == 1:
-            np.multiply(gradOutput[:, None], input, out=update)
+            add_outer(self.gradWeight, gradOutput, input, scale)
         else:
-            np.matmul(gradOutput.T, input, out=update)
-        if scale != 1.0:
-            update *= scale
-        self.gradWeight += update
+            add_product(self.gradWeight, gradOutput, input, scale)
         if self.bias is not None:
             bias_update = gradOutput if input.ndim == 1 else gradOutput.sum(axis=0)
             if scale != 1.0:
