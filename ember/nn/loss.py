@@ -24,6 +24,7 @@ from ember.nn.criterion import Criterion
 from ember.nn.module import resized
 
 _INTEGER_LABEL = (int, np.integer)
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 
 
 def _margin_repr(margin: float, default: float = 1.0) -> str:
@@ -400,7 +401,8 @@ class _ClassCriterion(Criterion):
             if not 0 <= label < n_classes:
                 self.fail(f"target {label} out of range for {n_classes} classes (labels are 0-based)", IndexError)
             return 0, label
-        if target.size and (target.min() < 0 or target.max() >= n_classes):
+        # Seen as unsigned, a negative label is huge: one reduction checks both ends of the range.
+        if target.size and np.maximum.reduce(target.view(_UNSIGNED[target.dtype.itemsize])) >= n_classes:
             bad = target[(target < 0) | (target >= n_classes)][0]
             self.fail(f"target {bad} out of range for {n_classes} classes (labels are 0-based)", IndexError)
         if self._index.size != target.size:
