@@ -13,6 +13,7 @@ checks the input there, so a steady-state forward does no shape arithmetic.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -63,6 +64,15 @@ class _ShapeModule(Module):
     def _plan(self, input: np.ndarray) -> Any:
         raise NotImplementedError
 
+    def _record_constructor_argument(self, name: str, value: Any) -> None:
+        """Make ``name=value`` part of the recorded constructor arguments (what ``ember.io`` rebuilds from),
+        replacing the value given at construction, positionally or by keyword.
+        """
+        args, kwargs = self._constructor_args
+        bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
+        bound.arguments[name] = value
+        self._constructor_args = (bound.args[1:], bound.kwargs)
+
     def _replan(self) -> None:
         """Forget the plan and the checked shape (after a setting changed)."""
         self._planned_for = self._checked_shape = None
@@ -83,8 +93,15 @@ class _BatchAware(_ShapeModule):
     n_input_dims: int
 
     def set_num_input_dims(self, n_input_dims: int) -> _BatchAware:
-        """Set the number of dimensions of one example (``-1``: no batch handling); returns ``self``."""
-        self.n_input_dims = n_input_dims
+        """Set the number of dimensions of one example (``-1``: no batch handling); returns ``self``.
+
+        The setting is recorded as the constructor's ``n_input_dims`` argument, so that
+        ``ember.io`` saves it and a loaded module behaves the same.
+        """
+        if isinstance(n_input_dims, bool) or not isinstance(n_input_dims, (int, np.integer)):
+            raise TypeError(f"{self.describe()}: set_num_input_dims expects an int, got {n_input_dims!r}")
+        self.n_input_dims = int(n_input_dims)
+        self._record_constructor_argument("n_input_dims", self.n_input_dims)
         self._replan()
         return self
 

@@ -59,6 +59,30 @@ def test_set_num_input_dims_replans_after_a_forward():
     assert module.setNumInputDims(3).forward(x).shape == (24,)
 
 
+@pytest.mark.parametrize(("module", "x_shape"), [
+    (nn.View(-1), (4, 2, 3)),                  # keyword-only n_input_dims, after *sizes
+    (nn.Transpose((0, 1)), (4, 2, 3)),         # keyword-only, after *pairs
+    (nn.Squeeze(0, 5), (1, 2, 3)),             # given positionally at construction: replaced, not doubled
+    (nn.Unsqueeze(0), (4, 2, 3)),              # positional-or-keyword, left at its default
+])
+def test_set_num_input_dims_survives_save_and_load(module, x_shape, tmp_path):
+    from ember import io
+
+    x = np.arange(float(np.prod(x_shape))).reshape(x_shape)
+    before = module.forward(x).shape
+    module.setNumInputDims(2)
+    expected = module.forward(x)
+    assert expected.shape != before  # the setting matters for this input
+    loaded = io.load(io.save(nn.Sequential(module), tmp_path / "m.safetensors"))[0]
+    assert loaded.n_input_dims == 2 and repr(loaded) == repr(module)
+    np.testing.assert_array_equal(loaded.forward(x), expected)
+
+
+def test_set_num_input_dims_rejects_a_non_integer():
+    with pytest.raises(TypeError, match=r"View\(-1\).*set_num_input_dims expects an int, got 2.0"):
+        nn.View(-1).setNumInputDims(2.0)
+
+
 def test_view_of_a_non_contiguous_input_copies():
     x = np.arange(6.0).reshape(2, 3).T
     np.testing.assert_array_equal(nn.View(6).forward(x), [0, 3, 1, 4, 2, 5])
