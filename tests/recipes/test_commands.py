@@ -112,10 +112,10 @@ def test_lab_xor_and_grid(tmp_path, capsys):
 
 
 def test_lab_mnist(data_dir, tmp_path, capsys):
-    assert main(["lab", "mnist", "--data-dir", str(data_dir), "--epochs", "1", "--train", "2000", "--quiet",
-                 "--out", str(tmp_path)]) == 0
+    assert main(["lab", "mnist", "--data-dir", str(data_dir), "--epochs", "1", "--train", "1000", "--layers", "16",
+                 "relu", "10", "logsoftmax", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "2000 for training and 8000 for testing" in out and "test accuracy" in out
+    assert "1000 for training and 9000 for testing" in out and "test accuracy" in out
     assert [p.name for p in figures(out)] == ["mnist-loss.png"]
 
 
