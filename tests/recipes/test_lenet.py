@@ -1,0 +1,100 @@
+"""ember.recipes.lenet: the network's shapes and dtype, a short training that learns, save/load, the example."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ember import data, io, nn
+from ember.random import manual_seed
+from ember.recipes import lenet
+from ember.train import evaluate
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "lenet_mnist.py"
+#: one BLAS thread: on a busy two-core machine, two spinning OpenBLAS threads make a LeNet step
+#: ~70x slower (630 ms instead of 9 ms for a batch of 32), so the training tests would take minutes.
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def one_blas_thread():
+    """A context in which NumPy's and SciPy's BLAS use one thread (threadpoolctl, when installed)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
+
+
+def test_build_lenet_shapes_and_dtype():
+    manual_seed(0)
+    model = lenet.build_lenet()
+    x = np.random.default_rng(0).random((5, 784), dtype=np.float32)
+    shapes = []
+    output = x
+    for module in model.modules:
+        output = module.forward(output)
+        shapes.append(output.shape)
+    assert shapes[:8] == [(5, 1, 28, 28), (5, 6, 28, 28), (5, 6, 28, 28), (5, 6, 14, 14),
+                          (5, 16, 10, 10), (5, 16, 10, 10), (5, 16, 5, 5), (5, 400)]
+    assert shapes[-1] == (5, 10) and output.dtype == np.float32
+    np.testing.assert_allclose(np.exp(output).sum(axis=1), 1.0, rtol=1e-5)  # log-probabilities
+    assert all(p.dtype == np.float32 for p in model.parameters()[0])
+    assert sum(p.size for p in model.parameters()[0]) == 61706  # LeNet-5's parameter count (6 + 16 planes)
+    assert model.forward(x[0]).shape == (10,)  # one image
+
+
+def test_build_lenet_options():
+    manual_seed(0)
+    model = lenet.build_lenet(3, dropout=0.5, dtype=np.float64)
+    assert len(model.findModules(nn.Dropout)) == 1 and model.findModules(nn.Dropout)[0].p == 0.5
+    assert model.modules[-2].weight.shape == (3, 84) and model.modules[-2].weight.dtype == np.float64
+    assert not lenet.build_lenet().findModules(nn.Dropout)
+    manual_seed(1)
+    first = lenet.build_lenet().getParameters()[0].copy()
+    manual_seed(1)
+    np.testing.assert_array_equal(lenet.build_lenet().getParameters()[0], first)  # seeded initialisation
+    with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.0"):
+        lenet.build_lenet(dropout=1.0)
+    with pytest.raises(ValueError, match="n_classes must be at least 1, got 0"):
+        lenet.build_lenet(0)
+
+
+def test_train_lenet_learns_digits_and_saves(data_dir, tmp_path):
+    X, y = data.mnist(data_dir=data_dir)
+    X, y = X[:1700], y[:1700]
+    manual_seed(0)
+    untrained = lenet.build_lenet()
+    chance = evaluate(untrained, nn.ClassNLLCriterion(), X, y)["accuracy"]
+    with one_blas_thread():
+        result = lenet.train_lenet(X, y, epochs=2, n_test=200, seed=0)
+    assert len(result.history["val_accuracy"]) == 2
+    assert result.history["loss"][1] < result.history["loss"][0]
+    assert chance < 0.25 and result.test_accuracy > 0.75, (chance, result.test_accuracy)
+    assert result.train_accuracy > 0.75 and result.seconds > 0
+    assert result.test_accuracy == pytest.approx(result.history["val_accuracy"][-1])
+    loaded = io.load(io.save(result.model, tmp_path / "lenet.safetensors"))
+    assert repr(loaded) == repr(result.model)
+    np.testing.assert_array_equal(loaded.evaluate().forward(X[:50].astype(np.float32)),
+                                  result.model.evaluate().forward(X[:50].astype(np.float32)))
+
+
+def test_train_lenet_rejects_images_of_another_size():
+    with pytest.raises(ValueError, match=r"rows of 784 pixels, shape \(n, 784\), got \(10, 128\)"):
+        lenet.train_lenet(np.zeros((10, 128)), np.zeros(10, dtype=np.int64))
+
+
+def test_example_script_one_epoch(data_dir, tmp_path):
+    done = subprocess.run([sys.executable, str(EXAMPLE), "--epochs", "1", "--save", "lenet.safetensors"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=180,
+                          env={**os.environ, **ONE_THREAD, "EMBER_DATA_DIR": str(data_dir)})
+    assert done.returncode == 0, done.stderr
+    assert "8000 training and 2000 test images" in done.stdout and "epoch  1:" in done.stdout
+    accuracy = float(done.stdout.split("test accuracy ")[-1].split("%")[0])
+    assert accuracy > 85  # one epoch of the recipe's training reaches about 90%
+    assert (tmp_path / "lenet.safetensors").is_file()
