@@ -46,6 +46,30 @@ def _memory_key(array: np.ndarray) -> tuple:
     return (array.__array_interface__["data"][0], array.shape, array.strides)
 
 
+def _address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def _existing_flat(unique: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The flat arrays of an earlier ``getParameters()``, if every (parameter, gradient) pair still
+    lies in them, in order and without gaps; else ``None``.
+    """
+    if not unique:
+        return None
+    flat_params, flat_grads = unique[0][0].base, unique[0][1].base
+    if not (isinstance(flat_params, np.ndarray) and isinstance(flat_grads, np.ndarray)
+            and flat_params.ndim == flat_grads.ndim == 1):
+        return None
+    offset = 0
+    for param, grad in unique:
+        for array, flat in ((param, flat_params), (grad, flat_grads)):
+            if (array.base is not flat or not array.flags.c_contiguous
+                    or _address(array) != _address(flat) + offset * flat.itemsize):
+                return None
+        offset += param.size
+    return (flat_params, flat_grads) if offset == flat_params.size == flat_grads.size else None
+
+
 class Module:
     """Base class of all modules; see the module docstring for the protocol.
 
@@ -185,20 +209,28 @@ class Module:
         Every module's parameters and gradients become views of these two arrays,
         so updating the flat parameters updates the model. Parameters shared
         between modules take one slot, and their modules accumulate into the same
-        gradient slot. Calling it again is safe (it re-flattens). Converting the
-        model with ``type()`` afterwards breaks the views: call it again then.
+        gradient slot. Calling it again returns the same two arrays (as Torch does)
+        while the parameters still lie in them; after ``type()``, or after adding
+        modules or replacing a parameter, it re-flattens into new arrays, and
+        flat vectors obtained earlier no longer drive the model.
         """
         slots = list(self._parameter_slots())
         index_of: dict[tuple, int] = {}
         unique: list[tuple[np.ndarray, np.ndarray]] = []
         slot_index = []
+        grads_shared_alike = True
         for module, name, grad_name in slots:
-            param = getattr(module, name)
+            param, grad = getattr(module, name), getattr(module, grad_name)
             key = _memory_key(param)
             if key not in index_of:
                 index_of[key] = len(unique)
-                unique.append((param, getattr(module, grad_name)))
+                unique.append((param, grad))
+            elif _memory_key(grad) != _memory_key(unique[index_of[key]][1]):
+                grads_shared_alike = False
             slot_index.append(index_of[key])
+        existing = _existing_flat(unique) if grads_shared_alike else None
+        if existing is not None:
+            return existing
         dtypes = {param.dtype for param, _ in unique}
         if len(dtypes) > 1:
             self.fail(f"parameters have mixed dtypes {sorted(map(str, dtypes))}; call .type() first", TypeError)

@@ -214,3 +214,24 @@ def test_a_new_module_needs_only_the_hooks():
     assert repr(m) == "nn.Double"
     with pytest.raises(NotImplementedError, match="Half must implement updateOutput"):
         type("Half", (nn.Module,), {})().forward(np.ones(2))
+
+
+def test_get_parameters_again_returns_the_same_flat_arrays():
+    net = mlp()
+    params, grads = net.getParameters()
+    again_params, again_grads = net.getParameters()
+    assert again_params is params and again_grads is grads
+    params[0] = 7.0
+    assert net.get(0).weight[0, 0] == 7.0
+
+
+def test_get_parameters_reflattens_after_the_model_changes():
+    net = mlp()
+    params, _ = net.getParameters()
+    net.add(nn.Linear(2, 2))
+    bigger, _ = net.getParameters()
+    assert bigger.size == params.size + 6
+    np.testing.assert_array_equal(bigger[:params.size], params)
+    net.float()
+    single, _ = net.getParameters()
+    assert single.dtype == np.float32 and single.size == bigger.size
