@@ -84,6 +84,9 @@ def add_check_parser(subparsers: Any) -> None:
                         help="tolerance, relative to the scale of each Jacobian (1e-6)")
     parser.add_argument("--no-batch", action="store_true",
                         help="skip the batch check (modules with no batch mode, or not per-example)")
+    parser.add_argument("--plot", metavar="DIR", nargs="?", const=".",
+                        help="also write a heatmap of the input Jacobian (backprop, finite differences, "
+                             "difference) to DIR/jacobian-NAME.png (DIR defaults to .)")
     parser.set_defaults(func=cmd_check)
 
 
@@ -115,6 +118,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = check_module(module, x, eps=args.eps, tol=args.tol, batch=False if args.no_batch else None,
                           seed=args.seed)
     print(report)
+    if args.plot is not None:
+        from ember.check import jacobian
+        from ember.plot import jacobian_heatmap
+
+        path = Path(args.plot) / f"jacobian-{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        jacobian_heatmap(path, *jacobian(module, x, eps=args.eps), title=f"{module.describe()}: d output / d input")
+        print(f"wrote figure: {path}")
     return 0 if report.ok else 1
 
 

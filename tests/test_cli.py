@@ -203,3 +203,14 @@ def test_parsing_helpers():
 
     assert default_input_shape(HasNIn()) == (6,)
     assert default_input_shape(object()) == (4, 5)
+
+
+def test_check_plot_writes_the_jacobian_heatmap(tmp_path):
+    result = ember("check", "ReQU", "--input-shape", "3,4", "--plot", str(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    figure = tmp_path / "jacobian-ReQU.png"
+    assert f"wrote figure: {figure}" in result.stdout
+    from matplotlib.image import imread
+
+    pixels = imread(figure)
+    assert pixels.std() > 0.01  # not a blank image
