@@ -126,6 +126,46 @@ def test_train_checkpoint_and_resume_match_a_straight_run(tmp_path, data_dir):
     assert resumed.stdout[resumed.stdout.index("after 3 epochs"):].splitlines()[1:4] == table
 
 
+def test_train_lenet_on_mnist_then_evaluate(tmp_path, data_dir, monkeypatch):
+    """``--model lenet`` with the recipe's settings on the first 2000 images (1600 to train, 400 held out),
+    2 epochs: it learns, prints the metrics table, saves a model that ``ember evaluate`` loads."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(name, "1")  # two spinning BLAS threads on a busy 2-core machine: minutes, not seconds
+    model_path = tmp_path / "lenet.safetensors"
+    result = ember("train", "--dataset", "mnist", "--model", "lenet", "--limit", "2000", "--epochs", "2",
+                   "--quiet", "--save", str(model_path), data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert_no_traceback(result)
+    out = result.stdout
+    assert "mnist: 1600 training examples, 784 features, 10 classes, 400 held out" in out
+    assert "nn.View(1, 28, 28, n_input_dims=1)" in out and "nn.SpatialConvolution(6 -> 16, 5x5)" in out
+    assert "after 2 epochs (adam, learning rate 0.001, decay 0.001, batch size 32):" in out
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split() == ["loss", "accuracy"])
+    (train_name, train_loss, train_accuracy), (held_name, _, held_accuracy) = (
+        lines[header + 1].split(), lines[header + 2].split())
+    assert (train_name, held_name) == ("train", "validation")
+    assert float(train_loss) < 1.0 and float(held_accuracy.rstrip("%")) > 75, out  # chance is 10%
+    assert float(train_accuracy.rstrip("%")) > 75, out
+    model = io.load(model_path)
+    assert model.getParameters()[0].dtype == np.float32
+    assert model.modules[0].n_input_dims == 1
+
+    evaluated = ember("evaluate", str(model_path), "--dataset", "mnist", data_dir=data_dir)
+    assert evaluated.returncode == 0, evaluated.stderr
+    accuracy = float(evaluated.stdout.splitlines()[1].split()[-1].rstrip("%"))
+    assert 75 < accuracy < 100  # all 10000 images, most of them never trained on
+
+
+def test_train_limit_takes_the_first_examples():
+    result = ember("train", "--dataset", "iris", "--limit", "40", "--validation-split", "0.25", "--epochs", "1",
+                   "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "iris: 30 training examples, 4 features, 1 classes, 10 held out" in result.stdout  # the first 40
+    # flowers are all setosa (Iris is sorted by species): the first N examples, not a sample
+    assert "after 1 epochs (sgd, learning rate 0.01, batch size 1):" in result.stdout  # the mlp defaults
+
+
 def test_runtime_errors_are_one_line(tmp_path):
     missing = ember("evaluate", str(tmp_path / "nope.safetensors"), "--dataset", "iris")
     assert missing.returncode == 1
@@ -151,7 +191,8 @@ def test_runtime_errors_are_one_line(tmp_path):
 @pytest.mark.parametrize(("command", "expected"), [
     ("demo", ["--out", "--nonlinearity", "--epochs", "scikit-learn", "examples:"]),
     ("train", ["--dataset", "--hidden", "--activation", "--optimizer", "--lr", "--epochs", "--batch-size",
-               "--seed", "--save", "--checkpoint", "--resume", "ocr-letters:SPLIT", "examples:"]),
+               "--seed", "--save", "--checkpoint", "--resume", "ocr-letters:SPLIT", "examples:",
+               "--model {mlp,lenet}", "--lr-decay", "--limit N", "LeNet", "--model lenet"]),
     ("evaluate", ["model", "--dataset", "--split", "examples:"]),
     ("predict", ["model", "csv", "--label-column", "--proba", "examples:"]),
 ])
@@ -175,6 +216,14 @@ def test_help(command, expected, capsys):
     (["train", "--dataset", "iris", "--optimizer", "adamw"], "argument --optimizer: invalid choice: 'adamw'"),
     (["train", "--dataset", "iris", "--hidden", "0", "5"], "0 means no hidden layer"),
     (["train", "--dataset", "iris", "--shuffle", "--no-shuffle"], "not allowed with argument"),
+    (["train", "--dataset", "mnist", "--model", "cnn"], "argument --model: invalid choice: 'cnn'"),
+    (["train", "--dataset", "iris", "--model", "lenet"], "--model lenet takes 28x28 images: use --dataset mnist"),
+    (["train", "--dataset", "mnist", "--model", "lenet", "--hidden", "5"], "--hidden shapes the mlp model"),
+    (["train", "--dataset", "mnist", "--model", "lenet", "--activation", "relu", "--hidden", "5"],
+     "--hidden and --activation shape the mlp model; lenet's layers are fixed"),
+    (["train", "--dataset", "iris", "--optimizer", "rmsprop", "--lr-decay", "0.1"],
+     "--lr-decay: rmsprop has no learning-rate decay"),
+    (["train", "--dataset", "iris", "--limit", "0"], "argument --limit: expected a positive integer, got '0'"),
     (["demo", "--nonlinearity", "relu"], "argument --nonlinearity: invalid choice: 'relu'"),
     (["demo", "--epochs", "-3"], "argument --epochs: expected a positive integer, got '-3'"),
     (["evaluate", "m.safetensors"], "the following arguments are required: --dataset"),
