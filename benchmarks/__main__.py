@@ -26,7 +26,8 @@ def run(argv: list[str] | None = None) -> int:
     wanted = {w.strip().upper() for w in args.only.split(",") if w.strip()}
     unknown = wanted - {w.name.split()[0] for w in WORKLOADS}
     if unknown:
-        parser.error(f"unknown workload(s) {sorted(unknown)}; choose from W1, W2, W3, W4")
+        choices = ", ".join(w.name.split()[0] for w in WORKLOADS)
+        parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {choices}")
     rows = []
     for workload in WORKLOADS:
         if wanted and workload.name.split()[0] not in wanted:

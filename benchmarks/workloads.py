@@ -1,4 +1,4 @@
-"""The four workloads, each written three ways: ember, hand-written NumPy, and idiomatic PyTorch.
+"""The five workloads, each written three ways: ember, hand-written NumPy, and idiomatic PyTorch.
 
 Every ``setup_*`` returns ``{"ember": run, "numpy": run, "pytorch": run_or_reason}``, where ``run()``
 performs one unit of work (an epoch or an iteration, as the workload says) from the same initial
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ember import nn, optim
 from ember.data import ocr_letters
@@ -307,9 +308,92 @@ def setup_w3(quick: bool) -> dict:
     return {"ember": run_ember, "numpy": run_numpy, "pytorch": run_torch}
 
 
+# -- W5: the two LeNet convolutions, forward and backward, float32 -------------------------------------
+
+#: (input planes, output planes, kernel, padding, input height/width) of LeNet's two convolutions.
+LENET_CONVS = ((1, 6, 5, 2, 28), (6, 16, 5, 0, 14))
+
+
+def _numpy_conv_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray, pad: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hand-written im2col convolution: ``(output, windows)``; ``windows`` is kept for the backward."""
+    padded = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    k = W.shape[-1]
+    windows = sliding_window_view(padded, (k, k), axis=(2, 3))  # (N, C, oH, oW, k, k), a view
+    out = np.tensordot(windows, W, axes=([1, 4, 5], [1, 2, 3]))  # (N, oH, oW, O): im2col copy + one GEMM
+    return out.transpose(0, 3, 1, 2) + b[:, None, None], windows
+
+
+def _numpy_conv_backward(g: np.ndarray, windows: np.ndarray, W: np.ndarray, pad: int,
+                         input_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(grad_input, grad_weight, grad_bias)`` of :func:`_numpy_conv_forward` for output gradient ``g``."""
+    grad_W = np.tensordot(g, windows, axes=([0, 2, 3], [0, 2, 3]))  # (O, C, k, k)
+    grad_b = g.sum(axis=(0, 2, 3))
+    grad_cols = np.tensordot(g, W, axes=([1], [0]))  # (N, oH, oW, C, k, k)
+    n, c, h, w = input_shape
+    k, out_h, out_w = W.shape[-1], g.shape[2], g.shape[3]
+    grad_padded = np.zeros((n, c, h + 2 * pad, w + 2 * pad), dtype=g.dtype)
+    for u in range(k):  # col2im: one slice-add per kernel offset
+        for v in range(k):
+            grad_padded[:, :, u:u + out_h, v:v + out_w] += grad_cols[:, :, :, :, u, v].transpose(0, 3, 1, 2)
+    return grad_padded[:, :, pad:pad + h, pad:pad + w], grad_W, grad_b
+
+
+def setup_w5(quick: bool) -> dict:
+    """LeNet's convolutions, conv1 1 → 6 5x5 pad 2 on 64x1x28x28 and conv2 6 → 16 5x5 on 64x6x14x14: forward, then
+    backward with a fixed output gradient (input gradient, weight and bias gradients), float32, batch 64.
+    """
+    batch = 16 if quick else 64
+    rng = np.random.default_rng(0)
+    layers = []  # (input, output gradient, weight, bias, pad) per convolution
+    for n_in, n_out, k, pad, size in LENET_CONVS:
+        out_size = size + 2 * pad - k + 1
+        bound = 1 / np.sqrt(n_in * k * k)
+        layers.append((rng.random((batch, n_in, size, size), dtype=np.float32),
+                       rng.standard_normal((batch, n_out, out_size, out_size), dtype=np.float32),
+                       rng.uniform(-bound, bound, (n_out, n_in, k, k)).astype(np.float32),
+                       rng.uniform(-bound, bound, n_out).astype(np.float32), pad))
+
+    convs = []
+    for (_, _, W, b, pad), (n_in, n_out, k, _, _) in zip(layers, LENET_CONVS):
+        conv = nn.SpatialConvolution(n_in, n_out, k, k, padW=pad, padH=pad).float()
+        conv.weight[...], conv.bias[...] = W, b
+        convs.append(conv)
+
+    def run_ember():
+        for conv, (x, g, _, _, _) in zip(convs, layers):
+            conv.zeroGradParameters()
+            conv.forward(x)
+            conv.backward(x, g)
+
+    def run_numpy():
+        for x, g, W, b, pad in layers:
+            _, windows = _numpy_conv_forward(x, W, b, pad)
+            _numpy_conv_backward(g, windows, W, pad, x.shape)
+
+    torch = _torch(None)
+    if torch is None:
+        return {"ember": run_ember, "numpy": run_numpy, "pytorch": "not installed"}
+    torch_layers = []
+    for x, g, W, b, pad in layers:
+        conv = torch.nn.Conv2d(W.shape[1], W.shape[0], W.shape[-1], padding=pad, dtype=torch.float32)
+        with torch.no_grad():
+            conv.weight.copy_(torch.from_numpy(W))
+            conv.bias.copy_(torch.from_numpy(b))
+        torch_layers.append((conv, torch.from_numpy(x).requires_grad_(), torch.from_numpy(g)))
+
+    def run_torch():
+        for conv, x, g in torch_layers:
+            conv.zero_grad(set_to_none=True)
+            x.grad = None
+            conv(x).backward(g)
+
+    return {"ember": run_ember, "numpy": run_numpy, "pytorch": run_torch}
+
+
 WORKLOADS = [
     Workload("W1 per-example SGD (OCR, f64)", "epoch", 0.15, 1.3, setup_w1),
     Workload("W2 mini-batch MLP (f32, b=128)", "epoch", 1.0, 1.05, setup_w2),
     Workload("W3 full-batch Iris (f64)", "1000 iter", 0.3, 1.3, setup_w3),
     Workload("W4 inference (f32, b=1000)", "10k rows", 1.0, 1.05, setup_w4),
+    Workload("W5 LeNet conv fwd+bwd (f32, b=64)", "batch", 2.0, 1.3, setup_w5),
 ]
