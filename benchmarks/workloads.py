@@ -62,6 +62,7 @@ def setup_w1(quick: bool) -> dict:
     rng = np.random.default_rng(0)
 
     net = nn.Sequential(nn.Linear(128, 50, rng=rng), nn.Sigmoid(), nn.Linear(50, 10, rng=rng))
+    net.get(0).gradInput = None  # the data need no gradient (PyTorch and the NumPy loop skip it too)
     criterion = nn.CrossEntropyCriterion()
     params, grads = net.getParameters()
     start_params = params.copy()
@@ -154,6 +155,7 @@ def setup_w2(quick: bool) -> dict:
     starts = range(0, len(X), batch)
 
     net = _ember_mlp()
+    net.get(0).gradInput = None  # the data need no gradient (PyTorch and the NumPy loop skip it too)
     criterion = nn.CrossEntropyCriterion()
     params, grads = net.getParameters()
 

@@ -26,6 +26,8 @@ class Linear(Module):
 
     Attributes:
         weight: ``(n_out, n_in)``, initialised uniform(−1/√n_in, 1/√n_in), as is ``bias`` ``(n_out,)``.
+        gradInput: set it to ``None`` when nothing needs ``∂L/∂x`` (a first layer fed with data), as
+            in Torch: backward then skips that matrix product and returns ``None``.
 
     Example:
         >>> Linear(4, 2).forward(np.ones(4)).shape
@@ -66,7 +68,9 @@ class Linear(Module):
             np.add(self.output, self.bias, out=self.output)
         return self.output
 
-    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray | None:
+        if self.gradInput is None:  # switched off: the input needs no gradient (Torch's idiom)
+            return None
         self.gradInput = resized(self.gradInput, input)
         np.matmul(gradOutput, self.weight, out=self.gradInput)
         return self.gradInput

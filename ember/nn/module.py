@@ -34,7 +34,11 @@ def resized(buffer: Any, like: np.ndarray, shape: tuple[int, ...] | None = None)
 
 
 def empty_like_state(state: Any) -> Any:
-    """An empty buffer of the same kind as ``state``: ``[]`` for a table, else a 0-size array."""
+    """An empty buffer of the same kind as ``state``: ``[]`` for a table, ``None`` for ``None``
+    (a ``gradInput`` switched off stays off), else a 0-size array.
+    """
+    if state is None:
+        return None
     if isinstance(state, list):
         return []
     dtype = state.dtype if isinstance(state, np.ndarray) else np.float64

@@ -127,3 +127,21 @@ def test_lookup_table_range_check_for_every_integer_dtype(dtype):
     bad = np.array([1, -2] if np.issubdtype(dtype, np.signedinteger) else [1, 9], dtype=dtype)
     with pytest.raises(IndexError, match=rf"index {bad[1]} out of range for 5 rows"):
         table.forward(bad)
+
+
+def test_linear_gradinput_none_skips_the_input_gradient_but_not_the_parameters():
+    rng = np.random.default_rng(0)
+    first = nn.Linear(4, 3, rng=rng)
+    reference = first.clone()
+    first.gradInput = None
+    net = nn.Sequential(first, nn.Sigmoid(), nn.Linear(3, 2, rng=rng))
+    x, g = rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    net.forward(x)
+    assert net.backward(x, g) is None
+    reference.forward(x)
+    reference.backward(x, net.get(1).gradInput)
+    np.testing.assert_allclose(first.gradWeight, reference.gradWeight)
+    np.testing.assert_allclose(first.gradBias, reference.gradBias)
+    net.clearState()
+    net.float()
+    assert first.gradInput is None
