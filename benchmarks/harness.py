@@ -8,6 +8,9 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+#: pause before each timed run, so that thread pools left spinning by the previous one go idle.
+SETTLE_SECONDS = 0.2
+
 
 @dataclass
 class Result:
@@ -36,7 +39,7 @@ def peak_memory(run: Callable[[], object]) -> int:
 
 def measure(workload: str, runners: dict[str, Callable[[], object] | str], repeat: int,
             memory: tuple[str, ...] = ("ember", "numpy")) -> dict[str, Result]:
-    """Time every runner ``repeat`` times, interleaved (A, B, C, A, B, C, ...), after one warm-up each.
+    """Time every runner ``repeat`` times, interleaved (A, B, C, B, C, A, ...), after one warm-up each.
 
     A runner given as a string is not available, and the string says why.
     """
@@ -48,10 +51,15 @@ def measure(workload: str, runners: dict[str, Callable[[], object] | str], repea
         else:
             available[name] = runner
             runner()  # warm-up: first-call allocations, BLAS thread start, caches
-    for _ in range(repeat):
-        for name, runner in available.items():
+    order = list(available)
+    for repetition in range(repeat):
+        # Rotate who goes first, and let the previous runner's idle threads (OpenBLAS, OpenMP spin
+        # for a while after their work) settle, so that no implementation always follows another.
+        shift = repetition % len(order) if order else 0
+        for name in order[shift:] + order[:shift]:
+            time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
-            runner()
+            available[name]()
             results[name].times.append(time.perf_counter() - start)
     for name in memory:
         if name in available:
