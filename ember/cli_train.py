@@ -23,7 +23,7 @@ import numpy as np
 from ember import check, data, io, nn, optim, plot
 from ember.metrics import ConfusionMatrix
 from ember.random import manual_seed
-from ember.recipes import lenet
+from ember.recipes import iris, lenet
 from ember.train import evaluate, fit, predict, predict_proba
 
 #: the activations ``ember train`` offers between linear layers.
@@ -207,19 +207,9 @@ def _demo(args: argparse.Namespace) -> int:
               else "scikit-learn's bundled copy; set EMBER_DATA_DIR to read iris/iris.data.csv")
     print(f"Iris: {len(X)} examples, {X.shape[1]} features, {int(y.max()) + 1} classes ({source})")
 
-    # The practical's model and initialisation: linear -> non-linearity -> linear -> log-softmax,
-    # parameters uniform(-0.01, 0.01); with ReQU the biases are moved to about +0.5, so that the
-    # hidden units start where ReQU's gradient is not zero.
-    rng = np.random.default_rng(args.seed)
-    nonlinearity = nn.ReQU() if args.nonlinearity == "requ" else nn.Sigmoid()
-    model = nn.Sequential(nn.Linear(4, args.hidden, rng=rng), nonlinearity,
-                          nn.Linear(args.hidden, 3, rng=rng), nn.LogSoftMax())
-    criterion = nn.ClassNLLCriterion()
+    # The practical's model and initialisation (see ember.recipes.iris.create_model).
+    model, criterion = iris.create_model(args.nonlinearity, n_hidden=args.hidden, rng=args.seed)
     params, _ = model.getParameters()
-    params[...] = rng.uniform(-0.01, 0.01, params.size)
-    if args.nonlinearity == "requ":
-        for linear in model.findModules(nn.Linear):
-            linear.bias += 0.5
     print(model)
 
     history = fit(model, criterion, X, y, optimizer=optim.adagrad, config={"learning_rate": 0.1},
