@@ -92,6 +92,7 @@ def setup_w1(quick: bool) -> dict:
             scores = W2 @ hidden + b2
             probs = np.exp(scores - scores.max())
             probs /= probs.sum()
+            loss = -np.log(probs[target])  # noqa: F841 - computed, as ember and PyTorch do
             probs[target] -= 1.0  # ∂loss/∂scores
             grad_hidden = (W2.T @ probs) * hidden * (1.0 - hidden)
             W2 -= lr * np.outer(probs, hidden)
@@ -183,7 +184,9 @@ def setup_w2(quick: bool) -> dict:
             scores -= scores.max(axis=1, keepdims=True)
             probs = np.exp(scores)
             probs /= probs.sum(axis=1, keepdims=True)
-            probs[np.arange(len(yb)), yb] -= 1
+            rows = np.arange(len(yb))
+            loss = -np.log(probs[rows, yb]).mean()  # noqa: F841 - computed, as ember and PyTorch do
+            probs[rows, yb] -= 1
             probs /= len(yb)
             g2 = (probs @ W3) * (a2 > 0)
             g1 = (g2 @ W2) * (a1 > 0)
@@ -283,6 +286,7 @@ def setup_w3(quick: bool) -> dict:
             scores = hidden @ W2.T + b2
             scores -= scores.max(axis=1, keepdims=True)
             log_probs = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+            loss = -log_probs[rows, y].mean()  # noqa: F841 - computed, as ember's feval and PyTorch do
             g = np.exp(log_probs)
             g[rows, y] -= 1
             g /= len(y)

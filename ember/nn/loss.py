@@ -360,6 +360,7 @@ class _ClassCriterion(Criterion):
         self.sizeAverage = size_average
         self._buffer: np.ndarray | None = None  # scratch for the forward pass
         self._index = np.arange(0)  # 0 … batch − 1, kept between calls
+        self._checked_labels: Any = None  # the label array the last forward checked
         self.weights = None if weights is None else np.array(weights, dtype=np.float64)
         if self.weights is not None and self.weights.ndim != 1:
             self.fail(f"expected 1-D class weights, got shape {self.weights.shape}")
@@ -390,10 +391,11 @@ class _ClassCriterion(Criterion):
             self.fail(f"expected an integer class label (0-based) as target, got {type(target).__name__}",
                       TypeError)
 
-    def _labels(self, input: np.ndarray, target: Any) -> tuple[Any, Any]:
+    def _labels(self, input: np.ndarray, target: Any, backward: bool = False) -> tuple[Any, Any]:
         """``(rows, labels)`` indexing each example's target score in ``_rows(input)``: ``(0, label)``
         for a single example (plain ints, the fast path), ``(arange(batch), labels)`` for a batch.
-        Raises if a label is out of range (every call: the values matter).
+        Raises if a label is out of range: on every forward (the values matter), and in backward
+        unless it is given the very array its forward checked.
         """
         n_classes = input.shape[-1]
         if input.ndim == 1:
@@ -402,9 +404,11 @@ class _ClassCriterion(Criterion):
                 self.fail(f"target {label} out of range for {n_classes} classes (labels are 0-based)", IndexError)
             return 0, label
         # Seen as unsigned, a negative label is huge: one reduction checks both ends of the range.
-        if target.size and np.maximum.reduce(target.view(_UNSIGNED[target.dtype.itemsize])) >= n_classes:
+        if not (backward and target is self._checked_labels) and target.size and (
+                np.maximum.reduce(target.view(_UNSIGNED[target.dtype.itemsize])) >= n_classes):
             bad = target[(target < 0) | (target >= n_classes)][0]
             self.fail(f"target {bad} out of range for {n_classes} classes (labels are 0-based)", IndexError)
+        self._checked_labels = target
         if self._index.size != target.size:
             self._index = np.arange(target.size)
         return self._index, target
@@ -461,7 +465,7 @@ class ClassNLLCriterion(_ClassCriterion):
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
-        rows, labels = self._labels(input, target)
+        rows, labels = self._labels(input, target, backward=True)
         weights, norm = self._example_weights(input, labels)
         grad = self.gradInput = resized(self.gradInput, input)
         grad.fill(0.0)
@@ -508,7 +512,7 @@ class CrossEntropyCriterion(_ClassCriterion):
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
-        index, labels = self._labels(input, target)
+        index, labels = self._labels(input, target, backward=True)
         weights, norm = self._example_weights(input, labels)
         grad = self.gradInput = resized(self.gradInput, input)
         rows = _rows(grad)
@@ -566,7 +570,7 @@ class MultiMarginCriterion(_ClassCriterion):
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
-        index, labels = self._labels(input, target)
+        index, labels = self._labels(input, target, backward=True)
         labels = np.atleast_1d(labels)
         slack = self._slack(input, index, labels)
         grad = self.gradInput = resized(self.gradInput, input)
@@ -626,7 +630,7 @@ class MultiClassHingeCriterion(_ClassCriterion):
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
-        index, labels = self._labels(input, target)
+        index, labels = self._labels(input, target, backward=True)
         labels = np.atleast_1d(labels)
         hinge, rivals = self._hinge(input, index, labels)
         step = (hinge > 0) * (1.0 / self._n_examples(input))

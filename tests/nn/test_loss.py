@@ -591,3 +591,16 @@ def test_combination_errors():
         nn.MultiCriterion().forward(np.zeros(2), np.zeros(2))
     with pytest.raises(TypeError, match="expected a Criterion, got Linear"):
         nn.MultiCriterion().add(nn.Linear(2, 2))
+
+
+def test_labels_are_checked_on_every_forward_and_in_backward_when_they_change():
+    criterion = nn.ClassNLLCriterion()
+    scores = np.log(np.full((3, 3), 1 / 3))
+    labels = np.array([0, 1, 2])
+    criterion.forward(scores, labels)
+    criterion.backward(scores, labels)
+    with pytest.raises(IndexError, match="target 3 out of range for 3 classes"):
+        criterion.backward(scores, np.array([0, 3, 1]))
+    labels[1] = -1
+    with pytest.raises(IndexError, match="target -1 out of range"):
+        criterion.forward(scores, labels)
