@@ -11,6 +11,7 @@ dimension*, as Torch's do: dim 0 of an unbatched input ``(C,)`` or
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 from ember.nn.module import Module, resized
 
@@ -20,18 +21,14 @@ FEATURE_DIM = {1: 0, 2: 1, 3: 0, 4: 1}
 
 
 class Sigmoid(Module):
-    """``y = σ(x) = 1 / (1 + e⁻ˣ)``, computed as ``(1 + tanh(x/2)) / 2`` (no overflow).
+    """``y = σ(x) = 1 / (1 + e⁻ˣ)``, by SciPy's ``expit`` ufunc (one pass, no overflow).
 
     Backward: ``∂L/∂x = g · y (1 − y)``, from the stored output.
     """
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        out = self.output = resized(self.output, input)
-        np.multiply(input, 0.5, out=out)
-        np.tanh(out, out=out)
-        out += 1.0
-        out *= 0.5
-        return out
+        self.output = resized(self.output, input)
+        return expit(input, out=self.output)
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
         grad = self.gradInput = resized(self.gradInput, input)
