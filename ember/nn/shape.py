@@ -64,6 +64,16 @@ class _ShapeModule(Module):
     def _plan(self, input: np.ndarray) -> Any:
         raise NotImplementedError
 
+    # The reshaping modules (View, Reshape, Squeeze, Unsqueeze) plan an output shape and return views;
+    # Transpose, Replicate, Narrow and Select override these two.
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        self.output = input.reshape(self._planned(input))
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        self.gradInput = gradOutput.reshape(input.shape)
+        return self.gradInput
+
     def _record_constructor_argument(self, name: str, value: Any) -> None:
         """Make ``name=value`` part of the recorded constructor arguments (what ``ember.io`` rebuilds from),
         replacing the value given at construction, positionally or by keyword.
@@ -165,14 +175,6 @@ class View(_BatchAware):
         self.fail(f"cannot view an input of shape {input.shape} as {self.sizes} or (batch, "
                   f"{', '.join(map(str, self.sizes))}) ({detail})")
 
-    def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        self.output = input.reshape(self._planned(input))
-        return self.output
-
-    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        self.gradInput = gradOutput.reshape(input.shape)
-        return self.gradInput
-
     def extra_repr(self) -> str:
         return ", ".join(map(str, self.sizes)) + self._batch_repr()
 
@@ -214,14 +216,6 @@ class Reshape(_ShapeModule):
             expected = f"(batch, {', '.join(map(str, self.sizes))})" if batched else str(self.sizes)
             self.fail(f"cannot reshape an input of shape {input.shape} ({input.size} elements) to {expected}")
         return sizes
-
-    def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        self.output = input.reshape(self._planned(input))
-        return self.output
-
-    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        self.gradInput = gradOutput.reshape(input.shape)
-        return self.gradInput
 
     def extra_repr(self) -> str:
         mode = "" if self.batch_mode is None else f", batch_mode={self.batch_mode}"
@@ -310,14 +304,6 @@ class Squeeze(_BatchAware):
             squeezed = (1,) + squeezed
         return squeezed
 
-    def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        self.output = input.reshape(self._planned(input))
-        return self.output
-
-    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        self.gradInput = gradOutput.reshape(input.shape)
-        return self.gradInput
-
     def extra_repr(self) -> str:
         return (str(self.dim) + self._batch_repr()) if self.dim is not None else self._batch_repr()[2:]
 
@@ -347,14 +333,6 @@ class Unsqueeze(_BatchAware):
         if not 0 <= where <= input.ndim:
             self.fail(f"position {self.pos} out of range for an input of shape {input.shape}", IndexError)
         return input.shape[:where] + (1,) + input.shape[where:]
-
-    def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        self.output = input.reshape(self._planned(input))
-        return self.output
-
-    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        self.gradInput = gradOutput.reshape(input.shape)
-        return self.gradInput
 
     def extra_repr(self) -> str:
         return str(self.pos) + self._batch_repr()
