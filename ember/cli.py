@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ember import cli_recipes, cli_train
+
 
 class UsageError(Exception):
     """Bad command-line arguments: :func:`main` prints the message on one line and exits with 2."""
@@ -287,9 +289,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 # -- the command ------------------------------------------------------------------------------------
 
 #: one ``add_<name>_parser`` per subcommand, in the order ``ember --help`` lists them.
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_check_parser, add_bench_parser]
-SUBCOMMANDS.insert(0, importlib.import_module("ember.cli_train").add_parsers)  # demo, train, evaluate, predict
-SUBCOMMANDS.insert(1, importlib.import_module("ember.cli_recipes").add_parsers)  # neuralnet, iris, lab, gradients, tour
+SUBCOMMANDS: list[Callable[[Any], None]] = [
+    cli_train.add_parsers,  # demo, train, evaluate, predict
+    cli_recipes.add_parsers,  # neuralnet, iris, lab, gradients, tour
+    add_check_parser,
+    add_bench_parser,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
