@@ -22,6 +22,8 @@ class Criterion:
 
     #: names of array attributes (e.g. class weights) that ``type()`` converts.
     _float_attributes: tuple[str, ...] = ()
+    #: names of scratch arrays that ``clearState()`` drops.
+    _buffers: tuple[str, ...] = ()
 
     def __init__(self) -> None:
         self.output = 0.0
@@ -80,6 +82,19 @@ class Criterion:
         self.gradInput = empty_like_state(self.gradInput)
         self._checked = None
         return self
+
+    def clearState(self) -> Criterion:
+        """Drop ``gradInput`` and scratch buffers (e.g. before saving); the next call re-creates them."""
+        self.gradInput = empty_like_state(self.gradInput)
+        for name in self._buffers:
+            setattr(self, name, None)
+        for criterion in self.children():
+            criterion.clearState()
+        return self
+
+    def children(self) -> list[Criterion]:
+        """The criteria this one combines (none, except for MultiCriterion and ParallelCriterion)."""
+        return []
 
     def float(self) -> Criterion:
         return self.type(np.float32)

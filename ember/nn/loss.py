@@ -37,6 +37,8 @@ def _margin_repr(margin: float, default: float = 1.0) -> str:
 class _PointwiseCriterion(Criterion):
     """Shared checks of the criteria that compare input and target element by element."""
 
+    _buffers = ("_buffer",)
+
     def __init__(self, size_average: bool = True) -> None:
         super().__init__()
         self.sizeAverage = size_average
@@ -352,6 +354,7 @@ class DistKLDivCriterion(_PointwiseCriterion):
 class _ClassCriterion(Criterion):
     """Shared checks of the criteria that take per-class scores and 0-based integer labels."""
 
+    _buffers = ("_buffer",)
     _float_attributes = ("weights",)
     _min_classes = 1
 
@@ -490,6 +493,8 @@ class CrossEntropyCriterion(_ClassCriterion):
     integer array ``(batch,)``.
 
     """
+
+    _buffers = ("_buffer", "_exp")
 
     def __init__(self, weights: Any = None, size_average: bool = True) -> None:
         super().__init__(weights, size_average)
@@ -665,6 +670,9 @@ class MultiCriterion(Criterion):
         self.criterions: list[Criterion] = []
         self.weights: list[float] = []
 
+    def children(self) -> list[Criterion]:
+        return self.criterions
+
     def add(self, criterion: Criterion, weight: float = 1.0) -> MultiCriterion:
         """Append ``criterion`` with ``weight``; returns ``self`` for chaining."""
         if not isinstance(criterion, Criterion):
@@ -738,6 +746,9 @@ class ParallelCriterion(Criterion):
         self.criterions: list[Criterion] = []
         self.weights: list[float] = []
         self.gradInput: Any = []
+
+    def children(self) -> list[Criterion]:
+        return self.criterions
 
     def add(self, criterion: Criterion, weight: float = 1.0) -> ParallelCriterion:
         """Append ``criterion`` with ``weight``; returns ``self`` for chaining."""

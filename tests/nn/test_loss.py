@@ -604,3 +604,15 @@ def test_labels_are_checked_on_every_forward_and_in_backward_when_they_change():
     labels[1] = -1
     with pytest.raises(IndexError, match="target -1 out of range"):
         criterion.forward(scores, labels)
+
+
+def test_clear_state_drops_buffers_and_the_next_call_recreates_them():
+    scores, labels = np.log(np.full((4, 3), 1 / 3)), np.array([0, 1, 2, 0])
+    combined = nn.MultiCriterion().add(nn.CrossEntropyCriterion()).add(nn.ClassNLLCriterion(), 0.5)
+    loss = combined.forward(scores, labels)
+    grad = combined.backward(scores, labels).copy()
+    assert combined.clearState() is combined
+    inner = combined.criterions[0]
+    assert inner._buffer is None and inner.gradInput.size == 0 and combined.gradInput.size == 0
+    assert combined.forward(scores, labels) == loss
+    np.testing.assert_array_equal(combined.backward(scores, labels), grad)
