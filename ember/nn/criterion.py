@@ -73,7 +73,7 @@ class Criterion:
         raise error(f"{self.describe()}: {message}")
 
     def type(self, dtype: Any) -> Criterion:
-        """Convert array attributes (e.g. class weights) to ``dtype``."""
+        """Convert array attributes (e.g. class weights), here and in the combined criteria, to ``dtype``."""
         dtype = np.dtype(dtype)
         for name in self._float_attributes:
             value = getattr(self, name, None)
@@ -81,6 +81,8 @@ class Criterion:
                 setattr(self, name, value.astype(dtype))
         self.gradInput = empty_like_state(self.gradInput)
         self._checked = None
+        for criterion in self.children():
+            criterion.type(dtype)
         return self
 
     def clearState(self) -> Criterion:

@@ -650,20 +650,8 @@ class MultiClassHingeCriterion(_ClassCriterion):
 # -- combinations -------------------------------------------------------------------------------
 
 
-def _describe_terms(criterions: list[Criterion], weights: list[float]) -> str:
-    return ", ".join(c.describe() if w == 1 else f"{w:g} * {c.describe()}" for c, w in zip(criterions, weights))
-
-
-class MultiCriterion(Criterion):
-    """A weighted sum of criteria applied to the same input and target (Torch's ``nn.MultiCriterion``).
-
-    Loss: ``ℓ = Σ_k w_k ℓ_k(x, t)``. Backward: ``∂ℓ/∂x = Σ_k w_k ∂ℓ_k/∂x``.
-    Each criterion keeps its own ``sizeAverage``; the input may be an array or a table (list).
-
-    Example:
-        >>> loss = MultiCriterion().add(MSECriterion()).add(AbsCriterion(), weight=0.5)
-
-    """
+class _WeightedCriteria(Criterion):
+    """Shared parts of MultiCriterion and ParallelCriterion: a list of criteria with one weight each."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -673,13 +661,29 @@ class MultiCriterion(Criterion):
     def children(self) -> list[Criterion]:
         return self.criterions
 
-    def add(self, criterion: Criterion, weight: float = 1.0) -> MultiCriterion:
+    def add(self, criterion: Criterion, weight: float = 1.0) -> _WeightedCriteria:
         """Append ``criterion`` with ``weight``; returns ``self`` for chaining."""
         if not isinstance(criterion, Criterion):
             self.fail(f"expected a Criterion, got {type(criterion).__name__}", TypeError)
         self.criterions.append(criterion)
         self.weights.append(weight)
         return self
+
+    def extra_repr(self) -> str:
+        return ", ".join(c.describe() if w == 1 else f"{w:g} * {c.describe()}"
+                         for c, w in zip(self.criterions, self.weights))
+
+
+class MultiCriterion(_WeightedCriteria):
+    """A weighted sum of criteria applied to the same input and target (Torch's ``nn.MultiCriterion``).
+
+    Loss: ``ℓ = Σ_k w_k ℓ_k(x, t)``. Backward: ``∂ℓ/∂x = Σ_k w_k ∂ℓ_k/∂x``.
+    Each criterion keeps its own ``sizeAverage``; the input may be an array or a table (list).
+
+    Example:
+        >>> loss = MultiCriterion().add(MSECriterion()).add(AbsCriterion(), weight=0.5)
+
+    """
 
     def checkInput(self, input: Any, target: Any) -> None:
         """Each criterion checks the input and target itself; there must be one."""
@@ -699,14 +703,6 @@ class MultiCriterion(Criterion):
                 _add_scaled(self.gradInput, grad, weight)
         return self.gradInput
 
-    def type(self, dtype: Any) -> MultiCriterion:
-        super().type(dtype)
-        for criterion in self.criterions:
-            criterion.type(dtype)
-        return self
-
-    def extra_repr(self) -> str:
-        return _describe_terms(self.criterions, self.weights)
 
 
 def _scaled_into(buffer: Any, grad: Any, weight: float) -> Any:
@@ -728,7 +724,7 @@ def _add_scaled(buffer: Any, grad: Any, weight: float) -> None:
         buffer += weight * grad
 
 
-class ParallelCriterion(Criterion):
+class ParallelCriterion(_WeightedCriteria):
     """A weighted sum of criteria, the k-th on the k-th input (Torch's ``nn.ParallelCriterion``).
 
     Loss: ``ℓ = Σ_k w_k ℓ_k(x_k, t_k)``, with ``x`` a list of inputs and ``t`` a list of targets (or,
@@ -743,20 +739,7 @@ class ParallelCriterion(Criterion):
     def __init__(self, repeat_target: bool = False) -> None:
         super().__init__()
         self.repeatTarget = repeat_target
-        self.criterions: list[Criterion] = []
-        self.weights: list[float] = []
         self.gradInput: Any = []
-
-    def children(self) -> list[Criterion]:
-        return self.criterions
-
-    def add(self, criterion: Criterion, weight: float = 1.0) -> ParallelCriterion:
-        """Append ``criterion`` with ``weight``; returns ``self`` for chaining."""
-        if not isinstance(criterion, Criterion):
-            self.fail(f"expected a Criterion, got {type(criterion).__name__}", TypeError)
-        self.criterions.append(criterion)
-        self.weights.append(weight)
-        return self
 
     def checkInput(self, input: Any, target: Any) -> None:
         n = len(self.criterions)
@@ -786,12 +769,5 @@ class ParallelCriterion(Criterion):
         ]
         return self.gradInput
 
-    def type(self, dtype: Any) -> ParallelCriterion:
-        super().type(dtype)
-        for criterion in self.criterions:
-            criterion.type(dtype)
-        return self
-
     def extra_repr(self) -> str:
-        terms = _describe_terms(self.criterions, self.weights)
-        return terms + (", repeat_target=True" if self.repeatTarget else "")
+        return super().extra_repr() + (", repeat_target=True" if self.repeatTarget else "")
