@@ -159,16 +159,20 @@ def setup_w2(quick: bool) -> dict:
     net.get(0).gradInput = None  # the data need no gradient (PyTorch and the NumPy loop skip it too)
     criterion = nn.CrossEntropyCriterion()
     params, grads = net.getParameters()
+    state = {"learning_rate": lr}
 
-    def run_ember():
-        nonlocal params
+    def run_ember():  # Torch's optim idiom, as PyTorch's loop uses torch.optim.SGD
         for s in starts:
             xb, yb = X[s:s + batch], y[s:s + batch]
-            output = net.forward(xb)
-            criterion.forward(output, yb)
-            grads.fill(0)
-            net.backward(xb, criterion.backward(output, yb))
-            params -= lr * grads
+
+            def feval(_, xb=xb, yb=yb):
+                output = net.forward(xb)
+                loss = criterion.forward(output, yb)
+                grads.fill(0)
+                net.backward(xb, criterion.backward(output, yb))
+                return loss, grads
+
+            optim.sgd(feval, params, state)
 
     W1, b1, W2, b2, W3, b3 = _numpy_mlp()
 

@@ -17,6 +17,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ember.blas import add_product
 from ember.nn.module import Module, resized
 from ember.random import get_rng
 
@@ -60,7 +61,7 @@ class SpatialConvolution(Module):
 
     """
 
-    _buffers = ("finput", "fgradInput", "_padded", "_grad_padded", "_output_t", "_grad_output_t", "_weight_update")
+    _buffers = ("finput", "fgradInput", "_padded", "_grad_padded", "_output_t", "_grad_output_t")
 
     def __init__(self, n_input_plane: int, n_output_plane: int, kW: int, kH: int, dW: int = 1, dH: int = 1,
                  padW: int = 0, padH: int = 0, bias: bool = True, rng: np.random.Generator | None = None) -> None:
@@ -154,11 +155,7 @@ class SpatialConvolution(Module):
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
         g_t = self._batch_last(gradOutput)
         n_cols = self.n_input_plane * self.kH * self.kW
-        update = self._weight_update = resized(self._weight_update, g_t, (self.n_output_plane, n_cols))
-        np.matmul(g_t, self.finput.reshape(n_cols, -1).T, out=update)
-        if scale != 1.0:
-            update *= scale
-        self.gradWeight.reshape(update.shape)[...] += update
+        add_product(self.gradWeight, g_t, self.finput.reshape(n_cols, -1).T, scale)
         if self.bias is not None:
             self.gradBias += scale * g_t.sum(axis=1)
 
@@ -254,7 +251,7 @@ class TemporalConvolution(Module):
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
         g = gradOutput.reshape(-1, self.output_frame_size)
-        self.gradWeight += scale * (g.T @ self.finput.reshape(g.shape[0], -1))
+        add_product(self.gradWeight, g.T, self.finput.reshape(g.shape[0], -1), scale)
         self.gradBias += scale * g.sum(axis=0)
 
     def extra_repr(self) -> str:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ember.nn.blas import add_outer
+from ember.blas import add_outer, add_product
 from ember.nn.module import Module, resized
 from ember.random import get_rng
 
@@ -35,12 +35,9 @@ class Linear(Module):
 
     """
 
-    _buffers = ("_weight_update",)
-
     def __init__(self, n_in: int, n_out: int, bias: bool = True, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         self.n_in, self.n_out = n_in, n_out
-        self._weight_update: np.ndarray | None = None  # scratch for a batch's gᵀx
         self.weight = np.empty((n_out, n_in))
         self.gradWeight = np.zeros((n_out, n_in))
         self.bias = np.empty(n_out) if bias else None
@@ -79,11 +76,7 @@ class Linear(Module):
         if input.ndim == 1:
             add_outer(self.gradWeight, gradOutput, input, scale)
         else:
-            update = self._weight_update = resized(self._weight_update, self.gradWeight)
-            np.matmul(gradOutput.T, input, out=update)
-            if scale != 1.0:
-                update *= scale
-            self.gradWeight += update
+            add_product(self.gradWeight, gradOutput.T, input, scale)
         if self.bias is not None:
             bias_update = gradOutput if input.ndim == 1 else gradOutput.sum(axis=0)
             if scale != 1.0:

@@ -21,6 +21,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ember.blas import add_scaled
+
 
 def resized(buffer: Any, like: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Return ``buffer`` when it already has ``shape`` (default ``like.shape``) and
@@ -269,7 +271,7 @@ class Module:
     def updateParameters(self, learningRate: float) -> None:
         """Plain gradient step: θ ← θ − learningRate · ∂L/∂θ for every parameter."""
         for param, grad in zip(*self.parameters()):
-            param -= learningRate * grad
+            add_scaled(param, grad, -learningRate)
 
     def reset(self, rng: np.random.Generator | None = None) -> Module:
         """Re-initialise the parameters as Torch does (nothing to do without parameters)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember.blas import add_scaled
 from ember.optim._common import Feval, check_nonnegative, check_state, check_x, evaluate, history_buffer
 
 _CONFIG = frozenset({"learning_rate", "learning_rate_decay", "weight_decay", "momentum", "dampening", "nesterov",
@@ -85,14 +86,14 @@ def sgd(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndar
         else:
             velocity = history_buffer("sgd", state, "dfdx", x)
             velocity *= mom
-            velocity += (1 - damp) * dfdx
+            add_scaled(velocity, dfdx, 1 - damp)
         dfdx = dfdx + mom * velocity if nesterov else velocity
 
     clr = lr / (1 + nevals * lrd)
     if lrs is not None:
         x -= clr * (lrs * dfdx)
     else:
-        x -= clr * dfdx
+        add_scaled(x, dfdx, -clr)
 
     state["eval_counter"] = nevals + 1
     return x, [fx]

@@ -44,6 +44,19 @@ def test_relu_is_threshold_zero_with_zero_gradient_at_the_kink():
     assert repr(nn.ReLU()) == "nn.ReLU"
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_keeps_nan_and_its_zeros_buffer_follows_the_input(dtype):
+    """A diverging run must show: NaN stays NaN. Shape and dtype changes re-create the kept zeros."""
+    relu = nn.ReLU()
+    for x in (np.array([np.nan, -1.0, 2.0], dtype=dtype), np.array([[-np.inf, np.nan], [0.5, -0.0]], dtype=dtype)):
+        y = relu.forward(x)
+        assert y.dtype == dtype and y.shape == x.shape
+        np.testing.assert_array_equal(y, np.where(x > 0, x, np.where(np.isnan(x), x, 0)))
+    np.testing.assert_array_equal(relu.forward(np.array([-3.0, 4.0], dtype=dtype)), [0.0, 4.0])
+    relu.clearState()
+    np.testing.assert_array_equal(relu.forward(np.array([-3.0, 4.0], dtype=dtype)), [0.0, 4.0])
+
+
 def test_requ_squares_positive_inputs_only():
     x = np.array([-1.5, 0.0, 0.5, 2.0])
     y, dy = forward_backward(nn.ReQU(), x, np.array([1.0, 1.0, 1.0, -3.0]))
