@@ -21,6 +21,7 @@ def tolerance(dtype) -> dict:
 def backend(request, monkeypatch):
     if request.param == "numpy's BLAS":
         assert blas._CBLAS is not None, "NumPy's BLAS exports no ILP64 CBLAS here: only the fallback is tested"
+        monkeypatch.setattr(blas, "BLAS_MIN_SIZE", 0)  # small arrays through BLAS too
     else:
         monkeypatch.setattr(blas, "_CBLAS", None)
     return request.param
@@ -119,7 +120,7 @@ def test_add_product_with_mismatched_shapes_raises_numpys_error(backend):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("size", [10, blas.AXPY_MIN_SIZE + 7])
+@pytest.mark.parametrize("size", [10, blas.BLAS_MIN_SIZE + 7])
 def test_add_scaled_equals_numpy(backend, dtype, size):
     rng = np.random.default_rng(5)
     target, source = rng.standard_normal(size).astype(dtype), rng.standard_normal(size).astype(dtype)
@@ -131,7 +132,7 @@ def test_add_scaled_equals_numpy(backend, dtype, size):
 
 
 def test_add_scaled_with_mixed_dtypes_or_broadcasting_takes_the_numpy_route(backend):
-    size = blas.AXPY_MIN_SIZE + 1
+    size = blas.BLAS_MIN_SIZE + 1
     target = np.ones((2, size), dtype=np.float32)
     add_scaled(target, np.full(size, 2.0), 0.5)  # float64 row broadcast over a float32 target
     np.testing.assert_array_equal(target, np.full((2, size), 2.0, dtype=np.float32))

@@ -27,12 +27,15 @@ from ember.blas import add_scaled
 def resized(buffer: Any, like: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Return ``buffer`` when it already has ``shape`` (default ``like.shape``) and
     ``like``'s dtype, else a new uninitialised array shaped so (Torch's ``resize``).
+
+    New buffers are C-contiguous whatever ``like``'s layout, so that their reshapes are views
+    and BLAS and ``np.dot`` can write into them.
     """
     if shape is None:
         shape = like.shape
     if type(buffer) is np.ndarray and buffer.shape == shape and buffer.dtype == like.dtype:
         return buffer
-    return np.empty_like(like, shape=shape)
+    return np.empty(shape, dtype=like.dtype)
 
 
 def empty_like_state(state: Any) -> Any:

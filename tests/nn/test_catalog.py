@@ -73,6 +73,42 @@ def test_batch_equals_examples_one_at_a_time(case):
         np.testing.assert_allclose(summed, batched, rtol=1e-10, atol=1e-12)
 
 
+def _relaid(structure, layout):
+    """The same values in another memory layout: every other element of a twice-as-wide array
+    (``"strided"``), or column-major (``"fortran"``)."""
+    if isinstance(structure, list):
+        return [_relaid(item, layout) for item in structure]
+    if structure.ndim == 0:
+        return structure
+    if layout == "fortran":
+        return np.asfortranarray(structure)
+    wide = np.zeros(structure.shape[:-1] + (2 * structure.shape[-1],), dtype=structure.dtype)
+    wide[..., ::2] = structure
+    return wide[..., ::2]
+
+
+@pytest.mark.parametrize("layout", ["strided", "fortran"])
+@pytest.mark.parametrize(("case", "mode"), MODES, ids=MODE_IDS)
+def test_non_contiguous_input_gives_the_same_results(case, mode, layout):
+    results = []
+    for relaid in (False, True):
+        module, x = build(case, mode)
+        x = _relaid(x, layout) if relaid else x
+        out = copy_structure(module.forward(x))
+        rng = np.random.default_rng(1)
+        grad_out = [rng.standard_normal(leaf.shape) for leaf in leaves(out)]
+        module.zeroGradParameters()
+        grad_in = copy_structure(module.backward(x, grad_out if isinstance(out, list) else grad_out[0]))
+        results.append((flatten(out), flatten(grad_in) if case.differentiable_input else None,
+                        [g.copy() for g in module.parameters()[1]]))
+    (out, grad_in, grads), (out_r, grad_in_r, grads_r) = results
+    np.testing.assert_allclose(out_r, out, rtol=1e-12, atol=1e-12)
+    if grad_in is not None:
+        np.testing.assert_allclose(grad_in_r, grad_in, rtol=1e-12, atol=1e-12)
+    for g_r, g in zip(grads_r, grads):
+        np.testing.assert_allclose(g_r, g, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize(("case", "mode"), MODES, ids=MODE_IDS)
 def test_float32_computes_in_float32(case, mode):
     module, x = build(case, mode)
