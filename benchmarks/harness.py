@@ -68,11 +68,16 @@ def measure(workload: str, runners: dict[str, Callable[[], object] | str], repea
 
 
 def ratio(results: dict[str, Result], other: str) -> float | None:
-    """Median ember time ÷ median ``other`` time, or ``None`` where either did not run."""
+    """The median over repetitions of ember's time ÷ ``other``'s time in the same repetition, or ``None``
+    where either did not run.
+
+    Paired ratios: the two runs of a repetition follow each other, so a stretch where the (shared, noisy)
+    machine runs slow weighs on both, where a ratio of the two medians can pair a fast run with a slow one.
+    """
     ours, theirs = results.get("ember"), results.get(other)
     if ours is None or theirs is None or not ours.times or not theirs.times:
         return None
-    return ours.median / theirs.median
+    return statistics.median(a / b for a, b in zip(ours.times, theirs.times))
 
 
 def format_table(rows: list[dict]) -> str:

@@ -266,10 +266,10 @@ def setup_w3(quick: bool) -> dict:
     criterion = nn.ClassNLLCriterion()
     params, grads = net.getParameters()
 
-    def feval(_):
+    def feval(_):  # Torch's optim idiom, with the flat gradient zeroed as in W1 and W2
         output = net.forward(X)
         loss = criterion.forward(output, y)
-        net.zeroGradParameters()
+        grads.fill(0)
         net.backward(X, criterion.backward(output, y))
         return loss, grads
 

@@ -380,6 +380,24 @@ class LogSigmoid(Module):
 class _FeatureDimModule(Module):
     """Base of the modules that normalise along the feature dimension (see ``FEATURE_DIM``)."""
 
+    _buffers = ("_ones",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._ones: np.ndarray | None = None  # (features, 1) ones, for _feature_sum
+
+    def _feature_sum(self, array: np.ndarray) -> np.ndarray:
+        """The sum along the feature dimension, kept as a size-1 axis. A ``(batch, features)`` array is
+        multiplied by a kept column of ones instead: BLAS does that 2–6× faster than NumPy's sum along
+        short rows (``(150, 3)``: 2 µs against 5).
+        """
+        if array.ndim != 2:
+            return array.sum(axis=FEATURE_DIM[array.ndim], keepdims=True)
+        ones = self._ones
+        if type(ones) is not np.ndarray or ones.shape[0] != array.shape[1] or ones.dtype != array.dtype:
+            ones = self._ones = np.ones((array.shape[1], 1), dtype=array.dtype)
+        return array @ ones
+
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
         if input.ndim not in FEATURE_DIM:
@@ -402,14 +420,13 @@ class SoftMax(_FeatureDimModule):
         out = self.output = resized(self.output, input)
         np.subtract(input, input.max(axis=axis, keepdims=True), out=out)
         np.exp(out, out=out)
-        out /= out.sum(axis=axis, keepdims=True)
+        out /= self._feature_sum(out)
         return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        axis = FEATURE_DIM[input.ndim]
         grad = self.gradInput = resized(self.gradInput, input)
         np.multiply(gradOutput, self.output, out=grad)
-        np.subtract(gradOutput, grad.sum(axis=axis, keepdims=True), out=grad)
+        np.subtract(gradOutput, self._feature_sum(grad), out=grad)
         grad *= self.output
         return grad
 
@@ -427,14 +444,13 @@ class SoftMin(_FeatureDimModule):
         out = self.output = resized(self.output, input)
         np.subtract(input.min(axis=axis, keepdims=True), input, out=out)
         np.exp(out, out=out)
-        out /= out.sum(axis=axis, keepdims=True)
+        out /= self._feature_sum(out)
         return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        axis = FEATURE_DIM[input.ndim]
         grad = self.gradInput = resized(self.gradInput, input)
         np.multiply(gradOutput, self.output, out=grad)
-        np.subtract(grad.sum(axis=axis, keepdims=True), gradOutput, out=grad)
+        np.subtract(self._feature_sum(grad), gradOutput, out=grad)
         grad *= self.output
         return grad
 
@@ -453,13 +469,12 @@ class LogSoftMax(_FeatureDimModule):
         axis = FEATURE_DIM[input.ndim]
         out = self.output = resized(self.output, input)
         np.subtract(input, input.max(axis=axis, keepdims=True), out=out)
-        out -= np.log(np.exp(out).sum(axis=axis, keepdims=True))
+        out -= np.log(self._feature_sum(np.exp(out)))
         return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
-        axis = FEATURE_DIM[input.ndim]
         grad = self.gradInput = resized(self.gradInput, input)
         np.exp(self.output, out=grad)
-        grad *= gradOutput.sum(axis=axis, keepdims=True)
+        grad *= self._feature_sum(gradOutput)
         np.subtract(gradOutput, grad, out=grad)
         return grad
