@@ -25,6 +25,7 @@ factor, the transpose of one, a target overlapping an operand) takes the plain N
 from __future__ import annotations
 
 import ctypes
+import importlib
 
 import numpy as np
 from scipy.linalg import blas as scipy_blas
@@ -39,9 +40,13 @@ _GER = {np.dtype(np.float64): scipy_blas.dger, np.dtype(np.float32): scipy_blas.
 
 def _load_numpy_cblas() -> dict | None:
     """``{dtype: {"gemm": f, "axpy": f}}`` from NumPy's BLAS, or ``None`` where it exports no ILP64 CBLAS."""
-    try:
-        library = ctypes.CDLL(np._core._multiarray_umath.__file__)  # dlsym also searches its dependencies
-    except (AttributeError, OSError):
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):  # NumPy 2, NumPy 1
+        try:
+            library = ctypes.CDLL(importlib.import_module(name).__file__)  # dlsym also searches its dependencies
+            break
+        except (ImportError, AttributeError, OSError):
+            continue
+    else:
         return None
     index, pointer, enum = ctypes.c_int64, ctypes.c_void_p, ctypes.c_int
     for prefix in ("scipy_cblas_", "cblas_"):
