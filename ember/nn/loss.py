@@ -524,7 +524,8 @@ class CrossEntropyCriterion(_ClassCriterion):
         np.exp(_rows(self._buffer), out=rows)
         rows[index, labels] -= 1.0
         if weights is None:
-            rows *= 1.0 / norm
+            if norm != 1.0:
+                rows *= 1.0 / norm
         else:
             rows *= np.reshape(weights / norm, (-1, 1))
         return grad
