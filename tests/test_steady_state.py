@@ -5,8 +5,9 @@ from __future__ import annotations
 import tracemalloc
 
 import numpy as np
+import pytest
 
-from ember import nn, optim
+from ember import blas, nn, optim
 
 
 def ocr_network(dtype=np.float64):
@@ -41,6 +42,49 @@ def test_per_example_training_allocates_nothing_that_stays():
         tracemalloc.stop()
     assert growth < 4096, f"{growth} bytes kept after 500 steps"
     assert buffers == [id(m.output) for m in net.listModules()] + [id(m.gradInput) for m in net.listModules()]
+
+
+def test_mini_batch_training_makes_no_parameter_sized_temporaries():
+    """With NumPy's BLAS, weight gradients accumulate inside the GEMM and the SGD step is one axpy: a step's
+    peak allocation stays far below one weight matrix (256 KB here), and nothing stays allocated.
+    """
+    if blas._CBLAS is None:
+        pytest.skip("NumPy's BLAS exports no CBLAS here: weight updates take NumPy's route, with temporaries")
+    rng = np.random.default_rng(3)
+    X, y = rng.random((32 * 60, 64), dtype=np.float32), rng.integers(0, 10, 32 * 60)
+    net = nn.Sequential(nn.Linear(64, 256, rng=rng), nn.ReLU(), nn.Linear(256, 256, rng=rng), nn.ReLU(),
+                        nn.Linear(256, 10, rng=rng)).float()
+    criterion = nn.CrossEntropyCriterion()
+    params, grads = net.getParameters()
+    state = {"learning_rate": 0.01}
+
+    def step(i):
+        xb, yb = X[32 * i:32 * (i + 1)], y[32 * i:32 * (i + 1)]
+
+        def feval(_):
+            output = net.forward(xb)
+            loss = criterion.forward(output, yb)
+            grads.fill(0)
+            net.backward(xb, criterion.backward(output, yb))
+            return loss, grads
+
+        optim.sgd(feval, params, state)
+
+    for i in range(10):  # warm up: every buffer gets its shape
+        step(i)
+    tracemalloc.start()
+    try:
+        for i in range(10, 20):  # tracing's own first allocations (and ctypes') settle here
+            step(i)
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        for i in range(20, 60):
+            step(i)
+        current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert current - before < 1024, f"{current - before} bytes kept after 40 steps"
+    assert peak - before < 64 * 1024, f"a step allocated {peak - before} bytes at its peak"
 
 
 def test_a_float32_model_trains_in_float32_throughout():
