@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from ember.nn.module import Module, resized
+from ember.nn.module import Module, filled, resized
 
 #: the feature (channel) dimension for each input rank Torch accepts: 1-D and 3-D
 #: inputs are one example, 2-D and 4-D inputs a batch of them.
@@ -102,10 +102,8 @@ class ReLU(Threshold):
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = resized(self.output, input)
-        zeros = self._zeros
-        if type(zeros) is not np.ndarray or zeros.shape != input.shape or zeros.dtype != input.dtype:
-            zeros = self._zeros = np.zeros_like(input)
-        return np.maximum(input, zeros, out=self.output)
+        self._zeros = filled(self._zeros, input, 0.0)
+        return np.maximum(input, self._zeros, out=self.output)
 
     def extra_repr(self) -> str:
         return ""
@@ -393,10 +391,8 @@ class _FeatureDimModule(Module):
         """
         if array.ndim != 2:
             return array.sum(axis=FEATURE_DIM[array.ndim], keepdims=True)
-        ones = self._ones
-        if type(ones) is not np.ndarray or ones.shape[0] != array.shape[1] or ones.dtype != array.dtype:
-            ones = self._ones = np.ones((array.shape[1], 1), dtype=array.dtype)
-        return array @ ones
+        self._ones = filled(self._ones, array, 1.0, (array.shape[1], 1))
+        return array @ self._ones
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ember.blas import add_product
-from ember.nn.module import Module, resized
+from ember.nn.module import Module, filled, resized
 from ember.random import get_rng
 
 
@@ -115,9 +115,7 @@ class SpatialConvolution(Module):
         n, c, h, w = x.shape
         out_h, out_w = self._output_size(input)
         shape = (c, h + 2 * self.padH, w + 2 * self.padW, n)
-        if type(self._padded) is not np.ndarray or self._padded.shape != shape or self._padded.dtype != x.dtype:
-            self._padded = np.zeros_like(x, shape=shape)  # its border stays zero
-        padded = self._padded
+        padded = self._padded = filled(self._padded, x, 0.0, shape)  # its border stays zero
         np.copyto(padded[:, self.padH:self.padH + h, self.padW:self.padW + w], x.transpose(1, 2, 3, 0))
         windows = sliding_window_view(padded, (self.kH, self.kW), axis=(1, 2))  # (C, ., ., N, kH, kW)
         windows = windows[:, :(out_h - 1) * self.dH + 1:self.dH, :(out_w - 1) * self.dW + 1:self.dW]

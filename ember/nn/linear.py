@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ember.blas import add_outer, add_product
-from ember.nn.module import Module, resized
+from ember.nn.module import Module, filled, resized
 from ember.random import get_rng
 
 
@@ -86,10 +86,8 @@ class Linear(Module):
             if input.ndim == 1:
                 bias_update = gradOutput
             else:
-                ones = self._ones
-                if type(ones) is not np.ndarray or ones.shape[0] != len(gradOutput) or ones.dtype != gradOutput.dtype:
-                    ones = self._ones = np.ones(len(gradOutput), dtype=gradOutput.dtype)
-                bias_update = np.dot(ones, gradOutput)
+                self._ones = filled(self._ones, gradOutput, 1.0, gradOutput.shape[:1])
+                bias_update = np.dot(self._ones, gradOutput)
             if scale != 1.0:
                 bias_update = scale * bias_update
             self.gradBias += bias_update

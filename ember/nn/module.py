@@ -38,6 +38,17 @@ def resized(buffer: Any, like: np.ndarray, shape: tuple[int, ...] | None = None)
     return np.empty(shape, dtype=like.dtype)
 
 
+def filled(buffer: Any, like: np.ndarray, value: float, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """As :func:`resized`, but a new array is filled with ``value``: for the constant arrays a module
+    keeps (zeros to compare with or to pad around, ones to sum with), set once, when they are made.
+    """
+    if shape is None:
+        shape = like.shape
+    if type(buffer) is np.ndarray and buffer.shape == shape and buffer.dtype == like.dtype:
+        return buffer
+    return np.full(shape, value, dtype=like.dtype)
+
+
 def empty_like_state(state: Any) -> Any:
     """An empty buffer of the same kind as ``state``: ``[]`` for a table, ``None`` for ``None``
     (a ``gradInput`` switched off stays off), else a 0-size array.

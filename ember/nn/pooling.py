@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ember.nn.module import Module, resized
+from ember.nn.module import Module, filled, resized
 
 
 def pooled_size(size: int, k: int, d: int, pad: int, ceil_mode: bool) -> int:
@@ -92,8 +92,7 @@ class _SpatialPooling(Module):
         shape = self._padded_shape(x, out_h, out_w)
         if shape == x.shape:
             return x
-        if type(self._padded) is not np.ndarray or self._padded.shape != shape or self._padded.dtype != x.dtype:
-            self._padded = np.full_like(x, self._pad_value, shape=shape)
+        self._padded = filled(self._padded, x, self._pad_value, shape)  # its border keeps the pad value
         h, w = x.shape[-2:]
         self._padded[..., self.padH:self.padH + h, self.padW:self.padW + w] = x
         return self._padded
