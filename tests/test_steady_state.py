@@ -24,6 +24,19 @@ def sgd_step(net, criterion, params, grads, x, label, lr=0.01):
     params -= lr * grads
 
 
+def optim_sgd_step(net, criterion, params, grads, x, target, state):
+    """One ``optim.sgd`` step on ``(x, target)``: Torch's optim idiom, a closure giving loss and flat gradient."""
+
+    def feval(_):
+        output = net.forward(x)
+        loss = criterion.forward(output, target)
+        grads.fill(0)
+        net.backward(x, criterion.backward(output, target))
+        return loss, grads
+
+    optim.sgd(feval, params, state)
+
+
 def test_per_example_training_allocates_nothing_that_stays():
     rng = np.random.default_rng(1)
     X, y = (rng.random((600, 128)) < 0.3).astype(np.float64), rng.integers(0, 10, 600)
@@ -59,16 +72,7 @@ def test_mini_batch_training_makes_no_parameter_sized_temporaries():
     state = {"learning_rate": 0.01}
 
     def step(i):
-        xb, yb = X[32 * i:32 * (i + 1)], y[32 * i:32 * (i + 1)]
-
-        def feval(_):
-            output = net.forward(xb)
-            loss = criterion.forward(output, yb)
-            grads.fill(0)
-            net.backward(xb, criterion.backward(output, yb))
-            return loss, grads
-
-        optim.sgd(feval, params, state)
+        optim_sgd_step(net, criterion, params, grads, X[32 * i:32 * (i + 1)], y[32 * i:32 * (i + 1)], state)
 
     for i in range(10):  # warm up: every buffer gets its shape
         step(i)
@@ -92,16 +96,7 @@ def test_a_float32_model_trains_in_float32_throughout():
     X, y = rng.random((64, 128), dtype=np.float32), rng.integers(0, 10, 64)
     net, criterion = ocr_network(np.float32)
     params, grads = net.getParameters()
-    state = {"learning_rate": 0.1}
-
-    def feval(_):
-        output = net.forward(X)
-        loss = criterion.forward(output, y)
-        grads.fill(0)
-        net.backward(X, criterion.backward(output, y))
-        return loss, grads
-
-    optim.sgd(feval, params, state)
+    optim_sgd_step(net, criterion, params, grads, X, y, {"learning_rate": 0.1})
     arrays = [m.output for m in net.listModules()] + [m.gradInput for m in net.listModules()]
     arrays += [criterion.gradInput, params, grads]
     assert all(a.dtype == np.float32 for a in arrays), sorted({str(a.dtype) for a in arrays})
