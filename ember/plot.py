@@ -482,3 +482,83 @@ def table_heatmap(path: str | Path, values: np.ndarray, row_labels: Sequence[str
     axes.set_title(title)
     figure.colorbar(image, ax=axes, label=colorbar_label)
     return _save(figure, path)
+
+
+# -- graphs -------------------------------------------------------------------------------------
+
+
+def _graph_layout(model: Any) -> tuple[dict[int, tuple[float, float]], int, int]:
+    """Node index → (x, y): inputs on top, each node one row below its deepest parent."""
+    depth: dict[int, int] = {}
+    for node in model.nodes:
+        depth[node.index] = 1 + max((depth[p.index] for p in node.inputs), default=-1)
+    rows: dict[int, list[int]] = {}
+    for index, d in depth.items():
+        rows.setdefault(d, []).append(index)
+    width = max(len(row) for row in rows.values())
+    places = {index: (i - (len(row) - 1) / 2, -float(d)) for d, row in rows.items() for i, index in enumerate(row)}
+    return places, width, len(rows)
+
+
+def _highlighted(model: Any, highlight: Any) -> set[int]:
+    """The indices of the nodes named by ``highlight``: nodes, modules, or a check report's failures."""
+    items = getattr(highlight, "failures", highlight) or ()
+    wanted = {id(item) for item in items}
+    return {node.index for node in model.nodes if id(node) in wanted or id(node.module) in wanted}
+
+
+def graph(model: Any, path: str | Path, *, highlight: Any = None, title: str = "") -> Path:
+    """A picture of a :class:`~ember.nn.gModule`: one box per node, arrows from parents to children.
+
+    Input nodes are on top, each node a row below its deepest parent; boxes show the node's
+    number (as ``print`` and ``get()`` count), its module and its name. Nodes in ``highlight``
+    are drawn red: nodes, modules, or a :func:`ember.check.check_model` report, whose failing
+    modules are coloured. A path ending in ``.dot`` gets Graphviz text instead (no matplotlib needed).
+
+    Args:
+        model: the gModule.
+        path: where to write the figure (``.png``, ``.pdf``, ``.svg``) or the Graphviz file (``.dot``).
+        highlight: nodes, modules or a check report to colour red.
+        title: the title.
+
+    Returns:
+        ``Path(path)``.
+
+    """
+    if not hasattr(model, "nodes") or not hasattr(model, "outputs"):
+        raise TypeError(f"ember.plot.graph: expected a gModule, got {type(model).__name__}")
+    red = _highlighted(model, highlight)
+    outputs = {node.index for node in model.outputs}
+
+    def label(node: Any) -> str:
+        name = f" '{node.name}'" if node.name else ""
+        return f"({node.index}){name} {node.module.describe()}"
+
+    if Path(path).suffix == ".dot":
+        lines = ["digraph gModule {", "  node [shape=box];"]
+        for node in model.nodes:
+            colour = ", style=filled, fillcolor=red" if node.index in red else ""
+            lines.append(f'  n{node.index} [label="{label(node)}"{colour}];')
+            lines += [f"  n{p.index} -> n{node.index};" for p in node.inputs]
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines + ["}"]) + "\n")
+        return path
+    places, width, height = _graph_layout(model)
+    figure = _figure(max(4.0, 2.6 * width), max(3.0, 1.0 * height + 1))
+    axes = figure.add_subplot()
+    for node in model.nodes:
+        x, y = places[node.index]
+        for parent in node.inputs:
+            px, py = places[parent.index]
+            axes.annotate("", xy=(x, y + 0.18), xytext=(px, py - 0.18),
+                          arrowprops={"arrowstyle": "->", "color": "0.3"})
+        face = "#f4a6a6" if node.index in red else ("#c6dbef" if not node.inputs or node.index in outputs
+                                                      else "#f0f0f0")
+        axes.text(x, y, label(node), ha="center", va="center", fontsize=8,
+                  bbox={"boxstyle": "round", "facecolor": face, "edgecolor": "red" if node.index in red else "0.3"})
+    axes.set_xlim(-width / 2 - 0.2, width / 2 + 0.2)
+    axes.set_ylim(-height + 0.5, 0.5)
+    axes.set_axis_off()
+    axes.set_title(title or ("gModule (red: failing)" if red else ""))
+    return _save(figure, path)

@@ -22,6 +22,7 @@ from ember.nn.conv import SpatialConvolution, TemporalConvolution
 from ember.nn.criterion import Criterion
 from ember.nn.dropout import Dropout, SpatialDropout
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
+from ember.nn.graph import Node, gModule
 from ember.nn.linear import Add, CAdd, CMul, Identity, Linear, LookupTable, Mul
 from ember.nn.loss import (
     AbsCriterion,

@@ -130,7 +130,17 @@ class Module:
             self.checkInput(input)
         return self.updateOutput(input)
 
-    def __call__(self, input: Any) -> Any:
+    def __call__(self, input: Any = None) -> Any:
+        """``forward(input)``; but called on a graph node, a list of nodes or nothing, make a node
+        of a graph instead (see :mod:`ember.nn.graph`).
+        """
+        if type(input) is np.ndarray:
+            return self.forward(input)
+        from ember.nn import graph
+
+        if input is None or isinstance(input, graph.Node) or (
+                type(input) is list and input and isinstance(input[0], graph.Node)):
+            return graph.make_node(self, input)
         return self.forward(input)
 
     def backward(self, input: Any, gradOutput: Any, scale: float = 1.0) -> Any:
