@@ -1,9 +1,12 @@
-"""Real datasets read from a data directory: OCR letters, Iris, MNIST, and any numeric CSV.
+"""Real datasets: OCR letters, Iris, MNIST (and Fashion-MNIST), and any numeric CSV.
 
-The directory is the ``data_dir`` argument, else the ``EMBER_DATA_DIR``
-environment variable. It holds one folder per dataset (``ocr-letters/``,
-``iris/``, ``mnist/``), as the project's shared data directory does; a
-``data_dir`` that is itself such a folder works too.
+The data directory is the ``data_dir`` argument, else the ``EMBER_DATA_DIR``
+environment variable, else the compressed copies shipped inside the package
+(:data:`SHIPPED`: the OCR letters, Iris and the MNIST test set). It holds one
+folder per dataset (``ocr-letters/``, ``iris/``, ``mnist/``); a ``data_dir``
+that is itself such a folder works too. Sets too large to ship (MNIST's 60k
+training images, Fashion-MNIST) are read from the data directory or from the
+download cache (:mod:`ember.data.download`).
 
 Every loader checks what it reads: a malformed file (ragged rows, a cell that
 is not a number, a label that is not a class index, a truncated or corrupt IDX
@@ -27,6 +30,9 @@ import numpy as np
 #: The environment variable naming the data directory.
 ENV_VAR = "EMBER_DATA_DIR"
 
+#: The data shipped with ember (gzip-compressed; sources and licences in its README.md).
+SHIPPED = Path(__file__).resolve().parent / "files"
+
 #: OCR letters: label i stands for OCR_LETTERS[i].
 OCR_LETTERS = ("a", "e", "g", "i", "l", "n", "o", "r", "t", "u")
 OCR_SPLITS = ("tiny", "small", "medium", "large")
@@ -36,6 +42,10 @@ IRIS_CLASSES = ("Iris-setosa", "Iris-versicolor", "Iris-virginica")
 
 MNIST_KINDS = ("t10k", "train")
 
+#: Fashion-MNIST class names, in label order.
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+
 PathLike = str | os.PathLike
 #: One part of a dataset: (X, y).
 Split = tuple[np.ndarray, np.ndarray]
@@ -44,19 +54,17 @@ Split = tuple[np.ndarray, np.ndarray]
 # -- the data directory ----------------------------------------------------------------------------------------------
 
 def data_directory(data_dir: PathLike | None = None) -> Path:
-    """The data directory: ``data_dir`` if given, else ``$EMBER_DATA_DIR``.
+    """The data directory: ``data_dir`` if given, else ``$EMBER_DATA_DIR``, else the shipped data (:data:`SHIPPED`).
 
     Raises:
-        FileNotFoundError: neither is set (the message names the variable), or the
-            directory does not exist.
+        FileNotFoundError: the directory given or named by the variable does not exist.
 
     """
     source = "data_dir"
     if data_dir is None:
         value = os.environ.get(ENV_VAR)
         if not value:
-            raise FileNotFoundError(f"no data directory: pass data_dir=... or set the {ENV_VAR} environment variable "
-                                    f"to the folder holding ocr-letters/, iris/ and mnist/")
+            return SHIPPED
         data_dir, source = value, f"${ENV_VAR}"
     path = Path(data_dir).expanduser()
     if not path.is_dir():
@@ -86,13 +94,18 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8")
 
 
-def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(1-based line number, stripped text) of each non-blank line; I/O and decoding errors become ValueError."""
+def _data_lines(path: Path, header: bool = False) -> Iterator[tuple[int, str]]:
+    """(1-based line number, stripped text) of each non-blank line, after the header line if ``header``.
+
+    I/O and decoding errors become ValueError.
+    """
     try:
         with _open_text(path) as file:
             for number, line in enumerate(file, start=1):
                 text = line.strip()
-                if text:
+                if text and header:
+                    header = False
+                elif text:
                     yield number, text
     except UnicodeDecodeError as error:
         raise ValueError(f"{path}: not a UTF-8 text file ({error.reason} at byte {error.start})") from None
@@ -100,24 +113,25 @@ def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
         raise ValueError(f"{path}: corrupt or truncated gzip data ({error})") from None
 
 
-def _line_of_row(path: Path, row: int) -> int:
-    """The line number of data row ``row`` (0-based, blank lines skipped)."""
-    for index, (number, _) in enumerate(_data_lines(path)):
+def _line_of_row(path: Path, row: int, header: bool = False) -> int:
+    """The line number of data row ``row`` (0-based, blank lines and the header skipped)."""
+    for index, (number, _) in enumerate(_data_lines(path, header)):
         if index == row:
             return number
     raise AssertionError(f"{path} has no data row {row}")
 
 
-def _parse_numeric_slowly(path: Path) -> np.ndarray:
+def _parse_numeric_slowly(path: Path, delimiter: str = ",", header: bool = False) -> np.ndarray:
     """Parse line by line, raising ValueError at the first ragged row or non-number."""
     rows: list[list[float]] = []
     width = first = 0
-    for number, text in _data_lines(path):
-        fields = text.split(",")
+    for number, text in _data_lines(path, header):
+        fields = text.split(delimiter)
         if not rows:
             width, first = len(fields), number
         elif len(fields) != width:
-            raise ValueError(f"{path}, line {number}: expected {width} comma-separated values (as on line {first}), "
+            separated = "comma-separated" if delimiter == "," else f"{delimiter!r}-separated"
+            raise ValueError(f"{path}, line {number}: expected {width} {separated} values (as on line {first}), "
                              f"found {len(fields)}")
         try:
             rows.append([float(field) for field in fields])
@@ -127,63 +141,86 @@ def _parse_numeric_slowly(path: Path) -> np.ndarray:
                     float(field)
                 except ValueError:
                     what = "an empty value" if not field.strip() else f"{field.strip()!r}, not a number"
-                    raise ValueError(f"{path}, line {number}, column {column}: {what}") from None
+                    hint = " (is it a header? pass header=True)" if header is False and number == first else ""
+                    raise ValueError(f"{path}, line {number}, column {column}: {what}{hint}") from None
     return np.array(rows, dtype=np.float64).reshape(len(rows), width)
 
 
-def _parse_numeric(path: Path) -> np.ndarray:
-    """All values of a comma-separated numeric file as a 2-D float64 array, checked."""
+def _parse_numeric(path: Path, delimiter: str = ",", header: bool = False) -> np.ndarray:
+    """All values of a delimited numeric file as a 2-D float64 array, checked."""
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {str(path)!r}")
+    skip = next(_data_lines(path), (0, ""))[0] if header else 0  # the header's line number
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "input contained no data": reported below
-            data = np.loadtxt(path, delimiter=",", comments=None, ndmin=2, dtype=np.float64, encoding="utf-8")
+            data = np.loadtxt(path, delimiter=delimiter, comments=None, ndmin=2, dtype=np.float64, encoding="utf-8",
+                              skiprows=skip)
     except (ValueError, UnicodeDecodeError, EOFError, OSError, zlib.error):
-        data = _parse_numeric_slowly(path)  # finds and reports the problem precisely
+        data = _parse_numeric_slowly(path, delimiter, header)  # finds and reports the problem precisely
     if data.shape[0] == 0:
-        raise ValueError(f"{path}: no data rows (the file is empty)")
+        raise ValueError(f"{path}: no data rows (the file is empty{' but for its header' if header else ''})")
     finite = np.isfinite(data)
     if not finite.all():
         row, column = np.argwhere(~finite)[0]
-        raise ValueError(f"{path}, line {_line_of_row(path, row)}, column {column + 1}: "
+        raise ValueError(f"{path}, line {_line_of_row(path, row, header)}, column {column + 1}: "
                          f"non-finite value {data[row, column]}")
     return data
 
 
-def _check_labels(path: Path, labels: np.ndarray, column: int, n_classes: int | None) -> np.ndarray:
+def _check_labels(path: Path, labels: np.ndarray, column: int, n_classes: int | None,
+                  header: bool = False) -> np.ndarray:
     """``labels`` as int64 class indices, after checking they are integers in [0, n_classes)."""
     bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0)
                          | (labels >= n_classes if n_classes is not None else False))
     if bad.size:
         row = bad[0]
         value = labels[row]
-        where = f"{path}, line {_line_of_row(path, row)}, column {column + 1}"
+        where = f"{path}, line {_line_of_row(path, row, header)}, column {column + 1}"
         shown = int(value) if value == round(value) else value
         if value != round(value):
-            raise ValueError(f"{where}: label {shown} is not an integer class index")
+            raise ValueError(f"{where}: label {shown} is not an integer class index (for real-valued targets, "
+                             f"read with regression=True)")
         expected = f"0..{n_classes - 1} for {n_classes} classes" if n_classes is not None else ">= 0"
         raise ValueError(f"{where}: label {shown} out of range (expected {expected}; labels are 0-based)")
     return labels.astype(np.int64)
 
 
-def load_csv(path: PathLike, label_column: int | None = 0, dtype: np.dtype | type = np.float64,
-             n_classes: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Read a comma-separated numeric file without header: one example per line.
+def csv_header(path: PathLike, delimiter: str = ",") -> list[str]:
+    """The column names on the first non-blank line of a delimited file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    first = next(_data_lines(path), None)
+    if first is None:
+        raise ValueError(f"{path}: no header (the file is empty)")
+    return [name.strip() for name in first[1].split(delimiter)]
+
+
+def load_csv(path: PathLike, label_column: int | str | None = 0, dtype: np.dtype | type = np.float64,
+             n_classes: int | None = None, *, header: bool = False, delimiter: str = ",",
+             regression: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read a delimited numeric file, one example per line, optionally after a header line.
 
     Blank lines are skipped (so a final newline, or none, or a trailing empty
     line are all fine); a ``.gz`` file is decompressed.
 
     Args:
         path: the file.
-        label_column: the column holding the class label (0-based; negative counts
-            from the end), or ``None`` when every column is a feature.
+        label_column: the column holding the target (0-based; negative counts
+            from the end; with ``header``, also its name), or ``None`` when every
+            column is a feature.
         dtype: the floating dtype of ``X``.
         n_classes: if given, labels must be in ``0 .. n_classes - 1``.
+        header: the first non-blank line holds column names and is skipped.
+        delimiter: the field separator (``','``; ``';'``, or a tab for TSV).
+        regression: the target is a real value (``y`` of dtype ``dtype``), not
+            a class index.
 
     Returns:
         ``(X, y)``: ``X`` of shape ``(n, columns - 1)`` and dtype ``dtype``, ``y``
-        the labels as int64 of shape ``(n,)`` (``None`` when ``label_column`` is ``None``).
+        the labels as int64 (the values as ``dtype`` with ``regression``) of
+        shape ``(n,)``; ``y`` is ``None`` when ``label_column`` is ``None``.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -196,7 +233,14 @@ def load_csv(path: PathLike, label_column: int | None = 0, dtype: np.dtype | typ
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"load_csv: dtype must be a floating type, got {dtype}")
-    data = _parse_numeric(path)
+    if isinstance(label_column, str):
+        if not header:
+            raise ValueError(f"{path}: label_column {label_column!r} is a name, which needs header=True")
+        names = csv_header(path, delimiter)
+        if label_column not in names:
+            raise ValueError(f"{path}: no column named {label_column!r} in the header ({', '.join(names)})")
+        label_column = names.index(label_column)
+    data = _parse_numeric(path, delimiter, header)
     if label_column is None:
         return data.astype(dtype, copy=False), None
     columns = data.shape[1]
@@ -205,7 +249,10 @@ def load_csv(path: PathLike, label_column: int | None = 0, dtype: np.dtype | typ
     label_column %= columns
     if columns < 2:
         raise ValueError(f"{path}: only one column, so no features besides the label column")
-    y = _check_labels(path, data[:, label_column], label_column, n_classes)
+    if regression:
+        y = data[:, label_column].astype(dtype)
+    else:
+        y = _check_labels(path, data[:, label_column], label_column, n_classes, header)
     X = np.ascontiguousarray(np.delete(data, label_column, axis=1), dtype=dtype)
     return X, y
 
@@ -235,7 +282,7 @@ def ocr_letters(split: str = "small", data_dir: PathLike | None = None,
     folder = _dataset_folder("ocr-letters", data_dir)
     result = []
     for part in ("train", "test"):
-        path = _find_file(folder, [f"{split}_{part}.csv"], f"ocr_letters({split!r})")
+        path = _find_file(folder, [f"{split}_{part}.csv", f"{split}_{part}.csv.gz"], f"ocr_letters({split!r})")
         X, y = load_csv(path, label_column=0, dtype=dtype, n_classes=len(OCR_LETTERS))
         outside = (X < 0) | (X > 1)
         if outside.any():
@@ -264,26 +311,16 @@ def iris(data_dir: PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fisher's Iris: 150 flowers, 4 measurements (cm), 3 classes.
 
     Reads ``iris/iris.data.csv`` (sepal length, sepal width, petal length,
-    petal width, class name; no header). When no ``data_dir`` is given and
-    ``EMBER_DATA_DIR`` is unset, falls back to scikit-learn's bundled copy if
-    scikit-learn is installed (which differs from the UCI file in two
-    corrected values, rows 35 and 38).
+    petal width, class name; no header), the UCI Machine Learning Repository
+    file, shipped with ember.
 
     Returns:
         ``(X, y)``: ``X`` float64 of shape ``(150, 4)``, ``y`` int64 with
         0 = setosa, 1 = versicolor, 2 = virginica (:data:`IRIS_CLASSES`).
 
     """
-    if data_dir is None and not os.environ.get(ENV_VAR):
-        try:
-            from sklearn.datasets import load_iris
-        except ImportError:
-            raise FileNotFoundError(f"iris: no data directory: pass data_dir=..., set the {ENV_VAR} environment "
-                                    f"variable, or pip install scikit-learn for its bundled copy") from None
-        bunch = load_iris()
-        return np.asarray(bunch.data, dtype=np.float64), np.asarray(bunch.target, dtype=np.int64)
     folder = _dataset_folder("iris", data_dir)
-    path = _find_file(folder, ["iris.data.csv", "iris.data", "iris.csv"], "iris")
+    path = _find_file(folder, ["iris.data.csv", "iris.data", "iris.csv", "iris.data.csv.gz"], "iris")
     features, labels = [], []
     for number, text in _data_lines(path):
         fields = text.split(",")
@@ -368,40 +405,40 @@ def read_idx(path: PathLike) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def _idx_file(folder: Path, kind: str, what: str) -> Path:
+def _idx_file(folders: list[Path], kind: str, what: str, dataset: str) -> Path:
     idx = "idx3" if what == "images" else "idx1"
     names = [f"{kind}-{what}-{idx}-ubyte", f"{kind}-{what}.{idx}-ubyte"]
-    hint = ""
-    if kind == "train":
-        hint = ("; the shared data directory ships only the 10k test set (kind='t10k'): put MNIST's 60k training "
-                "files train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz there to use kind='train'")
-    return _find_file(folder, [name + suffix for name in names for suffix in (".gz", "")], f"mnist({kind!r})", hint)
+    candidates = [name + suffix for name in names for suffix in (".gz", "")]
+    for folder in folders:
+        for name in candidates:
+            if (folder / name).is_file():
+                return folder / name
+    where = " or ".join(repr(str(folder)) for folder in folders)
+    raise FileNotFoundError(f"{dataset}({kind!r}): none of {', '.join(candidates)} in {where}; download them with "
+                            f"`ember data download {dataset}` or {dataset}({kind!r}, download=True)")
 
 
-def mnist(kind: str = "t10k", data_dir: PathLike | None = None,
-          dtype: np.dtype | type = np.float64) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST handwritten digits from the original IDX files, gzip-compressed or not.
+def _read_digits(dataset: str, kind: str, data_dir: PathLike | None, dtype: np.dtype | type,
+                 download: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Images and labels of an MNIST-format ``dataset`` from the data directory, the shipped data or the cache."""
+    from ember.data import download as remote  # the download module imports this one
 
-    Args:
-        kind: ``'t10k'`` (the 10,000 test images, shipped in the data directory)
-            or ``'train'`` (the 60,000 training images, where a user has them:
-            ``train-images-idx3-ubyte[.gz]`` and ``train-labels-idx1-ubyte[.gz]``).
-        data_dir: the data directory (default ``$EMBER_DATA_DIR``); its
-            ``mnist/`` folder, or the directory itself, holds the files.
-        dtype: the floating dtype of ``X``.
-
-    Returns:
-        ``(X, y)``: ``X`` of shape ``(n, 784)`` scaled to [0, 1] (pixel / 255,
-        rows of the 28x28 images in order), ``y`` int64 digits 0..9.
-
-    """
     if kind not in MNIST_KINDS:
-        raise ValueError(f"mnist: unknown kind {kind!r} (expected one of {', '.join(MNIST_KINDS)})")
+        raise ValueError(f"{dataset}: unknown kind {kind!r} (expected one of {', '.join(MNIST_KINDS)})")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"mnist: dtype must be a floating type, got {dtype}")
-    folder = _dataset_folder("mnist", data_dir)
-    images_path, labels_path = _idx_file(folder, kind, "images"), _idx_file(folder, kind, "labels")
+        raise TypeError(f"{dataset}: dtype must be a floating type, got {dtype}")
+    cache = remote.cache_directory() / dataset
+    folders = [_dataset_folder(dataset, data_dir)] if data_dir is not None or os.environ.get(ENV_VAR) else []
+    folders += [SHIPPED / dataset] if (SHIPPED / dataset).is_dir() else []
+    folders.append(cache)
+    if download:
+        try:
+            _idx_file(folders, kind, "images", dataset), _idx_file(folders, kind, "labels", dataset)
+        except FileNotFoundError:
+            remote.download(dataset, kinds=(kind,))
+    images_path = _idx_file(folders, kind, "images", dataset)
+    labels_path = _idx_file(folders, kind, "labels", dataset)
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.dtype != np.uint8 or images.ndim != 3:
         raise ValueError(f"{images_path}: expected unsigned-byte images of 3 dimensions (magic 2051), got "
@@ -410,12 +447,51 @@ def mnist(kind: str = "t10k", data_dir: PathLike | None = None,
         raise ValueError(f"{labels_path}: expected unsigned-byte labels of 1 dimension (magic 2049), got "
                          f"{labels.dtype} of shape {labels.shape}")
     if images.shape[0] != labels.shape[0]:
-        raise ValueError(f"mnist({kind!r}): {images.shape[0]} images in {images_path.name} but {labels.shape[0]} "
-                         f"labels in {labels_path.name}")
+        raise ValueError(f"{dataset}({kind!r}): {images.shape[0]} images in {images_path.name} but "
+                         f"{labels.shape[0]} labels in {labels_path.name}")
     bad = np.flatnonzero(labels > 9)
     if bad.size:
+        what = "a digit" if dataset == "mnist" else "a class"
         raise ValueError(f"{labels_path}: label {labels[bad[0]]} at byte {8 + bad[0]} of the IDX data (item "
-                         f"{bad[0]}) is not a digit 0..9")
+                         f"{bad[0]}) is not {what} 0..9")
     X = images.reshape(images.shape[0], -1).astype(dtype)
     X /= 255
     return X, labels.astype(np.int64)
+
+
+def mnist(kind: str = "t10k", data_dir: PathLike | None = None, dtype: np.dtype | type = np.float64,
+          download: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST handwritten digits from the original IDX files, gzip-compressed or not.
+
+    Args:
+        kind: ``'t10k'`` (the 10,000 test images, shipped with ember) or
+            ``'train'`` (the 60,000 training images: ``train-images-idx3-ubyte[.gz]``
+            and ``train-labels-idx1-ubyte[.gz]`` in the data directory or the
+            download cache).
+        data_dir: the data directory (default ``$EMBER_DATA_DIR``, else the
+            shipped data); its ``mnist/`` folder, or the directory itself,
+            holds the files.
+        dtype: the floating dtype of ``X``.
+        download: fetch missing files into the cache first
+            (:func:`ember.data.download.download`, checked by sha256).
+
+    Returns:
+        ``(X, y)``: ``X`` of shape ``(n, 784)`` scaled to [0, 1] (pixel / 255,
+        rows of the 28x28 images in order), ``y`` int64 digits 0..9.
+
+    """
+    return _read_digits("mnist", kind, data_dir, dtype, download)
+
+
+def fashion_mnist(kind: str = "train", data_dir: PathLike | None = None, dtype: np.dtype | type = np.float64,
+                  download: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Fashion-MNIST (Zalando's 28x28 clothing images, classes :data:`FASHION_CLASSES`), as :func:`mnist`.
+
+    Nothing of it ships with ember: the files come from the data directory's
+    ``fashion-mnist/`` folder or the download cache (``download=True`` fetches them).
+
+    Returns:
+        ``(X, y)``: ``X`` of shape ``(n, 784)`` in [0, 1], ``y`` int64 classes 0..9.
+
+    """
+    return _read_digits("fashion-mnist", kind, data_dir, dtype, download)

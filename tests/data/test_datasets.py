@@ -1,10 +1,10 @@
-"""ember.data.datasets: the shared data files, the sklearn fallback, and located errors for malformed files."""
+"""ember.data.datasets: the shipped and shared data files, CSV options, and located errors for malformed files."""
 
 from __future__ import annotations
 
 import gzip
 import struct
-import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,23 +60,6 @@ def test_iris_from_the_csv(data_dir):
     np.testing.assert_array_equal(X[-1], [5.9, 3.0, 5.1, 1.8])
 
 
-def test_iris_falls_back_to_scikit_learn(data_dir, monkeypatch):
-    pytest.importorskip("sklearn")
-    monkeypatch.delenv("EMBER_DATA_DIR", raising=False)
-    X, y = data.iris()
-    X_csv, y_csv = data.iris(data_dir=data_dir)
-    np.testing.assert_array_equal(y, y_csv)
-    differ = np.argwhere(X != X_csv)
-    assert differ.tolist() == [[34, 3], [37, 1], [37, 2]]  # scikit-learn corrected UCI rows 35 and 38
-
-
-def test_iris_without_directory_or_scikit_learn(monkeypatch):
-    monkeypatch.delenv("EMBER_DATA_DIR", raising=False)
-    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # makes the import fail
-    with pytest.raises(FileNotFoundError, match=r"iris: no data directory: .*EMBER_DATA_DIR.*pip install scikit-learn"):
-        data.iris()
-
-
 def test_mnist_test_set(data_dir):
     X, y = data.mnist(data_dir=data_dir)
     assert X.shape == (10000, 784) and X.dtype == np.float64 and y.dtype == np.int64
@@ -88,27 +71,53 @@ def test_mnist_test_set(data_dir):
     np.testing.assert_allclose(X32, X, atol=1e-7)
 
 
-def test_mnist_train_files_missing_explains(data_dir):
+def test_mnist_train_files_missing_explains(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBER_CACHE", str(tmp_path))
     with pytest.raises(FileNotFoundError, match=r"mnist\('train'\): none of train-images-idx3-ubyte.gz.*"
-                                                r"ships only the 10k test set"):
+                                                r"`ember data download mnist` or mnist\('train', download=True\)"):
         data.mnist("train", data_dir=data_dir)
 
 
-# -- the data directory ----------------------------------------------------------------------------------------------
+# -- the shipped data and the data directory -------------------------------------------------------------------------
 
-def test_no_data_directory_names_the_env_var(monkeypatch):
+def test_shipped_data_is_the_shared_data(data_dir, monkeypatch):
     monkeypatch.delenv("EMBER_DATA_DIR", raising=False)
-    with pytest.raises(FileNotFoundError, match=r"pass data_dir=\.\.\. or set the EMBER_DATA_DIR environment variable"):
-        data.ocr_letters("tiny")
-    with pytest.raises(FileNotFoundError, match="EMBER_DATA_DIR"):
-        data.mnist()
+    assert data.data_directory() == data.SHIPPED
+    for split in ("tiny", "large"):
+        for shipped, shared in zip(data.ocr_letters(split), data.ocr_letters(split, data_dir=data_dir)):
+            np.testing.assert_array_equal(shipped[0], shared[0])
+            np.testing.assert_array_equal(shipped[1], shared[1])
+    for shipped, shared in zip(data.iris(), data.iris(data_dir=data_dir)):
+        np.testing.assert_array_equal(shipped, shared)
+    for shipped, shared in zip(data.mnist(dtype=np.float32), data.mnist(data_dir=data_dir, dtype=np.float32)):
+        np.testing.assert_array_equal(shipped, shared)
+
+
+def test_shipped_files_are_small_compressed_and_declared_as_package_data():
+    files = sorted(path for path in data.SHIPPED.rglob("*") if path.is_file())
+    assert sum(path.stat().st_size for path in files) < 2_000_000
+    assert all(path.suffix == ".gz" for path in files if path.name != "README.md")
+    readme = (data.SHIPPED / "README.md").read_text()
+    assert all(word in readme for word in ("licence", "CC BY-SA 3.0", "UCI", "Stanford OCR"))
+    pyproject = (Path(data.__file__).parents[2] / "pyproject.toml").read_text()
+    assert '"ember.data" = ["files/*.md", "files/*/*.gz"]' in pyproject
+
+
+def test_environment_variable_overrides_the_shipped_data(tmp_path, monkeypatch):
+    (tmp_path / "ocr-letters").mkdir()
+    (tmp_path / "ocr-letters" / "tiny_train.csv").write_text("1,0,1\n")
+    (tmp_path / "ocr-letters" / "tiny_test.csv").write_text("2,1,1\n")
+    monkeypatch.setenv("EMBER_DATA_DIR", str(tmp_path))
+    (X, y), _ = data.ocr_letters("tiny")
+    assert X.tolist() == [[0.0, 1.0]] and y.tolist() == [1]
 
 
 def test_missing_data_directory(tmp_path, monkeypatch):
     monkeypatch.setenv("EMBER_DATA_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(FileNotFoundError, match=r"data directory '.*nowhere' \(from \$EMBER_DATA_DIR\) does not exist"):
         data.ocr_letters("tiny")
-    with pytest.raises(FileNotFoundError, match=r"ocr_letters\('small'\): none of small_train.csv in"):
+    with pytest.raises(FileNotFoundError, match=r"ocr_letters\('small'\): none of small_train.csv, "
+                                                r"small_train.csv.gz in"):
         data.ocr_letters("small", data_dir=tmp_path)
 
 
@@ -173,6 +182,33 @@ def test_binary_file_is_not_text(tmp_path):
     path.write_bytes(b"1,2\n\xff\xfe\x00\x01\n")
     with pytest.raises(ValueError, match=r"f.csv: not a UTF-8 text file"):
         data.load_csv(path)
+
+
+def test_load_csv_header_delimiter_and_label_by_name(tmp_path):
+    path = write(tmp_path, "\nlabel;x1;x2\n1;0.5;2\n\n0;1.5;-2\n")
+    X, y = data.load_csv(path, header=True, delimiter=";")
+    assert X.tolist() == [[0.5, 2.0], [1.5, -2.0]] and y.tolist() == [1, 0]
+    assert data.csv_header(path, delimiter=";") == ["label", "x1", "x2"]
+    X, y = data.load_csv(path, label_column="x2", header=True, delimiter=";", regression=True)
+    assert X.tolist() == [[1.0, 0.5], [0.0, 1.5]] and y.dtype == np.float64 and y.tolist() == [2.0, -2.0]
+    tabs = write(tmp_path, "a\tb\n1\t2\n3\t4\n")
+    X, y = data.load_csv(tabs, header=True, delimiter="\t", label_column=-1, dtype=np.float32)
+    assert X.dtype == np.float32 and X.tolist() == [[1.0], [3.0]] and y.tolist() == [2, 4]
+
+
+@pytest.mark.parametrize("text, kwargs, message", [
+    ("y,x\n1,2\n", {}, r"f.csv, line 1, column 1: 'y', not a number \(is it a header\? pass header=True\)"),
+    ("y,x\n1,2\n3,nan\n", {"header": True}, r"f.csv, line 3, column 2: non-finite value nan"),
+    ("y,x\n1,2\n3,z\n", {"header": True}, r"f.csv, line 3, column 2: 'z', not a number$"),
+    ("y,x\n1,2\n0.5,2\n", {"header": True}, r"line 3, column 1: label 0.5 is not an integer .*regression=True"),
+    ("y,x\n", {"header": True}, r"f.csv: no data rows \(the file is empty but for its header\)"),
+    ("y,x\n1,2\n", {"header": True, "label_column": "z"}, r"f.csv: no column named 'z' in the header \(y, x\)"),
+    ("1,2\n", {"label_column": "y"}, r"f.csv: label_column 'y' is a name, which needs header=True"),
+    ("1;2\n3\n", {"delimiter": ";"}, r"f.csv, line 2: expected 2 ';'-separated values \(as on line 1\), found 1"),
+])
+def test_csv_options_errors_name_file_line_and_column(tmp_path, text, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.load_csv(write(tmp_path, text), **kwargs)
 
 
 def test_ocr_pixel_out_of_range_and_mismatched_widths(tmp_path):
