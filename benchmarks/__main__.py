@@ -1,4 +1,6 @@
-"""Run the benchmark suite: ``python -m benchmarks [--only W1,W3] [--repeat 5] [--quick] [--json FILE]``."""
+"""Run the benchmark suite: ``python -m benchmarks [--only W1,W3] [--repeat 5] [--quick] [--json FILE]
+[--ranks 1,2]``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sys
 
 import numpy as np
 
+from benchmarks import distributed
 from benchmarks.harness import format_table, measure, ratio
 from benchmarks.workloads import WORKLOADS
 
@@ -22,7 +25,16 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions per implementation (default 5)")
     parser.add_argument("--quick", action="store_true", help="a fraction of each workload, for a smoke test")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    parser.add_argument("--ranks", metavar="R,R", default="",
+                        help="with --only W2: also time W2 trained data-parallel on these numbers of MPI ranks "
+                             "(e.g. 1,2; needs 'ember[mpi]') and print the scaling efficiency")
     args = parser.parse_args(argv)
+    try:
+        ranks = [int(r) for r in args.ranks.split(",") if r.strip()]
+    except ValueError:
+        parser.error(f"--ranks takes positive integers separated by commas, got {args.ranks!r}")
+    if any(r < 1 for r in ranks):
+        parser.error(f"--ranks takes positive integers separated by commas, got {args.ranks!r}")
     wanted = {w.strip().upper() for w in args.only.split(",") if w.strip()}
     unknown = wanted - {w.name.split()[0] for w in WORKLOADS}
     if unknown:
@@ -44,6 +56,12 @@ def run(argv: list[str] | None = None) -> int:
             "ember_peak_bytes": results["ember"].peak_bytes, "numpy_peak_bytes": results["numpy"].peak_bytes,
         })
     print(format_table(rows))
+    scaling = []
+    if ranks:
+        if wanted and "W2" not in wanted:
+            parser.error("--ranks times W2: add W2 to --only")
+        scaling = distributed.scaling(ranks, args.quick, args.repeat)
+        print(distributed.format_scaling(scaling))
     if args.json:
         environment = {"python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine()}
         try:
@@ -52,7 +70,7 @@ def run(argv: list[str] | None = None) -> int:
         except ImportError:
             environment["torch"] = None
         with open(args.json, "w") as handle:
-            json.dump({"environment": environment, "results": rows}, handle, indent=2)
+            json.dump({"environment": environment, "results": rows, "ranks": scaling}, handle, indent=2)
         print(f"wrote {args.json}")
     return 0
 
