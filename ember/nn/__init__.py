@@ -17,11 +17,19 @@ from ember.nn.activation import (
     Tanh,
     Threshold,
 )
+from ember.nn.classification import (
+    BCEWithLogitsCriterion,
+    ClassSimplexCriterion,
+    MultiLabelMarginCriterion,
+    MultiLabelSoftMarginCriterion,
+    SpatialClassNLLCriterion,
+)
 from ember.nn.containers import Concat, ConcatTable, Container, ParallelTable, Sequential
 from ember.nn.conv import SpatialConvolution, TemporalConvolution
 from ember.nn.criterion import Criterion
 from ember.nn.dropout import Dropout, SpatialDropout
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
+from ember.nn.feature import GatedLinearUnit, SpatialLogSoftMax, SpatialSoftMax
 from ember.nn.graph import Node, gModule
 from ember.nn.linear import Add, CAdd, CMul, Identity, Linear, LookupTable, Mul
 from ember.nn.loss import (
@@ -31,7 +39,9 @@ from ember.nn.loss import (
     CrossEntropyCriterion,
     DistKLDivCriterion,
     HingeEmbeddingCriterion,
+    L1Cost,
     MarginCriterion,
+    ModuleCriterion,
     MSECriterion,
     MultiClassHingeCriterion,
     MultiCriterion,
@@ -39,12 +49,21 @@ from ember.nn.loss import (
     ParallelCriterion,
     SmoothL1Criterion,
     SoftMarginCriterion,
+    WeightedMSECriterion,
 )
 from ember.nn.module import Module
 from ember.nn.normalization import BatchNormalization, SpatialBatchNormalization
 from ember.nn.pooling import SpatialAveragePooling, SpatialMaxPooling, SpatialZeroPadding
+from ember.nn.ranking import (
+    CosineEmbeddingCriterion,
+    DistanceRatioCriterion,
+    L1HingeEmbeddingCriterion,
+    MarginRankingCriterion,
+)
+from ember.nn.rectifiers import CReLU, HardShrink, ReLU6, RReLU, SoftShrink, TanhShrink
 from ember.nn.reduction import Max, Mean, Min, Sum
 from ember.nn.shape import Narrow, Replicate, Reshape, Select, Squeeze, Transpose, Unsqueeze, View
+from ember.nn.smooth import CELU, GELU, SELU, Mish, SiLU
 from ember.nn.table import (
     CAddTable,
     CDivTable,

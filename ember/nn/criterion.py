@@ -31,7 +31,7 @@ class Criterion:
         self.sizeAverage = True
         self._checked: tuple | None = None
 
-    def forward(self, input: Any, target: Any) -> float:
+    def forward(self, input: Any, target: Any = None) -> float:
         """Compute and return the loss; inputs are checked once per new shape and dtype."""
         if type(input) is np.ndarray:
             if type(target) is np.ndarray:
@@ -45,11 +45,14 @@ class Criterion:
             self.checkInput(input, target)
         return self.updateOutput(input, target)
 
-    def __call__(self, input: Any, target: Any) -> float:
+    def __call__(self, input: Any, target: Any = None) -> float:
         return self.forward(input, target)
 
-    def backward(self, input: Any, target: Any) -> Any:
-        """Compute and return ``self.gradInput`` = ∂loss/∂input (call ``forward`` first)."""
+    def backward(self, input: Any, target: Any = None) -> Any:
+        """Compute and return ``self.gradInput`` = ∂loss/∂input (call ``forward`` first).
+
+        ``target`` may be left out for the criteria that do not use one (``L1Cost``, ``DistanceRatioCriterion``).
+        """
         return self.updateGradInput(input, target)
 
     def updateOutput(self, input: Any, target: Any) -> float:

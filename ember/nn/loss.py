@@ -348,6 +348,64 @@ class DistKLDivCriterion(_PointwiseCriterion):
         return grad
 
 
+class WeightedMSECriterion(MSECriterion):
+    """Mean squared error to a weighted target (Torch's ``nn.WeightedMSECriterion``).
+
+    Loss: ``ℓ = Σᵢ (xᵢ − wᵢ tᵢ)² / n``: as Torch, the weights multiply the *target*; ``w`` has the shape of
+    one example and is applied to every example of a batch.
+
+    Backward: ``∂ℓ/∂xᵢ = 2 (xᵢ − wᵢ tᵢ) / n``.
+
+    Args:
+        weight: an array of the shape of one example (or of the whole input).
+        size_average: divide by the number of elements (sets ``sizeAverage``).
+
+    """
+
+    _float_attributes = ("weight",)
+    _buffers = ("_buffer", "_target")
+
+    def __init__(self, weight: Any, size_average: bool = True) -> None:
+        super().__init__(size_average)
+        self.weight = np.array(weight, dtype=np.float64)
+        self._target: np.ndarray | None = None
+
+    def checkInput(self, input: Any, target: Any) -> None:
+        super().checkInput(input, target)
+        if input.shape[input.ndim - self.weight.ndim:] != self.weight.shape:
+            self.fail(f"expected input of the weight's shape {self.weight.shape} or a batch of them, "
+                      f"got {input.shape}")
+
+    def _weighted(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        self._target = resized(self._target, input)
+        return np.multiply(target, self.weight, out=self._target)
+
+    def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        return super().updateOutput(input, self._weighted(input, target))
+
+    def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        return super().updateGradInput(input, self._weighted(input, target))
+
+    def extra_repr(self) -> str:
+        return f"weight of shape {self.weight.shape}"
+
+
+class L1Cost(Criterion):
+    """The L1 norm of the input, ``ℓ = Σᵢ |xᵢ|``, as a criterion (Torch's ``nn.L1Cost``): a sparsity
+    penalty on activations. The target is not used (``forward(x)``); there is no ``sizeAverage``.
+
+    Backward: ``∂ℓ/∂xᵢ = sign(xᵢ)`` (0 at 0).
+    """
+
+    def updateOutput(self, input: np.ndarray, target: Any = None) -> float:
+        self.output = float(np.abs(input).sum())
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, target: Any = None) -> np.ndarray:
+        self.gradInput = resized(self.gradInput, input)
+        return np.sign(input, out=self.gradInput)
+
+
 # -- classification criteria --------------------------------------------------------------------
 
 
@@ -772,3 +830,65 @@ class ParallelCriterion(_WeightedCriteria):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + (", repeat_target=True" if self.repeatTarget else "")
+
+
+class ModuleCriterion(Criterion):
+    """A criterion applied after modules on its input and target (Torch's ``nn.ModuleCriterion``).
+
+    Loss: ``ℓ = criterion(input_module(x), target_module(t))`` (either module may be ``None``, the
+    identity). Backward: ``∂ℓ/∂x = input_module.backward(x, ∂criterion/∂input)``; the input module's
+    parameter gradients accumulate as its ``backward`` does (Torch warns they are not meant to be trained).
+
+    Args:
+        criterion: the criterion.
+        input_module: applied to the input first (e.g. ``LogSoftMax``), or ``None``.
+        target_module: applied to the target first (e.g. a one-hot encoder), or ``None``.
+        cast_target: whether ``type()`` converts the target module too (default ``True``).
+
+    """
+
+    def __init__(self, criterion: Criterion, input_module: Any = None, target_module: Any = None,
+                 cast_target: bool = True) -> None:
+        super().__init__()
+        if not isinstance(criterion, Criterion):
+            raise TypeError(f"ModuleCriterion: expected a Criterion, got {type(criterion).__name__}")
+        self.criterion, self.inputModule, self.targetModule = criterion, input_module, target_module
+        self.castTarget = cast_target
+
+    def children(self) -> list[Criterion]:
+        return [self.criterion]
+
+    def checkInput(self, input: Any, target: Any) -> None:
+        """The modules and the criterion check what they receive."""
+
+    def _pair(self, input: Any, target: Any, forward: bool) -> tuple[Any, Any]:
+        if forward:
+            x = input if self.inputModule is None else self.inputModule.forward(input)
+            t = target if self.targetModule is None else self.targetModule.forward(target)
+        else:
+            x = input if self.inputModule is None else self.inputModule.output
+            t = target if self.targetModule is None else self.targetModule.output
+        return x, t
+
+    def updateOutput(self, input: Any, target: Any) -> float:
+        self.output = self.criterion.forward(*self._pair(input, target, True))
+        return self.output
+
+    def updateGradInput(self, input: Any, target: Any) -> Any:
+        grad = self.criterion.backward(*self._pair(input, target, False))
+        self.gradInput = grad if self.inputModule is None else self.inputModule.backward(input, grad)
+        return self.gradInput
+
+    def type(self, dtype: Any) -> Criterion:
+        super().type(dtype)
+        if self.inputModule is not None:
+            self.inputModule.type(dtype)
+        if self.castTarget and self.targetModule is not None:
+            self.targetModule.type(dtype)
+        return self
+
+    def extra_repr(self) -> str:
+        parts = [self.criterion.describe()]
+        parts += [f"{name}={m.describe()}" for name, m in (("input", self.inputModule), ("target", self.targetModule))
+                  if m is not None]
+        return ", ".join(parts)

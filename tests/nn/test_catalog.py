@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ember.check import copy_structure, flatten, jacobian, leaves
+from ember.check import check_module, copy_structure, flatten, jacobian, leaves
 from tests.nn.catalog import all_cases
 
 CASES = all_cases()
@@ -162,3 +162,16 @@ def test_conforms_to_pytorch(torch, case, mode):
     for mine, theirs in zip(ours, grads_t):
         expected = np.zeros(mine.shape) if theirs is None else theirs.numpy()
         np.testing.assert_allclose(mine, expected, rtol=1e-9, atol=1e-11, err_msg=f"{case.id} backward")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_protocol_audit(case):
+    """ember.check.check_module on the case: Jacobians, batch mode (on the case's own batch), accumulation,
+    scale, determinism, linearity, input unchanged, dtype."""
+    if case.batch is not None and case.per_example:
+        module, x = build(case, "batch")
+        report = check_module(module, x, batch=True)
+    else:
+        module, x = build(case, "single")
+        report = check_module(module, x, batch=False)
+    assert report.ok, str(report)

@@ -63,6 +63,8 @@ class CriterionCase:
         input: ``input(rng, batch)`` builds an input; ``batch`` is ``None`` for a single example.
         target: ``target(rng, input)`` builds a target for that input.
         torch: ``torch(torch, criterion, x, t) -> loss`` in torch float64, honouring ``sizeAverage``.
+        per_example: whether a batch's summed loss is its examples' (false for 1-D batches of scores,
+            whose examples are numbers, not arrays).
     """
 
     id: str
@@ -70,6 +72,7 @@ class CriterionCase:
     input: Callable[[np.random.Generator, int | None], Any]
     target: Callable[[np.random.Generator, Any], Any]
     torch: Callable[..., Any]
+    per_example: bool = True  # a batch is its examples stacked (False: the criterion has no single-example form)
 
 
 def shape(batch: int | None, *dims: int) -> tuple[int, ...]:
@@ -215,6 +218,127 @@ CRITERIA = [
                                           + F(torch).l1_loss(x[1], t, reduction=reduction(c.criterions[1])))),
 ]
 
+# -- ranking, embedding and more classification criteria (ranking.py, classification.py) ------------
+
+
+def pair(low: float, high: float, *dims: int):
+    return lambda rng, batch: [rng.uniform(low, high, shape(batch, *dims)) for _ in range(2)]
+
+
+def pair_signs(rng, x):
+    """One ±1 target per pair of vectors: a number for one pair (D,), an array (batch,) for a batch."""
+    return float(rng.choice([-1.0, 1.0])) if x[0].ndim == 1 else rng.choice([-1.0, 1.0], size=x[0].shape[0])
+
+
+def score_signs(rng, x):
+    """One ±1 target per pair of scores: a number for one pair (1,), an array (batch,) for a batch."""
+    return float(rng.choice([-1.0, 1.0])) if x[0].size == 1 else rng.choice([-1.0, 1.0], size=x[0].shape)
+
+
+def scores(rng, batch):
+    return [rng.standard_normal(batch or 1) for _ in range(2)]
+
+
+def multilabel_targets(rng, x):
+    """Per row: 1..C-1 distinct labels, then -1, then arbitrary labels (ignored after the -1)."""
+    rows = np.atleast_2d(x).shape[0]
+    classes = x.shape[-1]
+    t = rng.integers(0, classes, size=(rows, classes))
+    for r in range(rows):
+        k = int(rng.integers(1, classes))
+        t[r, :k] = rng.permutation(classes)[:k]
+        t[r, k] = -1
+    return t.reshape(x.shape)
+
+
+def pixel_labels(rng, x):
+    return rng.integers(x.shape[-3], size=x.shape[:-3] + x.shape[-2:])
+
+
+def margin_ranking(torch, c, x, t):
+    return F(torch).margin_ranking_loss(x[0], x[1], t.reshape(x[0].shape), margin=c.margin, reduction=reduction(c))
+
+
+def cosine_embedding(torch, c, x, t):
+    x1, x2, y = x[0], x[1], t
+    if x1.dim() == 1:
+        x1, x2, y = x1[None], x2[None], y.reshape(1)
+    return F(torch).cosine_embedding_loss(x1, x2, y, margin=c.margin, reduction=reduction(c))
+
+
+def l1_hinge_embedding(torch, c, x, t):
+    d = (x[0] - x[1]).abs().sum(-1)
+    losses = torch.where(t == 1, d, torch.clamp(c.margin - d, min=0))
+    return losses.mean() if c.sizeAverage else losses.sum()
+
+
+def multilabel_soft_margin(torch, c, x, t):
+    x2, t2 = (x, t) if x.dim() == 2 else (x[None], t[None])
+    loss = F(torch).multilabel_soft_margin_loss(x2, t2, weight=tensor(torch, c.weights), reduction=reduction(c))
+    return loss if c.sizeAverage else loss * x.shape[-1]  # Torch's sum is over every element
+
+
+def spatial_nll(torch, c, x, t):
+    x2, t2 = (x, t) if x.dim() == 4 else (x[None], t[None])
+    return F(torch).nll_loss(x2, t2, weight=tensor(torch, c.weights), reduction=reduction(c))
+
+
+def spatial_log_probabilities(classes: int):
+    def make(rng, batch):
+        z = rng.standard_normal(shape(batch, classes, 2, 3))
+        return z - np.log(np.exp(z).sum(axis=-3, keepdims=True))
+    return make
+
+
+CRITERIA += [
+    CriterionCase("MarginRanking", nn.MarginRankingCriterion, scores, score_signs,
+                  margin_ranking, per_example=False),
+    CriterionCase("MarginRanking(0.2)", lambda: nn.MarginRankingCriterion(0.2), scores, score_signs,
+                  margin_ranking, per_example=False),
+    CriterionCase("CosineEmbedding", nn.CosineEmbeddingCriterion, pair(-1, 1, 4), pair_signs, cosine_embedding),
+    CriterionCase("CosineEmbedding(0.2)", lambda: nn.CosineEmbeddingCriterion(0.2), pair(-1, 1, 4), pair_signs,
+                  cosine_embedding),
+    CriterionCase("L1HingeEmbedding", nn.L1HingeEmbeddingCriterion, pair(-0.5, 0.5, 3), pair_signs,
+                  l1_hinge_embedding),
+    CriterionCase("L1HingeEmbedding(3)", lambda: nn.L1HingeEmbeddingCriterion(3.0), pair(-1, 1, 3), pair_signs,
+                  l1_hinge_embedding),
+    CriterionCase("DistanceRatio", nn.DistanceRatioCriterion,
+                  lambda rng, batch: [rng.uniform(0, 3, batch or 3) for _ in range(2)],
+                  lambda rng, x: np.zeros(x[0].shape),  # not used by the criterion
+                  lambda torch, c, x, t: (F(torch).softplus(x[0] - x[1]).sum()
+                                          / (x[0].shape[0] if c.sizeAverage else 1)), per_example=False),
+    CriterionCase("BCEWithLogits", nn.BCEWithLogitsCriterion, normal(4, scale=3.0), probabilities_like,
+                  lambda torch, c, x, t: F(torch).binary_cross_entropy_with_logits(x, t, reduction=reduction(c))),
+    CriterionCase("BCEWithLogits(weights, pos_weight)",
+                  lambda: nn.BCEWithLogitsCriterion(weights(4), pos_weight=weights(4)[::-1]), normal(4, scale=3.0),
+                  probabilities_like,
+                  lambda torch, c, x, t: F(torch).binary_cross_entropy_with_logits(
+                      x, t, weight=tensor(torch, c.weights), pos_weight=tensor(torch, c.pos_weight),
+                      reduction=reduction(c))),
+    CriterionCase("MultiLabelSoftMargin", nn.MultiLabelSoftMarginCriterion, normal(4, scale=2.0),
+                  lambda rng, x: rng.integers(0, 2, x.shape).astype(float), multilabel_soft_margin),
+    CriterionCase("MultiLabelSoftMargin(weights)", lambda: nn.MultiLabelSoftMarginCriterion(weights(4)),
+                  normal(4), lambda rng, x: rng.integers(0, 2, x.shape).astype(float), multilabel_soft_margin),
+    CriterionCase("MultiLabelMargin", nn.MultiLabelMarginCriterion, normal(5), multilabel_targets,
+                  lambda torch, c, x, t: F(torch).multilabel_margin_loss(x, t, reduction=reduction(c))),
+    CriterionCase("SpatialClassNLL", nn.SpatialClassNLLCriterion, spatial_log_probabilities(3), pixel_labels,
+                  spatial_nll),
+    CriterionCase("SpatialClassNLL(weights)", lambda: nn.SpatialClassNLLCriterion(weights(3)),
+                  spatial_log_probabilities(3), pixel_labels, spatial_nll),
+    CriterionCase("ClassSimplex", lambda: nn.ClassSimplexCriterion(4), normal(4), labels_for,
+                  lambda torch, c, x, t: F(torch).mse_loss(x, tensor(torch, c.simplex)[t], reduction=reduction(c))),
+    CriterionCase("WeightedMSE", lambda: nn.WeightedMSECriterion(weights(4)), normal(4), normal_like,
+                  lambda torch, c, x, t: F(torch).mse_loss(x, tensor(torch, c.weight) * t, reduction=reduction(c))),
+    CriterionCase("L1Cost", nn.L1Cost, normal(4), normal_like, lambda torch, c, x, t: x.abs().sum()),
+    CriterionCase("Module(ClassNLL after LogSoftMax)",
+                  lambda: nn.ModuleCriterion(nn.ClassNLLCriterion(), nn.LogSoftMax()), normal(4), labels_for,
+                  lambda torch, c, x, t: F(torch).cross_entropy(x, t, reduction=reduction(c.criterion))),
+    CriterionCase("Module(MSE after Tanh, target x2)",
+                  lambda: nn.ModuleCriterion(nn.MSECriterion(), nn.Tanh(), nn.MulConstant(2.0)), normal(4),
+                  normal_like,
+                  lambda torch, c, x, t: F(torch).mse_loss(torch.tanh(x), 2 * t, reduction=reduction(c.criterion))),
+]
+
 MODES = [(case, mode) for case in CRITERIA for mode in ("single", "batch")]
 MODE_IDS = [f"{case.id}-{mode}" for case, mode in MODES]
 AVERAGING = [True, False]
@@ -224,7 +348,7 @@ AVERAGING_IDS = ["sizeAverage", "sum"]
 def set_size_average(criterion: Criterion, value: bool) -> None:
     """Set ``sizeAverage`` on a criterion and on the criteria it combines."""
     criterion.sizeAverage = value
-    for child in getattr(criterion, "criterions", []):
+    for child in criterion.children():
         set_size_average(child, value)
 
 
@@ -299,7 +423,10 @@ def test_float32_input_gives_float32_gradient(case, mode):
     np.testing.assert_allclose(flatten(grad32), flatten(grad64), rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("case", CRITERIA, ids=[c.id for c in CRITERIA])
+PER_EXAMPLE = [case for case in CRITERIA if case.per_example]
+
+
+@pytest.mark.parametrize("case", PER_EXAMPLE, ids=[c.id for c in PER_EXAMPLE])
 def test_batch_sum_is_the_sum_over_examples(case):
     """With sizeAverage false, a batch's loss and gradient are those of its examples, summed and stacked."""
     criterion, x, t = build(case, "batch", size_average=False)
