@@ -71,8 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--float32", action="store_true")
     args = parser.parse_args(argv)
     if args.job == "futures":  # not under mpiexec: spawns its workers
+        from ember.recipes import dense
+
         results = parallel_map(square, range(7), executor="mpi", workers=2)
-        (args.out / "futures.json").write_text(json.dumps(results))
+        grid = dict(activations=["tanh"], learning_rates=[0.25, 1.0], initialisations=["glorot"], depths=[1],
+                    seeds=2, iterations=30)
+        same = dense.experiment_grid(**grid, executor="mpi", workers=2) == dense.experiment_grid(**grid)
+        (args.out / "futures.json").write_text(json.dumps({"squares": results, "grid_same": same}))
         return 0
     dp = DataParallel(micro_batch=7, exact=not args.allreduce)
     model, criterion, X, y = problem(np.float32 if args.float32 else np.float64)

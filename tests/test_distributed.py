@@ -165,7 +165,8 @@ def test_a_data_mismatch_is_named_at_start(mpiexec, tmp_path):
     assert "model differs" not in result.stderr
 
 
-def test_mpi_executor_spawns_workers_and_keeps_the_order(mpiexec, tmp_path):
+def test_mpi_executor_spawns_workers_keeps_the_order_and_gives_the_grid_unchanged(mpiexec, tmp_path):
     result = run([sys.executable, str(JOB), "futures", str(tmp_path)])
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "futures.json").read_text()) == [x * x for x in range(7)]
+    report = json.loads((tmp_path / "futures.json").read_text())
+    assert report == {"squares": [x * x for x in range(7)], "grid_same": True}

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ember import nn, optim
+from ember.distributed import parallel_map
 
 #: the activation names a layer list may use.
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -246,8 +247,13 @@ def experiment_grid(activations: Sequence[str] = GRID_ACTIVATIONS,
                     learning_rates: Sequence[float] = GRID_LEARNING_RATES,
                     initialisations: Sequence[str] = GRID_INITIALISATIONS, depths: Sequence[int] = (1, 2), *,
                     seeds: int = 5, iterations: int = XOR_ITERATIONS,
-                    progress: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+                    progress: Callable[[dict[str, Any]], None] | None = None, executor: Any = "none",
+                    workers: int | None = None) -> list[dict[str, Any]]:
     """Train XOR networks for every combination, ``seeds`` initialisations each.
+
+    ``executor`` says where the combinations run: ``"none"`` (here, one after another), ``"processes"``,
+    ``"mpi"`` (see :func:`ember.distributed.parallel_map`) or an executor (with ``workers`` workers); the
+    rows are the same whichever, and ``progress(row)`` sees them in order.
 
     Returns:
         One row per combination: ``activation``, ``learning_rate``, ``init``, ``depth``, ``layers``
@@ -255,20 +261,25 @@ def experiment_grid(activations: Sequence[str] = GRID_ACTIVATIONS,
         that classify all four points correctly).
 
     """
-    rows = []
-    for activation, rate, init, depth in itertools.product(activations, learning_rates, initialisations, depths):
-        layers = layers_for(activation, depth)
-        runs = [train_xor(layers, learning_rate=rate, iterations=iterations, init=init, seed=seed)
-                for seed in range(seeds)]
-        finals = [run.losses[-1] for run in runs]
-        row = {"activation": activation, "learning_rate": float(rate), "init": init, "depth": int(depth),
-               "layers": " ".join(map(str, layers)),
-               "final_loss": float(np.mean(finals)) if all(np.isfinite(finals)) else float("nan"),
-               "solved": float(np.mean([run.correct for run in runs]))}
-        rows.append(row)
-        if progress is not None:
-            progress(row)
-    return rows
+    combinations = [(activation, float(rate), init, int(depth), seeds, iterations)
+                    for activation, rate, init, depth in itertools.product(activations, learning_rates,
+                                                                           initialisations, depths)]
+    return parallel_map(grid_row, combinations, executor=executor, workers=workers, progress=progress)
+
+
+def grid_row(combination: tuple) -> dict[str, Any]:
+    """One row of :func:`experiment_grid`: ``(activation, learning rate, init, depth, seeds, iterations)``
+    → its row (a module-level function, so that worker processes can receive it).
+    """
+    activation, rate, init, depth, seeds, iterations = combination
+    layers = layers_for(activation, depth)
+    runs = [train_xor(layers, learning_rate=rate, iterations=iterations, init=init, seed=seed)
+            for seed in range(seeds)]
+    finals = [run.losses[-1] for run in runs]
+    return {"activation": activation, "learning_rate": rate, "init": init, "depth": depth,
+            "layers": " ".join(map(str, layers)),
+            "final_loss": float(np.mean(finals)) if all(np.isfinite(finals)) else float("nan"),
+            "solved": float(np.mean([run.correct for run in runs]))}
 
 
 def grid_table(rows: Sequence[dict[str, Any]]) -> str:

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ember import nn
+from ember.distributed import parallel_map
 from ember.random import get_rng
 
 #: the homework's label space: 0..9 for the letters a e g i l n o r t u.
@@ -282,7 +283,8 @@ def write_metrics(path: str | Path, result: dict[str, Any]) -> Path:
 
 def sweep(train_data: Data, test_data: Data, num_epoch: int, *,
           hidden_units: Sequence[int] = SWEEP_HIDDEN_UNITS, learning_rates: Sequence[float] = SWEEP_LEARNING_RATES,
-          init_rand: bool = True, seed: int = 0, progress: Any = None) -> list[dict[str, Any]]:
+          init_rand: bool = True, seed: int = 0, progress: Any = None, executor: Any = "none",
+          workers: int | None = None) -> list[dict[str, Any]]:
     """Train one network per (hidden units, learning rate) pair and collect the per-epoch losses.
 
     Args:
@@ -293,7 +295,10 @@ def sweep(train_data: Data, test_data: Data, num_epoch: int, *,
         learning_rates: the learning rates to try (default 0.1, 0.01, 0.001).
         init_rand: RANDOM (true) or ZERO initialisation.
         seed: each run draws its initial weights from ``default_rng(seed)`` (same seed for every run).
-        progress: optional callable ``progress(row)`` called after each run with its row.
+        progress: optional callable ``progress(row)`` called with each run's row, in order.
+        executor: where the runs go: ``"none"`` (here, one after another), ``"processes"``, ``"mpi"``
+            (see :func:`ember.distributed.parallel_map`) or an executor; the rows are the same whichever.
+        workers: the number of workers for ``"processes"`` or ``"mpi"``.
 
     Returns:
         One dict per run, in order: ``hidden_units``, ``learning_rate``, ``loss_per_epoch_train``,
@@ -303,24 +308,27 @@ def sweep(train_data: Data, test_data: Data, num_epoch: int, *,
     """
     data_train = load(train_data, "train_data")
     data_test = load(test_data, "test_data")
-    rows = []
-    for hidden, rate in itertools.product(hidden_units, learning_rates):
-        trained = train(data_train, data_test, num_epoch, hidden, init_rand, rate, rng=np.random.default_rng(seed))
-        result = trained.result
-        row = {
-            "hidden_units": int(hidden),
-            "learning_rate": float(rate),
-            "loss_per_epoch_train": result["loss_per_epoch_train"],
-            "loss_per_epoch_val": result["loss_per_epoch_val"],
-            "final_train": result["loss_per_epoch_train"][-1] if num_epoch else float("nan"),
-            "final_val": result["loss_per_epoch_val"][-1] if num_epoch else float("nan"),
-            "err_train": result["err_train"],
-            "err_val": result["err_val"],
-        }
-        rows.append(row)
-        if progress is not None:
-            progress(row)
-    return rows
+    runs = [(data_train, data_test, num_epoch, int(hidden), init_rand, float(rate), seed)
+            for hidden, rate in itertools.product(hidden_units, learning_rates)]
+    return parallel_map(sweep_run, runs, executor=executor, workers=workers, progress=progress)
+
+
+def sweep_run(run: tuple) -> dict[str, Any]:
+    """One run of :func:`sweep`: ``(train data, test data, epochs, hidden units, init_rand, learning rate,
+    seed)`` → its row (a module-level function, so that worker processes can receive it).
+    """
+    data_train, data_test, num_epoch, hidden, init_rand, rate, seed = run
+    result = train(data_train, data_test, num_epoch, hidden, init_rand, rate, rng=np.random.default_rng(seed)).result
+    return {
+        "hidden_units": hidden,
+        "learning_rate": rate,
+        "loss_per_epoch_train": result["loss_per_epoch_train"],
+        "loss_per_epoch_val": result["loss_per_epoch_val"],
+        "final_train": result["loss_per_epoch_train"][-1] if num_epoch else float("nan"),
+        "final_val": result["loss_per_epoch_val"][-1] if num_epoch else float("nan"),
+        "err_train": result["err_train"],
+        "err_val": result["err_val"],
+    }
 
 
 def write_sweep_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:

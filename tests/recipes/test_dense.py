@@ -139,3 +139,9 @@ def test_mnist_reaches_93_percent(data_dir, tmp_path):
     accuracy = float(re.search(r"test accuracy (\d+\.\d+)% \(", done.stdout).group(1))
     assert accuracy >= 93.0, done.stdout
     assert "8000 for training and 2000 for testing" in done.stdout
+
+
+def test_grid_rows_are_the_same_on_every_executor():
+    grid = dict(activations=["tanh", "relu"], learning_rates=[0.25], initialisations=["glorot"], depths=[1, 2],
+                seeds=2, iterations=30)
+    assert dense.experiment_grid(**grid, executor="processes", workers=2) == dense.experiment_grid(**grid)

@@ -157,3 +157,12 @@ def test_bad_input_is_named(toy):
         ocr.train_and_test((X, y), (Xt, yt), 1, 0, True, 0.1)
     with pytest.raises(TypeError, match=r"\(X, y\) pair or the path"):
         ocr.train_and_test(X, (Xt, yt), 1, 2, True, 0.1)
+
+
+def test_sweep_rows_are_the_same_on_every_executor(toy):
+    X, y, Xt, yt = toy
+    here = ocr.sweep((X, y), (Xt, yt), 2, hidden_units=(2, 5), learning_rates=(0.1, 0.01))
+    seen = []
+    there = ocr.sweep((X, y), (Xt, yt), 2, hidden_units=(2, 5), learning_rates=(0.1, 0.01), executor="processes",
+                      workers=2, progress=seen.append)
+    assert there == here and seen == here
