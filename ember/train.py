@@ -13,16 +13,19 @@ handed to a functional optimizer from :mod:`ember.optim`::
 
     optim.adagrad(feval, params, state)
 
-Accuracy is reported for classification criteria only, decided by the
-criterion's type (or any base class's name):
+written as a few named steps of a :class:`Training` (one batch, one epoch, the
+end of an epoch, the checkpoint) that keeps its state in attributes.
 
-* ``ClassNLLCriterion``, ``CrossEntropyCriterion``, ``MultiMarginCriterion``,
-  ``MultiClassHingeCriterion``: the predicted class is the argmax of the
-  output's last dimension, compared with the integer label;
-* ``BCECriterion``: each output is a probability, predicted 1 when > 0.5,
-  compared with the target thresholded at 0.5 (the fraction of correct
-  elements per example, for multi-label outputs);
-* any other criterion (``MSECriterion`` …) is treated as regression: no accuracy.
+Accuracy is reported as the criterion declares in ``output_meaning``
+(:mod:`ember.nn.criterion`):
+
+* ``"scores"`` (``ClassNLLCriterion``, ``CrossEntropyCriterion``,
+  ``MultiMarginCriterion``, ``MultiClassHingeCriterion``): the predicted class
+  is the argmax of the output's last dimension, compared with the integer label;
+* ``"probability"`` (``BCECriterion``): each output is a probability, predicted 1
+  when > 0.5, compared with the target thresholded at 0.5 (the fraction of
+  correct elements per example, for multi-label outputs);
+* ``"value"`` (``MSECriterion`` and every other criterion): regression, no accuracy.
 """
 
 from __future__ import annotations
@@ -41,14 +44,11 @@ from ember.nn.criterion import Criterion
 from ember.nn.module import Module
 from ember.random import get_rng
 
-__all__ = ["History", "evaluate", "fit", "predict", "predict_proba", "task_of"]
+__all__ = ["History", "Training", "evaluate", "fit", "predict", "predict_proba"]
 
-#: Criteria whose prediction is the argmax of the output (class labels, 0-based).
-ARGMAX_CRITERIA = frozenset({"ClassNLLCriterion", "CrossEntropyCriterion", "MultiMarginCriterion",
-                             "MultiClassHingeCriterion"})
-#: Criteria whose output is a probability per element, thresholded at 0.5.
-THRESHOLD_CRITERIA = frozenset({"BCECriterion"})
 METRICS = ("loss", "accuracy")
+#: the meanings of a criterion's input for which accuracy is defined (see the module docstring).
+CLASSIFICATION = ("scores", "probability")
 
 
 class History(dict):
@@ -77,16 +77,6 @@ class History(dict):
 
 # -- helpers ----------------------------------------------------------------------------------
 
-def task_of(criterion: Criterion) -> str | None:
-    """``'argmax'``, ``'threshold'`` or ``None`` (regression): how accuracy is computed for ``criterion``."""
-    names = {cls.__name__ for cls in type(criterion).__mro__}
-    if names & ARGMAX_CRITERIA:
-        return "argmax"
-    if names & THRESHOLD_CRITERIA:
-        return "threshold"
-    return None
-
-
 def _inputs(X: Any, dtype: np.dtype, name: str) -> np.ndarray:
     """``X`` as an array of the model's dtype (a copy only when the dtype differs)."""
     array = np.asarray(X)
@@ -97,23 +87,23 @@ def _inputs(X: Any, dtype: np.dtype, name: str) -> np.ndarray:
     return array.astype(dtype, copy=False)
 
 
-def _targets(y: Any, n: int, task: str | None, dtype: np.dtype, name: str) -> np.ndarray:
-    """``y`` as integer labels for argmax criteria, else as an array of the model's dtype."""
+def _targets(y: Any, n: int, meaning: str, dtype: np.dtype, name: str) -> np.ndarray:
+    """``y`` as integer labels for class scores, else as an array of the model's dtype."""
     array = np.asarray(y)
     if array.ndim == 0 or len(array) != n:
         raise ValueError(f"{name} must have one target per example ({n}), got shape {array.shape}")
-    if task == "argmax" and array.dtype.kind != "i":
+    if meaning == "scores" and array.dtype.kind != "i":
         if array.dtype.kind in "ub" or (array.dtype.kind == "f" and np.all(array == np.round(array))):
             return array.astype(np.int64)
         raise TypeError(f"{name} must hold integer class labels (0-based) for this criterion, got {array.dtype}")
-    if task != "argmax" and array.dtype.kind in "fiub":
+    if meaning != "scores" and array.dtype.kind in "fiub":
         return array.astype(dtype, copy=False)
     return array
 
 
-def _correct(output: np.ndarray, target: np.ndarray, task: str | None) -> float:
+def _correct(output: np.ndarray, target: np.ndarray, meaning: str) -> float:
     """The number of correctly classified examples in a batch (fractional for multi-label outputs)."""
-    if task == "argmax":
+    if meaning == "scores":
         return float(np.count_nonzero(output.argmax(axis=-1) == target))
     hits = np.count_nonzero((output > 0.5) == (target > 0.5))
     return hits * len(output) / output.size
@@ -197,6 +187,136 @@ def _restore_from_checkpoint(path: Any, model: Module, params: np.ndarray, optim
 
 # -- fit --------------------------------------------------------------------------------------
 
+class Training:
+    """One :func:`fit` run: the model, its flat parameters, the optimizer state and the history, and the
+    steps of the loop (:meth:`run_batch`, :meth:`run_epoch`, :meth:`end_epoch`, :meth:`save_checkpoint`).
+
+    Construct it through :func:`fit`, which checks the arguments; ``epoch`` and ``batch`` are 0-based.
+    """
+
+    def __init__(self, model: Module, criterion: Criterion, X: np.ndarray, y: np.ndarray, *, optimizer: Callable,
+                 config: dict[str, Any], batch_size: int, shuffle: bool, validation: tuple | None,
+                 metrics: Sequence[str], seed: int | None, checkpoint: str | os.PathLike | None) -> None:
+        self.model, self.criterion, self.X, self.y = model, criterion, X, y
+        self.params, self.grads = model.getParameters()
+        self.optimizer, self.optimizer_name = optimizer, getattr(optimizer, "__name__", type(optimizer).__name__)
+        self.state: dict[str, Any] = dict(config)
+        self.size, self.n_batches = batch_size, -(-len(X) // batch_size)
+        self.shuffle, self.validation, self.metrics, self.checkpoint = shuffle, validation, metrics, checkpoint
+        self.rng = np.random.default_rng(seed)
+        self.meaning = criterion.output_meaning
+        self.with_accuracy = "accuracy" in metrics and self.meaning in CLASSIFICATION
+        names = [name for name in METRICS if name in metrics and (name == "loss" or self.with_accuracy)]
+        if validation is not None:
+            names += [f"val_{name}" for name in list(names)]
+        self.history = History({name: [] for name in names})
+        self.start = self.epoch = self.batch = 0
+        self.bar: Any = None
+        self.inputs: np.ndarray | None = None
+        self.targets: np.ndarray | None = None
+        self.first: tuple[float, float] | None = None  # (loss, correct) of the current batch's first evaluation
+
+    def resume(self, path: str | os.PathLike, config: dict[str, Any]) -> None:
+        """Continue from a checkpoint: parameters, optimizer state (``config`` overrides it), generators, history."""
+        saved = _restore_from_checkpoint(path, self.model, self.params, self.optimizer_name)
+        self.state = {**saved.optimizer_state, **config}
+        if saved.rng_state is not None:
+            self.rng.bit_generator.state = saved.rng_state
+        _set_generator_states(self.model, saved.extra.get("generator_states", {}))
+        self.history = History({name: list(saved.history.get(name, [])) for name in self.history})
+        self.start = saved.epoch
+
+    def feval(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """The optimizer's closure: loss and gradient of the current batch at parameters ``x``."""
+        if x is not self.params:
+            self.params[...] = x
+        self.grads.fill(0)
+        inputs, targets = self.inputs, self.targets
+        output = self.model.forward(inputs)
+        loss = self.criterion.forward(output, targets)
+        if self.first is None:
+            if not math.isfinite(loss):
+                raise FloatingPointError(f"fit: the loss is {loss} at epoch {self.epoch + 1}, batch {self.batch + 1} "
+                                         f"of {self.n_batches}; training stopped (try a lower learning rate)")
+            self.first = (loss, _correct(output, targets, self.meaning) if self.with_accuracy else 0.0)
+        self.model.backward(inputs, self.criterion.backward(output, targets))
+        return loss, self.grads
+
+    def run_batch(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
+        """One optimizer step on a batch; its loss and correct count as first evaluated (before the step)."""
+        self.inputs, self.targets, self.first = inputs, targets, None
+        result, _ = self.optimizer(self.feval, self.params, self.state)
+        if result is not self.params:
+            self.params[...] = result
+        return self.first
+
+    def run_epoch(self) -> dict[str, float]:
+        """One pass over the training set, in a new random order when shuffling; the epoch's training metrics."""
+        X, y, size, bar = self.X, self.y, self.size, self.bar
+        if self.shuffle:
+            order = self.rng.permutation(len(X))
+            X, y = X[order], y[order]
+        loss_sum = correct = 0.0
+        for batch in range(self.n_batches):
+            self.batch, low = batch, batch * size
+            inputs = X[low:low + size]
+            loss, hits = self.run_batch(inputs, y[low:low + size])
+            loss_sum += loss * _batch_weight(self.criterion, len(inputs))
+            correct += hits
+            if bar is not None:
+                bar.update(1)
+        logs: dict[str, float] = {}
+        if "loss" in self.history:
+            logs["loss"] = loss_sum / len(X)
+        if "accuracy" in self.history:
+            logs["accuracy"] = correct / len(X)
+        return logs
+
+    def end_epoch(self, logs: dict[str, float]) -> None:
+        """Add the validation metrics to ``logs``, record them in the history and show them on the bar."""
+        if self.validation is not None:
+            scores = evaluate(self.model, self.criterion, *self.validation, metrics=self.metrics)
+            logs.update({f"val_{name}": value for name, value in scores.items()})
+            self.model.training()
+        for name, value in logs.items():
+            self.history[name].append(value)
+        if self.bar is not None:
+            self.bar.set_postfix({name.replace("accuracy", "acc"): f"{value:.4g}" for name, value in logs.items()},
+                                 refresh=False)
+
+    def save_checkpoint(self) -> None:
+        """Write the checkpoint (atomically) after epoch ``self.epoch``, when ``fit`` was given a path."""
+        if self.checkpoint is not None:
+            io.save_checkpoint(self.checkpoint, self.model, self.state, self.epoch + 1, self.history,
+                               self.rng.bit_generator.state,
+                               extra={"optimizer": self.optimizer_name,
+                                      "generator_states": _generator_states(self.model)})
+
+    def run(self, epochs: int, callbacks: Sequence[Callable[[int, dict[str, float]], Any]], progress: bool) -> History:
+        """Epochs ``start .. epochs - 1`` in training mode (the model's mode is restored after); the history."""
+        was_training = self.model.train
+        self.bar = _progress_bar(progress, epochs * self.n_batches, self.start * self.n_batches)
+        try:
+            self.model.training()
+            for epoch in range(self.start, epochs):
+                self.epoch = epoch
+                if self.bar is not None:
+                    self.bar.set_description(f"epoch {self.epoch + 1}/{epochs}", refresh=False)
+                logs = self.run_epoch()
+                self.end_epoch(logs)
+                self.save_checkpoint()
+                if any([callback(self.epoch + 1, dict(logs)) for callback in callbacks]):
+                    break
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+            if was_training:
+                self.model.training()
+            else:
+                self.model.evaluate()
+        return self.history
+
+
 def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         optimizer: Callable | str = optim.sgd,
         config: dict[str, Any] | None = None,
@@ -275,113 +395,22 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
     unknown = [name for name in metrics if name not in METRICS]
     if unknown:
         raise ValueError(f"unknown metric {unknown[0]!r}; fit records {', '.join(METRICS)}")
-    optimizer = _resolve_optimizer(optimizer)
-    optimizer_name = getattr(optimizer, "__name__", type(optimizer).__name__)
-    task = task_of(criterion)
-    with_accuracy = "accuracy" in metrics and task is not None
-
-    params, grads = model.getParameters()
-    X = _inputs(X, params.dtype, "X")
-    n = len(X)
-    y = _targets(y, n, task, params.dtype, "y")
-    size = _check_batch_size(batch_size, n)
-    n_batches = -(-n // size)
+    meaning = criterion.output_meaning
+    dtype = _model_dtype(model)
+    X = _inputs(X, dtype, "X")
+    y = _targets(y, len(X), meaning, dtype, "y")
     validation = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise TypeError("validation_data must be a pair (X_val, y_val)")
-        X_val = _inputs(validation_data[0], params.dtype, "validation X")
-        validation = (X_val, _targets(validation_data[1], len(X_val), task, params.dtype, "validation y"))
-
-    state: dict[str, Any] = dict(config or {})
-    rng = np.random.default_rng(seed)
-    names = [name for name in METRICS if name in metrics and (name == "loss" or with_accuracy)]
-    if validation is not None:
-        names += [f"val_{name}" for name in list(names)]
-    history = History({name: [] for name in names})
-    start = 0
+        X_val = _inputs(validation_data[0], dtype, "validation X")
+        validation = (X_val, _targets(validation_data[1], len(X_val), meaning, dtype, "validation y"))
+    training = Training(model, criterion, X, y, optimizer=_resolve_optimizer(optimizer), config=dict(config or {}),
+                        batch_size=_check_batch_size(batch_size, len(X)), shuffle=shuffle, validation=validation,
+                        metrics=metrics, seed=seed, checkpoint=checkpoint)
     if resume is not None:
-        saved = _restore_from_checkpoint(resume, model, params, optimizer_name)
-        state = {**saved.optimizer_state, **(config or {})}
-        if saved.rng_state is not None:
-            rng.bit_generator.state = saved.rng_state
-        _set_generator_states(model, saved.extra.get("generator_states", {}))
-        history = History({name: list(saved.history.get(name, [])) for name in names})
-        start = saved.epoch
-    callbacks = list(callbacks)
-
-    # The batch the closure works on, and what its first evaluation saw (loss, correct count).
-    batch: list[Any] = [None, None]
-    seen: list[Any] = [None]
-
-    def feval(x: np.ndarray) -> tuple[float, np.ndarray]:
-        if x is not params:
-            params[...] = x
-        grads.fill(0)
-        inputs, targets = batch
-        output = model.forward(inputs)
-        loss = criterion.forward(output, targets)
-        if seen[0] is None:
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"fit: the loss is {loss} at epoch {epoch + 1}, batch {index + 1} of "
-                                         f"{n_batches}; training stopped (try a lower learning rate)")
-            seen[0] = (loss, _correct(output, targets, task) if with_accuracy else 0.0)
-        model.backward(inputs, criterion.backward(output, targets))
-        return loss, grads
-
-    was_training = model.train
-    bar = _progress_bar(progress, epochs * n_batches, start * n_batches)
-    epoch = index = 0
-    try:
-        model.training()
-        for epoch in range(start, epochs):
-            if bar is not None:
-                bar.set_description(f"epoch {epoch + 1}/{epochs}", refresh=False)
-            if shuffle:
-                order = rng.permutation(n)
-                X_epoch, y_epoch = X[order], y[order]
-            else:
-                X_epoch, y_epoch = X, y
-            loss_sum = correct = 0.0
-            for index in range(n_batches):
-                low = index * size
-                batch[0], batch[1] = X_epoch[low:low + size], y_epoch[low:low + size]
-                seen[0] = None
-                result, _ = optimizer(feval, params, state)
-                if result is not params:
-                    params[...] = result
-                loss_sum += seen[0][0] * _batch_weight(criterion, len(batch[0]))
-                correct += seen[0][1]
-                if bar is not None:
-                    bar.update(1)
-            logs: dict[str, float] = {}
-            if "loss" in history:
-                logs["loss"] = loss_sum / n
-            if "accuracy" in history:
-                logs["accuracy"] = correct / n
-            if validation is not None:
-                scores = evaluate(model, criterion, *validation, metrics=metrics)
-                logs.update({f"val_{name}": value for name, value in scores.items()})
-                model.training()
-            for name, value in logs.items():
-                history[name].append(value)
-            if bar is not None:
-                bar.set_postfix({name.replace("accuracy", "acc"): f"{value:.4g}" for name, value in logs.items()},
-                                refresh=False)
-            if checkpoint is not None:
-                io.save_checkpoint(checkpoint, model, state, epoch + 1, history, rng.bit_generator.state,
-                                   extra={"optimizer": optimizer_name,
-                                          "generator_states": _generator_states(model)})
-            if any([callback(epoch + 1, dict(logs)) for callback in callbacks]):
-                break
-    finally:
-        if bar is not None:
-            bar.close()
-        if was_training:
-            model.training()
-        else:
-            model.evaluate()
-    return history
+        training.resume(resume, dict(config or {}))
+    return training.run(epochs, list(callbacks), progress)
 
 
 # -- evaluation and prediction ----------------------------------------------------------------
@@ -422,11 +451,11 @@ def evaluate(model: Module, criterion: Criterion, X: Any, y: Any, *, batch_size:
     unknown = [name for name in metrics if name not in METRICS]
     if unknown:
         raise ValueError(f"unknown metric {unknown[0]!r}; evaluate computes {', '.join(METRICS)}")
-    task = task_of(criterion)
+    meaning = criterion.output_meaning
     dtype = _model_dtype(model)
     X = _inputs(X, dtype, "X")
     n = len(X)
-    y = _targets(y, n, task, dtype, "y")
+    y = _targets(y, n, meaning, dtype, "y")
     size = _check_batch_size(batch_size, n)
     was_training = model.train
     model.evaluate()
@@ -436,15 +465,15 @@ def evaluate(model: Module, criterion: Criterion, X: Any, y: Any, *, batch_size:
             inputs, targets = X[low:low + size], y[low:low + size]
             output = model.forward(inputs)
             loss_sum += criterion.forward(output, targets) * _batch_weight(criterion, len(inputs))
-            if task is not None:
-                correct += _correct(output, targets, task)
+            if meaning in CLASSIFICATION:
+                correct += _correct(output, targets, meaning)
     finally:
         if was_training:
             model.training()
     scores: dict[str, float] = {}
     if "loss" in metrics:
         scores["loss"] = loss_sum / n
-    if "accuracy" in metrics and task is not None:
+    if "accuracy" in metrics and meaning in CLASSIFICATION:
         scores["accuracy"] = correct / n
     return scores
 

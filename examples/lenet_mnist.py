@@ -1,6 +1,6 @@
 """A LeNet-style convolutional network on MNIST: the shipped 10,000 images, 8,000 to train and 2,000 to test.
 
-The network and its training are ``ember.recipes.lenet`` (``build_lenet``, ``train_lenet``)::
+The network and its training are ``ember.recipes.lenet`` (``train_lenet``; the network is ``ember.models.lenet``)::
 
     View(1, 28, 28) -> SpatialConvolution(1 -> 6, 5x5, pad 2) -> ReLU -> SpatialMaxPooling(2x2)   # 6 x 14 x 14
                     -> SpatialConvolution(6 -> 16, 5x5) -> ReLU -> SpatialMaxPooling(2x2)        # 16 x 5 x 5
@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ember import data, io
+from ember import data, io, models
 from ember.recipes import lenet
 
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> float:
     args = parser.parse_args(argv)
 
     X, y = data.mnist(data_dir=args.data_dir)
-    print(lenet.build_lenet(dropout=args.dropout))
+    print(models.lenet(dropout=args.dropout))
     print(f"{len(X) - lenet.N_TEST} training and {lenet.N_TEST} test images")
 
     start = time.perf_counter()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ember import io, manual_seed, nn, optim
-from ember.train import History, evaluate, fit, predict, predict_proba, task_of
+from ember.train import History, evaluate, fit, predict, predict_proba
 
 
 def blobs(n_per_class: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -126,11 +126,11 @@ def test_string_optimizer_and_config_left_untouched():
 
 
 def test_accuracy_kinds():
-    assert task_of(nn.ClassNLLCriterion()) == "argmax"
-    assert task_of(nn.CrossEntropyCriterion()) == "argmax"
-    assert task_of(nn.MultiMarginCriterion()) == "argmax"
-    assert task_of(nn.BCECriterion()) == "threshold"
-    assert task_of(nn.MSECriterion()) is None
+    assert nn.ClassNLLCriterion().output_meaning == "scores"
+    assert nn.CrossEntropyCriterion().output_meaning == "scores"
+    assert nn.MultiMarginCriterion().output_meaning == "scores"
+    assert nn.BCECriterion().output_meaning == "probability"
+    assert nn.MSECriterion().output_meaning == "value"
 
     X, y = blobs()
     scores = nn.Sequential(nn.Linear(2, 3, rng=np.random.default_rng(0)))

@@ -1,6 +1,7 @@
 """Datasets and batching: real data shipped or downloaded, generated toy sets, and utilities.
 
-Real data (:mod:`ember.data.datasets`) comes from the ``data_dir`` argument,
+Any of them by name (:mod:`ember.data.specs`): ``load("ocr-letters:small")`` returns a
+:class:`Dataset` with the training and test sets and the class names. Real data (:mod:`ember.data.datasets`) comes from the ``data_dir`` argument,
 the ``EMBER_DATA_DIR`` environment variable, or the copies shipped with ember:
 :func:`ocr_letters`, :func:`iris`, :func:`mnist` (the test set ships; the
 training set downloads), :func:`fashion_mnist`, and any numeric CSV with
@@ -28,8 +29,10 @@ from ember.data.datasets import (
 )
 from ember.data.download import DownloadError, cache_directory
 from ember.data.generated import blobs, sine, spirals, xor
+from ember.data.specs import DATASETS, Dataset, check_spec, load
 from ember.data.utils import Standardizer, batches, one_hot, standardize, train_test_split
 
-__all__ = ["ENV_VAR", "FASHION_CLASSES", "IRIS_CLASSES", "OCR_LETTERS", "SHIPPED", "DownloadError", "Standardizer",
-           "batches", "blobs", "cache_directory", "csv_header", "data_directory", "fashion_mnist", "iris", "load_csv",
-           "mnist", "ocr_letters", "one_hot", "read_idx", "sine", "spirals", "standardize", "train_test_split", "xor"]
+__all__ = ["DATASETS", "ENV_VAR", "FASHION_CLASSES", "IRIS_CLASSES", "OCR_LETTERS", "SHIPPED", "Dataset",
+           "DownloadError", "Standardizer", "batches", "blobs", "cache_directory", "check_spec", "csv_header",
+           "data_directory", "fashion_mnist", "iris", "load", "load_csv", "mnist", "ocr_letters", "one_hot", "read_idx",
+           "sine", "spirals", "standardize", "train_test_split", "xor"]

@@ -5,6 +5,12 @@ A criterion maps ``(input, target)`` to a scalar loss. Subclasses implement
 and returns it, and ``updateGradInput(input, target)``, which sets
 ``self.gradInput`` = ∂loss/∂input. ``sizeAverage`` (default ``True``) divides
 by the number of examples (or elements), as in Torch.
+
+A criterion also declares what its input means for metrics, in ``output_meaning``:
+``"scores"`` (one score per class: the prediction is the argmax, compared with an
+integer label), ``"probability"`` (a probability per element, thresholded at 0.5)
+or ``"value"`` (regression: no accuracy). ``ember.train`` reads it; a user's own
+criterion sets it the same way.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ class Criterion:
     _float_attributes: tuple[str, ...] = ()
     #: names of scratch arrays that ``clearState()`` drops.
     _buffers: tuple[str, ...] = ()
+    #: what the input means for metrics: ``"scores"``, ``"probability"`` or ``"value"`` (see the module docstring).
+    output_meaning: str = "value"
 
     def __init__(self) -> None:
         self.output = 0.0

@@ -170,6 +170,8 @@ class BCECriterion(_PointwiseCriterion):
 
     """
 
+    output_meaning = "probability"
+
     _float_attributes = ("weights",)
     eps = 1e-12
 
@@ -411,6 +413,8 @@ class L1Cost(Criterion):
 
 class _ClassCriterion(Criterion):
     """Shared checks of the criteria that take per-class scores and 0-based integer labels."""
+
+    output_meaning = "scores"
 
     _buffers = ("_buffer",)
     _float_attributes = ("weights",)

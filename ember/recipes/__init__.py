@@ -10,7 +10,7 @@
   hand-derived one-hidden-layer ReLU network checked against backprop, the Legendre P3 module fitted to
   sin(x).
 * :mod:`ember.recipes.tour` — a tour of Torch ``nn``: every cell of the classic tutorial, printed and checked.
-* :mod:`ember.recipes.lenet` — a LeNet-style CNN on MNIST: ``build_lenet()`` and ``train_lenet`` (8k/2k
+* :mod:`ember.recipes.lenet` — a LeNet-style CNN on MNIST (``ember.models.lenet``): ``train_lenet`` (8k/2k
   split, Adam, ≥ 97% test accuracy in 12 epochs).
 
 Each recipe is also an ``ember`` command and an example script in ``examples/``.

@@ -1,6 +1,6 @@
 """A LeNet-style convolutional network on MNIST: the shipped 10,000 images, 8,000 to train and 2,000 to test.
 
-:func:`build_lenet` makes the network; its input is the rows of 784 pixels that
+:func:`ember.models.lenet` makes the network; its input is the rows of 784 pixels that
 ``ember.data.mnist`` returns, which its first ``View`` turns into 1 x 28 x 28 images::
 
     View(1, 28, 28) -> SpatialConvolution(1 -> 6, 5x5, pad 2) -> ReLU -> SpatialMaxPooling(2x2)   # 6 x 14 x 14
@@ -31,48 +31,15 @@ from typing import Any
 
 import numpy as np
 
-from ember import data, nn
+from ember import data, models, nn
 from ember.random import manual_seed
 
-#: the image geometry the network expects: one plane of 28 x 28 pixels, given as rows of 784.
-IMAGE_SHAPE = (1, 28, 28)
 N_CLASSES = 10
 #: the training settings of the recipe (and of ``ember train --model lenet``).
 EPOCHS, BATCH_SIZE, LEARNING_RATE, LEARNING_RATE_DECAY = 12, 32, 1e-3, 1e-3
 OPTIMIZER = "adam"
 #: images held out for testing, of the 10,000 shipped.
 N_TEST = 2000
-
-
-def build_lenet(n_classes: int = N_CLASSES, *, dropout: float = 0.0, dtype: Any = np.float32) -> nn.Sequential:
-    """The LeNet-style network of the module docstring, taking ``(batch, 784)`` rows of 28x28 images.
-
-    Parameters are drawn from ``ember.random``'s generator (call ``ember.random.manual_seed``
-    first for a reproducible network).
-
-    Args:
-        n_classes: outputs of the last Linear layer (log-probabilities, after LogSoftMax).
-        dropout: probability of ``Dropout`` after the first Linear layer's ReLU (0: no Dropout layer).
-        dtype: the parameters' dtype (default float32, twice as fast as float64).
-
-    Shape: input ``(batch, 784)`` or ``(784,)``; output ``(batch, n_classes)`` or ``(n_classes,)``.
-
-    """
-    if n_classes < 1:
-        raise ValueError(f"build_lenet: n_classes must be at least 1, got {n_classes}")
-    if not 0 <= dropout < 1:
-        raise ValueError(f"build_lenet: dropout must be in [0, 1), got {dropout}")
-    model = nn.Sequential()
-    model.add(nn.View(*IMAGE_SHAPE, n_input_dims=1))
-    model.add(nn.SpatialConvolution(1, 6, 5, 5, padW=2, padH=2)).add(nn.ReLU()).add(nn.SpatialMaxPooling(2, 2))
-    model.add(nn.SpatialConvolution(6, 16, 5, 5)).add(nn.ReLU()).add(nn.SpatialMaxPooling(2, 2))
-    model.add(nn.View(-1, n_input_dims=3))
-    model.add(nn.Linear(16 * 5 * 5, 120)).add(nn.ReLU())
-    if dropout:
-        model.add(nn.Dropout(dropout))
-    model.add(nn.Linear(120, 84)).add(nn.ReLU())
-    model.add(nn.Linear(84, n_classes)).add(nn.LogSoftMax())
-    return model.type(dtype)
 
 
 @dataclass
@@ -110,7 +77,7 @@ def train_lenet(X: np.ndarray, y: np.ndarray, *, epochs: int = EPOCHS, batch_siz
         batch_size: examples per Adam step.
         learning_rate: Adam's initial step size.
         learning_rate_decay: Adam's step size at step ``t`` is ``learning_rate / (1 + t · learning_rate_decay)``.
-        dropout: see :func:`build_lenet`.
+        dropout: see :func:`ember.models.lenet`.
         n_test: images held out for testing (``ember.data.train_test_split``, shuffled with ``seed``).
         seed: seed of the split, the initialisation (``ember.random.manual_seed``) and the shuffling.
         dtype: the network's dtype (default float32).
@@ -124,12 +91,12 @@ def train_lenet(X: np.ndarray, y: np.ndarray, *, epochs: int = EPOCHS, batch_siz
     from ember.train import evaluate, fit
 
     X = np.asarray(X)
-    if X.ndim != 2 or X.shape[1] != int(np.prod(IMAGE_SHAPE)):
+    if X.ndim != 2 or X.shape[1] != int(np.prod(models.IMAGE_SHAPE)):
         raise ValueError(f"train_lenet: expected images as rows of 784 pixels, shape (n, 784), got {X.shape}")
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=n_test, seed=seed)
     X_train, X_test = X_train.astype(dtype, copy=False), X_test.astype(dtype, copy=False)
     manual_seed(seed)
-    model = build_lenet(dropout=dropout, dtype=dtype)
+    model = models.lenet(N_CLASSES, dropout=dropout, dtype=dtype)
     criterion = nn.ClassNLLCriterion()
     config = {"learning_rate": learning_rate, "learning_rate_decay": learning_rate_decay}
     start = time.perf_counter()

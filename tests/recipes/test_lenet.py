@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ember import data, io, nn
+from ember import data, io, models, nn
 from ember.random import manual_seed
 from ember.recipes import lenet
 from ember.train import evaluate
@@ -31,9 +31,9 @@ def one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
-def test_build_lenet_shapes_and_dtype():
+def test_models_lenet_shapes_and_dtype():
     manual_seed(0)
-    model = lenet.build_lenet()
+    model = models.lenet()
     x = np.random.default_rng(0).random((5, 784), dtype=np.float32)
     shapes = []
     output = x
@@ -49,27 +49,27 @@ def test_build_lenet_shapes_and_dtype():
     assert model.forward(x[0]).shape == (10,)  # one image
 
 
-def test_build_lenet_options():
+def test_models_lenet_options():
     manual_seed(0)
-    model = lenet.build_lenet(3, dropout=0.5, dtype=np.float64)
+    model = models.lenet(3, dropout=0.5, dtype=np.float64)
     assert len(model.findModules(nn.Dropout)) == 1 and model.findModules(nn.Dropout)[0].p == 0.5
     assert model.modules[-2].weight.shape == (3, 84) and model.modules[-2].weight.dtype == np.float64
-    assert not lenet.build_lenet().findModules(nn.Dropout)
+    assert not models.lenet().findModules(nn.Dropout)
     manual_seed(1)
-    first = lenet.build_lenet().getParameters()[0].copy()
+    first = models.lenet().getParameters()[0].copy()
     manual_seed(1)
-    np.testing.assert_array_equal(lenet.build_lenet().getParameters()[0], first)  # seeded initialisation
+    np.testing.assert_array_equal(models.lenet().getParameters()[0], first)  # seeded initialisation
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.0"):
-        lenet.build_lenet(dropout=1.0)
+        models.lenet(dropout=1.0)
     with pytest.raises(ValueError, match="n_classes must be at least 1, got 0"):
-        lenet.build_lenet(0)
+        models.lenet(0)
 
 
 def test_train_lenet_learns_digits_and_saves(data_dir, tmp_path):
     X, y = data.mnist(data_dir=data_dir)
     X, y = X[:1700], y[:1700]
     manual_seed(0)
-    untrained = lenet.build_lenet()
+    untrained = models.lenet()
     chance = evaluate(untrained, nn.ClassNLLCriterion(), X, y)["accuracy"]
     with one_blas_thread():
         result = lenet.train_lenet(X, y, epochs=2, n_test=200, seed=0)

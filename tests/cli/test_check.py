@@ -8,7 +8,9 @@ import textwrap
 
 import pytest
 
-from ember.cli import UsageError, default_input_shape, main, parse_literals, parse_shape, split_arguments
+from ember.cli import main
+from ember.cli.check import default_input_shape, parse_literals, parse_shape, split_arguments
+from ember.cli.common import UsageError
 
 LAYERS = textwrap.dedent('''
     import numpy as np

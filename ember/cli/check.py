@@ -1,39 +1,17 @@
-"""The ``ember`` command line (also ``python -m ember``).
-
-Each subcommand is one function ``cmd_<name>(args) -> int`` plus one
-``add_<name>_parser(subparsers)`` that declares its arguments and sets
-``func=cmd_<name>``; :func:`build_parser` calls every ``add_*_parser`` listed in
-``SUBCOMMANDS``. To add a subcommand, write those two functions and append the
-second to ``SUBCOMMANDS``.
-
-Exit codes: 0 success; 1 the command ran and found a failure (a gradient check
-failed); 2 bad arguments (the subcommand raises :class:`UsageError`, and
-:func:`main` prints its message as one line on stderr, without a traceback).
-"""
+"""``ember check MODULE``: gradient-check one module (Jacobians and the module protocol)."""
 
 from __future__ import annotations
 
 import argparse
 import ast
-import difflib
-import importlib.util
-import os
 import re
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ember import cli_recipes, cli_train
-
-
-class UsageError(Exception):
-    """Bad command-line arguments: :func:`main` prints the message on one line and exits with 2."""
-
-
-# -- ember check ------------------------------------------------------------------------------------
+from ember.cli.classes import load_module_class
+from ember.cli.common import UsageError, add_seed, command, positive_float, wrote
 
 CHECK_DESCRIPTION = """\
 Gradient-check one module: its Jacobians with respect to the input and each parameter
@@ -70,26 +48,24 @@ examples:
 DEFAULT_INPUT_SHAPE = (4, 5)
 
 
-def add_check_parser(subparsers: Any) -> None:
+def add_parsers(subparsers: Any) -> None:
     """Declare ``ember check``."""
-    parser = subparsers.add_parser("check", help="gradient-check a module (Jacobians and protocol)",
-                                   description=CHECK_DESCRIPTION, epilog=CHECK_EPILOG,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = command(subparsers, "check", cmd_check, help="gradient-check a module (Jacobians and protocol)",
+                     description=CHECK_DESCRIPTION, epilog=CHECK_EPILOG)
     parser.add_argument("module", metavar="MODULE", help="path/to/file.py:ClassName, or a name from ember.nn")
     parser.add_argument("--args", nargs="*", default=[], metavar="ARG",
                         help="constructor arguments as Python literals (see below)")
     parser.add_argument("--input-shape", metavar="SHAPE",
-                        help="comma-separated sizes of the input, e.g. 4,10 (default: (n_in,) or 4,5)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the input and the random gradOutputs (0)")
-    parser.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (1e-6)")
-    parser.add_argument("--tol", type=float, default=1e-6,
-                        help="tolerance, relative to the scale of each Jacobian (1e-6)")
+                        help="comma-separated sizes of the input, e.g. 4,10 (if not given: (n_in,) or 4,5)")
+    add_seed(parser, "the input and the random gradOutputs")
+    parser.add_argument("--eps", type=positive_float, default=1e-6, help="finite-difference step")
+    parser.add_argument("--tol", type=positive_float, default=1e-6,
+                        help="tolerance, relative to the scale of each Jacobian")
     parser.add_argument("--no-batch", action="store_true",
                         help="skip the batch check (modules with no batch mode, or not per-example)")
     parser.add_argument("--plot", metavar="DIR", nargs="?", const=".",
                         help="also write a heatmap of the input Jacobian (backprop, finite differences, "
                              "difference) to DIR/jacobian-NAME.png (DIR defaults to .)")
-    parser.set_defaults(func=cmd_check)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -127,7 +103,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         path = Path(args.plot) / f"jacobian-{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         jacobian_heatmap(path, *jacobian(module, x, eps=args.eps), title=f"{module.describe()}: d output / d input")
-        print(f"wrote figure: {path}")
+        wrote(path)
     return 0 if report.ok else 1
 
 
@@ -136,64 +112,6 @@ def _refusal(module: Any, error: Exception) -> bool:
     text = str(error)
     return isinstance(error, (ValueError, TypeError, IndexError)) and any(
         text.startswith(m.describe() + ":") for m in module.listModules())
-
-
-def load_module_class(spec: str) -> tuple[type, str]:
-    """The class named by ``path/to/file.py:ClassName`` or by a name from ``ember.nn``, and its name."""
-    from ember import nn
-    from ember.nn.module import Module
-
-    path, colon, name = spec.rpartition(":")
-    if colon and path and not re.fullmatch(r"[A-Za-z]", path):  # not a bare Windows drive letter
-        file = Path(path)
-        if not file.is_file():
-            raise UsageError(f"no such file: {path}")
-        namespace = import_file(file)
-        cls = getattr(namespace, name, None)
-        if cls is None:
-            choices = [k for k, v in vars(namespace).items() if isinstance(v, type) and issubclass(v, Module)]
-            raise UsageError(f"{path} defines no {name!r}{_suggest(name, choices)}")
-    else:
-        name = spec
-        if name.endswith(".py"):
-            raise UsageError(f"name the class to check: {name}:ClassName")
-        cls = getattr(nn, name, None)
-        if not (isinstance(cls, type) and issubclass(cls, Module)):
-            choices = [k for k, v in vars(nn).items() if isinstance(v, type) and issubclass(v, Module)]
-            raise UsageError(f"ember.nn has no module {name!r}{_suggest(name, choices)}; "
-                             "to check your own, give path/to/file.py:ClassName")
-    if not (isinstance(cls, type) and issubclass(cls, Module)):
-        raise UsageError(f"{name} is not a subclass of ember.nn.Module")
-    return cls, name
-
-
-def _suggest(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=3)
-    if close:
-        return " (did you mean " + " or ".join(close) + "?)"
-    if choices:
-        return " (it has " + ", ".join(sorted(choices)[:8]) + (", ..." if len(choices) > 8 else "") + ")"
-    return ""
-
-
-def import_file(file: Path) -> Any:
-    """Import a Python file by its path; its directory is on ``sys.path`` while it loads."""
-    name = "_ember_user_" + re.sub(r"\W", "_", file.stem)
-    spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:
-        raise UsageError(f"cannot import {file}: not a Python file")
-    namespace = importlib.util.module_from_spec(spec)
-    sys.modules[name] = namespace
-    directory = str(file.resolve().parent)
-    sys.path.insert(0, directory)
-    try:
-        spec.loader.exec_module(namespace)
-    except Exception as error:
-        del sys.modules[name]
-        raise UsageError(f"cannot import {file}: {type(error).__name__}: {error}") from error
-    finally:
-        sys.path.remove(directory)
-    return namespace
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -263,74 +181,3 @@ def _literal(text: str) -> Any:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise UsageError(f"--args: cannot read {text!r} as a Python literal (numbers, True/False/None, "
                          f"quoted strings, tuples, lists; quote strings, e.g. \"'{text}'\")") from None
-
-
-def add_bench_parser(subparsers: Any) -> None:
-    """``ember bench [ARGS]``: every argument is passed on to ``python -m benchmarks``."""
-    parser = subparsers.add_parser(
-        "bench", help="run the benchmark suite (ember vs PyTorch vs hand-written NumPy)", add_help=False,
-        description="Run benchmarks/ from an ember checkout; all arguments go to `python -m benchmarks` "
-                    "(try `ember bench --help`).")
-    parser.set_defaults(func=cmd_bench, passthrough=True)
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    """Run ``benchmarks`` (which lives beside the package in a checkout, not inside it)."""
-    checkout = Path(__file__).resolve().parent.parent
-    if not (checkout / "benchmarks" / "__main__.py").is_file():
-        raise UsageError(f"the benchmark suite is not installed with the package: run it from an ember checkout "
-                         f"(no benchmarks/ beside {checkout / 'ember'})")
-    sys.path.insert(0, str(checkout))
-    from benchmarks.__main__ import run
-
-    return run(args.passed_on)
-
-
-# -- the command ------------------------------------------------------------------------------------
-
-#: one ``add_<name>_parser`` per subcommand, in the order ``ember --help`` lists them.
-SUBCOMMANDS: list[Callable[[Any], None]] = [
-    cli_train.add_parsers,  # demo, train, evaluate, predict
-    cli_recipes.add_parsers,  # neuralnet, iris, lab, gradients, tour
-    add_check_parser,
-    add_bench_parser,
-]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``ember`` argument parser, with one subparser per entry of ``SUBCOMMANDS``."""
-    from ember import __version__
-
-    parser = argparse.ArgumentParser(prog="ember", description="ember: neural networks on NumPy, Torch nn style.")
-    parser.add_argument("--version", action="version", version=f"ember {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in SUBCOMMANDS:
-        add(subparsers)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``ember`` with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
-    parser = build_parser()
-    try:
-        args, unknown = parser.parse_known_args(argv)
-        if unknown and not getattr(args, "passthrough", False):
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        args.passed_on = unknown
-    except SystemExit as exit:  # argparse: --help (0) or a usage error (2), already printed
-        return exit.code if isinstance(exit.code, int) else 2
-    if getattr(args, "func", None) is None:
-        parser.print_help(sys.stderr)
-        return 2
-    try:
-        return args.func(args)
-    except UsageError as error:
-        message = " ".join(str(error).split())  # one line
-        print(f"ember {args.command}: error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:  # e.g. `ember check … | head`: stop quietly, as the shell's tools do
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141

@@ -181,9 +181,9 @@ def test_runtime_errors_are_one_line(tmp_path):
     assert_no_traceback(wrong_width)
     assert len(wrong_width.stderr.strip().splitlines()) == 1
     assert "Linear(3 -> 2): expected input of shape (3,) or (batch, 3), got (2, 4)" in wrong_width.stderr
-    needs_data = ember("train", "--dataset", "mnist", "--epochs", "1")
-    assert needs_data.returncode == 1
-    assert "give --data-dir DIR or set EMBER_DATA_DIR" in needs_data.stderr
+    no_data = ember("train", "--dataset", "ocr-letters:tiny", "--epochs", "1", "--data-dir", str(tmp_path / "none"))
+    assert no_data.returncode == 1
+    assert "does not exist" in no_data.stderr and len(no_data.stderr.strip().splitlines()) == 1
 
 
 # -- help and argument errors (in-process) ----------------------------------------------------

@@ -80,7 +80,7 @@ def test_neuralnet_sweep(data_dir, tmp_path, capsys):
     assert code == 0
     assert len((tmp_path / "sweep.csv").read_text().splitlines()) == 1 + 2 * 2
     assert [p.name for p in figures(out)] == ["crossentropy_vs_hidden_units.png", "crossentropy_vs_epoch_lr0.1.png"]
-    assert main(["neuralnet", "sweep", "--train", "x.csv"]) == 1
+    assert main(["neuralnet", "sweep", "--train", "x.csv"]) == 2  # a bad argument
     assert "give both --train and --test" in capsys.readouterr().err
 
 
@@ -93,7 +93,7 @@ def test_iris(tmp_path, capsys):
     assert sorted(p.name for p in paths) == ["iris-loss.png", "iris-regions-requ.png", "iris-regions-sigmoid.png",
                                              "requ-jacobian.png"]
     assert all(p.stat().st_size > 0 for p in paths)
-    assert main(["iris", "--features", "1", "1", "--out", str(tmp_path)]) == 1
+    assert main(["iris", "--features", "1", "1", "--out", str(tmp_path)]) == 2  # a bad argument
     assert "two different feature indices" in capsys.readouterr().err
 
 

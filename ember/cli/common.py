@@ -1,0 +1,147 @@
+"""What every ``ember`` command shares: the parser class, option types and options, and the error guard.
+
+A handler is ``handler(args) -> int``: it parses nothing itself, calls the library, prints and returns
+the exit status. :func:`guard` runs it and turns what can go wrong into one line on stderr and a status:
+
+* 0 success; 1 the command ran and found a failure (a failed check), or the library refused its
+  input (ember's exceptions: ``ValueError`` and its ``ember.InputError`` family, ``TypeError``,
+  ``OSError``, ``FloatingPointError``);
+* 2 bad arguments: argparse's own errors and :class:`UsageError` (a combination argparse cannot see);
+* 130 interrupted (Ctrl-C): one line, and the work that finished is kept by the library call;
+* 141 the reader of stdout went away (``ember … | head``): stop quietly, as the shell's tools do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+#: the exceptions with which the library refuses input or fails cleanly: one line, exit status 1.
+#: (``ember.InputError`` subclasses ``ValueError``, so it is among them.)
+LIBRARY_ERRORS = (ValueError, TypeError, OSError, FloatingPointError)
+
+
+class UsageError(Exception):
+    """Bad command-line arguments that argparse cannot see: one line on stderr, exit status 2."""
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions kept as written; every option's default shown by argparse itself (never in a help string)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("%(default)" in text or default in (None, False, argparse.SUPPRESS)
+                or not (action.option_strings or action.nargs in (argparse.OPTIONAL, argparse.ZERO_OR_MORE))):
+            return text
+        shown = " ".join(str(item) for item in default) if isinstance(default, (list, tuple)) else "%(default)s"
+        return f"{text} (default: {shown})"
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that reports a bad argument as one line (and exit status 2) under its own name."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        """Print ``PROG: error: MESSAGE (see 'PROG --help')`` and exit with 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def command(subparsers: Any, name: str, handler: Callable[[argparse.Namespace], int], help: str,
+            description: str = "", epilog: str = "", **kwargs: Any) -> Parser:
+    """Declare subcommand ``name`` that runs ``handler``; its parser is returned to take the options."""
+    parser = subparsers.add_parser(name, help=help, description=description or help[:1].upper() + help[1:] + ".",
+                                   epilog=epilog, formatter_class=HelpFormatter, **kwargs)
+    parser.set_defaults(handler=handler, parser=parser)
+    return parser
+
+
+# -- option types ---------------------------------------------------------------------------------
+
+def _number_type(convert: Callable[[str], Any], accept: Callable[[Any], bool], what: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)``, refused with "expected WHAT" unless ``accept(value)``."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = _number_type(int, lambda value: value >= 1, "a positive integer")
+nonnegative_int = _number_type(int, lambda value: value >= 0, "a non-negative integer")
+positive_float = _number_type(float, lambda value: math.isfinite(value) and value > 0, "a positive number")
+unit_fraction = _number_type(float, lambda value: 0 <= value < 1, "a fraction in [0, 1)")
+
+
+# -- shared options -------------------------------------------------------------------------------
+
+def add_out(parser: argparse.ArgumentParser, what: str = "the figures") -> None:
+    """``--out DIR``: the folder for what the command writes."""
+    parser.add_argument("--out", metavar="DIR", default=".", help=f"folder for {what}")
+
+
+def add_seed(parser: argparse.ArgumentParser, what: str = "the initialisation", default: int = 0) -> None:
+    """``--seed N``: the seed of the command's random draws."""
+    parser.add_argument("--seed", type=int, default=default, metavar="N", help=f"seed of {what}")
+
+
+def add_data_dir(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir DIR``: where the shipped datasets are read (else ``$EMBER_DATA_DIR``)."""
+    parser.add_argument("--data-dir", metavar="DIR", default=None,
+                        help="directory holding iris/, ocr-letters/ and mnist/ (if not given: $EMBER_DATA_DIR)")
+
+
+def add_quiet(parser: argparse.ArgumentParser, what: str = "no progress bar") -> None:
+    """``--quiet``."""
+    parser.add_argument("--quiet", action="store_true", help=what)
+
+
+def wrote(path: Any, what: str = "figure") -> None:
+    """Announce a file a command wrote: ``wrote figure: PATH``."""
+    print(f"wrote {what}: {path}")
+
+
+# -- the guard ------------------------------------------------------------------------------------
+
+def one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line (its type's name when it has none)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def guard(prog: str, handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run ``handler(args)`` and return its exit status; failures become one line on stderr (see above)."""
+    try:
+        status = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the guard, not at interpreter exit
+        return status
+    except UsageError as error:
+        print(f"{prog}: error: {one_line(error)}", file=sys.stderr)
+        return 2
+    except LIBRARY_ERRORS as error:
+        if isinstance(error, BrokenPipeError):
+            return _pipe_closed()
+        print(f"{prog}: error: {one_line(error)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _pipe_closed() -> int:
+    """Send what is left for stdout to /dev/null (so Python's exit flush cannot fail) and return 141."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141

@@ -1,0 +1,224 @@
+"""``ember neuralnet``: the OCR-letters homework, and ``ember neuralnet sweep``, its empirical questions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ember.cli.common import (
+    Parser,
+    UsageError,
+    add_data_dir,
+    add_out,
+    add_quiet,
+    add_seed,
+    command,
+    guard,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    wrote,
+)
+from ember.recipes import ocr
+
+#: the relative error under which a whole-model gradient check passes.
+GRADIENT_TOLERANCE = 1e-6
+
+
+NEURALNET_DESCRIPTION = """\
+The OCR-letters homework: a one-hidden-layer network (sigmoid hidden layer, softmax output,
+mean cross-entropy) trained by SGD one example at a time, in the order of the training file.
+Prints and writes, for each epoch, the mean cross-entropy on the training and test sets, then
+the error rates, and writes the predicted label of every training and test example.
+
+Output files:
+  TRAIN_OUT, TEST_OUT   one predicted label per line
+  METRICS_OUT           epoch=E crossentropy(train): V
+                        epoch=E crossentropy(test): V      (for E = 1 .. NUM_EPOCH)
+                        error(train): V
+                        error(test): V
+"""
+
+NEURALNET_EPILOG = """\
+The empirical questions (hidden units 5, 20, 50, 100, 200 x learning rates 0.1, 0.01, 0.001):
+  ember neuralnet sweep --split small --epochs 100 --out sweep/      (see 'ember neuralnet sweep --help')
+
+examples:
+  ember neuralnet small_train.csv small_test.csv train.labels test.labels metrics.txt 2 4 2 0.1
+  ember neuralnet $EMBER_DATA_DIR/ocr-letters/small_train.csv $EMBER_DATA_DIR/ocr-letters/small_test.csv \\
+      train.labels test.labels metrics.txt 10 50 1 0.01 --check-gradient --plot-dir figures/
+"""
+
+SWEEP_DESCRIPTION = """\
+The homework's empirical questions: train the OCR network for every number of hidden units and
+every learning rate, record the mean train and test cross-entropy after each epoch, and write
+  sweep.csv                                 one line per (hidden units, learning rate, epoch)
+  crossentropy_vs_hidden_units.png          last-epoch cross-entropy against hidden units
+  crossentropy_vs_epoch_lr<RATE>.png        cross-entropy against epoch, one figure per learning rate
+into --out. The data are a split of the shipped OCR letters (--split) or two CSV files
+(--train and --test).
+"""
+
+
+def _init_flag(text: str) -> bool:
+    """INIT_FLAG: 1 (RANDOM) → True, 2 (ZERO) → False."""
+    if text.strip() == "1":
+        return True
+    if text.strip() == "2":
+        return False
+    raise argparse.ArgumentTypeError(f"INIT_FLAG must be 1 (random) or 2 (zero), got {text!r}")
+
+
+def neuralnet_parser() -> argparse.ArgumentParser:
+    """The parser of ``ember neuralnet TRAIN_CSV … LEARNING_RATE``."""
+    parser = Parser(prog="ember neuralnet", description=NEURALNET_DESCRIPTION, epilog=NEURALNET_EPILOG)
+    parser.add_argument("train_csv", metavar="TRAIN_CSV", help="training data: label, then the pixels, per line")
+    parser.add_argument("test_csv", metavar="TEST_CSV", help="test data, same format")
+    parser.add_argument("train_out", metavar="TRAIN_OUT", help="file for the predicted training labels")
+    parser.add_argument("test_out", metavar="TEST_OUT", help="file for the predicted test labels")
+    parser.add_argument("metrics_out", metavar="METRICS_OUT", help="file for the cross-entropies and error rates")
+    parser.add_argument("num_epoch", metavar="NUM_EPOCH", type=nonnegative_int, help="passes over the training data")
+    parser.add_argument("hidden_units", metavar="HIDDEN_UNITS", type=positive_int, help="units in the hidden layer")
+    parser.add_argument("init_rand", metavar="INIT_FLAG", type=_init_flag,
+                        help="1: RANDOM (weights uniform(-0.1, 0.1), biases 0); 2: ZERO (everything 0)")
+    parser.add_argument("learning_rate", metavar="LEARNING_RATE", type=positive_float, help="the SGD step")
+    parser.add_argument("--check-gradient", action="store_true",
+                        help="before training, compare the network's backprop gradient with centred finite "
+                             "differences on the first 5 training examples (exit 1 if they differ)")
+    add_seed(parser, "the RANDOM initialisation")
+    parser.add_argument("--plot-dir", metavar="DIR", default=None,
+                        help="also write figures there: the loss curves, the test letters with their "
+                             "predictions, the hidden layer's weights")
+    add_quiet(parser, "do not print the per-epoch cross-entropies")
+    return parser
+
+
+def sweep_parser() -> argparse.ArgumentParser:
+    """The parser of ``ember neuralnet sweep``."""
+    parser = Parser(prog="ember neuralnet sweep", description=SWEEP_DESCRIPTION,
+                    epilog="example:\n  ember neuralnet sweep --split small --epochs 5 --out sweep/")
+    parser.add_argument("--split", choices=("tiny", "small", "medium", "large"), default="small",
+                        help="the OCR-letters split")
+    add_data_dir(parser)
+    parser.add_argument("--train", metavar="CSV", default=None, help="training CSV instead of --split")
+    parser.add_argument("--test", metavar="CSV", default=None, help="test CSV instead of --split")
+    parser.add_argument("--epochs", type=positive_int, default=100, help="epochs per run")
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=list(ocr.SWEEP_HIDDEN_UNITS), metavar="N",
+                        help="hidden-layer sizes")
+    parser.add_argument("--learning-rates", type=positive_float, nargs="+", default=list(ocr.SWEEP_LEARNING_RATES),
+                        metavar="RATE", help="learning rates")
+    parser.add_argument("--init", choices=("random", "zero"), default="random", help="initialisation")
+    add_seed(parser, "every run's initialisation")
+    add_out(parser, "the CSV and the figures")
+    return parser
+
+
+def cmd_neuralnet(args: argparse.Namespace) -> int:
+    """``ember neuralnet …`` and ``ember neuralnet sweep …``: parse the words with the parser the first names."""
+    rest = list(args.rest)
+    parser, handler = (sweep_parser(), _sweep) if rest[:1] == ["sweep"] else (neuralnet_parser(), _neuralnet)
+    try:
+        own = parser.parse_args(rest[1:] if handler is _sweep else rest)
+    except SystemExit as done:  # --help (0) or a usage error (2), already printed
+        return done.code if isinstance(done.code, int) else 2
+    return guard(parser.prog, handler, own)
+
+
+def _neuralnet(args: argparse.Namespace) -> int:
+    train_data = ocr.load(args.train_csv, "TRAIN_CSV")
+    test_data = ocr.load(args.test_csv, "TEST_CSV")
+    n, m = train_data[0].shape
+    print(f"{n} training and {len(test_data[1])} test examples, {m} features; {args.hidden_units} hidden units, "
+          f"{'RANDOM' if args.init_rand else 'ZERO'} initialisation, learning rate {args.learning_rate:g}, "
+          f"{args.num_epoch} epochs")
+    if args.check_gradient:
+        model = ocr.build_network(m, args.hidden_units, args.init_rand, rng=np.random.default_rng(args.seed))
+        count = min(5, n)
+        report = ocr.gradient_check(model, train_data[0][:count], train_data[1][:count])
+        passed = report["relative_error"] < GRADIENT_TOLERANCE
+        print(f"gradient check on {count} examples, {report['parameters']} parameters, centred differences "
+              f"(eps 1e-5): ||g_bp - g_fd|| = {report['l2_difference']:.3e}, relative error "
+              f"{report['relative_error']:.3e} -> {'ok' if passed else 'FAILED'} (threshold {GRADIENT_TOLERANCE:g})")
+        if not passed:
+            return 1
+
+    def progress(epoch: int, train_loss: float, test_loss: float) -> None:
+        if not args.quiet:
+            print(f"epoch={epoch} crossentropy(train): {train_loss}")
+            print(f"epoch={epoch} crossentropy(test): {test_loss}")
+
+    trained = ocr.train(train_data, test_data, args.num_epoch, args.hidden_units, args.init_rand,
+                        args.learning_rate, rng=np.random.default_rng(args.seed), progress=progress)
+    result = trained.result
+    print(f"error(train): {result['err_train']}")
+    print(f"error(test): {result['err_val']}")
+    for path in (ocr.write_labels(args.train_out, result["y_hat_train"]),
+                 ocr.write_labels(args.test_out, result["y_hat_val"]),
+                 ocr.write_metrics(args.metrics_out, result)):
+        print(f"wrote {path}")
+    if args.plot_dir is not None:
+        _neuralnet_figures(Path(args.plot_dir), trained, test_data)
+    return 0
+
+
+def _neuralnet_figures(out: Path, trained: Any, test_data: tuple[np.ndarray, np.ndarray]) -> None:
+    from ember import plot
+
+    result = trained.result
+    if result["loss_per_epoch_train"]:
+        wrote(plot.loss_curves(out / "crossentropy.png", result["loss_per_epoch_train"],
+                                 result["loss_per_epoch_val"], ylabel="mean cross-entropy",
+                                 title="OCR letters: cross-entropy per epoch"))
+    X_test, y_test = test_data
+    if X_test.shape[1] == 16 * 8:
+        wrote(plot.letter_grid(out / "test_letters.png", X_test, y_test, per_class=10,
+                                 predictions=result["y_hat_val"],
+                                 title="Test letters (a wrong prediction is written above its image)"))
+    first = trained.model.get(0)
+    wrote(plot.weight_images(out / "hidden_weights.png", {"alpha (hidden)": first.weight},
+                               title="Hidden-layer weights (one row per hidden unit)"))
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    if (args.train is None) != (args.test is None):
+        raise UsageError("give both --train and --test, or neither (then --split is used)")
+    if args.train is not None:
+        train_data, test_data = ocr.load(args.train, "--train"), ocr.load(args.test, "--test")
+        source = f"{args.train} / {args.test}"
+    else:
+        from ember.data import ocr_letters
+
+        train_data, test_data = ocr_letters(args.split, args.data_dir)
+        source = f"OCR letters, {args.split} split"
+    runs = len(args.hidden) * len(args.learning_rates)
+    print(f"{source}: {len(train_data[1])} training and {len(test_data[1])} test examples; {runs} runs of "
+          f"{args.epochs} epochs")
+    print(f"{'hidden':>6} {'rate':>7} {'train CE':>9} {'test CE':>9} {'train err':>9} {'test err':>9}")
+
+    def progress(row: dict[str, Any]) -> None:
+        print(f"{row['hidden_units']:>6} {row['learning_rate']:>7g} {row['final_train']:>9.4f} "
+              f"{row['final_val']:>9.4f} {row['err_train']:>9.3f} {row['err_val']:>9.3f}", flush=True)
+
+    rows = ocr.sweep(train_data, test_data, args.epochs, hidden_units=args.hidden,
+                     learning_rates=args.learning_rates, init_rand=args.init == "random", seed=args.seed,
+                     progress=progress)
+    out = Path(args.out)
+    print(f"wrote {ocr.write_sweep_csv(out / 'sweep.csv', rows)}")
+    for path in ocr.plot_sweep(rows, out):
+        wrote(path)
+    return 0
+
+
+def add_parsers(subparsers: Any) -> None:
+    """Declare ``neuralnet``: it takes the homework's nine words or ``sweep …``, so it collects every word
+    and parses them with one of two full parsers (``ember neuralnet --help`` shows the homework's usage).
+    """
+    neuralnet = command(
+        subparsers, "neuralnet", cmd_neuralnet, add_help=False, prefix_chars="\0",
+        usage="ember neuralnet TRAIN_CSV TEST_CSV TRAIN_OUT TEST_OUT METRICS_OUT NUM_EPOCH HIDDEN_UNITS INIT_FLAG "
+              "LEARNING_RATE [options]\n       ember neuralnet sweep [options]",
+        help="the OCR-letters homework: one hidden layer, per-example SGD; 'neuralnet sweep' for its questions")
+    neuralnet.add_argument("rest", nargs=argparse.REMAINDER)

@@ -1,0 +1,72 @@
+"""The shared behaviour of every command: one-line errors, exit statuses, defaults shown, pipes, Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ember.cli import main
+from ember.cli.common import UsageError, guard
+from ember.cli.main import build_parser
+
+
+@pytest.mark.parametrize(("argv", "prog"), [
+    (["gradients", "relu", "--out", "x"], "ember gradients relu"),
+    (["check", "Tanh", "--bogus"], "ember check"),
+    (["train", "--dataset", "iris", "--bogus"], "ember train"),
+])
+def test_an_option_a_command_does_not_take_is_reported_by_its_own_usage(argv, prog, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"{prog}: error: unrecognized arguments: {' '.join(argv[-2 if argv[-1] == 'x' else -1:])} "
+                   f"(see '{prog} --help')"]
+
+
+def test_defaults_are_shown_by_argparse(capsys):
+    assert main(["lab", "xor", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "the step size (default: 0.25)" in text and "(default: 2 tanh 1 sigmoid)" in text
+    assert "(default: None)" not in text and "(default: False)" not in text
+
+
+def test_every_command_has_a_handler_and_its_own_parser():
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {"demo", "train", "evaluate", "predict", "neuralnet", "iris", "lab", "gradients", "tour", "check",
+            "bench"} <= set(commands)
+    for name, sub in commands.items():
+        assert sub.prog == f"ember {name}"
+
+
+def handler_raising(error):
+    def handler(args):
+        raise error
+    return handler
+
+
+@pytest.mark.parametrize(("error", "status", "line"), [
+    (UsageError("bad\n  combination"), 2, "ember x: error: bad combination"),
+    (ValueError("refused"), 1, "ember x: error: refused"),
+    (FileNotFoundError("nope.csv: no such file"), 1, "ember x: error: nope.csv: no such file"),
+    (FloatingPointError("the loss is nan"), 1, "ember x: error: the loss is nan"),
+    (KeyboardInterrupt(), 130, "ember x: interrupted"),
+])
+def test_the_guard_turns_failures_into_one_line_and_a_status(error, status, line, capsys):
+    assert guard("ember x", handler_raising(error), argparse.Namespace()) == status
+    assert capsys.readouterr().err.splitlines() == [line]
+
+
+def test_a_closed_pipe_ends_quietly():
+    env = dict(os.environ, MPLBACKEND="Agg")
+    process = subprocess.Popen([sys.executable, "-m", "ember", "tour"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    process.stdout.readline()  # `ember tour | head -1`
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait(timeout=60) in (0, 141)
+    assert "Broken pipe" not in stderr and "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
