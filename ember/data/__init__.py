@@ -1,8 +1,9 @@
 """Datasets and batching: real data shipped or downloaded, generated toy sets, and utilities.
 
 Any of them by name (:mod:`ember.data.specs`): ``load("ocr-letters:small")`` returns a
-:class:`Dataset` with the training and test sets and the class names. Real data (:mod:`ember.data.datasets`) comes from the ``data_dir`` argument,
-the ``EMBER_DATA_DIR`` environment variable, or the copies shipped with ember:
+:class:`Dataset` with the training and test sets and the class names. Real data
+(:mod:`ember.data.datasets`) comes from the ``data_dir`` argument, the
+``EMBER_DATA_DIR`` environment variable, or the copies shipped with ember:
 :func:`ocr_letters`, :func:`iris`, :func:`mnist` (the test set ships; the
 training set downloads), :func:`fashion_mnist`, and any numeric CSV with
 :func:`load_csv`. Verified downloads into a cache: :mod:`ember.data.download`. Generated sets

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ember.data.datasets import (
-    ENV_VAR,
     IRIS_CLASSES,
     OCR_LETTERS,
     OCR_SPLITS,
