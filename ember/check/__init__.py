@@ -15,6 +15,10 @@
   leaf module is Jacobian-checked at the input it actually receives inside the
   model, and so is the criterion. It returns a :class:`ModelReport` whose
   ``failures`` are the culprit objects.
+* :func:`diagnose_jacobian` names the classic mistake a failed check shows
+  (transposed, sign, a constant factor, assignment instead of accumulation,
+  ``scale`` ignored, batch handled wrongly, stale input, wrong at a kink or for
+  some elements): every failed :class:`CheckResult` carries it as ``diagnosis``.
 * :func:`assert_module` and :func:`assert_gradients` raise ``AssertionError``
   carrying the report, for tests.
 
@@ -41,6 +45,7 @@ them, the element is at a kink: reported as ``KINK``, which counts as ok.
 """
 
 from ember.check.audit import assert_module, check_module
+from ember.check.diagnose import Diagnosis, diagnose_jacobian
 from ember.check.jacobians import jacobian, jacobian_error
 from ember.check.model import assert_gradients, check_model, gradient_error, record_inputs, relative_error
 from ember.check.report import CheckResult, ModelReport, ModuleReport

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from ember.check.compare import _Diff, _diff, _protocol_result
-from ember.check.jacobians import _jacobian_checks
+from ember.check.diagnose import Diagnosis, Layout, diagnose_jacobian, stale_input
+from ember.check.jacobians import _jacobian_checks, jacobian
 from ember.check.params import _named_parameters, _Snapshot
 from ember.check.report import CheckResult, ModuleReport, _raised
 from ember.check.structure import (
@@ -58,6 +59,7 @@ class _Subject:
     def __init__(self, module: Module, pristine: Any, label: str, tol: float, rng: np.random.Generator) -> None:
         self.module, self.pristine, self.label, self.tol, self.rng = module, pristine, label, tol, rng
         self.params = _named_parameters(module)
+        self.batch_input: Any = None  # the batch the batch check used, for the diagnosis
 
     def fresh(self) -> Any:
         return copy_structure(self.pristine)
@@ -115,6 +117,7 @@ def _check_batch(s: _Subject, batch: bool | None) -> CheckResult:
             return CheckResult("batch", label, "-", "SKIP", f"no batch mode: the module {given}rejects single "
                                f"examples of the input ({error})")
         how = f"the input as a batch of {len(examples)}"
+    s.batch_input = copy_structure(x_batch)
     x = copy_structure(x_batch)
     output = copy_structure(module.forward(x))
     grad_output = _random_like(output, s.rng)
@@ -184,8 +187,18 @@ def _check_accumulate(s: _Subject) -> CheckResult:
             return "backward overwrites the gradient instead of adding to it (gradWeight += …)"
         return "two backward calls must give twice the gradient of one"
 
-    return _protocol_result("accumulate", s.label, "gradients", diffs,
-                            "two backward calls give twice the gradients", explain)
+    result = _protocol_result("accumulate", s.label, "gradients", diffs,
+                              "two backward calls give twice the gradients", explain)
+    if _all_bad_match(diffs, 0.5):
+        result.diagnosis = Diagnosis("accumulate", "the parameter gradients are assigned instead of accumulated: "
+                                                   "write `self.gradWeight += …`, not `self.gradWeight[...] = …`")
+    return result
+
+
+def _all_bad_match(diffs: list[_Diff], ratio: float) -> bool:
+    """Whether every failing comparison shows ``actual = ratio · expected`` at its worst element."""
+    bad = [d for d in diffs if d.bad and not d.note]
+    return bool(bad) and all(abs(d.actual - ratio * d.expected) <= d.limit for d in bad)
 
 
 def _check_scale(s: _Subject) -> CheckResult:
@@ -205,8 +218,12 @@ def _check_scale(s: _Subject) -> CheckResult:
             return "backward(input, gradOutput, 2.5) ignores scale"
         return "backward(input, gradOutput, 2.5) must add 2.5 times the gradient"
 
-    return _protocol_result("scale", s.label, "gradients, gradInput", diffs,
-                            "backward(…, scale=2.5) adds 2.5 times the gradients", explain)
+    result = _protocol_result("scale", s.label, "gradients, gradInput", diffs,
+                              "backward(…, scale=2.5) adds 2.5 times the gradients", explain)
+    if not diffs[-1].bad and _all_bad_match(diffs[:-1], 1 / 2.5):
+        result.diagnosis = Diagnosis("scale", "`scale` is ignored: accGradParameters must add "
+                                              "`scale * (the gradient)`, as in `gradWeight += scale * gᵀx`")
+    return result
 
 
 def _check_deterministic(s: _Subject) -> CheckResult:
@@ -374,11 +391,59 @@ def check_module(module: Module, input: Any, eps: float = 1e-6, tol: float = 1e-
                 report.checks.append(run())
             except Exception as error:
                 report.checks.append(_raised(name, label, "-", error))
+        if not report.ok:
+            _diagnose(subject, report, eps)
     finally:
         with contextlib.suppress(Exception):
             module.forward(copy_structure(pristine))  # outputs as after a forward pass on the input
         snapshot.restore()
     return report
+
+
+# -- the diagnosis of a failed audit -------------------------------------------------------------
+
+
+def _diagnose(s: _Subject, report: ModuleReport, eps: float) -> None:
+    """Name the likely mistake of failed checks that have none yet: a batch handled wrongly (from the
+    Jacobians at the batch input), or a stale input (:func:`~ember.check.diagnose.stale_input`).
+    """
+    undiagnosed = [check for check in report.checks if not check.ok and check.diagnosis is None]
+    if not undiagnosed:
+        return
+    found = None
+    batch = next((check for check in undiagnosed if check.name == "batch"), None)
+    if batch is not None and s.batch_input is not None and not isinstance(s.batch_input, list):
+        found = _diagnose_batch(s, eps)
+    if found is None and not isinstance(s.pristine, list) and _is_float(s.pristine):
+        with contextlib.suppress(Exception):
+            found = _diagnose_stale(s, eps)
+    if found is not None:
+        for check in undiagnosed:
+            check.diagnosis = found
+
+
+def _diagnose_batch(s: _Subject, eps: float) -> Diagnosis | None:
+    x = s.batch_input
+    with contextlib.suppress(Exception):
+        rows = np.shape(s.module.forward(copy_structure(x)))
+        arguments = [(None, Layout(rows, x.shape, x.ravel(), True))]
+        arguments += [(p.name, Layout(rows, p.value.shape, None, False)) for p in s.params]
+        for param, layout in arguments:
+            analytic, numeric = jacobian(s.module, x, param, eps)
+            found = diagnose_jacobian(analytic, numeric, s.tol * max(1.0, float(np.abs(numeric).max())), layout)
+            if found is not None:
+                return Diagnosis(found.mistake, f"at a batch input {x.shape}: {found.message}")
+    return None
+
+
+def _diagnose_stale(s: _Subject, eps: float) -> Diagnosis | None:
+    other = _random_like(s.pristine, s.rng)
+    grad_output = _random_like(s.module.forward(s.fresh()), s.rng)
+
+    def numeric_transposed(x: Any, g: Any) -> np.ndarray:
+        return jacobian(s.module, x, None, eps)[1].T @ np.ravel(g)
+
+    return stale_input(s.module, s.pristine, other, grad_output, s.tol * 10, numeric_transposed)
 
 
 # -- for tests -------------------------------------------------------------------------------------

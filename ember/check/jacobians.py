@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ember.check.compare import _abs_diff, _scale
+from ember.check.diagnose import Layout, diagnose_jacobian
 from ember.check.params import _named_parameters, _Parameter, _resolve_param, _Snapshot
 from ember.check.report import CheckResult, _CheckError, _raised
 from ember.check.structure import (
@@ -169,8 +170,9 @@ def jacobian_error(module: Module, input: Any, param: str | int | None = None, e
 
 def _judge_jacobian(label: str, argument: str, analytic: np.ndarray, numeric: np.ndarray,
                     sides: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], tol: float, eps: float,
-                    row_name: Callable[[int], str], column_name: Callable[[int], str]) -> CheckResult:
-    """PASS, KINK or FAIL for one Jacobian, naming its worst element."""
+                    row_name: Callable[[int], str], column_name: Callable[[int], str],
+                    layout: Layout | None = None) -> CheckResult:
+    """PASS, KINK or FAIL for one Jacobian, naming its worst element and, on FAIL, the likely mistake."""
     if analytic.size == 0:
         return CheckResult("jacobian", label, argument, "PASS", "nothing to compare (no elements)", 0.0)
     scale = _scale(numeric)
@@ -181,9 +183,9 @@ def _judge_jacobian(label: str, argument: str, analytic: np.ndarray, numeric: np
     def where(row: int, col: int) -> str:
         return f"d {row_name(row)} / d {argument}{column_name(col)}"
 
-    def result(status: str, row: int, col: int, message: str) -> CheckResult:
+    def result(status: str, row: int, col: int, message: str, diagnosis: Any = None) -> CheckResult:
         return CheckResult("jacobian", label, argument, status, message, float(diff[row, col]), (int(row), int(col)),
-                           float(analytic[row, col]), float(numeric[row, col]))
+                           float(analytic[row, col]), float(numeric[row, col]), diagnosis)
 
     if not bad.any():
         row, col = np.unravel_index(int(np.argmax(diff)), diff.shape)
@@ -194,8 +196,8 @@ def _judge_jacobian(label: str, argument: str, analytic: np.ndarray, numeric: np
     sub_bad, sub_analytic = bad[:, columns], analytic[:, columns]
     low = np.minimum(forward, backward) - limit
     high = np.maximum(forward, backward) + limit
-    kink = (sub_bad & (np.abs(forward - backward) > max(tol, 1e3 * eps) * scale)
-            & (sub_analytic >= low) & (sub_analytic <= high))
+    split = np.abs(forward - backward) > max(tol, 1e3 * eps) * scale
+    kink = sub_bad & split & (sub_analytic >= low) & (sub_analytic <= high)
     failing = sub_bad & ~kink
     n_bad = int(bad.sum())
     if failing.any():
@@ -203,9 +205,12 @@ def _judge_jacobian(label: str, argument: str, analytic: np.ndarray, numeric: np
         row, c = np.unravel_index(int(np.argmax(sub_diff)), sub_diff.shape)
         col = int(columns[c])
         kinks = f", {int(kink.sum())} more at kinks" if kink.any() else ""
+        at_kinks = np.zeros(analytic.shape, dtype=bool)
+        at_kinks[:, columns] = split
         return result("FAIL", row, col, f"at {where(row, col)}: backprop {analytic[row, col]:.6g} vs numeric "
                       f"{numeric[row, col]:.6g} (error {diff[row, col]:.2g} > {limit:.2g}; "
-                      f"{int(failing.sum())} of {analytic.size} elements wrong{kinks})")
+                      f"{int(failing.sum())} of {analytic.size} elements wrong{kinks})",
+                      diagnose_jacobian(analytic, numeric, limit, layout, at_kinks))
     sub_diff = np.where(kink, diff[:, columns], -1.0)
     row, c = np.unravel_index(int(np.argmax(sub_diff)), sub_diff.shape)
     col = int(columns[c])
@@ -217,13 +222,14 @@ def _judge_jacobian(label: str, argument: str, analytic: np.ndarray, numeric: np
 
 def _one_jacobian(label: str, argument: str, analytic: np.ndarray, arrays: list[np.ndarray],
                   evaluate: Callable[[], np.ndarray], base: np.ndarray, eps: float, tol: float,
-                  row_name: Callable[[int], str], column_name: Callable[[int], str]) -> CheckResult:
+                  row_name: Callable[[int], str], column_name: Callable[[int], str],
+                  layout: Layout | None = None) -> CheckResult:
     n_out, n_columns = analytic.shape
     try:
         (numeric,) = _differences(evaluate, arrays, range(n_columns), eps, n_out)
         return _judge_jacobian(label, argument, analytic, numeric,
                                lambda columns: _differences(evaluate, arrays, columns, eps, n_out, base)[1:],
-                               tol, eps, row_name, column_name)
+                               tol, eps, row_name, column_name, layout)
     except Exception as error:  # a failing module, reported as such
         return _raised("jacobian", label, argument, error)
 
@@ -250,19 +256,22 @@ def _jacobian_checks(module: Module, input: Any, eps: float, tol: float, label: 
     def row_name(row: int) -> str:
         return "output" + output_name(row)
 
+    rows = None if isinstance(output, list) else np.shape(output)
     results = []
     if positions:
         arrays = [input_leaves[k] for k in positions]
         column_name = _namer([paths[k] for k in positions], [a.shape for a in arrays])
+        single = not isinstance(pristine, list)
+        layout = Layout(rows, arrays[0].shape, arrays[0].ravel(), True) if single else Layout(rows)
         results.append(_one_jacobian(label, "input", wrt_input, arrays, evaluate, base, eps, tol,
-                                     row_name, column_name))
+                                     row_name, column_name, layout))
     else:
         dtypes = sorted({str(leaf.dtype) for leaf in input_leaves})
         results.append(CheckResult("jacobian", label, "input", "SKIP",
                                    f"input of dtype {', '.join(dtypes)}: no derivative with respect to it"))
     for p, analytic in zip(params, wrt_params):
         results.append(_one_jacobian(label, p.name, analytic, [p.value], evaluate, base, eps, tol,
-                                     row_name, _namer([""], [p.value.shape])))
+                                     row_name, _namer([""], [p.value.shape]), Layout(rows, p.value.shape, None, False)))
     with contextlib.suppress(Exception):
         module.forward(copy_structure(pristine))
     return results

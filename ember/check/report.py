@@ -32,6 +32,8 @@ class CheckResult:
         index: the worst element: ``(row, column)`` of the Jacobians for ``jacobian`` (as
             :func:`jacobian` returns them), else its flat position in the compared arrays.
         actual, expected: the two values there: backprop and numeric for ``jacobian``.
+        diagnosis: for a FAIL, the classic mistake it matches (:class:`~ember.check.diagnose.Diagnosis`),
+            if one does.
 
     """
 
@@ -44,13 +46,15 @@ class CheckResult:
     index: tuple[int, ...] | None = None
     actual: float | None = None
     expected: float | None = None
+    diagnosis: Any = None
 
     @property
     def ok(self) -> bool:
         return self.status != "FAIL"
 
     def __str__(self) -> str:
-        return f"{self.status:<4}  {self.name:<13} {self.module} {self.argument}: {self.message}"
+        line = f"{self.status:<4}  {self.name:<13} {self.module} {self.argument}: {self.message}"
+        return line if self.diagnosis is None else f"{line}\n        {self.diagnosis}"
 
 
 def _counts(checks: list[CheckResult]) -> str:
