@@ -20,8 +20,12 @@ Example::
     state = {"learning_rate": 0.1, "momentum": 0.9}
     for step in range(100):
         optim.sgd(feval, params, state)
+
+Learning-rate schedules (:mod:`ember.optim.schedules`, PyTorch's
+``lr_scheduler`` trajectories) set ``state["learning_rate"]`` once per epoch.
 """
 
+from ember.optim import schedules
 from ember.optim.adam import adam, adamax
 from ember.optim.adaptive import adadelta, adagrad, rmsprop
 from ember.optim.checkgrad import checkgrad
@@ -29,5 +33,5 @@ from ember.optim.lbfgs import lbfgs
 from ember.optim.line_search import cubic_interpolate, strong_wolfe
 from ember.optim.sgd import sgd
 
-__all__ = ["adadelta", "adagrad", "adam", "adamax", "checkgrad", "cubic_interpolate", "lbfgs", "rmsprop", "sgd",
-           "strong_wolfe"]
+__all__ = ["adadelta", "adagrad", "adam", "adamax", "checkgrad", "cubic_interpolate", "lbfgs", "rmsprop", "schedules",
+           "sgd", "strong_wolfe"]
