@@ -1,0 +1,414 @@
+"""Export an ember model to ONNX, to run it in onnxruntime and every other ONNX runtime (``pip install 'ember[onnx]'``).
+
+:func:`export` traces the model on an example input (so every shape is known),
+translating each module into ONNX operators (opset 17):
+
+- Linear (``MatMul`` + ``Add``), Identity, Dropout and SpatialDropout (identity: the export is of evaluation);
+- activations: Sigmoid, Tanh, ReLU, Threshold, LeakyReLU, ELU, PReLU, ReQU, SoftPlus, SoftSign, HardTanh,
+  Clamp, LogSigmoid; element-wise Abs, Exp, Log, Sqrt, Square, Power, AddConstant, MulConstant;
+- SoftMax, LogSoftMax, SoftMin along the feature dimension;
+- SpatialConvolution (``Conv``), SpatialMaxPooling, SpatialAveragePooling, SpatialZeroPadding;
+- BatchNormalization and SpatialBatchNormalization with their running statistics;
+- View, Reshape, Transpose, Squeeze, Unsqueeze, Narrow, Select;
+- Sequential, Concat, ConcatTable, ParallelTable, JoinTable, SelectTable, CAddTable, CSubTable, CMulTable,
+  CDivTable, CMaxTable, CMinTable.
+
+Any other module raises :class:`ExportError` naming it and where it sits. The
+first dimension of the input is a symbolic batch size (``dynamic_batch``), and
+the model is exported as it computes in evaluation mode (its modes are restored
+afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import numpy as np
+
+from ember import nn
+from ember.nn.activation import FEATURE_DIM
+
+OPSET = 17
+
+__all__ = ["OPSET", "ExportError", "export", "supported"]
+
+
+class ExportError(ValueError):
+    """A model that cannot be exported: a module ONNX has no operator for, or a setting it cannot express."""
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError("ember.onnx needs the onnx package: pip install 'ember[onnx]'") from None
+    return onnx
+
+
+class _Graph:
+    """The nodes and constants of the graph being built, with fresh names."""
+
+    def __init__(self, dtype: np.dtype):
+        self.onnx = _onnx()
+        self.dtype = dtype
+        self.nodes: list = []
+        self.initializers: list = []
+        self.count = 0
+
+    def name(self, hint: str) -> str:
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def const(self, hint: str, value, dtype=None) -> str:
+        array = np.asarray(value, dtype=self.dtype if dtype is None else dtype)
+        name = self.name(hint)
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def op(self, op_type: str, inputs: list[str], **attributes) -> str:
+        out = self.name(op_type.lower())
+        self.nodes.append(self.onnx.helper.make_node(op_type, inputs, [out], **attributes))
+        return out
+
+
+Converter = Callable[[_Graph, nn.Module, object, object], object]
+_CONVERTERS: dict[type, Converter] = {}
+
+
+def _converts(*classes: type) -> Callable[[Converter], Converter]:
+    def register(function: Converter) -> Converter:
+        for cls in classes:
+            _CONVERTERS[cls] = function
+        return function
+    return register
+
+
+def supported() -> list[str]:
+    """The names of the module classes :func:`export` translates."""
+    return sorted(cls.__name__ for cls in _CONVERTERS)
+
+
+def _copy(value):
+    return [_copy(v) for v in value] if isinstance(value, list) else np.array(value, copy=True)
+
+
+def _convert(g: _Graph, module: nn.Module, name, value, where: str):
+    """Translate ``module`` applied to ``name`` (example ``value``); returns (output name(s), example output)."""
+    converter = _CONVERTERS.get(type(module))
+    if converter is None:
+        raise ExportError(f"{where}{module!r}: no ONNX translation for {type(module).__name__} (supported: "
+                          f"{', '.join(supported())})")
+    if isinstance(module, nn.Container):
+        return converter(g, module, name, value, where)
+    out_name = converter(g, module, name, value)
+    return out_name, _copy(module.forward(value))
+
+
+# -- containers ------------------------------------------------------------------------------------------------------
+
+def _child_where(where: str, container: nn.Module, index: int) -> str:
+    return f"{where}{type(container).__name__}[{index}] > "
+
+
+@_converts(nn.Sequential)
+def _sequential(g, module, name, value, where):
+    for index, child in enumerate(module.modules):
+        name, value = _convert(g, child, name, value, _child_where(where, module, index))
+    return name, value
+
+
+@_converts(nn.ConcatTable)
+def _concat_table(g, module, name, value, where):
+    outs = [_convert(g, child, name, value, _child_where(where, module, i)) for i, child in enumerate(module.modules)]
+    return [n for n, _ in outs], [v for _, v in outs]
+
+
+@_converts(nn.ParallelTable)
+def _parallel_table(g, module, name, value, where):
+    outs = [_convert(g, child, name[i], value[i], _child_where(where, module, i))
+            for i, child in enumerate(module.modules)]
+    return [n for n, _ in outs], [v for _, v in outs]
+
+
+@_converts(nn.Concat)
+def _concat(g, module, name, value, where):
+    names, values = _concat_table(g, module, name, value, where)
+    return g.op("Concat", names, axis=module.dim % values[0].ndim), np.concatenate(values, axis=module.dim %
+                                                                                   values[0].ndim)
+
+
+# -- linear and element-wise -----------------------------------------------------------------------------------------
+
+@_converts(nn.Linear)
+def _linear(g, module, name, value):
+    out = g.op("MatMul", [name, g.const("weight_t", module.weight.T)])
+    return out if module.bias is None else g.op("Add", [out, g.const("bias", module.bias)])
+
+
+@_converts(nn.Identity, nn.Dropout, nn.SpatialDropout)
+def _identity(g, module, name, value):
+    return g.op("Identity", [name])
+
+
+def _unary(op_type: str) -> Converter:
+    return lambda g, module, name, value: g.op(op_type, [name])
+
+
+for _cls, _op in ((nn.Sigmoid, "Sigmoid"), (nn.Tanh, "Tanh"), (nn.ReLU, "Relu"), (nn.SoftSign, "Softsign"),
+                  (nn.Abs, "Abs"), (nn.Exp, "Exp"), (nn.Log, "Log"), (nn.Sqrt, "Sqrt")):
+    _converts(_cls)(_unary(_op))
+
+
+@_converts(nn.Threshold)
+def _threshold(g, module, name, value):
+    above = g.op("Greater", [name, g.const("threshold", module.threshold)])
+    return g.op("Where", [above, name, g.const("value", module.value)])
+
+
+@_converts(nn.LeakyReLU)
+def _leaky_relu(g, module, name, value):
+    return g.op("LeakyRelu", [name], alpha=float(module.negval))
+
+
+@_converts(nn.ELU)
+def _elu(g, module, name, value):
+    return g.op("Elu", [name], alpha=float(module.alpha))
+
+
+@_converts(nn.PReLU)
+def _prelu(g, module, name, value):
+    slope = module.weight
+    if slope.size > 1:  # per channel: the channel axis is the feature dimension, broadcast over what follows
+        trailing = value.ndim - 1 - FEATURE_DIM[value.ndim]
+        slope = slope.reshape((-1,) + (1,) * trailing)
+    return g.op("PRelu", [name, g.const("slope", slope)])
+
+
+@_converts(nn.ReQU)
+def _requ(g, module, name, value):
+    positive = g.op("Relu", [name])
+    return g.op("Mul", [positive, positive])
+
+
+@_converts(nn.SoftPlus)
+def _softplus(g, module, name, value):
+    scaled = g.op("Mul", [name, g.const("beta", module.beta)])
+    smooth = g.op("Div", [g.op("Softplus", [scaled]), g.const("beta", module.beta)])
+    linear = g.op("Greater", [scaled, g.const("threshold", module.threshold)])
+    return g.op("Where", [linear, name, smooth])
+
+
+@_converts(nn.HardTanh, nn.Clamp)
+def _hardtanh(g, module, name, value):
+    return g.op("Clip", [name, g.const("min", module.min_value), g.const("max", module.max_value)])
+
+
+@_converts(nn.LogSigmoid)
+def _log_sigmoid(g, module, name, value):
+    return g.op("Neg", [g.op("Softplus", [g.op("Neg", [name])])])
+
+
+@_converts(nn.Square)
+def _square(g, module, name, value):
+    return g.op("Mul", [name, name])
+
+
+@_converts(nn.Power)
+def _power(g, module, name, value):
+    return g.op("Pow", [name, g.const("exponent", module.p)])
+
+
+@_converts(nn.AddConstant)
+def _add_constant(g, module, name, value):
+    return g.op("Add", [name, g.const("constant", module.constant_scalar)])
+
+
+@_converts(nn.MulConstant)
+def _mul_constant(g, module, name, value):
+    return g.op("Mul", [name, g.const("constant", module.constant_scalar)])
+
+
+@_converts(nn.SoftMax, nn.LogSoftMax, nn.SoftMin)
+def _softmax(g, module, name, value):
+    axis = FEATURE_DIM[value.ndim]
+    if isinstance(module, nn.SoftMin):
+        return g.op("Softmax", [g.op("Neg", [name])], axis=axis)
+    return g.op("LogSoftmax" if isinstance(module, nn.LogSoftMax) else "Softmax", [name], axis=axis)
+
+
+# -- convolution, pooling, normalisation -----------------------------------------------------------------------------
+
+def _spatial(g, value, name, build: Callable[[str], str]) -> str:
+    """Apply ``build`` to a batched (N, C, H, W) tensor, adding and removing the batch axis for one (C, H, W) image."""
+    if value.ndim == 4:
+        return build(name)
+    return g.op("Squeeze", [build(g.op("Unsqueeze", [name, g.const("axes", [0], np.int64)])),
+                            g.const("axes", [0], np.int64)])
+
+
+@_converts(nn.SpatialConvolution)
+def _convolution(g, module, name, value):
+    inputs = [g.const("weight", module.weight)] + ([] if module.bias is None else [g.const("bias", module.bias)])
+    return _spatial(g, value, name, lambda x: g.op(
+        "Conv", [x, *inputs], kernel_shape=[module.kH, module.kW], strides=[module.dH, module.dW],
+        pads=[module.padH, module.padW, module.padH, module.padW]))
+
+
+@_converts(nn.SpatialMaxPooling, nn.SpatialAveragePooling)
+def _pooling(g, module, name, value):
+    settings = {"kernel_shape": [module.kH, module.kW], "strides": [module.dH, module.dW],
+                "pads": [module.padH, module.padW, module.padH, module.padW], "ceil_mode": int(module.ceil_mode)}
+    if isinstance(module, nn.SpatialAveragePooling):
+        settings["count_include_pad"] = int(module.count_include_pad)
+    op_type = "MaxPool" if isinstance(module, nn.SpatialMaxPooling) else "AveragePool"
+    return _spatial(g, value, name, lambda x: g.op(op_type, [x], **settings))
+
+
+@_converts(nn.SpatialZeroPadding)
+def _zero_padding(g, module, name, value):
+    lead = value.ndim - 2
+    pads = [0] * lead + [module.pad_t, module.pad_l] + [0] * lead + [module.pad_b, module.pad_r]
+    return g.op("Pad", [name, g.const("pads", pads, np.int64)], mode="constant")
+
+
+@_converts(nn.BatchNormalization, nn.SpatialBatchNormalization)
+def _batch_norm(g, module, name, value):
+    n = module.n_output
+    scale = module.weight if module.affine else np.ones(n)
+    shift = module.bias if module.affine else np.zeros(n)
+    inputs = [g.const("scale", scale), g.const("shift", shift), g.const("mean", module.running_mean),
+              g.const("var", module.running_var)]
+    if value.ndim in (1, 3):  # one example: add the batch axis ONNX needs
+        axes = g.const("axes", [0], np.int64)
+        batched = g.op("BatchNormalization", [g.op("Unsqueeze", [name, axes]), *inputs], epsilon=float(module.eps))
+        return g.op("Squeeze", [batched, axes])
+    return g.op("BatchNormalization", [name, *inputs], epsilon=float(module.eps))
+
+
+# -- shapes ----------------------------------------------------------------------------------------------------------
+
+def _reshape_to(g, name, value, out: np.ndarray) -> str:
+    """Reshape to ``out``'s shape, keeping the (possibly symbolic) batch size where the batch stays first."""
+    shape = list(out.shape)
+    if value.ndim > 1 and out.ndim > 1 and shape[0] == value.shape[0]:
+        shape[0] = -1 if np.prod(shape[1:]) else 0
+    return g.op("Reshape", [name, g.const("shape", shape, np.int64)])
+
+
+@_converts(nn.View, nn.Reshape, nn.Squeeze, nn.Unsqueeze)
+def _reshape(g, module, name, value):
+    return _reshape_to(g, name, value, module.forward(value))
+
+
+@_converts(nn.Transpose)
+def _transpose(g, module, name, value):
+    axes, _, _ = module._planned(value)  # the module's own resolution of its pairs (batch shift, negative dims)
+    return g.op("Transpose", [name], perm=list(axes))
+
+
+@_converts(nn.Narrow, nn.Select)
+def _slice(g, module, name, value):
+    index, _ = module._planned(value)  # (slice(None),) * axis + (the slice or the index,)
+    axis, part = len(index) - 1, index[-1]
+    if isinstance(part, slice):
+        return g.op("Slice", [name, g.const("starts", [part.start], np.int64), g.const("ends", [part.stop], np.int64),
+                              g.const("axes", [axis], np.int64)])
+    return g.op("Gather", [name, g.const("index", int(part), np.int64)], axis=axis)
+
+
+# -- tables ----------------------------------------------------------------------------------------------------------
+
+@_converts(nn.JoinTable)
+def _join_table(g, module, name, value):
+    return g.op("Concat", list(name), axis=module._axis(value[0].ndim))
+
+
+@_converts(nn.SelectTable)
+def _select_table(g, module, name, value):
+    return name[module.index]
+
+
+def _pairwise(op_type: str) -> Converter:
+    def convert(g, module, name, value):
+        out = name[0]
+        for other in name[1:]:
+            out = g.op(op_type, [out, other])
+        return out
+    return convert
+
+
+for _cls, _op in ((nn.CAddTable, "Add"), (nn.CSubTable, "Sub"), (nn.CMulTable, "Mul"), (nn.CDivTable, "Div"),
+                  (nn.CMaxTable, "Max"), (nn.CMinTable, "Min")):
+    _converts(_cls)(_pairwise(_op))
+
+
+# -- the model -------------------------------------------------------------------------------------------------------
+
+_ELEMENT_TYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 11}
+
+
+def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike | None = None, *,
+           dynamic_batch: bool = True, input_name: str = "input", output_name: str = "output",
+           opset: int = OPSET):
+    """Translate ``model`` to an ONNX model, checked by ``onnx.checker``; save it to ``path`` if given.
+
+    Args:
+        model: any model made of the supported modules (:func:`supported`).
+        example_input: one input the model accepts (its dtype, float32 or float64,
+            is the model's); its first dimension becomes the symbolic ``batch``
+            when ``dynamic_batch`` and it has more than one dimension.
+        path: where to write the ``.onnx`` file.
+        dynamic_batch: name the first dimension ``batch`` so any batch size runs.
+        input_name: the graph's input name.
+        output_name: the graph's output name.
+        opset: the ONNX operator set (17; later ones work too).
+
+    Returns:
+        The ``onnx.ModelProto``; outputs of a table-valued model are ``output_0``, ``output_1``, ...
+
+    Raises:
+        ExportError: a module without a translation (the message names it and its place
+            in the model), or an input dtype other than float32/float64.
+        ImportError: the onnx package is not installed.
+
+    Example::
+
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3), nn.LogSoftMax())
+        ember.onnx.export(model, np.zeros((1, 4)), "model.onnx")
+
+    """
+    onnx = _onnx()
+    example = np.asarray(example_input)
+    if example.dtype not in _ELEMENT_TYPES:
+        raise ExportError(f"export: the example input must be float32 or float64, got {example.dtype}")
+    g = _Graph(example.dtype)
+    modes = [(module, module.train) for module in model.listModules()]
+    model.evaluate()
+    try:
+        out_name, out_value = _convert(g, model, input_name, _copy(example), "")
+    finally:
+        for module, mode in modes:
+            module.train = mode
+    element = _ELEMENT_TYPES[example.dtype]
+    batched = dynamic_batch and example.ndim > 1
+
+    def shape(array):
+        dims = list(array.shape)
+        return (["batch"] + dims[1:]) if batched and dims and dims[0] == example.shape[0] else dims
+
+    names, values = (out_name, out_value) if isinstance(out_name, list) else ([out_name], [out_value])
+    output_names = [output_name] if len(names) == 1 else [f"{output_name}_{i}" for i in range(len(names))]
+    for inner, outer in zip(names, output_names):
+        g.nodes.append(onnx.helper.make_node("Identity", [inner], [outer]))
+    graph = onnx.helper.make_graph(
+        g.nodes, type(model).__name__,
+        [onnx.helper.make_tensor_value_info(input_name, element, shape(example))],
+        [onnx.helper.make_tensor_value_info(name, element, shape(value)) for name, value in zip(output_names, values)],
+        g.initializers)
+    proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)],
+                                   producer_name="ember")
+    onnx.checker.check_model(proto, full_check=True)
+    if path is not None:
+        onnx.save(proto, os.fspath(path))
+    return proto
