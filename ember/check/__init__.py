@@ -47,6 +47,7 @@ them, the element is at a kink: reported as ``KINK``, which counts as ok.
 from ember.check.audit import assert_module, check_module
 from ember.check.diagnose import Diagnosis, diagnose_jacobian
 from ember.check.jacobians import jacobian, jacobian_error
-from ember.check.model import assert_gradients, check_model, gradient_error, record_inputs, relative_error
+from ember.check.model import assert_gradients, check_model, gradient_error, record_inputs
 from ember.check.report import CheckResult, ModelReport, ModuleReport
 from ember.check.structure import copy_structure, flatten, leaves, one_hot_like, zeros_like
+from ember.finite_differences import relative_error

@@ -8,7 +8,7 @@ the bug localiser of :func:`check_model`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from ember.check.structure import (
     leaves,
     one_hot_like,
 )
+from ember.finite_differences import differences
 from ember.nn.module import Module
 
 # -- the two Jacobians -----------------------------------------------------------------------------
@@ -75,41 +76,6 @@ def _backprop(module: Module, x: Any, output: Any, positions: list[int],
     return wrt_input, wrt_params
 
 
-def _differences(evaluate: Callable[[], np.ndarray], arrays: list[np.ndarray], columns: Sequence[int],
-                 eps: float, n_out: int, base: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-    """Finite differences of ``evaluate()`` (a flat vector) for the given columns.
-
-    Column ``j`` is element ``j`` of the concatenation of ``arrays``, which are
-    perturbed in place and restored exactly. Returns the central differences;
-    with ``base`` (the unperturbed value) also the forward and backward ones.
-    """
-    offsets = np.cumsum([0] + [a.size for a in arrays])
-    central = np.empty((n_out, len(columns)))
-    forward = np.empty_like(central) if base is not None else None
-    backward = np.empty_like(central) if base is not None else None
-    for c, column in enumerate(columns):
-        k = int(np.searchsorted(offsets, column, side="right")) - 1
-        array, j = arrays[k], int(column - offsets[k])
-        original = array.flat[j]
-        try:
-            array.flat[j] = original + eps
-            up = float(array.flat[j]) - float(original)  # the step actually taken
-            plus = evaluate()
-            array.flat[j] = original - eps
-            down = float(original) - float(array.flat[j])
-            minus = evaluate()
-        finally:
-            array.flat[j] = original
-        if not (up > 0 and down > 0):
-            raise _CheckError(f"eps={eps:g} is below the spacing of {array.dtype} numbers at {float(original):g}; "
-                              f"check in float64 or with a larger eps")
-        central[:, c] = (plus - minus) / (up + down)
-        if base is not None:
-            forward[:, c] = (plus - base) / up
-            backward[:, c] = (base - minus) / down
-    return (central,) if base is None else (central, forward, backward)
-
-
 def jacobian(module: Module, input: Any, param: str | int | None = None,
              eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(analytic, numeric)`` Jacobians of ``module`` at ``input``.
@@ -153,7 +119,7 @@ def _jacobian(module: Module, pristine: Any, param: str | int | None, eps: float
         return flatten(module.forward(copy_structure(pristine)))
 
     try:
-        (numeric,) = _differences(evaluate, arrays, range(sum(a.size for a in arrays)), eps, analytic.shape[0])
+        (numeric,) = differences(evaluate, arrays, eps)
     finally:
         module.forward(copy_structure(pristine))
     return analytic, numeric
@@ -226,9 +192,9 @@ def _one_jacobian(label: str, argument: str, analytic: np.ndarray, arrays: list[
                   layout: Layout | None = None) -> CheckResult:
     n_out, n_columns = analytic.shape
     try:
-        (numeric,) = _differences(evaluate, arrays, range(n_columns), eps, n_out)
+        (numeric,) = differences(evaluate, arrays, eps, range(n_columns))
         return _judge_jacobian(label, argument, analytic, numeric,
-                               lambda columns: _differences(evaluate, arrays, columns, eps, n_out, base)[1:],
+                               lambda columns: differences(evaluate, arrays, eps, columns, base=base)[1:],
                                tol, eps, row_name, column_name, layout)
     except Exception as error:  # a failing module, reported as such
         return _raised("jacobian", label, argument, error)

@@ -9,27 +9,18 @@ and the criterion. :func:`assert_gradients` raises on failure, for tests.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ember.check.jacobians import _differences, _gather, _jacobian_checks, _one_jacobian
+from ember.check.jacobians import _gather, _jacobian_checks, _one_jacobian
 from ember.check.params import _module_paths, _Snapshot
 from ember.check.report import CheckResult, ModelReport, ModuleReport, _raised
 from ember.check.structure import _describe, _is_float, _leaf_paths, _namer, _warn_if_single, copy_structure, leaves
+from ember.finite_differences import differences, relative_error
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module
-
-
-def relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    """``‖a − b‖ / ‖a + b‖``: 0.0 when both are zero, ``inf`` when only the sum is."""
-    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
-    numerator, denominator = float(np.linalg.norm(a - b)), float(np.linalg.norm(a + b))
-    if denominator == 0.0:
-        return 0.0 if numerator == 0.0 else math.inf
-    return numerator / denominator
 
 
 def _loss_gradients(model: Module, criterion: Criterion, input: Any, target: Any, eps: float,
@@ -54,11 +45,11 @@ def _loss_gradients(model: Module, criterion: Criterion, input: Any, target: Any
         return np.array([float(criterion.forward(model.forward(copy_structure(pristine)), target))])
 
     try:
-        (numeric,) = _differences(loss, params, range(backprop.size), eps, 1)
+        (numeric,) = differences(loss, params, eps)
         numeric_input = None
         if positions:
             arrays = [leaves(pristine)[k] for k in positions]
-            (numeric_input,) = _differences(loss, arrays, range(sum(a.size for a in arrays)), eps, 1)
+            (numeric_input,) = differences(loss, arrays, eps)
     finally:
         with contextlib.suppress(Exception):
             loss()  # outputs as after a forward pass on the given input

@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ember.finite_differences import StepTooSmallError
+
 
 class _CheckError(ValueError):
     """A problem found while checking: a failure in the reports, a ValueError from :func:`jacobian`."""
@@ -164,5 +166,6 @@ class ModelReport:
 
 
 def _raised(name: str, label: str, argument: str, error: BaseException) -> CheckResult:
-    text = str(error) if isinstance(error, _CheckError) else f"raised {type(error).__name__}: {error}"
+    found = isinstance(error, (_CheckError, StepTooSmallError))  # a problem found, not a crash of the module
+    text = str(error) if found else f"raised {type(error).__name__}: {error}"
     return CheckResult(name, label, argument, "FAIL", text)

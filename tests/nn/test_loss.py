@@ -19,6 +19,7 @@ import pytest
 
 from ember import nn
 from ember.check import copy_structure, flatten, leaves
+from ember.finite_differences import gradient
 from ember.nn.criterion import Criterion
 
 BATCH = 5
@@ -34,19 +35,7 @@ def criterion_jacobian(criterion: Criterion, input: Any, target: Any,
     x = copy_structure(input)
     criterion.forward(x, target)
     analytic = flatten(criterion.backward(x, target))
-    numeric = np.empty(analytic.size)
-    column = 0
-    for leaf in leaves(x):
-        flat = leaf.reshape(-1)  # a view: copy_structure makes contiguous copies
-        for j in range(flat.size):
-            original = flat[j]
-            flat[j] = original + eps
-            plus = criterion.forward(x, target)
-            flat[j] = original - eps
-            minus = criterion.forward(x, target)
-            flat[j] = original
-            numeric[column] = (plus - minus) / (2 * eps)
-            column += 1
+    numeric = gradient(lambda: criterion.forward(x, target), leaves(x), eps)
     return analytic, numeric
 
 
