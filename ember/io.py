@@ -361,7 +361,12 @@ def save(model: Module, path: str | os.PathLike) -> Path:
             a constructor argument that JSON cannot hold, or mixed dtypes.
 
     Example:
-        >>> save(model, "iris.safetensors"); model2 = load("iris.safetensors")
+        >>> import tempfile
+        >>> from ember import nn
+        >>> model = nn.Sequential(nn.Linear(4, 3), nn.LogSoftMax())
+        >>> path = save(model, Path(tempfile.mkdtemp()) / "iris.safetensors")
+        >>> repr(load(path)) == repr(model)
+        True
 
     """
     path = Path(path)

@@ -33,8 +33,11 @@ class ConfusionMatrix:
 
     Example:
         >>> cm = ConfusionMatrix(3, labels=["setosa", "versicolor", "virginica"])
-        >>> cm.batch_add(log_probabilities, targets)   # (n, 3) scores, (n,) labels
-        >>> print(cm)
+        >>> scores = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.6, 0.3]])   # (n, 3) scores
+        >>> cm.batch_add(scores, np.array([0, 1, 2])).total_valid   # (n,) labels; statistics on printing
+        0.0
+        >>> cm.update_valids().total_valid
+        0.6666666666666666
 
     """
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the optional PyTorch reference and the data directory."""
+"""Shared fixtures: the optional PyTorch reference and the data directory; the install command of each optional
+dependency, named the same way in every skip message and in the README (tests/test_readme.py checks that)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from tests.optional import INSTALL, skip_reason
 
 
 @pytest.fixture(scope="session")
@@ -18,8 +21,8 @@ def torch():
         import torch
     except ImportError:
         if os.environ.get("CI"):
-            pytest.fail("torch is not installed, but CI must run the conformance tests (pip install torch==2.13.0)")
-        pytest.skip("PyTorch is not installed: pip install -e '.[torch]' to run conformance tests")
+            pytest.fail(f"torch is not installed, but CI must run the conformance tests ({INSTALL['torch']})")
+        pytest.skip(skip_reason("torch", "the PyTorch conformance tests"))
     torch.set_default_dtype(torch.float64)
     return torch
 

@@ -19,6 +19,7 @@ import pytest
 
 from ember import distributed
 from ember.distributed import EXECUTORS, fingerprint, make_executor, owner, parallel_map, share
+from tests.optional import INSTALL, skip_reason
 
 JOB = Path(__file__).with_name("mpi_job.py")
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +32,8 @@ def mpiexec() -> str:
         import mpi4py  # noqa: F401 - only whether it is installed; MPI itself starts in the subprocesses
     except ImportError:
         if os.environ.get("CI"):
-            pytest.fail("mpi4py is not installed, but CI must run the MPI tests (pip install -e '.[mpi]')")
-        pytest.skip("mpi4py is not installed: pip install 'ember[mpi]' to run the MPI tests")
+            pytest.fail(f"mpi4py is not installed, but CI must run the MPI tests ({INSTALL['mpi4py']})")
+        pytest.skip(skip_reason("mpi4py", "the MPI tests"))
     beside = Path(sys.executable).with_name("mpiexec")
     return str(beside) if beside.exists() else "mpiexec"
 

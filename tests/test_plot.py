@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytest.importorskip("matplotlib", reason="ember.plot needs matplotlib (pip install matplotlib)")
+from tests.optional import skip_reason
+
+pytest.importorskip("matplotlib", reason=skip_reason("matplotlib", "the figure tests"))
 
 from matplotlib.image import imread  # noqa: E402
 

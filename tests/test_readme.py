@@ -22,3 +22,11 @@ def test_readme_python_block_runs(code, tmp_path, monkeypatch):
         from ember import check
 
         assert check.check_module(namespace["ReQU"](), np.array([-1.5, 0.3, 2.0])).ok
+
+
+def test_the_readme_names_the_install_command_of_every_skip():
+    from tests.optional import INSTALL
+
+    text = README.read_text()
+    for module, command in INSTALL.items():
+        assert command in text, f"the README does not name {command!r}, the install command of {module}"

@@ -86,7 +86,10 @@ class Sequential(Container):
     ``gradInput``; with no children it is the identity.
 
     Example:
+        >>> from ember.nn import Linear, Sigmoid
         >>> net = Sequential().add(Linear(4, 2)).add(Sigmoid())
+        >>> net.forward(np.zeros((3, 4))).shape
+        (3, 2)
 
     """
 

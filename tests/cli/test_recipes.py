@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from ember.cli import main
+from tests.optional import skip_reason
 
-pytest.importorskip("matplotlib", reason="the recipe commands write figures with matplotlib")
+pytest.importorskip("matplotlib", reason=skip_reason("matplotlib", "the recipe commands"))
 
 
 def ember(*argv: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -8,6 +8,7 @@ import pytest
 from ember import nn
 from ember.check import check_model, check_module
 from tests.nn.catalog_graph import CASES
+from tests.optional import skip_reason
 
 
 def two_paths():
@@ -190,7 +191,7 @@ class _WrongTanh(nn.Tanh):
 
 
 def test_check_model_names_the_failing_node_and_the_picture_colours_it(tmp_path):
-    pytest.importorskip("matplotlib", reason="ember.plot needs matplotlib (pip install matplotlib)")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib", "the graph figure"))
     from ember import plot
 
     rng = np.random.default_rng(0)

@@ -9,6 +9,7 @@ import pytest
 
 from ember import check, nn
 from ember.recipes import dense
+from tests.optional import skip_reason
 
 
 def test_build_dense_follows_the_layer_list():
@@ -93,7 +94,7 @@ def test_xor_network_gradient_is_right():
 
 
 def test_grid_table_csv_and_plot(tmp_path):
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib", "the figures"))
     rows = dense.experiment_grid(["tanh"], [0.25], ["glorot", "zero"], [1], seeds=2, iterations=50)
     assert [(r["init"], r["depth"]) for r in rows] == [("glorot", 1), ("zero", 1)]
     zero = rows[1]
@@ -132,7 +133,7 @@ def test_mnist_reaches_93_percent(data_dir, tmp_path):
     import sys
 
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg")
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib", "the figures"))
     done = subprocess.run([sys.executable, "-m", "ember", "lab", "mnist", "--data-dir", str(data_dir), "--quiet",
                            "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr

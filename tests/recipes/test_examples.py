@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("matplotlib", reason="the examples write figures with matplotlib")
+from tests.optional import skip_reason
+
+pytest.importorskip("matplotlib", reason=skip_reason("matplotlib", "the examples"))
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

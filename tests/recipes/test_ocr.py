@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ember.recipes import ocr
+from tests.optional import skip_reason
 
 
 def procedural(X, y, X_test, y_test, num_epoch, num_hidden, learning_rate, rng=None, K=10):
@@ -130,7 +131,7 @@ def test_output_files(tmp_path):
 
 
 def test_sweep_csv_and_plots(toy, tmp_path):
-    pytest.importorskip("matplotlib")
+    pytest.importorskip("matplotlib", reason=skip_reason("matplotlib", "the figures"))
     X, y, Xt, yt = toy
     rows = ocr.sweep((X, y), (Xt, yt), 2, hidden_units=(2, 5), learning_rates=(0.1, 0.01))
     assert [(r["hidden_units"], r["learning_rate"]) for r in rows] == [(2, 0.1), (2, 0.01), (5, 0.1), (5, 0.01)]

@@ -7,11 +7,12 @@ import pytest
 
 from ember import check
 from ember.recipes import vectorised
+from tests.optional import skip_reason
 
 
 def seed_blobs():
     """The seed's exact data: scikit-learn's make_blobs(1000, random_state=170, centers=1), stretched."""
-    datasets = pytest.importorskip("sklearn.datasets", reason="the seed's exact data come from scikit-learn")
+    datasets = pytest.importorskip("sklearn.datasets", reason=skip_reason("sklearn", "the seed's exact data"))
     X, _ = datasets.make_blobs(n_samples=1000, random_state=170, centers=1)
     return X @ np.array([[0.60834549, -0.63667341], [-0.40887718, 0.85253229]])
 
