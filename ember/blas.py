@@ -14,9 +14,15 @@ left their threads spinning against each other (W2 ran 7× slower). NumPy's whee
 Accelerate, say) the functions compute the same thing with plain NumPy.
 
 Per-example updates are small, and there a call's overhead counts: ``add_outer`` uses SciPy's ``ger``
-(3.5 µs for 50 × 128, against 9 µs through ctypes, where each array's address alone costs 1.3 µs, and
-13 µs for NumPy's broadcast outer product), and ``add_product`` and ``add_scaled`` leave targets
-under :data:`BLAS_MIN_SIZE` elements to NumPy.
+for targets under :data:`GER_ONE_THREAD_SIZE` elements (1.8 µs for 50 × 128, against 3.2 µs through
+ctypes, where each array's address alone costs 1 µs, and 6 µs for NumPy's outer product and add); OpenBLAS
+runs ``ger`` that small on the calling thread, so SciPy's second OpenBLAS never starts its thread pool,
+and larger outer products go to NumPy's own ``ger``: one thread pool does all multi-threaded work. SciPy
+is imported on the first small ``add_outer`` (``import ember`` does not pay for it). ``add_product`` and
+``add_scaled`` leave targets under :data:`BLAS_MIN_SIZE` elements to NumPy: measured, the NumPy route
+(product in a temporary, then an add) wins below that whatever the inner dimension (50 × 128 at batch 4:
+5.4 against 8.6 µs; at batch 64: 19 against 22 µs), and BLAS wins above it (100 × 784 at batch 4: 27
+against 43 µs), so the route is chosen by the target's size.
 
 Anything BLAS cannot update in place (other dtypes, arrays that are not C-contiguous or, for a matrix
 factor, the transpose of one, a target overlapping an operand) takes the plain NumPy route.
@@ -28,18 +34,30 @@ import ctypes
 import importlib
 
 import numpy as np
-from scipy.linalg import blas as scipy_blas
 
 #: targets smaller than this take the NumPy route, faster there than a ctypes call (about 7 µs, most of it
 #: reading the arrays' addresses; ``x += α y`` and ``C += A B`` break even near 16k elements).
 BLAS_MIN_SIZE = 16384
 
+#: outer products smaller than this OpenBLAS computes on the calling thread (its ``ger`` interface goes
+#: multi-threaded from 2048 × GEMM_MULTITHREAD_THRESHOLD = 8192 elements).
+GER_ONE_THREAD_SIZE = 8192
+
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS enum values
-_GER = {np.dtype(np.float64): scipy_blas.dger, np.dtype(np.float32): scipy_blas.sger}
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_scipy_ger: dict = {}  # {dtype: SciPy's ger}, filled on first use
+
+
+def _small_ger(dtype: np.dtype):
+    """SciPy's ``dger``/``sger`` (imported on first use: ``scipy.linalg`` costs 30 ms to import)."""
+    if not _scipy_ger:
+        from scipy.linalg import blas as scipy_blas
+        _scipy_ger.update({np.dtype(np.float64): scipy_blas.dger, np.dtype(np.float32): scipy_blas.sger})
+    return _scipy_ger[dtype]
 
 
 def _load_numpy_cblas() -> dict | None:
-    """``{dtype: {"gemm": f, "axpy": f}}`` from NumPy's BLAS, or ``None`` where it exports no ILP64 CBLAS."""
+    """``{dtype: {"gemm": f, "axpy": f, "ger": f}}`` from NumPy's BLAS, or ``None`` where it exports no ILP64 CBLAS."""
     for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):  # NumPy 2, NumPy 1
         try:
             library = ctypes.CDLL(importlib.import_module(name).__file__)  # dlsym also searches its dependencies
@@ -52,7 +70,7 @@ def _load_numpy_cblas() -> dict | None:
     for prefix in ("scipy_cblas_", "cblas_"):
         try:
             routines = {np.dtype(dtype): {name: getattr(library, f"{prefix}{letter}{name}64_")
-                                          for name in ("gemm", "axpy")}
+                                          for name in ("gemm", "axpy", "ger")}
                         for dtype, letter in ((np.float32, "s"), (np.float64, "d"))}
         except AttributeError:
             continue
@@ -61,6 +79,7 @@ def _load_numpy_cblas() -> dict | None:
             functions["gemm"].argtypes = [enum, enum, enum, index, index, index, scalar, pointer, index,
                                           pointer, index, scalar, pointer, index]
             functions["axpy"].argtypes = [index, scalar, pointer, index, pointer, index]
+            functions["ger"].argtypes = [enum, index, index, scalar, pointer, index, pointer, index, pointer, index]
             for function in functions.values():
                 function.restype = None
         return routines
@@ -72,7 +91,7 @@ _CBLAS = _load_numpy_cblas()
 
 def _writable_in_place(target: np.ndarray) -> bool:
     """Whether BLAS can write ``target`` where it lies: a C-contiguous, writeable float32/float64 NumPy array."""
-    return (type(target) is np.ndarray and target.dtype in _GER and target.flags.c_contiguous
+    return (type(target) is np.ndarray and target.dtype in _FLOATS and target.flags.c_contiguous
             and target.flags.writeable)
 
 
@@ -113,11 +132,18 @@ def add_outer(target: np.ndarray, column: np.ndarray, row: np.ndarray, alpha: fl
     per-example path, where checking costs as much as the update (1.5 µs against 2.4 µs for 50 × 128).
     SciPy's wrapper converts the vectors to ``target``'s dtype and checks their lengths.
     """
-    if _writable_in_place(target):
-        # target.T is the Fortran-ordered matrix BLAS updates: target.T += alpha · row columnᵀ.
-        _GER[target.dtype](alpha, row, column, a=target.T, overwrite_a=1)
-    else:
+    if not _writable_in_place(target):
         target += alpha * np.multiply.outer(column, row)
+    elif target.size < GER_ONE_THREAD_SIZE or _CBLAS is None:
+        # target.T is the Fortran-ordered matrix BLAS updates: target.T += alpha · row columnᵀ.
+        _small_ger(target.dtype)(alpha, row, column, a=target.T, overwrite_a=1)
+    elif column.shape + row.shape != target.shape or not _updatable(target, column, row) \
+            or not (column.flags.c_contiguous and row.flags.c_contiguous):
+        target += alpha * np.multiply.outer(column, row)
+    elif target.size:
+        m, n = target.shape
+        _CBLAS[target.dtype]["ger"](_ROW_MAJOR, m, n, alpha, column.ctypes.data, 1, row.ctypes.data, 1,
+                                    target.ctypes.data, n)
 
 
 def add_scaled(target: np.ndarray, source: np.ndarray, alpha: float = 1.0) -> None:

@@ -4,6 +4,9 @@ and without it (the plain NumPy route every function falls back to).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -22,6 +25,7 @@ def backend(request, monkeypatch):
     if request.param == "numpy's BLAS":
         assert blas._CBLAS is not None, "NumPy's BLAS exports no ILP64 CBLAS here: only the fallback is tested"
         monkeypatch.setattr(blas, "BLAS_MIN_SIZE", 0)  # small arrays through BLAS too
+        monkeypatch.setattr(blas, "GER_ONE_THREAD_SIZE", 0)  # small outer products through NumPy's ger
     else:
         monkeypatch.setattr(blas, "_CBLAS", None)
     return request.param
@@ -35,7 +39,7 @@ def test_numpy_wheel_blas_is_found():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", ["contiguous", "view of a flat vector", "transposed (NumPy fallback)"])
-def test_add_outer_updates_in_place(dtype, layout):
+def test_add_outer_updates_in_place(backend, dtype, layout):
     rng = np.random.default_rng(0)
     flat = rng.standard_normal(60).astype(dtype)
     if layout == "contiguous":
@@ -49,6 +53,24 @@ def test_add_outer_updates_in_place(dtype, layout):
     add_outer(target, column, row, 0.5)
     np.testing.assert_allclose(target, expected, **tolerance(dtype))
     assert target.dtype == dtype  # and, being a view, the caller's flat vector was updated in place
+
+
+def test_add_outer_with_strided_vectors_equals_numpy(backend):
+    rng = np.random.default_rng(6)
+    target = rng.standard_normal((4, 6))
+    column, row = rng.standard_normal(8)[::2], rng.standard_normal(12)[::2]
+    expected = target + 2.0 * np.outer(column, row)
+    add_outer(target, column, row, 2.0)
+    np.testing.assert_allclose(target, expected, rtol=1e-12)
+
+
+def test_import_ember_leaves_scipy_unimported():
+    """SciPy costs ~200 ms to import: ``import ember`` must not pay it (Sigmoid and ``add_outer`` import it
+    where they use it).
+    """
+    code = "import sys, ember; print(any(m.split('.')[0] == 'scipy' for m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
 
 
 def _factor(rng, shape, dtype, order):
