@@ -1,0 +1,161 @@
+"""Compiled, fused training steps (optional: ``pip install 'ember[fast]'``, numba).
+
+``compile(model, criterion)`` translates a Sequential chain of ``Linear``, ``Sigmoid``, ``Tanh``,
+``ReLU``, ``LeakyReLU``, ``SoftMax``, ``LogSoftMax`` and ``SoftMin`` layers with a
+``CrossEntropyCriterion``, ``ClassNLLCriterion``, ``MSECriterion`` or ``BCECriterion`` (unweighted) into
+one compiled kernel that runs whole epochs of SGD (``optim.sgd``'s configuration: learning rate and its
+decay, weight decay, momentum, dampening, Nesterov), per example or in mini-batches, with no Python in
+the loop. The kernel updates the model's own flat parameters (``getParameters()``), so the NumPy modules
+see every step; results equal the NumPy path's (the modules with ``optim.sgd``) to rounding — the kernels
+are tested against ``ember.nn`` to 1e-12 in float64. Anything else raises :class:`UnsupportedError`, with
+the module in the way named (``train.fit`` then falls back to the NumPy path silently).
+
+Example::
+
+    from ember import fast, nn
+    model = nn.Sequential(nn.Linear(128, 50), nn.Sigmoid(), nn.Linear(50, 10))
+    step = fast.compile(model, nn.CrossEntropyCriterion())   # compiled once, cached on disk
+    state = {"learning_rate": 0.01}
+    losses = step.train(X, y, state, batch_size=1)             # one epoch, one loss per step
+
+The first compilation takes seconds (``compile_seconds`` says how long); numba caches the machine code
+on disk (``cache=True``), so later processes load it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+
+import numpy as np
+
+from ember import nn
+from ember.fast import codes
+from ember.fast.plan import Plan, UnsupportedError, make_plan
+from ember.optim._common import check_state
+from ember.optim.sgd import _CONFIG, _HISTORY
+
+__all__ = ["Compiled", "UnsupportedError", "available", "compile"]
+
+
+def available() -> bool:
+    """Whether numba is installed (the compiled path needs it)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+class Compiled:
+    """A model and criterion compiled into fused SGD steps; see the module docstring."""
+
+    def __init__(self, model: nn.Module, criterion: nn.Criterion, plan: Plan) -> None:
+        from ember.fast import kernels  # numba: imported here, not by ``import ember.fast``
+        self.model, self.criterion, self.plan, self._kernels = model, criterion, plan, kernels
+        self._workspace: dict = {}
+        self.compile_seconds = 0.0
+
+    def _workspace_for(self, widths: np.ndarray, batch_size: int, dtype: np.dtype) -> tuple:
+        key = (tuple(widths), batch_size, dtype)
+        if key not in self._workspace:
+            size = batch_size * int(widths.max())
+            self._workspace = {key: (np.zeros((len(widths), size), dtype=dtype), np.zeros(size, dtype=dtype),
+                                     np.zeros(size, dtype=dtype))}
+        return self._workspace[key]
+
+    def train(self, inputs: np.ndarray, targets: np.ndarray, state: dict, batch_size: int = 1,
+              order: np.ndarray | None = None) -> np.ndarray:
+        """SGD over ``inputs[order]`` (default: in order) in steps of ``batch_size`` examples, the last
+        step taking what is left; returns the loss of each step (before its update).
+
+        ``state`` is ``optim.sgd``'s: its configuration keys, and the history it keeps (``eval_counter``,
+        ``dfdx``) is read and written, so compiled and NumPy steps can alternate on one state.
+        """
+        state = check_state("sgd", state, _CONFIG, _HISTORY)
+        if state.get("learning_rates") is not None or state.get("weight_decays") is not None:
+            raise UnsupportedError("optim.sgd: per-parameter learning_rates or weight_decays are not supported by "
+                              "ember.fast")
+        lr = float(state.get("learning_rate", 1e-3))
+        lrd = float(state.get("learning_rate_decay", 0.0))
+        wd = float(state.get("weight_decay", 0.0))
+        mom = float(state.get("momentum", 0.0))
+        damp = float(state.get("dampening", mom))
+        nesterov = bool(state.get("nesterov", False))
+        if not (lr >= 0 and lrd >= 0 and wd >= 0 and mom >= 0 and damp >= 0):
+            raise ValueError("optim.sgd: learning_rate, learning_rate_decay, weight_decay, momentum and "
+                             "dampening must be >= 0")
+        if nesterov and (mom <= 0 or damp != 0):
+            raise ValueError("optim.sgd: Nesterov momentum requires momentum > 0 and dampening 0")
+        params, grads = self.model.getParameters()
+        inputs = np.ascontiguousarray(inputs)
+        if inputs.ndim != 2 or inputs.dtype != params.dtype:
+            raise ValueError(f"ember.fast: expected inputs of shape (examples, features) and dtype {params.dtype}, "
+                             f"got shape {inputs.shape} and dtype {inputs.dtype}")
+        n = len(inputs)
+        order = np.arange(n, dtype=np.int64) if order is None else np.ascontiguousarray(order, dtype=np.int64)
+        if order.ndim != 1 or (order.size and (order.min() < 0 or order.max() >= n)):
+            raise ValueError(f"ember.fast: order must index the {n} examples")
+        if batch_size < 1:
+            raise ValueError(f"ember.fast: batch_size must be >= 1, got {batch_size}")
+        widths = self.plan.widths(inputs.shape[1])
+        labels, values = self._targets(targets, n, int(widths[-1]), params.dtype)
+        woff, boff = self.plan.offsets(params)
+        velocity = state.get("dfdx")
+        has_velocity = velocity is not None
+        if mom != 0 and not has_velocity:
+            velocity = np.zeros_like(params)
+        elif not has_velocity:
+            velocity = np.zeros(1, dtype=params.dtype)
+        acts, delta, spare = self._workspace_for(widths, min(batch_size, max(order.size, 1)), params.dtype)
+        losses = np.empty(-(-order.size // batch_size), dtype=np.float64)
+        start = time.perf_counter()
+        counter = self._kernels.train_steps(
+            self.plan.kinds, widths, woff, boff, self.plan.slopes, self.plan.criterion, self.plan.size_average,
+            params, grads, velocity, acts, delta, spare, inputs, labels, values, order, batch_size, lr, lrd, wd,
+            mom, damp, nesterov, int(state.get("eval_counter", 0)), has_velocity, losses, params.dtype.type(0))
+        if not self.compile_seconds:
+            self.compile_seconds = time.perf_counter() - start
+        state["eval_counter"] = int(counter)
+        if mom != 0 and losses.size:
+            state["dfdx"] = velocity
+        return losses
+
+    def _targets(self, targets: np.ndarray, n: int, n_out: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """``(labels, values)`` for the kernel: class labels for the class criteria, else a value per output."""
+        targets = np.asarray(targets)
+        if len(targets) != n:
+            raise ValueError(f"ember.fast: {n} inputs but {len(targets)} targets")
+        if self.plan.criterion in (codes.CROSS_ENTROPY, codes.CLASS_NLL):
+            if not np.issubdtype(targets.dtype, np.integer) or targets.ndim != 1:
+                raise ValueError(f"ember.fast: expected integer class labels of shape ({n},), got {targets.dtype} "
+                                 f"{targets.shape}")
+            if n and (targets.min() < 0 or targets.max() >= n_out):
+                raise ValueError(f"ember.fast: labels must lie in [0, {n_out}) (0-based)")
+            return np.ascontiguousarray(targets, dtype=np.int64), np.zeros((1, 1), dtype=dtype)
+        values = np.ascontiguousarray(targets.reshape(n, -1), dtype=dtype)
+        if values.shape[1] != n_out:
+            raise ValueError(f"ember.fast: expected {n_out} target values per example, got {values.shape[1]}")
+        return np.zeros(1, dtype=np.int64), values
+
+
+def compile(model: nn.Module, criterion: nn.Criterion, warm: bool = True) -> Compiled:
+    """Compile ``model`` and ``criterion`` into fused SGD steps (see the module docstring).
+
+    Raises :class:`UnsupportedError` naming the module, criterion or setting that is not supported, and
+    ``ImportError`` naming the install command when numba is absent. With ``warm`` (default) the kernel
+    is compiled (or loaded from numba's disk cache) now, on a copy of the parameters, and
+    ``compile_seconds`` says how long that took.
+    """
+    if not available():
+        raise ImportError("ember.fast needs numba: pip install 'ember[fast]'")
+    plan = make_plan(model, criterion)
+    compiled = Compiled(model, criterion, plan)
+    if warm:
+        twin_model = model.clone()
+        twin = Compiled(twin_model, criterion, make_plan(twin_model, criterion))
+        n_in = next(layer.n_in for layer in plan.layers if type(layer) is nn.Linear)
+        params, _ = twin.model.getParameters()
+        n_out = int(plan.widths(n_in)[-1])
+        labels = np.zeros(1, dtype=np.int64)
+        targets = labels if plan.criterion in (codes.CROSS_ENTROPY, codes.CLASS_NLL) \
+            else np.full((1, n_out), 0.5, dtype=params.dtype)
+        twin.train(np.zeros((1, n_in), dtype=params.dtype), targets, {"learning_rate": 0.0})
+        compiled.compile_seconds = twin.compile_seconds
+    return compiled

@@ -1,0 +1,267 @@
+"""The fused training kernel: forward, criterion, backward and SGD step of a layer chain, for a whole
+epoch of steps, in one compiled call (numba, strict IEEE: no ``fastmath``, no reassociation beyond the
+explicit eight partial sums of :func:`_dot`, so results match the NumPy modules to rounding).
+
+A model reaches here as a *plan* (see ``ember.fast.plan``): one code per layer, the layer widths, where
+each Linear's weight and bias lie in the flat parameter vector of ``getParameters()``. The kernel updates
+that vector in place, so the NumPy modules see every step. Each formula is the one the NumPy module
+computes (``ember/nn``), in the same order of operations, element by element.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from ember.fast.codes import (
+    BCE_EPS,
+    CLASS_NLL,
+    CROSS_ENTROPY,
+    LEAKY_RELU,
+    LINEAR,
+    LOG_SOFTMAX,
+    MSE,
+    RELU,
+    SIGMOID,
+    SOFTMAX,
+    SOFTMIN,
+    TANH,
+)
+
+
+@njit(cache=True, inline="always")
+def _dot(a, a0, b, b0, n, zero):
+    """``Σ_j a[a0 + j] · b[b0 + j]`` in eight interleaved partial sums (as BLAS sums), then added in order."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
+    j = 0
+    while j + 8 <= n:
+        s0 += a[a0 + j] * b[b0 + j]
+        s1 += a[a0 + j + 1] * b[b0 + j + 1]
+        s2 += a[a0 + j + 2] * b[b0 + j + 2]
+        s3 += a[a0 + j + 3] * b[b0 + j + 3]
+        s4 += a[a0 + j + 4] * b[b0 + j + 4]
+        s5 += a[a0 + j + 5] * b[b0 + j + 5]
+        s6 += a[a0 + j + 6] * b[b0 + j + 6]
+        s7 += a[a0 + j + 7] * b[b0 + j + 7]
+        j += 8
+    while j < n:
+        s0 += a[a0 + j] * b[b0 + j]
+        j += 1
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+@njit(cache=True)
+def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero):
+    """Each layer's output from its input, for ``bs`` rows: ``acts[l]`` is the input of layer ``l``."""
+    for layer in range(kinds.size):
+        kind, n_in, n_out = kinds[layer], widths[layer], widths[layer + 1]
+        src, dst = acts[layer], acts[layer + 1]
+        if kind == LINEAR:
+            w0, b0 = woff[layer], boff[layer]
+            for r in range(bs):
+                for o in range(n_out):
+                    s = _dot(params, w0 + o * n_in, src, r * n_in, n_in, zero)
+                    dst[r * n_out + o] = s + params[b0 + o] if b0 >= 0 else s
+        elif kind == SIGMOID:  # SciPy's expit: 1 / (1 + exp(-x))
+            for i in range(bs * n_in):
+                dst[i] = 1.0 / (1.0 + math.exp(-src[i]))
+        elif kind == TANH:
+            for i in range(bs * n_in):
+                dst[i] = math.tanh(src[i])
+        elif kind == RELU:
+            for i in range(bs * n_in):
+                x = src[i]
+                dst[i] = x if x > 0.0 or x != x else zero  # max(x, 0); a NaN stays NaN
+        elif kind == LEAKY_RELU:
+            for i in range(bs * n_in):
+                x = src[i]
+                dst[i] = x if x > 0.0 else x * slopes[layer]
+        else:  # the soft(arg)max family, along each row
+            for r in range(bs):
+                row = r * n_in
+                if kind == SOFTMIN:
+                    m = src[row]
+                    for c in range(1, n_in):
+                        m = min(m, src[row + c])
+                else:
+                    m = src[row]
+                    for c in range(1, n_in):
+                        m = max(m, src[row + c])
+                total = zero
+                for c in range(n_in):
+                    e = math.exp(m - src[row + c] if kind == SOFTMIN else src[row + c] - m)
+                    total += e
+                    if kind != LOG_SOFTMAX:
+                        dst[row + c] = e
+                if kind == LOG_SOFTMAX:
+                    log_total = math.log(total)
+                    for c in range(n_in):
+                        dst[row + c] = (src[row + c] - m) - log_total
+                else:
+                    for c in range(n_in):
+                        dst[row + c] /= total
+
+
+@njit(cache=True)
+def _criterion(kind, size_average, out, n_out, bs, labels, targets, order, start, grad, zero):
+    """The loss of ``bs`` rows of ``out`` and its gradient into ``grad`` (the criterion's backward)."""
+    loss = zero
+    if kind == CROSS_ENTROPY or kind == CLASS_NLL:
+        norm = float(bs) if size_average else 1.0
+        for r in range(bs):
+            row, label = r * n_out, labels[order[start + r]]
+            if kind == CROSS_ENTROPY:
+                m = out[row]
+                for c in range(1, n_out):
+                    m = max(m, out[row + c])
+                total = zero
+                for c in range(n_out):
+                    grad[row + c] = math.exp(out[row + c] - m)
+                    total += grad[row + c]
+                log_total = math.log(total)
+                for c in range(n_out):  # exp of the log-probability, as the NumPy criterion's backward
+                    grad[row + c] = math.exp((out[row + c] - m) - log_total)
+                loss += (out[row + label] - m) - log_total
+                grad[row + label] -= 1.0
+                if norm != 1.0:
+                    for c in range(n_out):
+                        grad[row + c] *= 1.0 / norm
+            else:
+                loss += out[row + label]
+                for c in range(n_out):
+                    grad[row + c] = zero
+                grad[row + label] = -1.0 / norm
+        return -loss / norm
+    n = bs * n_out
+    scale = 1.0 / n if size_average else 1.0
+    for r in range(bs):
+        row, example = r * n_out, order[start + r]
+        for c in range(n_out):
+            x, t = out[row + c], targets[example, c]
+            if kind == MSE:
+                d = x - t
+                loss += d * d
+                grad[row + c] = d * (2.0 * scale)
+            else:
+                log_x, log_1mx = math.log(x + BCE_EPS), math.log(1.0 - x + BCE_EPS)
+                loss += log_1mx + t * (log_x - log_1mx)
+                grad[row + c] = (t - x) / ((1.0 - x + BCE_EPS) * (x + BCE_EPS)) * -scale
+    return loss * scale if kind == MSE else -loss * scale
+
+
+@njit(cache=True)
+def _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spare, bs, zero):
+    """Parameter gradients into ``grads`` (overwritten) from the output gradient in ``delta``; the first
+    layer's input gradient is not computed (its input is data).
+    """
+    for layer in range(kinds.size - 1, -1, -1):
+        kind, n_in, n_out = kinds[layer], widths[layer], widths[layer + 1]
+        src, dst = acts[layer], acts[layer + 1]
+        if kind == LINEAR:
+            w0, b0 = woff[layer], boff[layer]
+            for o in range(n_out):  # gradWeight = gᵀ x, gradBias = Σ_rows g
+                g = delta[o]
+                for j in range(n_in):
+                    grads[w0 + o * n_in + j] = g * src[j]
+                if b0 >= 0:
+                    grads[b0 + o] = g
+            for r in range(1, bs):
+                for o in range(n_out):
+                    g = delta[r * n_out + o]
+                    for j in range(n_in):
+                        grads[w0 + o * n_in + j] += g * src[r * n_in + j]
+                    if b0 >= 0:
+                        grads[b0 + o] += g
+            if layer == 0:
+                return
+            for r in range(bs):  # gradInput = g W
+                for j in range(n_in):
+                    spare[r * n_in + j] = zero
+                for o in range(n_out):
+                    g = delta[r * n_out + o]
+                    for j in range(n_in):
+                        spare[r * n_in + j] += g * params[w0 + o * n_in + j]
+            delta, spare = spare, delta
+            continue
+        if layer == 0:
+            return
+        if kind == SIGMOID:  # g · y (1 − y)
+            for i in range(bs * n_in):
+                y = dst[i]
+                delta[i] = (1.0 - y) * y * delta[i]
+        elif kind == TANH:  # g · (1 − y²)
+            for i in range(bs * n_in):
+                y = dst[i]
+                delta[i] = (1.0 - y * y) * delta[i]
+        elif kind == RELU:
+            for i in range(bs * n_in):
+                delta[i] = delta[i] * (1.0 if src[i] > 0.0 else 0.0)
+        elif kind == LEAKY_RELU:
+            for i in range(bs * n_in):
+                if not src[i] > 0.0:
+                    delta[i] = slopes[layer] * delta[i]
+        else:
+            for r in range(bs):
+                row = r * n_in
+                if kind == LOG_SOFTMAX:  # g − exp(y) Σ g
+                    total = zero
+                    for c in range(n_in):
+                        total += delta[row + c]
+                    for c in range(n_in):
+                        delta[row + c] = delta[row + c] - math.exp(dst[row + c]) * total
+                else:  # SoftMax: y (g − Σ g y); SoftMin: y (Σ g y − g)
+                    total = zero
+                    for c in range(n_in):
+                        total += delta[row + c] * dst[row + c]
+                    for c in range(n_in):
+                        d = delta[row + c] - total if kind == SOFTMAX else total - delta[row + c]
+                        delta[row + c] = d * dst[row + c]
+
+
+@njit(cache=True)
+def _sgd_step(params, grads, velocity, clr, weight_decay, momentum, dampening, nesterov, first):
+    """optim.sgd's update, element by element: weight decay, momentum (``v = g`` on the first step),
+    Nesterov, then ``x ← x − clr · d``.
+    """
+    for i in range(params.size):
+        d = grads[i]
+        if weight_decay != 0.0:
+            d = d + weight_decay * params[i]
+        if momentum != 0.0:
+            if first:
+                velocity[i] = d
+            else:
+                velocity[i] = momentum * velocity[i] + (1.0 - dampening) * d
+            d = d + momentum * velocity[i] if nesterov else velocity[i]
+        params[i] = params[i] + -clr * d
+
+
+@njit(cache=True)
+def train_steps(kinds, widths, woff, boff, slopes, criterion, size_average, params, grads, velocity, acts,
+                delta, spare, inputs, labels, targets, order, batch_size, learning_rate, learning_rate_decay,
+                weight_decay, momentum, dampening, nesterov, eval_counter, has_velocity, losses, zero):
+    """SGD over ``inputs[order]`` in steps of ``batch_size`` rows (the last may be shorter): one loss per
+    step into ``losses``; returns the eval counter after the last step. ``has_velocity``: whether
+    ``velocity`` holds a previous step's (else the first step with momentum sets it to the gradient);
+    ``zero``: 0 of the parameters' dtype (sums start from it, so float32 models compute in float32).
+    """
+    n_in = widths[0]
+    n_out = widths[kinds.size]
+    for step in range(losses.size):
+        start = step * batch_size
+        bs = min(batch_size, order.size - start)
+        first_input = acts[0]
+        for r in range(bs):
+            example = order[start + r]
+            for j in range(n_in):
+                first_input[r * n_in + j] = inputs[example, j]
+        _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero)
+        losses[step] = _criterion(criterion, size_average, acts[kinds.size], n_out, bs, labels, targets, order,
+                                  start, delta, zero)
+        _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spare, bs, zero)
+        clr = learning_rate / (1 + eval_counter * learning_rate_decay)
+        _sgd_step(params, grads, velocity, clr, weight_decay, momentum, dampening, nesterov,
+                  step == 0 and not has_velocity)
+        eval_counter += 1
+    return eval_counter

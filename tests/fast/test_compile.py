@@ -1,0 +1,157 @@
+"""The compiled path is tested against its definition, the NumPy modules with ``optim.sgd``: every
+supported layer and criterion, per example and in mini-batches (a short last batch included), with every
+SGD setting, to 1e-12 relative in float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ember import nn, optim
+
+pytest.importorskip("numba", reason="the compiled path needs numba: pip install 'ember[fast]'")
+
+from ember import fast  # noqa: E402 - after the skip
+
+N, N_IN, HIDDEN, N_OUT = 23, 6, 5, 3
+
+
+def _hidden_layers(kind: str) -> list[nn.Module]:
+    return {"sigmoid": [nn.Sigmoid()], "tanh": [nn.Tanh()], "relu": [nn.ReLU()], "leaky": [nn.LeakyReLU(0.2)],
+            "softmax": [nn.SoftMax()], "softmin": [nn.SoftMin()], "nested": [nn.Sequential(nn.Tanh(), nn.Identity())],
+            }[kind]
+
+
+def _model(hidden: str, head: list[nn.Module], bias: bool = True) -> nn.Sequential:
+    rng = np.random.default_rng(0)
+    return nn.Sequential(nn.Linear(N_IN, HIDDEN, rng=rng), *_hidden_layers(hidden),
+                         nn.Linear(HIDDEN, N_OUT, bias=bias, rng=rng), *head)
+
+
+def _problem(criterion: nn.Criterion) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((N, N_IN))
+    if isinstance(criterion, (nn.CrossEntropyCriterion, nn.ClassNLLCriterion)):
+        return X, rng.integers(0, N_OUT, N)
+    return X, rng.random((N, N_OUT))
+
+
+def _numpy_path(model, criterion, X, y, state, batch_size, order) -> list[float]:
+    """The definition: the modules, a feval zeroing the flat gradient, ``optim.sgd``."""
+    params, grads = model.getParameters()
+    losses = []
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        xb, yb = (X[rows[0]], y[rows[0]]) if batch_size == 1 else (X[rows], y[rows])
+
+        def feval(_, xb=xb, yb=yb):
+            output = model.forward(xb)
+            loss = criterion.forward(output, yb)
+            grads.fill(0)
+            model.backward(xb, criterion.backward(output, yb))
+            return loss, grads
+
+        losses.append(optim.sgd(feval, params, state)[1][0])
+    return losses
+
+
+def _assert_same_training(make_model, criterion, state, batch_size, epochs=2):
+    X, y = _problem(criterion)
+    reference, compiled_model = make_model(), make_model()
+    compiled = fast.compile(compiled_model, criterion, warm=False)
+    state_numpy, state_fast = dict(state), dict(state)
+    for epoch in range(epochs):
+        order = np.random.default_rng(epoch).permutation(N)
+        expected = _numpy_path(reference, criterion, X, y, state_numpy, batch_size, order)
+        losses = compiled.train(X, y, state_fast, batch_size=batch_size, order=order)
+        np.testing.assert_allclose(losses, expected, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(compiled_model.getParameters()[0], reference.getParameters()[0], rtol=1e-12,
+                               atol=1e-14)
+    assert state_fast["eval_counter"] == state_numpy["eval_counter"]
+    if "dfdx" in state_numpy:
+        np.testing.assert_allclose(state_fast["dfdx"], state_numpy["dfdx"], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky", "softmax", "softmin", "nested"])
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_every_layer_trains_as_the_numpy_modules(hidden, batch_size):
+    _assert_same_training(lambda: _model(hidden, []), nn.CrossEntropyCriterion(), {"learning_rate": 0.1},
+                          batch_size)
+
+
+@pytest.mark.parametrize("criterion, head", [
+    (nn.CrossEntropyCriterion(), []), (nn.CrossEntropyCriterion(size_average=False), []),
+    (nn.ClassNLLCriterion(), [nn.LogSoftMax()]), (nn.ClassNLLCriterion(size_average=False), [nn.LogSoftMax()]),
+    (nn.MSECriterion(), []), (nn.MSECriterion(size_average=False), []), (nn.BCECriterion(), [nn.Sigmoid()]),
+], ids=["cross-entropy", "cross-entropy-sum", "nll", "nll-sum", "mse", "mse-sum", "bce"])
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_every_criterion_trains_as_the_numpy_criterion(criterion, head, batch_size):
+    _assert_same_training(lambda: _model("tanh", head), criterion, {"learning_rate": 0.05}, batch_size)
+
+
+@pytest.mark.parametrize("state", [
+    {"learning_rate": 0.05, "momentum": 0.9},
+    {"learning_rate": 0.05, "momentum": 0.9, "dampening": 0.0, "nesterov": True},
+    {"learning_rate": 0.05, "weight_decay": 1e-2, "learning_rate_decay": 1e-2},
+    {"learning_rate": 0.05, "momentum": 0.5, "dampening": 0.1, "weight_decay": 1e-3},
+], ids=["momentum", "nesterov", "decays", "all"])
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_every_sgd_setting_steps_as_optim_sgd(state, batch_size):
+    _assert_same_training(lambda: _model("sigmoid", [], bias=False), nn.CrossEntropyCriterion(), state, batch_size)
+
+
+def test_compiled_and_numpy_steps_can_alternate_on_one_state():
+    """The kernel reads and writes optim.sgd's history (eval_counter, the velocity)."""
+    criterion = nn.CrossEntropyCriterion()
+    X, y = _problem(criterion)
+    reference, model = _model("relu", []), _model("relu", [])
+    compiled = fast.compile(model, criterion, warm=False)
+    config = {"learning_rate": 0.1, "momentum": 0.9, "learning_rate_decay": 0.01}
+    state_numpy, state_mixed = dict(config), dict(config)
+    order = np.arange(N)
+    _numpy_path(reference, criterion, X, y, state_numpy, 3, order)
+    _numpy_path(reference, criterion, X, y, state_numpy, 3, order)
+    _numpy_path(model, criterion, X, y, state_mixed, 3, order)
+    compiled.train(X, y, state_mixed, batch_size=3)
+    np.testing.assert_allclose(model.getParameters()[0], reference.getParameters()[0], rtol=1e-12, atol=1e-14)
+
+
+def test_compile_reports_its_time_and_the_warm_up_leaves_the_model_alone():
+    model = _model("sigmoid", [])
+    before = model.getParameters()[0].copy()
+    compiled = fast.compile(model, nn.CrossEntropyCriterion())
+    assert compiled.compile_seconds > 0
+    np.testing.assert_array_equal(model.getParameters()[0], before)
+
+
+@pytest.mark.parametrize("model, criterion, message", [
+    (nn.Sequential(nn.Linear(4, 3), nn.Dropout(0.5), nn.Linear(3, 2)), nn.MSECriterion(), "Dropout"),
+    (nn.Linear(4, 2), nn.MSECriterion(), "Sequential"),
+    (nn.Sequential(nn.Linear(4, 2)), nn.AbsCriterion(), "AbsCriterion"),
+    (nn.Sequential(nn.Linear(4, 2)), nn.CrossEntropyCriterion(weights=[1.0, 2.0]), "weighted"),
+])
+def test_unsupported_models_are_named(model, criterion, message):
+    with pytest.raises(fast.UnsupportedError, match=message):
+        fast.compile(model, criterion, warm=False)
+
+
+def test_shared_parameters_and_per_parameter_settings_are_refused():
+    first = nn.Linear(4, 4)
+    model = nn.Sequential(first, nn.Tanh(), first.clone("weight", "bias", "gradWeight", "gradBias"))
+    X, y = np.zeros((2, 4)), np.zeros((2, 4))
+    with pytest.raises(fast.UnsupportedError, match="shares"):
+        fast.compile(model, nn.MSECriterion(), warm=False).train(X, y, {"learning_rate": 0.1})
+    simple = fast.compile(nn.Sequential(nn.Linear(4, 4)), nn.MSECriterion(), warm=False)
+    with pytest.raises(fast.UnsupportedError, match="learning_rates"):
+        simple.train(X, y, {"learning_rates": np.ones(20)})
+
+
+def test_bad_inputs_raise_clear_errors():
+    compiled = fast.compile(nn.Sequential(nn.Linear(4, 3)), nn.CrossEntropyCriterion(), warm=False)
+    with pytest.raises(ValueError, match="dtype float64"):
+        compiled.train(np.zeros((2, 4), dtype=np.float32), np.zeros(2, dtype=int), {})
+    with pytest.raises(ValueError, match="0-based"):
+        compiled.train(np.zeros((2, 4)), np.array([0, 3]), {})
+    with pytest.raises(fast.UnsupportedError, match="gets 5 features"):
+        compiled.train(np.zeros((2, 5)), np.zeros(2, dtype=int), {})
