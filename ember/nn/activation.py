@@ -13,21 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from ember.nn.module import Module, filled, resized
+from ember.nn.special import expit
 
 #: the feature (channel) dimension for each input rank Torch accepts: 1-D and 3-D
 #: inputs are one example, 2-D and 4-D inputs a batch of them.
 FEATURE_DIM = {1: 0, 2: 1, 3: 0, 4: 1}
-
-
-_expit: list = []  # [SciPy's expit], imported on first use: scipy.special costs ~170 ms to import
-
-
-def expit(input: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``1 / (1 + e⁻ˣ)`` into ``out`` by SciPy's ``expit`` ufunc, imported on the first call."""
-    if not _expit:
-        from scipy.special import expit as scipy_expit
-        _expit.append(scipy_expit)
-    return _expit[0](input, out=out)
 
 
 class Sigmoid(Module):

@@ -9,11 +9,11 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from ember.nn.criterion import Criterion
 from ember.nn.loss import ClassNLLCriterion, MSECriterion, _PointwiseCriterion
 from ember.nn.module import resized
+from ember.nn.special import expit
 
 
 def _vector(name: str, values: Any) -> np.ndarray | None:

@@ -6,10 +6,10 @@ each pixel).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from ember.nn.activation import LogSoftMax, SoftMax
 from ember.nn.module import Module, resized
+from ember.nn.special import expit
 
 
 class GatedLinearUnit(Module):

@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from ember.nn.criterion import Criterion
 from ember.nn.module import resized
+from ember.nn.special import expit
 
 
 class _PairCriterion(Criterion):

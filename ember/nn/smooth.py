@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import erf, expit
 
 from ember.nn.module import Module, resized
+from ember.nn.special import erf, expit
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _TANH_CUBIC = 0.044715
