@@ -26,12 +26,16 @@ Learning-rate schedules (:mod:`ember.optim.schedules`, PyTorch's
 """
 
 from ember.optim import schedules
-from ember.optim.adam import adam, adamax
+from ember.optim.adam import adam, adamax, adamw
 from ember.optim.adaptive import adadelta, adagrad, rmsprop
+from ember.optim.cg import cg
 from ember.optim.checkgrad import checkgrad
+from ember.optim.classic import asgd, nag, rprop
+from ember.optim.evolution import cmaes, de
+from ember.optim.fista import fista
 from ember.optim.lbfgs import lbfgs
 from ember.optim.line_search import cubic_interpolate, strong_wolfe
 from ember.optim.sgd import sgd
 
-__all__ = ["adadelta", "adagrad", "adam", "adamax", "checkgrad", "cubic_interpolate", "lbfgs", "rmsprop", "schedules",
-           "sgd", "strong_wolfe"]
+__all__ = ["adadelta", "adagrad", "adam", "adamax", "adamw", "asgd", "cg", "checkgrad", "cmaes", "cubic_interpolate",
+           "de", "fista", "lbfgs", "nag", "rmsprop", "rprop", "schedules", "sgd", "strong_wolfe"]

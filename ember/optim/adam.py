@@ -137,3 +137,55 @@ def adamax(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.n
     np.maximum(u, np.abs(dfdx) + eps, out=u)
     x -= (lr / (1 - beta1**t)) * (m / u)
     return x, [fx]
+
+
+_ADAMW_CONFIG = frozenset({"learning_rate", "beta1", "beta2", "epsilon", "weight_decay"})
+
+
+def adamw(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndarray, list[float]]:
+    """One step of AdamW, Adam with decoupled weight decay (Loshchilov and Hutter, 2019), as
+    ``torch.optim.AdamW`` (Lua Torch has none).
+
+    ``x -= learning_rate · weight_decay · x`` (the decay, not through the gradient), then
+    ``m = β1 m + (1 − β1) g``, ``v = β2 v + (1 − β2) g²`` and
+    ``x -= learning_rate / (1 − β1^t) · m / (√v / √(1 − β2^t) + epsilon)``.
+
+    Configuration (keys of ``state``, with defaults, PyTorch's):
+        learning_rate (1e-3): the step size.
+        beta1 (0.9), beta2 (0.999): the decays of the moments ``m`` and ``v``.
+        epsilon (1e-8): added to the bias-corrected ``√v``.
+        weight_decay (1e-2): the decoupled decay rate.
+
+    History (keys written to ``state``):
+        t: the number of steps taken.
+        m, v: the biased first and second moment estimates.
+
+    Returns:
+        ``x`` (the same array, updated in place) and ``[f(x)]``, the loss before the update.
+
+    """
+    state = check_state("adamw", state, _ADAMW_CONFIG, _ADAM_HISTORY)
+    check_x("adamw", x)
+    lr = state.get("learning_rate", 1e-3)
+    beta1 = state.get("beta1", 0.9)
+    beta2 = state.get("beta2", 0.999)
+    eps = state.get("epsilon", 1e-8)
+    wd = state.get("weight_decay", 1e-2)
+    check_nonnegative("adamw", learning_rate=lr, epsilon=eps, weight_decay=wd)
+    check_unit_interval("adamw", beta1=beta1, beta2=beta2)
+
+    fx, dfdx = evaluate("adamw", feval, x)
+    m = history_buffer("adamw", state, "m", x)
+    v = history_buffer("adamw", state, "v", x)
+    t = state["t"] = state.get("t", 0) + 1
+
+    x *= 1 - lr * wd
+    m *= beta1
+    m += (1 - beta1) * dfdx
+    v *= beta2
+    v += (1 - beta2) * (dfdx * dfdx)
+    denom = np.sqrt(v)
+    denom /= math.sqrt(1 - beta2**t)
+    denom += eps
+    x -= (lr / (1 - beta1**t)) * (m / denom)
+    return x, [fx]
