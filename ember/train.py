@@ -114,12 +114,16 @@ def _batch_weight(criterion: Criterion, count: int) -> int:
     return count if getattr(criterion, "sizeAverage", True) else 1
 
 
+#: ember.optim functions that are not ``x, [fx] = opt(feval, x, state)`` steps: helpers, whole minimisations
+#: (cg, cmaes, de, fista) and asgd, which also returns its average.
+_NOT_STEPS = ("checkgrad", "cubic_interpolate", "strong_wolfe", "asgd", "cg", "cmaes", "de", "fista")
+
+
 def _resolve_optimizer(optimizer: Callable | str) -> Callable:
     if isinstance(optimizer, str):
         function = getattr(optim, optimizer, None)
-        if function is None or optimizer not in optim.__all__ or optimizer in ("checkgrad", "cubic_interpolate",
-                                                                                "strong_wolfe"):
-            names = ", ".join(n for n in optim.__all__ if n not in ("checkgrad", "cubic_interpolate", "strong_wolfe"))
+        if function is None or optimizer not in optim.__all__ or optimizer in _NOT_STEPS:
+            names = ", ".join(n for n in optim.__all__ if n not in _NOT_STEPS)
             raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {names}")
         return function
     if not callable(optimizer):

@@ -119,8 +119,10 @@ def test_string_optimizer_and_config_left_untouched():
     config = {"learning_rate": 0.1}
     fit(classifier(), nn.ClassNLLCriterion(), X, y, optimizer="adam", config=config, epochs=2, progress=False)
     assert config == {"learning_rate": 0.1}
-    with pytest.raises(ValueError, match="unknown optimizer 'adamw'; choose one of .*adam"):
-        fit(classifier(), nn.ClassNLLCriterion(), X, y, optimizer="adamw")
+    with pytest.raises(ValueError, match="unknown optimizer 'adamz'; choose one of .*adamw"):
+        fit(classifier(), nn.ClassNLLCriterion(), X, y, optimizer="adamz")
+    with pytest.raises(ValueError, match="unknown optimizer 'fista'"):
+        fit(classifier(), nn.ClassNLLCriterion(), X, y, optimizer="fista")
     with pytest.raises(ValueError, match="unknown configuration key 'learningRate'"):
         fit(classifier(), nn.ClassNLLCriterion(), X, y, config={"learningRate": 0.1}, progress=False)
 
