@@ -114,9 +114,9 @@ def _batch_weight(criterion: Criterion, count: int) -> int:
     return count if getattr(criterion, "sizeAverage", True) else 1
 
 
-#: ember.optim functions that are not ``x, [fx] = opt(feval, x, state)`` steps: helpers, whole minimisations
+#: ember.optim names that are not ``x, [fx] = opt(feval, x, state)`` steps: helpers, schedules, whole minimisations
 #: (cg, cmaes, de, fista) and asgd, which also returns its average.
-_NOT_STEPS = ("checkgrad", "cubic_interpolate", "strong_wolfe", "asgd", "cg", "cmaes", "de", "fista")
+_NOT_STEPS = ("checkgrad", "cubic_interpolate", "strong_wolfe", "schedules", "asgd", "cg", "cmaes", "de", "fista")
 
 
 def _resolve_optimizer(optimizer: Callable | str) -> Callable:
