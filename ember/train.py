@@ -30,6 +30,7 @@ Accuracy is reported as the criterion declares in ``output_meaning``
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import sys
@@ -39,12 +40,13 @@ from typing import Any
 import numpy as np
 
 from ember import io, optim
+from ember.callbacks import Callback, CSVLogger, EarlyStopping
 from ember.nn.containers import Sequential
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module
 from ember.random import get_rng
 
-__all__ = ["History", "Training", "evaluate", "fit", "predict", "predict_proba"]
+__all__ = ["History", "ResumeMismatchError", "Training", "evaluate", "fit", "predict", "predict_proba"]
 
 METRICS = ("loss", "accuracy")
 #: the meanings of a criterion's input for which accuracy is defined (see the module docstring).
@@ -189,6 +191,51 @@ def _restore_from_checkpoint(path: Any, model: Module, params: np.ndarray, optim
     return checkpoint
 
 
+class ResumeMismatchError(ValueError):
+    """``fit(resume=...)`` given other data or settings than the checkpoint's run: ``what`` differs.
+
+    Attributes:
+        what: the setting (a configuration key such as ``learning_rate``, ``batch_size``,
+            ``shuffle``, ``schedule``, ``seed`` or ``data``).
+        given: its value in this call; ``saved``: its value in the checkpoint.
+
+    """
+
+    def __init__(self, path: Any, what: str, given: Any, saved: Any) -> None:
+        self.what, self.given, self.saved = what, given, saved
+        super().__init__(f"{path}: {what} {given} differs from the checkpoint's {saved}; resume with the same "
+                         f"settings, or start a new run")
+
+
+def _fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+    """Rows and a short sha256 of the training data, to recognise it again on resume."""
+    digest = hashlib.sha256()
+    for array in (X, y):
+        digest.update(str((array.shape, array.dtype.str)).encode())
+        digest.update(np.ascontiguousarray(array).data)
+    return f"{len(X)} rows, sha256 {digest.hexdigest()[:12]}"
+
+
+def _scalars(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration entries that are plain numbers, strings or flags (arrays are left out)."""
+    return {key: value for key, value in config.items() if isinstance(value, (bool, int, float, str))}
+
+
+class _EpochFunction(Callback):
+    """A plain ``callback(epoch, logs)`` as an ``on_epoch_end`` hook."""
+
+    def __init__(self, function: Callable[[int, dict[str, float]], Any]) -> None:
+        self.function = function
+
+    def on_epoch_end(self, training: Any, epoch: int, logs: dict[str, float]) -> Any:
+        return self.function(epoch, logs)
+
+
+def _schedule_name(schedule: Any) -> str | None:
+    return None if schedule is None else (schedule if isinstance(schedule, str) else
+                                          getattr(schedule, "__name__", type(schedule).__name__))
+
+
 # -- fit --------------------------------------------------------------------------------------
 
 class Training:
@@ -200,8 +247,13 @@ class Training:
 
     def __init__(self, model: Module, criterion: Criterion, X: np.ndarray, y: np.ndarray, *, optimizer: Callable,
                  config: dict[str, Any], batch_size: int, shuffle: bool, validation: tuple | None,
-                 metrics: Sequence[str], seed: int | None, checkpoint: str | os.PathLike | None) -> None:
+                 metrics: Sequence[str], seed: int | None, checkpoint: str | os.PathLike | None,
+                 callbacks: Sequence[Callback] = (), schedule: Any = None, epochs: int = 1) -> None:
         self.model, self.criterion, self.X, self.y = model, criterion, X, y
+        self.config, self.seed = dict(config), seed
+        self.callbacks = list(callbacks)
+        self.batch_hooks = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
+        self.epoch_learning_rate: float | None = None
         self.params, self.grads = model.getParameters()
         self.optimizer, self.optimizer_name = optimizer, getattr(optimizer, "__name__", type(optimizer).__name__)
         self.state: dict[str, Any] = dict(config)
@@ -219,11 +271,51 @@ class Training:
         self.inputs: np.ndarray | None = None
         self.targets: np.ndarray | None = None
         self.first: tuple[float, float] | None = None  # (loss, correct) of the current batch's first evaluation
+        self.schedule_spec = schedule
+        self._data_fingerprint: str | None = None
+        self.schedule = self._make_schedule(schedule, epochs)
+
+    def _make_schedule(self, schedule: Any, epochs: int) -> Any:
+        """The learning-rate schedule over ``self.state``: from its name or from a ``state -> Schedule`` factory."""
+        if schedule is None:
+            return None
+        if isinstance(schedule, str):
+            return optim.schedules.make(schedule, self.state, epochs=epochs)
+        if not callable(schedule):
+            raise TypeError(f"schedule must be a name ({', '.join(optim.schedules.SCHEDULES)}) or a function of the "
+                            f"optimizer state returning a schedule, got {type(schedule).__name__}")
+        return schedule(self.state)
+
+    def settings(self) -> dict[str, Any]:
+        """What must not change between a run and its resumption: configuration, batching, schedule, seed, data."""
+        if self._data_fingerprint is None:  # hashed once per run
+            self._data_fingerprint = _fingerprint(self.X, self.y)
+        return {"config": _scalars(self.config), "batch_size": self.size, "shuffle": self.shuffle,
+                "schedule": _schedule_name(self.schedule_spec), "seed": self.seed, "data": self._data_fingerprint}
+
+    def _check_settings(self, path: Any, saved: dict[str, Any]) -> None:
+        """Raise :class:`ResumeMismatchError` for the first setting that differs from the checkpoint's."""
+        given = self.settings()
+        for key in sorted(set(given["config"]) | set(saved.get("config", {}))):
+            mine, theirs = given["config"].get(key), saved.get("config", {}).get(key)
+            if mine != theirs:
+                raise ResumeMismatchError(path, key, mine, theirs)
+        for key in ("data", "batch_size", "shuffle", "schedule", "seed"):
+            if key in saved and given[key] != saved[key]:
+                raise ResumeMismatchError(path, key, given[key], saved[key])
 
     def resume(self, path: str | os.PathLike, config: dict[str, Any]) -> None:
         """Continue from a checkpoint: parameters, optimizer state (``config`` overrides it), generators, history."""
         saved = _restore_from_checkpoint(path, self.model, self.params, self.optimizer_name)
-        self.state = {**saved.optimizer_state, **config}
+        if "settings" in saved.extra:
+            self._check_settings(path, saved.extra["settings"])
+        self.state.clear()
+        self.state.update({**saved.optimizer_state, **config})
+        if self.schedule is not None and "schedule" in saved.extra:
+            self.schedule.load_state_dict(saved.extra["schedule"])
+        for index, state in saved.extra.get("callbacks", {}).items():
+            if int(index) < len(self.callbacks) and hasattr(self.callbacks[int(index)], "load_state_dict"):
+                self.callbacks[int(index)].load_state_dict(state)
         if saved.rng_state is not None:
             self.rng.bit_generator.state = saved.rng_state
         _set_generator_states(self.model, saved.extra.get("generator_states", {}))
@@ -267,6 +359,8 @@ class Training:
             loss, hits = self.run_batch(inputs, y[low:low + size])
             loss_sum += loss * _batch_weight(self.criterion, len(inputs))
             correct += hits
+            for hook in self.batch_hooks:
+                hook.on_batch_end(self, batch + 1, loss)
             if bar is not None:
                 bar.update(1)
         logs: dict[str, float] = {}
@@ -294,24 +388,44 @@ class Training:
             io.save_checkpoint(self.checkpoint, self.model, self.state, self.epoch + 1, self.history,
                                self.rng.bit_generator.state,
                                extra={"optimizer": self.optimizer_name,
-                                      "generator_states": _generator_states(self.model)})
+                                      "generator_states": _generator_states(self.model),
+                                      "settings": self.settings(),
+                                      **({"schedule": self.schedule.state_dict()} if self.schedule else {}),
+                                      "callbacks": {str(i): c.state_dict() for i, c in enumerate(self.callbacks)
+                                                    if hasattr(c, "state_dict")}})
 
-    def run(self, epochs: int, callbacks: Sequence[Callable[[int, dict[str, float]], Any]], progress: bool) -> History:
+    def step_schedule(self, logs: dict[str, float]) -> None:
+        """Advance the learning-rate schedule after an epoch (a plateau schedule watches val_loss, else loss)."""
+        if isinstance(self.schedule, optim.schedules.ReduceLROnPlateau):
+            self.schedule.step(logs.get("val_loss", logs.get("loss")))
+        elif self.schedule is not None:
+            self.schedule.step()
+
+    def run(self, epochs: int, progress: bool) -> History:
         """Epochs ``start .. epochs - 1`` in training mode (the model's mode is restored after); the history."""
         was_training = self.model.train
         self.bar = _progress_bar(progress, epochs * self.n_batches, self.start * self.n_batches)
         try:
             self.model.training()
+            for callback in self.callbacks:
+                callback.on_train_begin(self)
             for epoch in range(self.start, epochs):
                 self.epoch = epoch
+                self.epoch_learning_rate = self.state.get("learning_rate")
                 if self.bar is not None:
                     self.bar.set_description(f"epoch {self.epoch + 1}/{epochs}", refresh=False)
+                for callback in self.callbacks:
+                    callback.on_epoch_begin(self, epoch + 1)
                 logs = self.run_epoch()
                 self.end_epoch(logs)
+                self.step_schedule(logs)
+                stop = any([callback.on_epoch_end(self, epoch + 1, dict(logs)) for callback in self.callbacks])
                 self.save_checkpoint()
-                if any([callback(self.epoch + 1, dict(logs)) for callback in callbacks]):
+                if stop:
                     break
         finally:
+            for callback in self.callbacks:
+                callback.on_train_end(self)
             if self.bar is not None:
                 self.bar.close()
             if was_training:
@@ -329,7 +443,10 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         shuffle: bool = False,
         validation_data: tuple[Any, Any] | None = None,
         metrics: Sequence[str] = METRICS,
-        callbacks: Iterable[Callable[[int, dict[str, float]], Any]] = (),
+        callbacks: Iterable[Callback | Callable[[int, dict[str, float]], Any]] = (),
+        schedule: str | Callable[[dict], Any] | None = None,
+        early_stopping: EarlyStopping | bool | None = None,
+        log: str | os.PathLike | None = None,
         progress: bool = True,
         seed: int | None = None,
         resume: str | os.PathLike | None = None,
@@ -356,9 +473,20 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         validation_data: ``(X_val, y_val)`` evaluated after every epoch.
         metrics: which of ``"loss"`` and ``"accuracy"`` to record; accuracy is
             recorded only for classification criteria (see the module docstring).
-        callbacks: functions ``callback(epoch, logs)`` called after each epoch
-            with the 1-based epoch number and that epoch's metrics; a callback
-            returning a true value stops training after that epoch.
+        callbacks: :class:`ember.callbacks.Callback` objects (per-batch and
+            per-epoch hooks), or functions ``callback(epoch, logs)`` called after
+            each epoch with the 1-based epoch number and that epoch's metrics; a
+            callback returning a true value stops training after that epoch.
+        schedule: a learning-rate schedule (:mod:`ember.optim.schedules`) stepped
+            after each epoch: its short name (``"cosine"`` anneals over
+            ``epochs``), or a function of the optimizer state returning one, e.g.
+            ``lambda state: schedules.StepLR(state, 10, 0.5)``. A plateau schedule
+            watches ``val_loss`` (``loss`` without validation data).
+        early_stopping: an :class:`ember.callbacks.EarlyStopping` (monitor,
+            patience, min_delta, restore the best parameters), or ``True`` for
+            its defaults (``val_loss``, patience 5, restore the best).
+        log: a CSV file for the training log (:class:`ember.callbacks.CSVLogger`:
+            one row per epoch with every metric, the learning rate and the time).
         progress: show a tqdm progress bar (epoch, loss, accuracy) on stderr when
             it is a terminal.
         seed: seed of the generator that shuffles the examples; the same seed
@@ -369,8 +497,10 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
             the optimizer state, the shuffling generator, the library-wide
             generator (and any module's own ``rng``, e.g. a Dropout's) and the
             history are restored and training continues from
-            the next epoch, ending bit-identical to an uninterrupted run. Entries
-            of ``config`` override the saved optimizer configuration.
+            the next epoch, ending bit-identical to an uninterrupted run. The
+            configuration, batch size, shuffling, seed, schedule and training
+            data must be those of the checkpoint's run: a difference is a
+            :class:`ResumeMismatchError` naming it.
         checkpoint: a path where a checkpoint is written (atomically) after
             every epoch.
 
@@ -413,12 +543,22 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
             raise TypeError("validation_data must be a pair (X_val, y_val)")
         X_val = _inputs(validation_data[0], dtype, "validation X")
         validation = (X_val, _targets(validation_data[1], len(X_val), meaning, dtype, "validation y"))
+    hooks = [c if isinstance(c, Callback) else _EpochFunction(c) for c in callbacks]
+    if early_stopping is True:
+        early_stopping = EarlyStopping()
+    if early_stopping:
+        if not isinstance(early_stopping, EarlyStopping):
+            raise TypeError(f"early_stopping must be an EarlyStopping or True, got {type(early_stopping).__name__}")
+        hooks.append(early_stopping)
+    if log is not None:
+        hooks.append(CSVLogger(log))
     training = Training(model, criterion, X, y, optimizer=_resolve_optimizer(optimizer), config=dict(config or {}),
                         batch_size=_check_batch_size(batch_size, len(X)), shuffle=shuffle, validation=validation,
-                        metrics=metrics, seed=seed, checkpoint=checkpoint)
+                        metrics=metrics, seed=seed, checkpoint=checkpoint, callbacks=hooks, schedule=schedule,
+                        epochs=epochs)
     if resume is not None:
         training.resume(resume, dict(config or {}))
-    return training.run(epochs, list(callbacks), progress)
+    return training.run(epochs, progress)
 
 
 # -- evaluation and prediction ----------------------------------------------------------------

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from ember import io, manual_seed, nn, optim
-from ember.train import History, evaluate, fit, predict, predict_proba
+from ember.callbacks import Callback
+from ember.train import History, ResumeMismatchError, evaluate, fit, predict, predict_proba
 
 
 def blobs(n_per_class: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -330,6 +331,71 @@ def test_resume_checks_model_and_optimizer(tmp_path):
         fit(classifier(), nn.ClassNLLCriterion(), X, y, optimizer="adam", epochs=2, resume=path, progress=False)
     done = fit(classifier(), nn.ClassNLLCriterion(), X, y, epochs=1, resume=path, progress=False)
     assert done.epochs == 1  # nothing left to do
+
+
+def test_resume_refuses_other_settings_or_data_naming_what_differs(tmp_path):
+    X, y = blobs()
+    path = tmp_path / "c.safetensors"
+    common = dict(batch_size=10, shuffle=True, seed=3, progress=False)
+    fit(classifier(), nn.ClassNLLCriterion(), X, y, config={"learning_rate": 0.1}, epochs=1, checkpoint=path,
+        schedule="cosine", **common)
+    resume = dict(common, config={"learning_rate": 0.1}, schedule="cosine", epochs=2, resume=path)
+    for change, message in [
+        ({"config": {"learning_rate": 0.5}}, r"learning_rate 0.5 differs from the checkpoint's 0.1"),
+        ({"config": {"learning_rate": 0.1, "momentum": 0.9}}, r"momentum 0.9 differs from the checkpoint's None"),
+        ({"batch_size": 20}, r"batch_size 20 differs from the checkpoint's 10"),
+        ({"shuffle": False}, r"shuffle False differs from the checkpoint's True"),
+        ({"seed": 4}, r"seed 4 differs from the checkpoint's 3"),
+        ({"schedule": "step"}, r"schedule step differs from the checkpoint's cosine"),
+    ]:
+        with pytest.raises(ResumeMismatchError, match=message) as info:
+            fit(classifier(), nn.ClassNLLCriterion(), X, y, **{**resume, **change})
+        assert str(path) in str(info.value)
+    X2 = X.copy()
+    X2[0, 0] += 1e-9
+    with pytest.raises(ResumeMismatchError, match=r"data 60 rows, sha256 \w+ differs from the checkpoint's 60 rows"):
+        fit(classifier(), nn.ClassNLLCriterion(), X2, y, **resume)
+    assert fit(classifier(), nn.ClassNLLCriterion(), X, y, **resume).epochs == 2
+
+
+def test_schedule_in_fit_steps_once_per_epoch():
+    X, y = blobs()
+    seen = []
+
+    class Rate(Callback):
+        def on_batch_end(self, training, batch, loss):
+            seen.append(training.state["learning_rate"])
+
+    fit(classifier(), nn.ClassNLLCriterion(), X, y, config={"learning_rate": 0.8}, epochs=5, batch_size=20,
+        schedule=lambda state: optim.schedules.StepLR(state, step_size=2, gamma=0.5), callbacks=[Rate()],
+        progress=False)
+    assert seen == [0.8] * 6 + [0.4] * 6 + [0.2] * 3
+    rates = []
+
+    class EpochRate(Callback):
+        def on_epoch_end(self, training, epoch, logs):
+            rates.append(training.state["learning_rate"])
+
+    history = fit(classifier(), nn.ClassNLLCriterion(), X, y, config={"learning_rate": 0.8}, epochs=8,
+                  schedule=lambda state: optim.schedules.ReduceLROnPlateau(state, patience=0, threshold=0.3),
+                  callbacks=[EpochRate()], progress=False)
+    by_hand = optim.schedules.ReduceLROnPlateau({"learning_rate": 0.8}, patience=0, threshold=0.3)
+    assert rates == [by_hand.step(loss) for loss in history["loss"]] and rates[-1] < 0.8  # it watched the loss
+    with pytest.raises(TypeError, match="schedule must be a name"):
+        fit(classifier(), nn.ClassNLLCriterion(), X, y, config={"learning_rate": 0.8}, schedule=3, progress=False)
+
+
+def test_schedule_state_travels_in_the_checkpoint(tmp_path):
+    X, y = blobs()
+    common = dict(config={"learning_rate": 0.8}, batch_size=20, schedule="exponential", progress=False)
+    straight = classifier()
+    expected = fit(straight, nn.ClassNLLCriterion(), X, y, epochs=5, **common)
+    path = tmp_path / "c.safetensors"
+    fit(classifier(), nn.ClassNLLCriterion(), X, y, epochs=2, checkpoint=path, **common)
+    assert io.load_checkpoint(path).extra["schedule"]["last_epoch"] == 2
+    resumed = classifier()
+    assert fit(resumed, nn.ClassNLLCriterion(), X, y, epochs=5, resume=path, **common) == expected
+    assert np.array_equal(resumed.getParameters()[0], straight.getParameters()[0])
 
 
 def test_predict_and_predict_proba():
