@@ -8,7 +8,7 @@ docstring; :func:`assert_module` raises on failure, for tests.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -320,7 +320,7 @@ def _check_dtype(s: _Subject) -> CheckResult:
 
 
 def check_module(module: Module, input: Any, eps: float = 1e-6, tol: float = 1e-6, *,
-                 batch: bool | None = None, seed: int = 0) -> ModuleReport:
+                 batch: bool | None = None, seed: int = 0, only: Collection[str] | None = None) -> ModuleReport:
     """Audit ``module`` at ``input``: its Jacobians, and the module protocol.
 
     Checks, one :class:`CheckResult` each:
@@ -359,6 +359,7 @@ def check_module(module: Module, input: Any, eps: float = 1e-6, tol: float = 1e-
         tol: the tolerance, relative to the scale of each Jacobian (see the ``ember.check`` docstring).
         batch: how to check batch mode (above).
         seed: seeds the random gradOutputs and permutations.
+        only: the names of the checks to run (``{'jacobian', 'batch'}``); default all.
 
     Returns:
         a :class:`ModuleReport`; ``report.ok``, ``print(report)``.
@@ -375,7 +376,8 @@ def check_module(module: Module, input: Any, eps: float = 1e-6, tol: float = 1e-
         except Exception as error:
             report.checks.append(_raised("forward", label, "input", error))
             return report
-        report.checks += _jacobian_checks(module, pristine, eps, tol, label)
+        if only is None or "jacobian" in only:
+            report.checks += _jacobian_checks(module, pristine, eps, tol, label)
         subject = _Subject(module, pristine, label, tol, np.random.default_rng(seed))
         checks: list[tuple[str, Callable[[], CheckResult]]] = [
             ("batch", lambda: _check_batch(subject, batch)),
@@ -387,6 +389,8 @@ def check_module(module: Module, input: Any, eps: float = 1e-6, tol: float = 1e-
             ("dtype", lambda: _check_dtype(subject)),
         ]
         for name, run in checks:
+            if only is not None and name not in only:
+                continue
             try:
                 report.checks.append(run())
             except Exception as error:
