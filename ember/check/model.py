@@ -9,6 +9,7 @@ and the criterion. :func:`assert_gradients` raises on failure, for tests.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -202,8 +203,12 @@ def _localise(model: Module, criterion: Criterion, input: Any, target: Any, eps:
 
 
 def check_model(model: Module, criterion: Criterion, input: Any, target: Any, eps: float = 1e-6,
-                tol: float = 1e-6) -> ModelReport:
+                tol: float = 1e-6, *, mode: str = "full", budget: float = 10.0, seed: int = 0) -> ModelReport:
     """Whole-model gradient check and, when it fails, the bug localiser.
+
+    ``mode="fast"`` is the randomized check for big models (:mod:`ember.check.fast`): directional
+    derivatives along random directions for ``budget`` seconds (``seed`` draws them) instead of every
+    parameter entry; its localiser checks each module along a random direction.
 
     The whole-model check compares backprop with finite differences of the loss
     by the symmetric relative error, over all parameters (``error``, as
@@ -220,6 +225,13 @@ def check_model(model: Module, criterion: Criterion, input: Any, target: Any, ep
     model in a deterministic mode (``model.evaluate()`` for dropout).
     """
     _warn_if_single(leaves(input) + model.parameters()[0], stacklevel=2)
+    if mode == "fast":
+        from ember.check.fast import fast_check_model
+
+        return fast_check_model(model, criterion, input, target, eps, tol, budget, seed)
+    if mode != "full":
+        raise ValueError(f"check_model: mode must be 'full' or 'fast', got {mode!r}")
+    started = time.monotonic()
     backprop, numeric, backprop_input, numeric_input = _loss_gradients(model, criterion, input, target, eps,
                                                                        wrt_input=True)
     report = ModelReport(model.describe(), criterion.describe(), relative_error(backprop, numeric),
@@ -233,6 +245,7 @@ def check_model(model: Module, criterion: Criterion, input: Any, target: Any, ep
         finally:
             snapshot.restore()
         report.localised = True
+    report.seconds = time.monotonic() - started
     return report
 
 

@@ -110,6 +110,10 @@ class ModelReport:
         failure_names: their places in the model (``'model[2] Linear(5 -> 3)'``, ``'criterion …'``).
         reports: the localiser's reports, one per module call checked, and the criterion's.
         localised: whether the localiser ran.
+        mode: ``'full'`` (every parameter entry perturbed) or ``'fast'`` (random directions: ``error`` and
+            ``input_error`` are then the worst relative error of a directional derivative).
+        directions: the random directions compared (fast mode).
+        seconds: how long the check took.
 
     ``ok`` is true when both errors are within ``tol``, or when the localiser found
     every module and the criterion correct and the disagreement at kinks.
@@ -126,6 +130,9 @@ class ModelReport:
     failure_names: list[str] = field(default_factory=list)
     reports: list[ModuleReport] = field(default_factory=list)
     localised: bool = False
+    mode: str = "full"
+    directions: int = 0
+    seconds: float = 0.0
 
     @property
     def whole_ok(self) -> bool:
@@ -144,15 +151,24 @@ class ModelReport:
 
     def __str__(self) -> str:
         verdict = "OK" if self.ok else "FAIL"
-        lines = [f"check_model {self.model} with {self.criterion}: {verdict}",
-                 f"  parameters: relative error {self.error:.3g} between backprop and finite differences over "
-                 f"{self.n_parameters} entries (tol {self.tol:g})"]
+        lines = [f"check_model {self.model} with {self.criterion}: {verdict}"]
+        if self.mode == "fast":
+            lines += [f"  fast mode: {self.directions} random directional derivatives in {self.seconds:.2g} s",
+                      f"  parameters: worst relative error {self.error:.3g} of g·v against (L(θ+εv) − L(θ−εv)) / 2ε "
+                      f"over {self.n_parameters} entries (tol {self.tol:g})"]
+        else:
+            lines.append(f"  parameters: relative error {self.error:.3g} between backprop and finite differences "
+                         f"over {self.n_parameters} entries (tol {self.tol:g})")
         if self.input_error is not None:
             lines.append(f"  input:      relative error {self.input_error:.3g} (tol {self.tol:g})")
         if not self.localised:
             return "\n".join(lines)
-        lines.append("bug localiser: each leaf module Jacobian-checked at the input it receives in the model, "
-                     "the criterion at the model's output, then the containers if all those pass:")
+        if self.mode == "fast":
+            lines.append("bug localiser: each leaf module checked along a random direction at the input it receives "
+                         "in the model (the culprits' Jacobians in full where small), then the criterion:")
+        else:
+            lines.append("bug localiser: each leaf module Jacobian-checked at the input it receives in the model, "
+                         "the criterion at the model's output, then the containers if all those pass:")
         for report in self.reports:
             lines += [f"  {check}" for check in report.checks]
         if self.failures:
