@@ -2,19 +2,20 @@
 
 Along a random unit direction ``v`` of the parameters (and, separately, of a floating-point input),
 backprop gives ``g·v`` and finite differences give ``(L(θ + εv) − L(θ − εv)) / 2ε`` from two
-evaluations of the loss — PyTorch's fast gradcheck. Exact zeros of the input (blank pixels, padding) are not moved: there a
-piecewise-linear model (ReLU, max pooling) sits on ties that any move would break. Directions are drawn
-until ``budget`` seconds
+evaluations of the loss — PyTorch's fast gradcheck. Directions are drawn until ``budget`` seconds
 have passed (at least ``min_directions``, at most ``max_directions``); each is compared by
 ``|g·v − fd| / max(|g·v| + |fd|, ‖g‖ / √n)``. A direction that crosses a kink (the one-sided
-differences disagree and ``g·v`` lies between them) does not count against the model.
+differences disagree and ``g·v`` lies between them) does not count against the model. Exact zeros
+of the input (blank pixels, padding) are not moved: there a piecewise-linear model (ReLU, max
+pooling) sits on ties that any move would break.
 
-When a direction fails, the localiser moves all parameters and the input along one random direction
-(``±ε``) and records how each leaf module's input and output change in the model; each module's
-backward must map a random ``gradOutput`` ``u`` to ``u·(J dx)`` equal to ``u·dy``. Zeros and ties that
-the model keeps (a ReLU's dead units before max pooling) stay put, so no kink is crossed where the
-model crosses none. Then the criterion is checked; a culprit small enough gets the full Jacobian
-check, and with it the diagnosis of :mod:`ember.check.diagnose`.
+When a direction fails, the localiser moves all parameters along one random direction (``±ε``; the
+input too when only the input's check failed) and records how each leaf module's input and output
+change in the model, ``dx`` and ``dy``: each module's backward must map a random ``gradOutput`` ``u``
+to ``u·(J dx)`` equal to ``u·dy``. Zeros and ties that the model keeps (a ReLU's dead units before max
+pooling) stay put, so no kink is crossed where the model crosses none. Then the criterion is checked;
+a culprit small enough gets the full Jacobian check, and with it the diagnosis of
+:mod:`ember.check.diagnose`.
 """
 
 from __future__ import annotations
@@ -125,8 +126,9 @@ def fast_check_model(model: Module, criterion: Criterion, input: Any, target: An
                          mode="fast", directions=len(statuses))
     if not report.whole_ok:
         try:
+            input_failed = report.input_error is not None and report.input_error > tol
             report.reports, report.failures, report.failure_names = _localise_fast(
-                model, criterion, pristine, target, eps, tol, rng)
+                model, criterion, pristine, target, eps, tol, rng, input_failed)
         finally:
             snapshot.restore()
         report.localised = True
@@ -162,12 +164,13 @@ def _record_calls(model: Module, input: Any) -> list[tuple[Module, Any, Any]]:
     return calls
 
 
-def _tangent_runs(model: Module, input: Any, eps: float, rng: np.random.Generator) -> tuple[list, list, dict]:
-    """The model run at θ and input ± ε·(a random unit direction): the calls of each run, and the direction
-    of each parameter (by ``id``).
+def _tangent_runs(model: Module, input: Any, eps: float, rng: np.random.Generator,
+                  move_input: bool) -> tuple[list, list, dict]:
+    """The model run at θ ± ε·(a random unit direction) (and the input moved too, with ``move_input``):
+    the calls of each run, and the direction of each parameter (by ``id``).
     """
     params = model.parameters()[0]
-    inputs = [leaf for leaf in leaves(input) if _is_float(leaf)]
+    inputs = [leaf for leaf in leaves(input) if _is_float(leaf)] if move_input else []
     directions = _random_directions(params + inputs, rng, len(inputs))
     saved = [a.copy() for a in params + inputs]
     runs = []
@@ -220,18 +223,26 @@ def _unflatten(values: np.ndarray, like: Any) -> Any:
 
 
 def _localise_fast(model: Module, criterion: Criterion, input: Any, target: Any, eps: float, tol: float,
-                   rng: np.random.Generator) -> tuple[list[ModuleReport], list[Any], list[str]]:
+                   rng: np.random.Generator, input_failed: bool) -> tuple[list[ModuleReport], list[Any], list[str]]:
     """Check each leaf module call along the change its input and parameters undergo in the model when
-    all parameters and the input move along one random direction (so ties and zeros the model keeps stay
-    put), then the criterion.
+    all parameters move along one random direction (so ties and zeros the model keeps stay put), then the
+    criterion. When that finds nothing and the input check failed, again with the input moved too.
     """
+    found = _localise_along(model, criterion, input, target, eps, tol, rng, move_input=False)
+    if input_failed and not found[1]:
+        found = _localise_along(model, criterion, input, target, eps, tol, rng, move_input=True)
+    return found
+
+
+def _localise_along(model: Module, criterion: Criterion, input: Any, target: Any, eps: float, tol: float,
+                    rng: np.random.Generator, move_input: bool) -> tuple[list[ModuleReport], list[Any], list[str]]:
     from ember.check.model import _criterion_check
 
     paths = _module_paths(model)
     snapshot = _Snapshot(model)
     try:
         calls = _record_calls(model, input)
-        plus, minus, param_directions = _tangent_runs(model, input, eps, rng)
+        plus, minus, param_directions = _tangent_runs(model, input, eps, rng, move_input)
     finally:
         snapshot.restore()
     reports: list[ModuleReport] = []
