@@ -19,6 +19,9 @@
   (transposed, sign, a constant factor, assignment instead of accumulation,
   ``scale`` ignored, batch handled wrongly, stale input, wrong at a kink or for
   some elements): every failed :class:`CheckResult` carries it as ``diagnosis``.
+* ``check_model(..., mode="fast", budget=10)`` (:mod:`ember.check.fast`) compares random directional
+  derivatives within a time budget, for models too big to perturb entry by entry;
+  :mod:`ember.check.planted` plants classic bugs in a module instance, to test the checkers.
 * :func:`assert_module` and :func:`assert_gradients` raise ``AssertionError``
   carrying the report, for tests.
 

@@ -22,7 +22,12 @@ exits with 0 when every check passes, 1 when one fails, 2 on bad arguments.
 
 MODULE is either path/to/file.py:ClassName (the file is imported from its path, with
 its directory on sys.path while it loads) or the name of a module of ember.nn
-(Linear, ReQU, Tanh, ...).
+(Linear, ReQU, Tanh, ...) or, with --fast, of a builder of ember.models (lenet, mlp).
+
+--fast checks MODULE as a whole model instead: with the criterion that suits its output
+(ember.models.criterion_for) on random targets, by random directional derivatives within
+--budget seconds (check_model(mode="fast")), for models too big to perturb entry by entry;
+when it fails, the localiser names the wrong module.
 """
 
 CHECK_EPILOG = """\
@@ -42,6 +47,7 @@ examples:
   ember check Linear --args 10 5
   ember check ReQU --input-shape 3,5
   ember check my_layers.py:MyLayer --args 4 --input-shape 2,4
+  ember check lenet --fast --input-shape 2,784 --budget 10
 """
 
 #: the input shape used when --input-shape is not given and the module has no integer ``n_in``.
@@ -63,6 +69,9 @@ def add_parsers(subparsers: Any) -> None:
                         help="tolerance, relative to the scale of each Jacobian")
     parser.add_argument("--no-batch", action="store_true",
                         help="skip the batch check (modules with no batch mode, or not per-example)")
+    parser.add_argument("--fast", action="store_true",
+                        help="check MODULE as a whole model by random directional derivatives (see below)")
+    parser.add_argument("--budget", type=positive_float, default=10.0, help="seconds for --fast")
     parser.add_argument("--plot", metavar="DIR", nargs="?", const=".",
                         help="also write a heatmap of the input Jacobian (backprop, finite differences, "
                              "difference) to DIR/jacobian-NAME.png (DIR defaults to .)")
@@ -73,8 +82,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     from ember.check import check_module
     from ember.nn.module import Module
 
-    cls, name = load_module_class(args.module)
     positional, keywords = parse_literals(args.args)
+    if args.fast:
+        return _check_fast(args, positional, keywords)
+    cls, name = load_module_class(args.module)
     call = f"{name}({', '.join([repr(v) for v in positional] + [f'{k}={v!r}' for k, v in keywords.items()])})"
     try:
         module = cls(*positional, **keywords)
@@ -104,6 +115,40 @@ def cmd_check(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         jacobian_heatmap(path, *jacobian(module, x, eps=args.eps), title=f"{module.describe()}: d output / d input")
         wrote(path)
+    return 0 if report.ok else 1
+
+
+def _check_fast(args: argparse.Namespace, positional: list[Any], keywords: dict[str, Any]) -> int:
+    """``ember check --fast``: the randomized whole-model check of ``check_model(mode="fast")``."""
+    from ember import models, nn
+    from ember.check import check_model
+
+    if args.module in models.__all__ and callable(getattr(models, args.module)) and args.module != "criterion_for":
+        builder, name = getattr(models, args.module), args.module
+    else:
+        builder, name = load_module_class(args.module)
+    try:
+        model = builder(*positional, **keywords)
+    except Exception as error:
+        raise UsageError(f"cannot create {name}: {type(error).__name__}: {error}") from error
+    model = model.type(np.float64)
+    shape = parse_shape(args.input_shape) if args.input_shape is not None else default_input_shape(model)
+    rng = np.random.default_rng(args.seed)
+    x = rng.standard_normal(shape)
+    try:
+        output = model.forward(x.copy())
+    except Exception as error:
+        raise UsageError(f"{model.describe()} does not take an input of shape {shape}: {error} "
+                         "(give --input-shape)") from error
+    criterion = models.criterion_for(model)
+    if isinstance(criterion, nn.BCECriterion):
+        target = rng.integers(0, 2, output.shape).astype(np.float64)
+    else:
+        target = rng.integers(0, output.shape[-1], output.shape[:-1]) if output.ndim > 1 else int(
+            rng.integers(0, output.shape[-1]))
+    report = check_model(model, criterion, x, target, eps=args.eps, tol=args.tol, mode="fast", budget=args.budget,
+                         seed=args.seed)
+    print(report)
     return 0 if report.ok else 1
 
 

@@ -13,5 +13,8 @@
 * :mod:`ember.recipes.lenet` — a LeNet-style CNN on MNIST (``ember.models.lenet``): ``train_lenet`` (8k/2k
   split, Adam, ≥ 97% test accuracy in 12 epochs).
 
+* :mod:`ember.recipes.trace` — show your work: every intermediate of one pass of the OCR network (``a, z,
+  b, ŷ, J`` and every gradient) as Markdown, LaTeX or CSV, and the first wrong value of a student's own.
+
 Each recipe is also an ``ember`` command and an example script in ``examples/``.
 """

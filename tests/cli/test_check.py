@@ -216,3 +216,10 @@ def test_check_plot_writes_the_jacobian_heatmap(tmp_path):
 
     pixels = imread(figure)
     assert pixels.std() > 0.01  # not a blank image
+
+
+def test_check_fast_on_a_model_builder(capsys):
+    assert main(["check", "mlp", "--args", "4", "[5]", "'tanh'", "3", "--fast", "--input-shape", "3,4",
+                 "--budget", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert "fast mode:" in out and "OK" in out.splitlines()[0]
