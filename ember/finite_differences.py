@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["StepTooSmallError", "differences", "gradient", "relative_error"]
+__all__ = ["StepTooSmallError", "differences", "directional", "gradient", "relative_error"]
 
 
 class StepTooSmallError(ValueError):
@@ -86,6 +86,32 @@ def differences(evaluate: Callable[[], Any], arrays: np.ndarray | Sequence[np.nd
         central = np.empty((n_out or 0, 0))
         forward = backward = central.copy()
     return (central,) if base is None else (central, forward, backward)
+
+
+def directional(evaluate: Callable[[], float], arrays: np.ndarray | Sequence[np.ndarray],
+                directions: np.ndarray | Sequence[np.ndarray], eps: float = 1e-6, *,
+                base: float | None = None) -> tuple[float, ...]:
+    """The two-sided difference of a scalar ``evaluate()`` along ``directions`` (one array per array):
+    ``(f(x + eps·d) − f(x − eps·d)) / 2eps``, every array moved at once and restored exactly.
+
+    Returns:
+        ``(central,)``, or ``(central, forward, backward)`` with ``base`` (the unperturbed value).
+
+    """
+    arrays, directions = _as_list(arrays), _as_list(directions)
+    saved = [a.copy() for a in arrays]
+    try:
+        for a, keep, d in zip(arrays, saved, directions):
+            a[...] = keep + eps * d
+        plus = float(evaluate())
+        for a, keep, d in zip(arrays, saved, directions):
+            a[...] = keep - eps * d
+        minus = float(evaluate())
+    finally:
+        for a, keep in zip(arrays, saved):
+            a[...] = keep
+    central = (plus - minus) / (2 * eps)
+    return (central,) if base is None else (central, (plus - base) / eps, (base - minus) / eps)
 
 
 def gradient(f: Callable[[], float], arrays: np.ndarray | Sequence[np.ndarray], eps: float = 1e-6) -> np.ndarray:

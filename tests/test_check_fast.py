@@ -65,3 +65,16 @@ def test_fast_mode_leaves_the_model_as_it_found_it():
     before = params.copy()
     check_model(model, nn.ClassNLLCriterion(), X, Y, mode="fast", budget=0.05)
     assert np.array_equal(params, before) and np.all(grads == 0.25)
+
+
+def test_directional_difference_restores_and_gives_one_sided_slopes():
+    from ember.finite_differences import directional
+
+    x = np.array([1.0, -2.0])
+    d = np.array([0.6, 0.8])
+    central, forward, backward = directional(lambda: float(np.abs(x).sum()), x, d, 1e-6, base=3.0)
+    assert np.array_equal(x, [1.0, -2.0])
+    assert central == pytest.approx(0.6 - 0.8, abs=1e-8)
+    kink = np.zeros(2)
+    _, forward, backward = directional(lambda: float(np.abs(kink).sum()), kink, d, 1e-6, base=0.0)
+    assert forward == pytest.approx(1.4) and backward == pytest.approx(-1.4)

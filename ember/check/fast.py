@@ -32,6 +32,7 @@ from ember.check.jacobians import _jacobian_checks
 from ember.check.params import _module_paths, _Snapshot
 from ember.check.report import CheckResult, ModelReport, ModuleReport
 from ember.check.structure import _describe, _is_float, copy_structure, flatten, leaves
+from ember.finite_differences import directional
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module
 
@@ -54,27 +55,14 @@ def _directional(evaluate: Callable[[], float], arrays: list[np.ndarray], gradie
                  eps: float, tol: float, rng: np.random.Generator, keep_zeros: int = 0) -> tuple[float, str]:
     """The relative error of one random direction, and ``'PASS'``, ``'KINK'`` or ``'FAIL'``."""
     directions = _random_directions(arrays, rng, keep_zeros)
-    saved = [a.copy() for a in arrays]
-    try:
-        base = evaluate()
-        for a, s, d in zip(arrays, saved, directions):
-            a[...] = s + eps * d
-        plus = evaluate()
-        for a, s, d in zip(arrays, saved, directions):
-            a[...] = s - eps * d
-        minus = evaluate()
-    finally:
-        for a, s in zip(arrays, saved):
-            a[...] = s
+    numeric, forward, backward = directional(evaluate, arrays, directions, eps, base=evaluate())
     analytic = sum(float(np.vdot(g.astype(np.float64), d)) for g, d in zip(gradients, directions))
-    numeric = (plus - minus) / (2 * eps)
     size = sum(g.size for g in gradients)
     floor = math.sqrt(sum(float(np.vdot(g, g)) for g in gradients) / max(size, 1))
     scale = max(abs(analytic) + abs(numeric), floor)
     error = abs(analytic - numeric) / scale if scale > 0 else 0.0
     if error <= tol:
         return error, "PASS"
-    forward, backward = (plus - base) / eps, (base - minus) / eps
     limit = tol * scale
     if (abs(forward - backward) > max(tol, 1e3 * eps) * scale
             and min(forward, backward) - limit <= analytic <= max(forward, backward) + limit):
