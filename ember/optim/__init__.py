@@ -5,7 +5,9 @@ returns ``(loss, gradient)`` with the gradient shaped like ``x``; ``x`` (the
 flat parameters from ``model.getParameters()``) is updated in place and
 returned; ``fx`` is a list of losses; ``state`` is a dict holding both the
 configuration (snake_case keys such as ``learning_rate``) and the optimizer's
-history between calls. Unknown keys raise ``ValueError``.
+history between calls. Unknown keys, and values that are not numbers in range, raise
+``ember.InputError`` (a ``ValueError``; ``InputTypeError`` for a wrong type); a non-finite loss or
+gradient from ``feval`` stops the step with an ``InputError`` before anything is updated.
 
 Example::
 

@@ -8,11 +8,15 @@ loudly instead of silently training with the default.
 from __future__ import annotations
 
 import difflib
+import math
+import numbers
 import re
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from ember.errors import InputError, InputTypeError
 
 #: The type of ``feval``: ``feval(x)`` returns ``(loss, gradient)``.
 Feval = Callable[[np.ndarray], tuple[Any, np.ndarray]]
@@ -35,7 +39,7 @@ def check_state(name: str, state: Any, config_keys: frozenset[str], history_keys
     if state is None:
         return {}
     if not isinstance(state, dict):
-        raise TypeError(f"optim.{name}: state must be a dict of configuration keys, got {type(state).__name__}")
+        raise InputTypeError(f"optim.{name}: state must be a dict of configuration keys, got {type(state).__name__}")
     if config_keys.issuperset(state) or (config_keys | history_keys).issuperset(state):
         return state
     unknown = state.keys() - config_keys - history_keys
@@ -49,7 +53,7 @@ def check_state(name: str, state: Any, config_keys: frozenset[str], history_keys
             close = difflib.get_close_matches(key, sorted(config_keys), n=1)
             if close:
                 hint = f"; did you mean {close[0]!r}?"
-    raise ValueError(f"optim.{name}: unknown configuration key {key!r}{hint} "
+    raise InputError(f"optim.{name}: unknown configuration key {key!r}{hint} "
                      f"(known keys: {', '.join(sorted(config_keys))})")
 
 
@@ -57,22 +61,40 @@ def check_x(name: str, x: Any) -> None:
     """Raise ``TypeError`` unless ``x`` is a 1-D floating-point NumPy array (updated in place)."""
     if not isinstance(x, np.ndarray) or x.ndim != 1 or x.dtype.kind != "f":
         what = f"{x.dtype} array of shape {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__
-        raise TypeError(f"optim.{name}: x must be a 1-D floating-point NumPy array (the flat parameters "
+        raise InputTypeError(f"optim.{name}: x must be a 1-D floating-point NumPy array (the flat parameters "
                         f"from getParameters()), got a {what}")
 
 
+def _check_real(name: str, key: str, value: Any) -> None:
+    """Raise ``InputTypeError`` unless ``value`` is a real number (not a string, ``None`` or a bool)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputTypeError(f"optim.{name}: {key} must be a number, got {value!r} ({type(value).__name__})")
+
+
 def check_nonnegative(name: str, **values: float) -> None:
-    """Raise ``ValueError`` naming the first key whose value is negative (or NaN)."""
+    """Raise an ember error naming the first key whose value is not a finite number >= 0."""
     for key, value in values.items():
-        if not value >= 0:
-            raise ValueError(f"optim.{name}: {key} must be >= 0, got {value!r}")
+        _check_real(name, key, value)
+        if not 0 <= value < math.inf:
+            raise InputError(f"optim.{name}: {key} must be a finite number >= 0, got {value!r}")
 
 
 def check_unit_interval(name: str, **values: float) -> None:
-    """Raise ``ValueError`` naming the first key whose value is outside [0, 1)."""
+    """Raise an ember error naming the first key whose value is not a number in [0, 1)."""
     for key, value in values.items():
+        _check_real(name, key, value)
         if not 0 <= value < 1:
-            raise ValueError(f"optim.{name}: {key} must be in [0, 1), got {value!r}")
+            raise InputError(f"optim.{name}: {key} must be in [0, 1), got {value!r}")
+
+
+def check_count(name: str, **values: float) -> None:
+    """Raise an ember error naming the first key whose value is not a whole number >= 0 (a loop bound:
+    ``inf`` or ``nan`` would never end the loop).
+    """
+    for key, value in values.items():
+        _check_real(name, key, value)
+        if not (0 <= value < math.inf and float(value).is_integer()):
+            raise InputError(f"optim.{name}: {key} must be a whole number >= 0, got {value!r}")
 
 
 def evaluate(name: str, feval: Feval, x: np.ndarray) -> tuple[float, np.ndarray]:
@@ -85,12 +107,25 @@ def evaluate(name: str, feval: Feval, x: np.ndarray) -> tuple[float, np.ndarray]
     try:
         fx, dfdx = result
     except (TypeError, ValueError):
-        raise TypeError(f"optim.{name}: feval(x) must return (loss, gradient), got {type(result).__name__}") from None
+        raise InputTypeError(f"optim.{name}: feval(x) must return (loss, gradient), "
+                             f"got {type(result).__name__}") from None
     if not isinstance(dfdx, np.ndarray) or dfdx.shape != x.shape:
         got = f"shape {dfdx.shape}" if isinstance(dfdx, np.ndarray) else type(dfdx).__name__
-        raise ValueError(f"optim.{name}: feval(x) returned a gradient of {got}, expected a NumPy array of "
+        raise InputError(f"optim.{name}: feval(x) returned a gradient of {got}, expected a NumPy array of "
                          f"shape {x.shape} like x")
-    return float(fx), dfdx
+    try:
+        fx = float(fx)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"optim.{name}: feval(x) must return a number as the loss, got {fx!r}") from None
+    if not math.isfinite(fx):
+        raise InputError(f"optim.{name}: feval(x) returned the loss {fx}; the step was not taken "
+                         f"(look for inf/NaN in the data, or lower the learning rate)")
+    # g·g is finite exactly when every element is, unless it overflows: then look element by element.
+    if not math.isfinite(np.dot(dfdx, dfdx)) and not np.isfinite(dfdx).all():
+        index = int(np.flatnonzero(~np.isfinite(dfdx))[0])
+        raise InputError(f"optim.{name}: feval(x) returned a gradient holding {dfdx[index]} at index {index}; "
+                         f"the step was not taken (look for inf/NaN in the data, or lower the learning rate)")
+    return fx, dfdx
 
 
 def history_buffer(name: str, state: dict, key: str, x: np.ndarray, fill: float = 0.0) -> np.ndarray:
@@ -100,6 +135,6 @@ def history_buffer(name: str, state: dict, key: str, x: np.ndarray, fill: float 
         buffer = state[key] = np.full_like(x, fill)
     elif not isinstance(buffer, np.ndarray) or buffer.shape != x.shape:
         got = f"shape {buffer.shape}" if isinstance(buffer, np.ndarray) else type(buffer).__name__
-        raise ValueError(f"optim.{name}: state[{key!r}] has {got} but x has shape {x.shape}; "
+        raise InputError(f"optim.{name}: state[{key!r}] has {got} but x has shape {x.shape}; "
                          f"use a fresh state dict for a different set of parameters")
     return buffer

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ember.optim._common import Feval, check_nonnegative, check_state, check_x, evaluate
+from ember.errors import InputError, InputTypeError
+from ember.optim._common import Feval, check_count, check_nonnegative, check_state, check_x, evaluate
 from ember.optim.line_search import strong_wolfe
 
 _CONFIG = frozenset({"max_iter", "max_eval", "tol_fun", "tol_x", "n_correction", "learning_rate", "line_search",
@@ -62,16 +63,16 @@ def lbfgs(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.nd
     state = check_state("lbfgs", state, _CONFIG, _HISTORY)
     check_x("lbfgs", x)
     max_iter = state.get("max_iter", 20)
+    check_count("lbfgs", max_iter=max_iter)
     max_eval = state.get("max_eval", max_iter * 1.25)
     tol_fun = state.get("tol_fun", 1e-5)
     tol_x = state.get("tol_x", 1e-9)
     n_correction = state.get("n_correction", 100)
     lr = state.get("learning_rate", 1.0)
     line_search = _line_search(state.get("line_search"), state.get("line_search_options", {}))
-    check_nonnegative("lbfgs", max_iter=max_iter, max_eval=max_eval, tol_fun=tol_fun, tol_x=tol_x,
-                      learning_rate=lr)
+    check_nonnegative("lbfgs", max_eval=max_eval, tol_fun=tol_fun, tol_x=tol_x, learning_rate=lr)
     if not isinstance(n_correction, int) or n_correction < 1:
-        raise ValueError(f"optim.lbfgs: n_correction must be a positive integer, got {n_correction!r}")
+        raise InputError(f"optim.lbfgs: n_correction must be a positive integer, got {n_correction!r}")
 
     state.setdefault("func_eval", 0)
     state.setdefault("n_iter", 0)
@@ -87,7 +88,7 @@ def lbfgs(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.nd
     s_history, y_history, ro = state.get("s_history"), state.get("y_history"), state.get("ro")
     h_diag, g_old, f_old = state.get("h_diag"), state.get("g_old"), state.get("f_old")
     if state["n_iter"] > 0 and (g_old is None or g_old.shape != x.shape):
-        raise ValueError(f"optim.lbfgs: the history in state (n_iter={state['n_iter']}) does not match x of "
+        raise InputError(f"optim.lbfgs: the history in state (n_iter={state['n_iter']}) does not match x of "
                          f"shape {x.shape}; use a fresh state dict for a different set of parameters")
 
     n_iter = 0
@@ -174,17 +175,17 @@ def _line_search(choice: object, options: object) -> _LineSearch | None:
     if choice is None:
         return None
     if not isinstance(options, dict):
-        raise TypeError(f"optim.lbfgs: line_search_options must be a dict, got {type(options).__name__}")
+        raise InputTypeError(f"optim.lbfgs: line_search_options must be a dict, got {type(options).__name__}")
     if choice == "strong_wolfe":
         unknown = options.keys() - _LINE_SEARCH_OPTIONS
         if unknown:
-            raise ValueError(f"optim.lbfgs: unknown line_search_options key {sorted(map(str, unknown))[0]!r} "
+            raise InputError(f"optim.lbfgs: unknown line_search_options key {sorted(map(str, unknown))[0]!r} "
                              f"(known: {', '.join(sorted(_LINE_SEARCH_OPTIONS))})")
         function = strong_wolfe
     elif callable(choice):
         function = choice
     else:
-        raise ValueError(f"optim.lbfgs: line_search must be None, 'strong_wolfe' or a function, got {choice!r}")
+        raise InputError(f"optim.lbfgs: line_search must be None, 'strong_wolfe' or a function, got {choice!r}")
 
     def search(feval: Feval, x: np.ndarray, t: float, d: np.ndarray, f: float, g: np.ndarray, gtd: float,
                evals_left: float) -> tuple[float, np.ndarray, float, int]:

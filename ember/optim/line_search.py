@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ember.errors import InputError
 from ember.optim._common import Feval, evaluate
 
 
@@ -76,7 +77,7 @@ def strong_wolfe(feval: Feval, x: np.ndarray, t: float, d: np.ndarray, f: float,
 
     """
     if not 0 < c1 < c2 < 1:
-        raise ValueError(f"optim.strong_wolfe: need 0 < c1 < c2 < 1, got c1={c1!r}, c2={c2!r}")
+        raise InputError(f"optim.strong_wolfe: need 0 < c1 < c2 < 1, got c1={c1!r}, c2={c2!r}")
     x_init = x.copy()
     d_norm = float(np.abs(d).max())
     g = g.copy()

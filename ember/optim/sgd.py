@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from ember.blas import add_scaled
+from ember.errors import InputError
 from ember.optim._common import Feval, check_nonnegative, check_state, check_x, evaluate, history_buffer
 
 _CONFIG = frozenset({"learning_rate", "learning_rate_decay", "weight_decay", "momentum", "dampening", "nesterov",
                      "learning_rates", "weight_decays"})
 _HISTORY = frozenset({"eval_counter", "dfdx"})
+_INF = float("inf")
 
 
 def sgd(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndarray, list[float]]:
@@ -65,11 +67,12 @@ def sgd(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndar
     nesterov = state.get("nesterov", False)
     lrs = state.get("learning_rates")
     wds = state.get("weight_decays")
-    if not (lr >= 0 and lrd >= 0 and wd >= 0 and mom >= 0 and damp >= 0):  # the fast path of the check
+    if not (type(lr) is type(lrd) is type(wd) is type(mom) is type(damp) is float  # the fast path of the check
+            and 0 <= lr < _INF and 0 <= lrd < _INF and 0 <= wd < _INF and 0 <= mom < _INF and 0 <= damp < _INF):
         check_nonnegative("sgd", learning_rate=lr, learning_rate_decay=lrd, weight_decay=wd, momentum=mom,
                           dampening=damp)
     if nesterov and (mom <= 0 or damp != 0):
-        raise ValueError(f"optim.sgd: Nesterov momentum requires momentum > 0 and dampening 0, "
+        raise InputError(f"optim.sgd: Nesterov momentum requires momentum > 0 and dampening 0, "
                          f"got momentum={mom!r}, dampening={damp!r}")
     nevals = state.get("eval_counter", 0)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from ember import optim
+from ember.errors import InputError, InputTypeError
 from tests.optim.problems import LeastSquares
 
 OPTIMIZERS = [optim.sgd, optim.adagrad, optim.adadelta, optim.rmsprop, optim.adam, optim.adamax, optim.lbfgs]
@@ -81,3 +82,61 @@ def test_state_must_be_a_dict():
     problem = LeastSquares()
     with pytest.raises(TypeError, match=r"optim.adam: state must be a dict of configuration keys, got list"):
         optim.adam(problem.feval, problem.x0.copy(), [("learning_rate", 0.1)])
+
+
+@pytest.mark.parametrize("step", OPTIMIZERS, ids=ids)
+@pytest.mark.parametrize("value", ["0.1", None, True, [0.1]])
+def test_a_learning_rate_that_is_not_a_number_is_named(step, value):
+    problem = LeastSquares()
+    with pytest.raises(InputTypeError, match=rf"optim.{step.__name__}: learning_rate must be a number, got "):
+        step(problem.feval, problem.x0.copy(), {"learning_rate": value})
+    assert problem.calls == 0
+
+
+@pytest.mark.parametrize("step", OPTIMIZERS, ids=ids)
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), -0.1])
+def test_a_learning_rate_out_of_range_is_named(step, value):
+    problem = LeastSquares()
+    with pytest.raises(InputError, match=rf"optim.{step.__name__}: learning_rate must be a finite number >= 0, "
+                                         rf"got {value!r}"):
+        step(problem.feval, problem.x0.copy(), {"learning_rate": value})
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 2.5, -1, "20"])
+def test_lbfgs_refuses_a_loop_bound_that_would_never_end(value):
+    problem = LeastSquares()
+    with pytest.raises(InputError, match=r"optim.lbfgs: max_iter must be a (whole )?number"):
+        optim.lbfgs(problem.feval, problem.x0.copy(), {"max_iter": value})
+    with pytest.raises(InputError, match=r"optim.lbfgs: max_eval must be a (finite )?number"):
+        optim.lbfgs(problem.feval, problem.x0.copy(), {"max_eval": float("inf") if value != "20" else value})
+
+
+@pytest.mark.parametrize("step", OPTIMIZERS, ids=ids)
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_a_non_finite_loss_or_gradient_stops_the_step_before_any_update(step, bad):
+    problem = LeastSquares()
+    x = problem.x0.copy()
+
+    def bad_loss(x):
+        loss, grad = problem.feval(x)
+        return bad, grad
+
+    def bad_gradient(x):
+        loss, grad = problem.feval(x)
+        grad[3] = bad
+        return loss, grad
+
+    with pytest.raises(InputError, match=rf"optim.{step.__name__}: feval\(x\) returned the loss {bad}; "
+                                         r"the step was not taken"):
+        step(bad_loss, x, {})
+    with pytest.raises(InputError, match=rf"optim.{step.__name__}: feval\(x\) returned a gradient holding {bad} "
+                                         r"at index 3; the step was not taken"):
+        step(bad_gradient, x, {})
+    np.testing.assert_array_equal(x, problem.x0)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")
+def test_a_huge_but_finite_gradient_is_not_mistaken_for_a_non_finite_one():
+    x = np.zeros(3)
+    optim.sgd(lambda x: (1.0, np.full(3, 1e200)), x, {"learning_rate": 1e-200})
+    np.testing.assert_allclose(x, -1.0)

@@ -122,5 +122,5 @@ def test_nesterov_requires_momentum_and_zero_dampening():
 
 def test_negative_learning_rate_is_rejected():
     problem = LeastSquares()
-    with pytest.raises(ValueError, match=r"optim.sgd: learning_rate must be >= 0, got -0.1"):
+    with pytest.raises(ValueError, match=r"optim.sgd: learning_rate must be a finite number >= 0, got -0.1"):
         optim.sgd(problem.feval, problem.x0.copy(), {"learning_rate": -0.1})
