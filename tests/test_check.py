@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from ember import nn
+from ember import check, nn
 from ember.check import (
     assert_gradients,
     assert_module,
@@ -19,6 +19,7 @@ from ember.check import (
     record_inputs,
     relative_error,
 )
+from ember.errors import InputError
 from ember.nn.module import resized
 
 
@@ -605,3 +606,20 @@ def test_assert_helpers_raise_with_the_report_and_return_it_when_ok():
     assert assert_gradients(mlp(), nn.MSECriterion(), rng(5).standard_normal((2, 4)), y).ok
     with pytest.raises(AssertionError, match=r"wrong: model\[2\] WrongGradInput\(5 -> 5\)"):
         assert_gradients(mlp(WrongGradInput(5, 5)), nn.MSECriterion(), rng(5).standard_normal((2, 4)), y)
+
+
+@pytest.mark.parametrize("tol", [float("nan"), -1e-6, float("inf"), "1e-6"])
+def test_a_tolerance_that_would_pass_or_fail_everything_is_refused(tol):
+    with pytest.raises(InputError, match=rf"check_module: tol must be a finite number >= 0, got {tol!r}"):
+        check.check_module(nn.Tanh(), np.array([0.1, -0.2]), tol=tol)
+    model, criterion = nn.Sequential(nn.Linear(2, 2)), nn.MSECriterion()
+    with pytest.raises(InputError, match=r"check_model: tol must be a finite number >= 0"):
+        check.check_model(model, criterion, np.ones((1, 2)), np.zeros((1, 2)), tol=tol)
+
+
+@pytest.mark.parametrize("eps", [0.0, -1e-6, float("nan"), float("inf")])
+def test_a_finite_difference_step_that_is_not_positive_is_refused(eps):
+    with pytest.raises(InputError, match=rf"jacobian: eps must be a finite number > 0, got {eps!r}"):
+        check.jacobian(nn.Tanh(), np.array([0.1, -0.2]), eps=eps)
+    with pytest.raises(InputError, match=r"check_module: eps must be a finite number > 0"):
+        check.check_module(nn.Tanh(), np.array([0.1, -0.2]), eps=eps)

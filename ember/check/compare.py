@@ -15,6 +15,17 @@ import numpy as np
 
 from ember.check.report import CheckResult
 from ember.check.structure import _shapes_text, _structure_namer, flatten, leaves
+from ember.errors import InputError
+
+
+def check_settings(where: str, eps: float, tol: float | None = None) -> None:
+    """Refuse a finite-difference step ``eps`` that is not a finite number > 0, and a tolerance ``tol``
+    that is not a finite number >= 0: a NaN tolerance would pass every comparison, a negative one fail them all.
+    """
+    if not (isinstance(eps, (int, float)) and 0 < eps < math.inf):
+        raise InputError(f"{where}: eps must be a finite number > 0, got {eps!r}")
+    if tol is not None and not (isinstance(tol, (int, float)) and 0 <= tol < math.inf):
+        raise InputError(f"{where}: tol must be a finite number >= 0, got {tol!r}")
 
 
 def _abs_diff(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:

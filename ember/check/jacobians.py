@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.check.compare import _abs_diff, _scale
+from ember.check.compare import _abs_diff, _scale, check_settings
 from ember.check.diagnose import Layout, diagnose_jacobian
 from ember.check.params import _named_parameters, _Parameter, _resolve_param, _Snapshot
 from ember.check.report import CheckResult, _CheckError, _raised
@@ -88,6 +88,7 @@ def jacobian(module: Module, input: Any, param: str | int | None = None,
     module's parameter gradients and persistent state (``_state_names``, e.g.
     running statistics) are left as they were.
     """
+    check_settings("jacobian", eps)
     pristine = copy_structure(input)
     _warn_if_single(leaves(pristine) + module.parameters()[0])
     snapshot = _Snapshot(module)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.check.compare import check_settings
 from ember.check.jacobians import _gather, _jacobian_checks, _one_jacobian
 from ember.check.params import _module_paths, _Snapshot
 from ember.check.report import CheckResult, ModelReport, ModuleReport, _raised
@@ -73,6 +74,7 @@ def gradient_error(model: Module, criterion: Criterion, input: Any, target: Any,
 
     Use the model in a deterministic mode (``model.evaluate()`` for dropout).
     """
+    check_settings("gradient_error", eps)
     _warn_if_single(leaves(input) + model.parameters()[0], stacklevel=2)
     backprop, numeric, _, _ = _loss_gradients(model, criterion, input, target, eps, wrt_input=False)
     return relative_error(backprop, numeric)
@@ -224,6 +226,7 @@ def check_model(model: Module, criterion: Criterion, input: Any, target: Any, ep
     Nothing the caller holds is modified (see :func:`gradient_error`). Use the
     model in a deterministic mode (``model.evaluate()`` for dropout).
     """
+    check_settings("check_model", eps, tol)
     _warn_if_single(leaves(input) + model.parameters()[0], stacklevel=2)
     if mode == "fast":
         from ember.check.fast import fast_check_model
