@@ -24,6 +24,7 @@ import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -84,6 +85,16 @@ def _find_file(folder: Path, candidates: list[str], what: str, hint: str = "") -
         if (folder / name).is_file():
             return folder / name
     raise FileNotFoundError(f"{what}: none of {', '.join(candidates)} in {str(folder)!r}{hint}")
+
+
+def _existing_file(path: PathLike) -> Path:
+    """``path`` as a Path, after checking that it names a readable file (not a directory)."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory, expected a data file")
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    return path
 
 
 # -- CSV -------------------------------------------------------------------------------------------------------------
@@ -148,8 +159,7 @@ def _parse_numeric_slowly(path: Path, delimiter: str = ",", header: bool = False
 
 def _parse_numeric(path: Path, delimiter: str = ",", header: bool = False) -> np.ndarray:
     """All values of a delimited numeric file as a 2-D float64 array, checked."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    _existing_file(path)
     skip = next(_data_lines(path), (0, ""))[0] if header else 0  # the header's line number
     try:
         with warnings.catch_warnings():
@@ -189,8 +199,7 @@ def _check_labels(path: Path, labels: np.ndarray, column: int, n_classes: int | 
 def csv_header(path: PathLike, delimiter: str = ",") -> list[str]:
     """The column names on the first non-blank line of a delimited file."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    _existing_file(path)
     first = next(_data_lines(path), None)
     if first is None:
         raise ValueError(f"{path}: no header (the file is empty)")
@@ -353,56 +362,100 @@ _IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(
               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
+#: The largest IDX payload ``read_idx`` allocates (full MNIST's images take 47 MB).
+IDX_MAX_BYTES = 4 * 2**30
+#: deflate cannot expand data by more than about 1032:1, so a gzip file declaring more is lying.
+_GZIP_MAX_RATIO = 1032
+
+
+def _read_exactly(file: Any, size: int) -> np.ndarray:
+    """Up to ``size`` bytes of ``file`` in one preallocated buffer (fewer at the end of the file)."""
+    buffer = np.empty(size, dtype=np.uint8)
+    view, filled = memoryview(buffer), 0
+    while filled < size:
+        count = file.readinto(view[filled:])
+        if not count:
+            break
+        filled += count
+    return buffer[:filled]
+
+
+def _trailing(file: Any, cap: int = 2**26) -> str:
+    """How many bytes remain in ``file`` (read in chunks, counting up to ``cap``), as text."""
+    rest = 0
+    while rest <= cap and (chunk := file.read(2**20)):
+        rest += len(chunk)
+    return f"{rest}" if rest <= cap else f"more than {cap}"
+
+
 def read_idx(path: PathLike) -> np.ndarray:
     """Read an IDX file (the MNIST format), gzip-compressed or not (detected from its first bytes).
 
     The header: two zero bytes, a type code (0x08 unsigned byte, 0x09 signed
     byte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64), the number of
     dimensions, then each dimension as a big-endian uint32; then the data,
-    big-endian, row-major.
+    big-endian, row-major. The file is read as a stream into one buffer of the
+    size the header declares, after checking that size against the file's
+    (a gzip file cannot hold more than about 1032 times its size) and against
+    :data:`IDX_MAX_BYTES`, so a corrupt header or a gzip bomb is refused before
+    anything large is allocated.
 
     Returns:
         The array, shaped by the header, in native byte order.
 
     Raises:
-        FileNotFoundError: no such file.
+        FileNotFoundError: no such file (or a directory).
         ValueError: bad magic number, unknown type code, truncated header or
-            data, trailing bytes, or corrupt gzip data; the message names the file
-            and the byte offset (in the decompressed data for a ``.gz`` file).
+            data, trailing bytes, a declared size the file cannot hold, or
+            corrupt gzip data; the message names the file and the byte offset
+            (in the decompressed data for a ``.gz`` file).
 
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
-    raw = path.read_bytes()
-    where = "byte"
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-            raise ValueError(f"{path}: corrupt or truncated gzip data ({error})") from None
-        where = "decompressed byte"
-    if len(raw) < 4:
-        raise ValueError(f"{path}: truncated IDX header: the file has {len(raw)} bytes, the magic number needs 4")
-    if raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise ValueError(f"{path}: bad IDX magic number 0x{raw[:4].hex()} at {where} 0 (expected 0x0000, a type code "
+    path = _existing_file(path)
+    size = path.stat().st_size
+    with open(path, "rb") as plain:
+        compressed = plain.read(2) == b"\x1f\x8b"
+    where = "decompressed byte" if compressed else "byte"
+    try:
+        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as file:
+            return _parse_idx(path, file, where, size * _GZIP_MAX_RATIO if compressed else size, compressed)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise ValueError(f"{path}: corrupt or truncated gzip data ({error})") from None
+
+
+def _parse_idx(path: Path, file: Any, where: str, most: int, compressed: bool) -> np.ndarray:
+    """The IDX array in ``file``, an open binary stream that holds at most ``most`` bytes (exactly ``most``
+    when not ``compressed``).
+    """
+    magic = file.read(4)
+    if len(magic) < 4:
+        raise ValueError(f"{path}: truncated IDX header: the file has {len(magic)} bytes, the magic number needs 4")
+    if magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
+        raise ValueError(f"{path}: bad IDX magic number 0x{magic.hex()} at {where} 0 (expected 0x0000, a type code "
                          f"08/09/0b/0c/0d/0e and the number of dimensions, e.g. 0x00000803 = 2051 for images)")
-    dtype, ndim = _IDX_TYPES[raw[2]], raw[3]
+    dtype, ndim = _IDX_TYPES[magic[2]], magic[3]
     header = 4 + 4 * ndim
-    if len(raw) < header:
+    dims = file.read(4 * ndim)
+    if len(dims) < 4 * ndim:
         raise ValueError(f"{path}: truncated IDX header: {ndim} dimensions need {header} bytes, the file ends at "
-                         f"{where} {len(raw)}")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
+                         f"{where} {4 + len(dims)}")
+    shape = struct.unpack(f">{ndim}I", dims)
     count = math.prod(shape)
     expected = count * dtype.itemsize
-    actual = len(raw) - header
-    if actual < expected:
+    if expected > IDX_MAX_BYTES:
+        raise ValueError(f"{path}: the IDX header declares shape {shape}, {expected} bytes of data, more than "
+                         f"read_idx reads ({IDX_MAX_BYTES} bytes, ember.data.datasets.IDX_MAX_BYTES)")
+    if header + expected > most and compressed:
         raise ValueError(f"{path}: truncated IDX data: shape {shape} needs {expected} bytes from {where} {header}, "
-                         f"but the data ends at {where} {len(raw)} after {actual // dtype.itemsize} of {count} items")
-    if actual > expected:
-        raise ValueError(f"{path}: {actual - expected} unexpected bytes after the IDX data, from {where} "
-                         f"{header + expected}")
-    return np.frombuffer(raw, dtype=dtype, count=count, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+                         f"more than a file of this size can hold")
+    raw = _read_exactly(file, expected) if header + expected <= most else _read_exactly(file, most - header)
+    if raw.size < expected:
+        raise ValueError(f"{path}: truncated IDX data: shape {shape} needs {expected} bytes from {where} {header}, "
+                         f"but the data ends at {where} {header + raw.size} after {raw.size // dtype.itemsize} of "
+                         f"{count} items")
+    if (trailing := _trailing(file)) != "0":
+        raise ValueError(f"{path}: {trailing} unexpected bytes after the IDX data, from {where} {header + expected}")
+    return raw.view(dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def _idx_file(folders: list[Path], kind: str, what: str, dataset: str) -> Path:

@@ -319,3 +319,46 @@ def test_mnist_inconsistent_files(tmp_path):
     write_mnist(tmp_path, "t10k", np.zeros((3, 784), dtype=np.uint8), np.array([1, 2, 3], dtype=np.uint8), False)
     with pytest.raises(ValueError, match=r"expected unsigned-byte images of 3 dimensions \(magic 2051\)"):
         data.mnist(data_dir=tmp_path)
+
+
+def test_read_idx_refuses_a_declared_size_its_file_cannot_hold_before_allocating(tmp_path):
+    path = tmp_path / "liar-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x01" + (2**31).to_bytes(4, "big") + bytes(100)))
+    with pytest.raises(ValueError, match=r"liar-idx1-ubyte.gz: truncated IDX data: shape \(2147483648,\) needs "
+                                         r"2147483648 bytes from decompressed byte 8, more than a file of this size "
+                                         r"can hold"):
+        data.read_idx(path)
+
+
+def test_read_idx_stops_counting_the_trailing_bytes_of_a_gzip_bomb(tmp_path):
+    """Ten declared bytes followed by 128 MB of zeros in ~130 kB: decompressed in bounded chunks, then refused."""
+    import tracemalloc
+    import zlib
+
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunks = [compressor.compress(b"\x00\x00\x08\x01" + (10).to_bytes(4, "big"))]
+    chunks += [compressor.compress(bytes(2**20)) for _ in range(128)]
+    path = tmp_path / "bomb-idx1-ubyte.gz"
+    path.write_bytes(b"".join(chunks) + compressor.flush())
+    tracemalloc.start()
+    with pytest.raises(ValueError, match=r"bomb-idx1-ubyte.gz: more than 67108864 unexpected bytes after the IDX "
+                                         r"data, from decompressed byte 18"):
+        data.read_idx(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**23
+
+
+def test_read_idx_refuses_a_declared_size_beyond_its_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr("ember.data.datasets.IDX_MAX_BYTES", 100)
+    path = tmp_path / "a.idx"
+    path.write_bytes(idx_bytes(np.zeros((11, 10), dtype=np.uint8)))
+    with pytest.raises(ValueError, match=r"declares shape \(11, 10\), 110 bytes of data, more than read_idx reads "
+                                         r"\(100 bytes, ember.data.datasets.IDX_MAX_BYTES\)"):
+        data.read_idx(path)
+
+
+def test_a_directory_given_as_a_data_file_is_called_a_directory(tmp_path):
+    for read in (data.read_idx, data.load_csv):
+        with pytest.raises(IsADirectoryError, match=rf"{tmp_path.name}' is a directory, expected a data file"):
+            read(tmp_path)
