@@ -5,7 +5,7 @@ the exit status. :func:`guard` runs it and turns what can go wrong into one line
 
 * 0 success; 1 the command ran and found a failure (a failed check), or the library refused its
   input (ember's exceptions: ``ValueError`` and its ``ember.InputError`` family, ``TypeError``,
-  ``OSError``, ``FloatingPointError``);
+  ``OSError``, ``FloatingPointError``, and ``MemoryError``, whose message names the size asked for);
 * 2 bad arguments: argparse's own errors and :class:`UsageError` (a combination argparse cannot see);
 * 130 interrupted (Ctrl-C): one line, and the work that finished is kept by the library call;
 * 141 the reader of stdout went away (``ember … | head``): stop quietly, as the shell's tools do.
@@ -22,7 +22,7 @@ from typing import Any
 
 #: the exceptions with which the library refuses input or fails cleanly: one line, exit status 1.
 #: (``ember.InputError`` subclasses ``ValueError``, so it is among them.)
-LIBRARY_ERRORS = (ValueError, TypeError, OSError, FloatingPointError)
+LIBRARY_ERRORS = (ValueError, TypeError, OSError, FloatingPointError, MemoryError)
 
 
 class UsageError(Exception):
@@ -112,6 +112,36 @@ def add_quiet(parser: argparse.ArgumentParser, what: str = "no progress bar") ->
 def wrote(path: Any, what: str = "figure") -> None:
     """Announce a file a command wrote: ``wrote figure: PATH``."""
     print(f"wrote {what}: {path}")
+
+
+# -- files a command writes ------------------------------------------------------------------------
+
+def check_outputs(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+    """Before any work, refuse outputs that would destroy an input or one another, or that cannot be written.
+
+    ``inputs`` and ``outputs`` map a name the user knows (``TRAIN_CSV``, ``--save``) to a path (``None``:
+    not given). An output naming the same file as an input or as another output is a :class:`UsageError`;
+    an output that is a directory, or whose folder exists but cannot be written, is an ``OSError`` naming
+    it, so that nothing is trained or computed only to be lost at the end.
+    """
+    seen: dict[str, str] = {}
+    for name, path in inputs.items():
+        if path is not None:
+            seen.setdefault(os.path.realpath(path), name)
+    for name, path in outputs.items():
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            raise UsageError(f"{name} {str(path)!r} is the same file as {seen[real]}: it would be overwritten")
+        seen[real] = name
+        if os.path.isdir(real):
+            raise IsADirectoryError(f"{name} {str(path)!r} is a directory, expected a file path")
+        folder = os.path.dirname(real)
+        while not os.path.exists(folder):  # the nearest existing folder is where new ones would be made
+            folder = os.path.dirname(folder)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(f"{name} {str(path)!r}: cannot write in {folder!r} (permission denied)")
 
 
 # -- the guard ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from ember.cli.common import (
     add_out,
     add_quiet,
     add_seed,
+    check_outputs,
     command,
     guard,
     nonnegative_int,
@@ -128,6 +129,8 @@ def cmd_neuralnet(args: argparse.Namespace) -> int:
 
 
 def _neuralnet(args: argparse.Namespace) -> int:
+    check_outputs({"TRAIN_CSV": args.train_csv, "TEST_CSV": args.test_csv},
+                  {"TRAIN_OUT": args.train_out, "TEST_OUT": args.test_out, "METRICS_OUT": args.metrics_out})
     train_data = ocr.load(args.train_csv, "TRAIN_CSV")
     test_data = ocr.load(args.test_csv, "TEST_CSV")
     n, m = train_data[0].shape

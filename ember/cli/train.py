@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from ember.cli.common import (
     add_data_dir,
     add_quiet,
     add_seed,
+    check_outputs,
     command,
     nonnegative_int,
     positive_float,
@@ -136,6 +138,8 @@ def _train(args: argparse.Namespace) -> int:
     print(f"{args.dataset}: {len(X)} training examples, {X.shape[1]} features, {n_classes} classes"
           + (f", {len(validation[0])} held out" if validation is not None else ""))
     print(model)
+    check_outputs({}, {"--save": args.save})
+    check_outputs({}, {"--checkpoint": args.checkpoint})
     for target in (args.save, args.checkpoint):
         if target:
             Path(target).resolve().parent.mkdir(parents=True, exist_ok=True)
@@ -151,8 +155,24 @@ def _train(args: argparse.Namespace) -> int:
           f"batch size {args.batch_size or 'full'}):")
     print(_metrics_table(rows))
     if args.save:
-        print(f"model saved: {io.save(model, args.save)}")
+        print(f"model saved: {_save_or_keep(model, args.save)}")
     return 0
+
+
+def _save_or_keep(model: Any, path: str) -> Path:
+    """Save the trained model to ``path``; if that fails (a full disk, say), keep it in the temporary
+    folder and name both in the error, so that minutes of training are not lost.
+    """
+    try:
+        return io.save(model, path)
+    except OSError as error:
+        kept = Path(tempfile.mkdtemp(prefix="ember-unsaved-")) / Path(path).name
+        try:
+            io.save(model, kept)
+        except OSError:
+            raise OSError(f"--save {path!r}: {error.strerror or error}; the model could not be kept elsewhere "
+                          f"either") from None
+        raise OSError(f"--save {path!r}: {error.strerror or error}; the trained model was kept in {kept}") from None
 
 
 # -- evaluate ---------------------------------------------------------------------------------
