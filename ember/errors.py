@@ -1,0 +1,52 @@
+"""ember's exceptions: one hierarchy, so that callers (the checker, the command line, a test)
+recognise what went wrong by type, never by the text of a message.
+
+* :class:`InputError` (a ``ValueError``): a module or criterion rejected its input (shape, value);
+  :class:`InputTypeError` (also a ``TypeError``) for a wrong type or dtype and
+  :class:`InputIndexError` (also an ``IndexError``) for an index out of range.
+* :class:`ProtocolError` (a ``TypeError``): a module breaks the module protocol (``updateOutput``
+  returned ``None``, ``backward`` before ``forward``, no ``config()`` to rebuild it from).
+* :class:`ModelFileError` (a ``ValueError``): a model file is corrupted, tampered with or does not
+  fit its architecture; :class:`UntrustedModuleError` when it names a class the caller did not trust.
+
+All derive from :class:`EmberError`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["EmberError", "InputError", "InputIndexError", "InputTypeError", "ModelFileError",
+           "ProtocolError", "UntrustedModuleError"]
+
+
+class EmberError(Exception):
+    """Base class of every exception ember raises on purpose."""
+
+
+class InputError(EmberError, ValueError):
+    """A module or criterion rejected its input: the message names it, the expected and the given."""
+
+
+class InputTypeError(InputError, TypeError):
+    """Rejected input of the wrong type or dtype (e.g. a list where an array is needed)."""
+
+
+class InputIndexError(InputError, IndexError):
+    """Rejected input holding an index out of range (a class label, a ``LookupTable`` row, a dim)."""
+
+
+class ProtocolError(EmberError, TypeError):
+    """A module does not keep the module protocol; the message names the module and the fix."""
+
+
+class ModelFileError(EmberError, ValueError):
+    """A model or checkpoint file cannot be loaded: the message names the file and the problem."""
+
+
+class UntrustedModuleError(ModelFileError):
+    """A model file names a module class the caller did not pass in ``trusted=``."""
+
+
+#: The builtin exception types a ``fail(message, error)`` call may name, and the ember type raised instead.
+INPUT_ERRORS: dict[type[Exception], type[InputError]] = {
+    ValueError: InputError, TypeError: InputTypeError, IndexError: InputIndexError,
+}
