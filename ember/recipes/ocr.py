@@ -138,7 +138,8 @@ class Trained:
 
 
 def train(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, init_rand: bool,
-          learning_rate: float, *, rng: np.random.Generator | None = None, progress: Any = None) -> Trained:
+          learning_rate: float, *, rng: np.random.Generator | None = None, progress: Any = None,
+          fast: bool = False) -> Trained:
     """:func:`train_and_test`, also returning the trained model.
 
     Args:
@@ -150,6 +151,8 @@ def train(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, in
         learning_rate: the fixed SGD step.
         rng: generator for RANDOM (default: the library-wide one).
         progress: optional callable ``progress(epoch, loss_train, loss_val)`` called after each epoch.
+        fast: run the epochs as one compiled kernel each (``ember.fast``, numba: ``pip install
+            'ember[fast]'``); the same arithmetic, so the same losses and labels to rounding (~1e-15).
 
     Returns:
         A :class:`Trained` with the model and the dict of :func:`train_and_test`.
@@ -174,8 +177,11 @@ def train(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, in
     losses_val: list[float] = []
     rows = [X_train[i:i + 1] for i in range(X_train.shape[0])]  # views: a batch of one, in file order
     labels = [y_train[i:i + 1] for i in range(y_train.shape[0])]
+    compiled = _compiled(model, criterion) if fast else None
     for epoch in range(int(num_epoch)):
-        for x, target in zip(rows, labels):
+        if compiled is not None:
+            compiled.train(X_train, y_train, {"learning_rate": learning_rate}, batch_size=1)
+        for x, target in zip(rows, labels) if compiled is None else ():
             grads.fill(0.0)
             criterion.forward(model.forward(x), target)
             model.backward(x, criterion.backward(model.output, target))
@@ -196,6 +202,13 @@ def train(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, in
         "y_hat_val": y_hat_val,
     }
     return Trained(model, result)
+
+
+def _compiled(model: nn.Module, criterion: nn.Criterion) -> Any:
+    """The network compiled by ``ember.fast`` (``ImportError`` naming the install command without numba)."""
+    from ember import fast
+
+    return fast.compile(model, criterion)
 
 
 def train_and_test(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, init_rand: bool,
@@ -284,7 +297,7 @@ def write_metrics(path: str | Path, result: dict[str, Any]) -> Path:
 def sweep(train_data: Data, test_data: Data, num_epoch: int, *,
           hidden_units: Sequence[int] = SWEEP_HIDDEN_UNITS, learning_rates: Sequence[float] = SWEEP_LEARNING_RATES,
           init_rand: bool = True, seed: int = 0, progress: Any = None, executor: Any = "none",
-          workers: int | None = None) -> list[dict[str, Any]]:
+          workers: int | None = None, fast: bool | None = None) -> list[dict[str, Any]]:
     """Train one network per (hidden units, learning rate) pair and collect the per-epoch losses.
 
     Args:
@@ -299,6 +312,7 @@ def sweep(train_data: Data, test_data: Data, num_epoch: int, *,
         executor: where the runs go: ``"none"`` (here, one after another), ``"processes"``, ``"mpi"``
             (see :func:`ember.distributed.parallel_map`) or an executor; the rows are the same whichever.
         workers: the number of workers for ``"processes"`` or ``"mpi"``.
+        fast: train with ``ember.fast``'s compiled kernel (default: when numba is installed).
 
     Returns:
         One dict per run, in order: ``hidden_units``, ``learning_rate``, ``loss_per_epoch_train``,
@@ -308,17 +322,22 @@ def sweep(train_data: Data, test_data: Data, num_epoch: int, *,
     """
     data_train = load(train_data, "train_data")
     data_test = load(test_data, "test_data")
-    runs = [(data_train, data_test, num_epoch, int(hidden), init_rand, float(rate), seed)
+    if fast is None:
+        from ember.fast import available
+
+        fast = available()
+    runs = [(data_train, data_test, num_epoch, int(hidden), init_rand, float(rate), seed, bool(fast))
             for hidden, rate in itertools.product(hidden_units, learning_rates)]
     return parallel_map(sweep_run, runs, executor=executor, workers=workers, progress=progress)
 
 
 def sweep_run(run: tuple) -> dict[str, Any]:
     """One run of :func:`sweep`: ``(train data, test data, epochs, hidden units, init_rand, learning rate,
-    seed)`` → its row (a module-level function, so that worker processes can receive it).
+    seed, fast)`` → its row (a module-level function, so that worker processes can receive it).
     """
-    data_train, data_test, num_epoch, hidden, init_rand, rate, seed = run
-    result = train(data_train, data_test, num_epoch, hidden, init_rand, rate, rng=np.random.default_rng(seed)).result
+    data_train, data_test, num_epoch, hidden, init_rand, rate, seed, fast = run
+    result = train(data_train, data_test, num_epoch, hidden, init_rand, rate, rng=np.random.default_rng(seed),
+                   fast=fast).result
     return {
         "hidden_units": hidden,
         "learning_rate": rate,

@@ -155,3 +155,26 @@ def test_bad_inputs_raise_clear_errors():
         compiled.train(np.zeros((2, 4)), np.array([0, 3]), {})
     with pytest.raises(fast.UnsupportedError, match="gets 5 features"):
         compiled.train(np.zeros((2, 5)), np.zeros(2, dtype=int), {})
+
+
+def test_neuralnet_fast_writes_the_same_metrics(data_dir, tmp_path):
+    """``ember neuralnet … --fast``: the metrics file of the NumPy path, value for value (to 1e-12; the
+    printed reprs may differ in the 16th digit), and the same labels.
+    """
+    from ember.cli.main import main
+
+    ocr = data_dir / "ocr-letters"
+    files = {}
+    for flags in ([], ["--fast"]):
+        out = tmp_path / ("fast" if flags else "numpy")
+        out.mkdir()
+        words = [str(ocr / "small_train.csv"), str(ocr / "small_test.csv"), str(out / "train.labels"),
+                 str(out / "test.labels"), str(out / "metrics.txt"), "2", "20", "1", "0.1", "--quiet", *flags]
+        assert main(["neuralnet", *words]) == 0
+        files[bool(flags)] = [(out / name).read_text() for name in ("metrics.txt", "train.labels", "test.labels")]
+    (numpy_metrics, *numpy_labels), (fast_metrics, *fast_labels) = files[False], files[True]
+    assert fast_labels == numpy_labels
+    numpy_lines, fast_lines = numpy_metrics.splitlines(), fast_metrics.splitlines()
+    assert [line.split(": ")[0] for line in fast_lines] == [line.split(": ")[0] for line in numpy_lines]
+    np.testing.assert_allclose([float(line.split(": ")[1]) for line in fast_lines],
+                               [float(line.split(": ")[1]) for line in numpy_lines], rtol=1e-12)
