@@ -108,7 +108,7 @@ def _correct(output: np.ndarray, target: np.ndarray, meaning: str) -> float:
     if meaning == "scores":
         return float(np.count_nonzero(output.argmax(axis=-1) == target))
     hits = np.count_nonzero((output > 0.5) == (target > 0.5))
-    return hits * len(output) / output.size
+    return hits * (len(output) if output.ndim > 1 else 1) / output.size
 
 
 def _batch_weight(criterion: Criterion, count: int) -> int:
@@ -248,7 +248,8 @@ class Training:
     def __init__(self, model: Module, criterion: Criterion, X: np.ndarray, y: np.ndarray, *, optimizer: Callable,
                  config: dict[str, Any], batch_size: int, shuffle: bool, validation: tuple | None,
                  metrics: Sequence[str], seed: int | None, checkpoint: str | os.PathLike | None,
-                 callbacks: Sequence[Callback] = (), schedule: Any = None, epochs: int = 1) -> None:
+                 callbacks: Sequence[Callback] = (), schedule: Any = None, epochs: int = 1,
+                 fast: bool = False) -> None:
         self.model, self.criterion, self.X, self.y = model, criterion, X, y
         self.config, self.seed = dict(config), seed
         self.callbacks = list(callbacks)
@@ -274,6 +275,13 @@ class Training:
         self.schedule_spec = schedule
         self._data_fingerprint: str | None = None
         self.schedule = self._make_schedule(schedule, epochs)
+
+        compilable = fast and optimizer is optim.sgd and not self.batch_hooks  # per-batch hooks need Python steps
+        self.compiled = _compiled(model, criterion) if compilable else None
+        # batch_size=1 steps on single examples (a (n,) row, not a (1, n) batch through GEMM), unless a
+        # module needs the batch dimension (batch normalisation)
+        self.per_example = batch_size == 1 and not any("BatchNormalization" in type(m).__name__
+                                                       for m in model.listModules())
 
     def _make_schedule(self, schedule: Any, epochs: int) -> Any:
         """The learning-rate schedule over ``self.state``: from its name or from a ``state -> Schedule`` factory."""
@@ -349,26 +357,52 @@ class Training:
     def run_epoch(self) -> dict[str, float]:
         """One pass over the training set, in a new random order when shuffling; the epoch's training metrics."""
         X, y, size, bar = self.X, self.y, self.size, self.bar
-        if self.shuffle:
-            order = self.rng.permutation(len(X))
-            X, y = X[order], y[order]
-        loss_sum = correct = 0.0
-        for batch in range(self.n_batches):
-            self.batch, low = batch, batch * size
-            inputs = X[low:low + size]
-            loss, hits = self.run_batch(inputs, y[low:low + size])
-            loss_sum += loss * _batch_weight(self.criterion, len(inputs))
-            correct += hits
-            for hook in self.batch_hooks:
-                hook.on_batch_end(self, batch + 1, loss)
-            if bar is not None:
-                bar.update(1)
+        order = self.rng.permutation(len(X)) if self.shuffle else None
+        if self.compiled is not None:
+            loss_sum, correct = self.run_compiled_epoch(order)
+        else:
+            if order is not None:
+                X, y = X[order], y[order]
+            loss_sum = correct = 0.0
+            for batch in range(self.n_batches):
+                self.batch, low = batch, batch * size
+                if self.per_example:
+                    loss, hits = self.run_batch(X[low], y[low])
+                    loss_sum += loss * _batch_weight(self.criterion, 1)
+                else:
+                    inputs = X[low:low + size]
+                    loss, hits = self.run_batch(inputs, y[low:low + size])
+                    loss_sum += loss * _batch_weight(self.criterion, len(inputs))
+                correct += hits
+                for hook in self.batch_hooks:
+                    hook.on_batch_end(self, batch + 1, loss)
+                if bar is not None:
+                    bar.update(1)
         logs: dict[str, float] = {}
         if "loss" in self.history:
             logs["loss"] = loss_sum / len(X)
         if "accuracy" in self.history:
             logs["accuracy"] = correct / len(X)
         return logs
+
+    def run_compiled_epoch(self, order: np.ndarray | None) -> tuple[float, float]:
+        """The epoch's steps in ``ember.fast``'s kernel; the summed (weighted) loss and the correct count."""
+        corrects = np.zeros(self.n_batches) if self.with_accuracy else None
+        losses = self.compiled.train(self.X, self.y, self.state, batch_size=self.size, order=order,
+                                     corrects=corrects)
+        bad = np.flatnonzero(~np.isfinite(losses))
+        if bad.size:
+            self.batch = int(bad[0])
+            raise FloatingPointError(f"fit: the loss is {losses[bad[0]]} at epoch {self.epoch + 1}, batch "
+                                     f"{self.batch + 1} of {self.n_batches}; training stopped (try a lower "
+                                     f"learning rate)")
+        self.batch = self.n_batches - 1
+        counts = np.full(self.n_batches, self.size)
+        counts[-1] = len(self.X) - self.size * (self.n_batches - 1)
+        weights = counts if getattr(self.criterion, "sizeAverage", True) else np.ones(self.n_batches)
+        if self.bar is not None:
+            self.bar.update(self.n_batches)
+        return float(losses @ weights), float(corrects.sum()) if corrects is not None else 0.0
 
     def end_epoch(self, logs: dict[str, float]) -> None:
         """Add the validation metrics to ``logs``, record them in the history and show them on the bar."""
@@ -450,7 +484,8 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         progress: bool = True,
         seed: int | None = None,
         resume: str | os.PathLike | None = None,
-        checkpoint: str | os.PathLike | None = None) -> History:
+        checkpoint: str | os.PathLike | None = None,
+        fast: bool = False) -> History:
     """Train ``model`` on ``(X, y)`` with ``criterion`` and a functional optimizer; return the :class:`History`.
 
     Args:
@@ -503,6 +538,11 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
             :class:`ResumeMismatchError` naming it.
         checkpoint: a path where a checkpoint is written (atomically) after
             every epoch.
+        fast: run each epoch as one compiled kernel (``ember.fast``, numba:
+            ``pip install 'ember[fast]'``) when the model, the criterion and the
+            optimizer (``optim.sgd``) are supported, else — silently — the NumPy
+            path. The same arithmetic: the same history to rounding (~1e-15).
+            A non-finite loss is reported after the epoch's kernel has run.
 
     Returns:
         The :class:`History`, per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
@@ -555,10 +595,22 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
     training = Training(model, criterion, X, y, optimizer=_resolve_optimizer(optimizer), config=dict(config or {}),
                         batch_size=_check_batch_size(batch_size, len(X)), shuffle=shuffle, validation=validation,
                         metrics=metrics, seed=seed, checkpoint=checkpoint, callbacks=hooks, schedule=schedule,
-                        epochs=epochs)
+                        epochs=epochs, fast=fast)
     if resume is not None:
         training.resume(resume, dict(config or {}))
     return training.run(epochs, progress)
+
+
+def _compiled(model: Module, criterion: Criterion) -> Any:
+    """``ember.fast``'s compiled steps for the pair, or ``None`` where numba is absent or they are unsupported."""
+    from ember import fast
+
+    if not fast.available():
+        return None
+    try:
+        return fast.compile(model, criterion)
+    except fast.UnsupportedError:
+        return None
 
 
 # -- evaluation and prediction ----------------------------------------------------------------

@@ -421,3 +421,32 @@ def test_predict_and_predict_proba():
     np.testing.assert_allclose(predict_proba(sigmoid, X), np.stack([1 - p, p], axis=1))
     with pytest.raises(ValueError, match="must end in Sigmoid .* ends in Linear"):
         predict_proba(nn.Sequential(nn.Linear(2, 1)), X)
+
+
+def test_fit_per_example_steps_on_rows_and_matches_a_hand_written_loop():
+    """batch_size=1 takes the per-example path: one (n,) row per step, as the classic loop does."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 4)), rng.integers(0, 3, 30)
+
+    def model():
+        r = np.random.default_rng(1)
+        return nn.Sequential(nn.Linear(4, 5, rng=r), nn.Tanh(), nn.Linear(5, 3, rng=r))
+
+    fitted, reference, criterion = model(), model(), nn.CrossEntropyCriterion()
+    seen = []
+    first = fitted.get(0)
+    forward = first.updateOutput
+    first.updateOutput = lambda x: seen.append(x.shape) or forward(x)
+    history = fit(fitted, criterion, X, y, config={"learning_rate": 0.1}, epochs=1, batch_size=1, progress=False)
+    assert set(seen) == {(4,)}
+    params, grads = reference.getParameters()
+    losses = []
+    for i in range(30):
+        def feval(_, i=i):
+            loss = criterion.forward(reference.forward(X[i]), y[i])
+            grads.fill(0)
+            reference.backward(X[i], criterion.backward(reference.output, y[i]))
+            return loss, grads
+        losses.append(optim.sgd(feval, params, {"learning_rate": 0.1})[1][0])
+    np.testing.assert_array_equal(fitted.getParameters()[0], params)
+    assert history["loss"][0] == pytest.approx(np.mean(losses), rel=1e-12)

@@ -32,10 +32,12 @@ import numpy as np
 from ember import nn
 from ember.fast import codes
 from ember.fast.plan import Plan, UnsupportedError, make_plan
-from ember.optim._common import check_state
-from ember.optim.sgd import _CONFIG, _HISTORY
 
 __all__ = ["Compiled", "UnsupportedError", "available", "compile"]
+
+#: the keys of ``optim.sgd``'s state the kernel reads (its configuration) and keeps (its history).
+SGD_KEYS = frozenset({"learning_rate", "learning_rate_decay", "weight_decay", "momentum", "dampening", "nesterov",
+                      "learning_rates", "weight_decays", "eval_counter", "dfdx"})
 
 
 def available() -> bool:
@@ -61,14 +63,18 @@ class Compiled:
         return self._workspace[key]
 
     def train(self, inputs: np.ndarray, targets: np.ndarray, state: dict, batch_size: int = 1,
-              order: np.ndarray | None = None) -> np.ndarray:
+              order: np.ndarray | None = None, corrects: np.ndarray | None = None) -> np.ndarray:
         """SGD over ``inputs[order]`` (default: in order) in steps of ``batch_size`` examples, the last
         step taking what is left; returns the loss of each step (before its update).
 
         ``state`` is ``optim.sgd``'s: its configuration keys, and the history it keeps (``eval_counter``,
-        ``dfdx``) is read and written, so compiled and NumPy steps can alternate on one state.
+        ``dfdx``) is read and written, so compiled and NumPy steps can alternate on one state. Given
+        ``corrects`` (float64, one per step), each step's count of right answers (before its update) goes
+        there, counted as ``ember.train`` counts them.
         """
-        state = check_state("sgd", state, _CONFIG, _HISTORY)
+        unknown = sorted(set(state) - SGD_KEYS)
+        if unknown:
+            raise ValueError(f"ember.fast: unknown optim.sgd setting(s) {unknown}; it reads {sorted(SGD_KEYS)}")
         if state.get("learning_rates") is not None or state.get("weight_decays") is not None:
             raise UnsupportedError("optim.sgd: per-parameter learning_rates or weight_decays are not supported by "
                               "ember.fast")
@@ -105,11 +111,16 @@ class Compiled:
             velocity = np.zeros(1, dtype=params.dtype)
         acts, delta, spare = self._workspace_for(widths, min(batch_size, max(order.size, 1)), params.dtype)
         losses = np.empty(-(-order.size // batch_size), dtype=np.float64)
+        if corrects is None:
+            corrects = np.empty(0, dtype=np.float64)
+        elif corrects.shape != losses.shape or corrects.dtype != np.float64:
+            raise ValueError(f"ember.fast: corrects must be a float64 array of {losses.size} steps")
         start = time.perf_counter()
         counter = self._kernels.train_steps(
             self.plan.kinds, widths, woff, boff, self.plan.slopes, self.plan.criterion, self.plan.size_average,
             params, grads, velocity, acts, delta, spare, inputs, labels, values, order, batch_size, lr, lrd, wd,
-            mom, damp, nesterov, int(state.get("eval_counter", 0)), has_velocity, losses, params.dtype.type(0))
+            mom, damp, nesterov, int(state.get("eval_counter", 0)), has_velocity, losses, corrects,
+            params.dtype.type(0))
         if not self.compile_seconds:
             self.compile_seconds = time.perf_counter() - start
         state["eval_counter"] = int(counter)

@@ -151,6 +151,29 @@ def _criterion(kind, size_average, out, n_out, bs, labels, targets, order, start
 
 
 @njit(cache=True)
+def _correct(kind, out, n_out, bs, labels, targets, order, start):
+    """How many of the ``bs`` rows are classified right, as ``ember.train`` counts them: the first
+    highest score is the label (class criteria), or each output on the target's side of 0.5, a row
+    counting ``1/n_out`` per output (BCE).
+    """
+    hits = 0.0
+    for r in range(bs):
+        row, example = r * n_out, order[start + r]
+        if kind == CROSS_ENTROPY or kind == CLASS_NLL:
+            best = 0
+            for c in range(1, n_out):
+                if out[row + c] > out[row + best]:
+                    best = c
+            hits += 1.0 if best == labels[example] else 0.0
+        else:
+            agree = 0
+            for c in range(n_out):
+                agree += (out[row + c] > 0.5) == (targets[example, c] > 0.5)
+            hits += agree / n_out
+    return hits
+
+
+@njit(cache=True)
 def _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spare, bs, zero):
     """Parameter gradients into ``grads`` (overwritten) from the output gradient in ``delta``; the first
     layer's input gradient is not computed (its input is data).
@@ -240,10 +263,11 @@ def _sgd_step(params, grads, velocity, clr, weight_decay, momentum, dampening, n
 @njit(cache=True)
 def train_steps(kinds, widths, woff, boff, slopes, criterion, size_average, params, grads, velocity, acts,
                 delta, spare, inputs, labels, targets, order, batch_size, learning_rate, learning_rate_decay,
-                weight_decay, momentum, dampening, nesterov, eval_counter, has_velocity, losses, zero):
+                weight_decay, momentum, dampening, nesterov, eval_counter, has_velocity, losses, corrects, zero):
     """SGD over ``inputs[order]`` in steps of ``batch_size`` rows (the last may be shorter): one loss per
-    step into ``losses``; returns the eval counter after the last step. ``has_velocity``: whether
-    ``velocity`` holds a previous step's (else the first step with momentum sets it to the gradient);
+    step into ``losses`` and its count of right answers into ``corrects`` (when it has room); returns the
+    eval counter after the last step. ``has_velocity``: whether ``velocity`` holds a previous step's (else
+    the first step with momentum sets it to the gradient);
     ``zero``: 0 of the parameters' dtype (sums start from it, so float32 models compute in float32).
     """
     n_in = widths[0]
@@ -257,6 +281,8 @@ def train_steps(kinds, widths, woff, boff, slopes, criterion, size_average, para
             for j in range(n_in):
                 first_input[r * n_in + j] = inputs[example, j]
         _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero)
+        if corrects.size:
+            corrects[step] = _correct(criterion, acts[kinds.size], n_out, bs, labels, targets, order, start)
         losses[step] = _criterion(criterion, size_average, acts[kinds.size], n_out, bs, labels, targets, order,
                                   start, delta, zero)
         _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spare, bs, zero)

@@ -178,3 +178,33 @@ def test_neuralnet_fast_writes_the_same_metrics(data_dir, tmp_path):
     assert [line.split(": ")[0] for line in fast_lines] == [line.split(": ")[0] for line in numpy_lines]
     np.testing.assert_allclose([float(line.split(": ")[1]) for line in fast_lines],
                                [float(line.split(": ")[1]) for line in numpy_lines], rtol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size, state", [(1, {"learning_rate": 0.1}),
+                                               (8, {"learning_rate": 0.1, "momentum": 0.9, "weight_decay": 1e-3})])
+@pytest.mark.parametrize("criterion, head", [(nn.CrossEntropyCriterion(), []), (nn.BCECriterion(), [nn.Sigmoid()])],
+                         ids=["scores", "probability"])
+def test_fit_fast_gives_the_numpy_history(batch_size, state, criterion, head):
+    from ember.train import fit
+
+    X, y = _problem(criterion)
+    histories, params = [], []
+    for use_fast in (False, True):
+        model = _model("tanh", head)
+        histories.append(fit(model, criterion, X, y, config=state, epochs=3, batch_size=batch_size, shuffle=True,
+                             seed=4, validation_data=(X[:7], y[:7]), progress=False, fast=use_fast))
+        params.append(model.getParameters()[0])
+    assert histories[0].keys() == histories[1].keys() and "accuracy" in histories[1]
+    for name in histories[0]:
+        np.testing.assert_allclose(histories[1][name], histories[0][name], rtol=1e-12, err_msg=name)
+    np.testing.assert_allclose(params[1], params[0], rtol=1e-12, atol=1e-14)
+
+
+def test_fit_fast_falls_back_silently_for_unsupported_models():
+    from ember.train import fit
+
+    X, y = _problem(nn.CrossEntropyCriterion())
+    model = nn.Sequential(nn.Linear(N_IN, 4), nn.Dropout(0.0), nn.Linear(4, N_OUT))
+    history = fit(model, nn.CrossEntropyCriterion(), X, y, config={"learning_rate": 0.1}, epochs=2, batch_size=1,
+                  progress=False, fast=True)
+    assert len(history["loss"]) == 2
