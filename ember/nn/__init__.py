@@ -27,6 +27,7 @@ from ember.nn.classification import (
 from ember.nn.containers import Concat, ConcatTable, Container, ParallelTable, Sequential
 from ember.nn.conv import SpatialConvolution, TemporalConvolution
 from ember.nn.criterion import Criterion
+from ember.nn.dilated import SpatialDilatedMaxPooling, TemporalMaxPooling
 from ember.nn.dropout import Dropout, SpatialDropout
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
 from ember.nn.feature import GatedLinearUnit, SpatialLogSoftMax, SpatialSoftMax
@@ -53,6 +54,7 @@ from ember.nn.loss import (
 )
 from ember.nn.module import Module
 from ember.nn.normalization import BatchNormalization, SpatialBatchNormalization
+from ember.nn.padding import Padding, SpatialReflectionPadding, SpatialReplicationPadding, VolumetricReplicationPadding
 from ember.nn.pooling import SpatialAveragePooling, SpatialMaxPooling, SpatialZeroPadding
 from ember.nn.ranking import (
     CosineEmbeddingCriterion,
@@ -79,4 +81,11 @@ from ember.nn.table import (
     PairwiseDistance,
     SelectTable,
     SplitTable,
+)
+from ember.nn.upsampling import SpatialUpSamplingBilinear, SpatialUpSamplingNearest, UpSampling
+from ember.nn.volumetric import (
+    VolumetricAveragePooling,
+    VolumetricDilatedMaxPooling,
+    VolumetricDropout,
+    VolumetricMaxPooling,
 )
