@@ -32,8 +32,8 @@ def lua_nag_reference(problem, steps, lr, mom, wd=0.0, lrd=0.0):
 
 
 @pytest.mark.parametrize("problem_type", PROBLEMS)
-@pytest.mark.parametrize("config", [dict(learning_rate=0.01, momentum=0.9),
-                                    dict(learning_rate=0.02, momentum=0.5, weight_decay=0.1,
+@pytest.mark.parametrize("config", [dict(learning_rate=0.002, momentum=0.9),
+                                    dict(learning_rate=0.005, momentum=0.5, weight_decay=0.1,
                                          learning_rate_decay=0.05)])
 def test_nag_follows_torch_lua(problem_type, config):
     problem = problem_type()
@@ -55,7 +55,7 @@ def test_nag_learning_rates_and_gradient_untouched():
 
 
 @pytest.mark.parametrize("problem_type", PROBLEMS)
-@pytest.mark.parametrize("config", [dict(eta0=0.05, lambd=1e-4, alpha=0.75, t0=1e6),
+@pytest.mark.parametrize("config", [dict(eta0=0.02, lambd=1e-4, alpha=0.75, t0=1e6),
                                     dict(eta0=0.02, lambd=0.1, alpha=0.5, t0=5)])
 def test_asgd_matches_torch_optim(torch, problem_type, config):
     problem = problem_type()
