@@ -85,10 +85,54 @@ def _rejects(module: Module, error: Exception) -> bool:
         text.startswith(m.describe() + ":") for m in module.listModules())
 
 
+class _BatchFirst(Module):
+    """A module whose batch axis is ``batch_dim`` (sequences ``(T, N, F)``), seen with the batch axis first."""
+
+    _parameter_names = ()
+
+    def __init__(self, module: Module, single_ndim: int) -> None:
+        super().__init__()
+        self.module, self.single_ndim, self.axis = module, single_ndim, module.batch_dim
+
+    def children(self) -> list[Module]:
+        return [self.module]
+
+    def describe(self) -> str:
+        return self.module.describe()
+
+    def checkInput(self, input: Any) -> None:
+        """The module checks its own input."""
+
+    def _in(self, array: np.ndarray) -> np.ndarray:
+        return np.moveaxis(array, 0, self.axis) if array.ndim > self.single_ndim else array
+
+    def _out(self, array: np.ndarray, input: np.ndarray) -> np.ndarray:
+        return np.moveaxis(array, self.axis, 0) if input.ndim > self.single_ndim else array
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        self.output = self._out(self.module.forward(self._in(input)), input)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        self.gradInput = self._out(self.module.updateGradInput(self._in(input), self._in(gradOutput)), input)
+        return self.gradInput
+
+    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        self.module.accGradParameters(self._in(input), self._in(gradOutput), scale)
+
+
 def _check_batch(s: _Subject, batch: bool | None) -> CheckResult:
     module, label = s.module, s.label
     if batch is False:
         return CheckResult("batch", label, "-", "SKIP", "not asked (batch=False)")
+    if module.batch_dim:
+        if not isinstance(s.pristine, np.ndarray):
+            return CheckResult("batch", label, "-", "SKIP", f"a table input to a module whose batch is along "
+                               f"dim {module.batch_dim}: not checked")
+        single_ndim = s.pristine.ndim - (1 if batch else 0)
+        pristine = np.moveaxis(s.pristine, module.batch_dim, 0) if batch else s.pristine
+        s = _Subject(_BatchFirst(module, single_ndim), pristine, label, s.tol, s.rng)
+        module = s.module
     how, rejection = "", ""
     if batch is None:
         examples = [s.fresh()] + [_map(s.pristine, lambda leaf: s.rng.permutation(leaf.ravel()).reshape(leaf.shape))

@@ -241,4 +241,10 @@ def _jacobian_checks(module: Module, input: Any, eps: float, tol: float, label: 
                                      row_name, _namer([""], [p.value.shape]), Layout(rows, p.value.shape, None, False)))
     with contextlib.suppress(Exception):
         module.forward(copy_structure(pristine))
+    explain = getattr(module, "explain_jacobian", None)  # e.g. the time step and gate of a recurrent layer
+    if explain is not None:
+        for result in results:
+            if result.status == "FAIL" and result.index is not None:
+                with contextlib.suppress(Exception):
+                    result.message += f" [{explain(result.argument, *result.index)}]"
     return results

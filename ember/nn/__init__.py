@@ -63,6 +63,7 @@ from ember.nn.ranking import (
     MarginRankingCriterion,
 )
 from ember.nn.rectifiers import CReLU, HardShrink, ReLU6, RReLU, SoftShrink, TanhShrink
+from ember.nn.recurrent import GRU, LSTM, RNN, MaskZero, Recurrence, Sequencer, SequencerCriterion
 from ember.nn.reduction import Max, Mean, Min, Sum
 from ember.nn.shape import Narrow, Replicate, Reshape, Select, Squeeze, Transpose, Unsqueeze, View
 from ember.nn.smooth import CELU, GELU, SELU, Mish, SiLU

@@ -104,6 +104,8 @@ class Module:
     _parameter_names: tuple[tuple[str, str], ...] = (("weight", "gradWeight"), ("bias", "gradBias"))
     #: names of scratch arrays that ``clearState()`` drops and ``type()`` re-creates.
     _buffers: tuple[str, ...] = ()
+    #: the axis along which a batch input stacks its examples (1 for sequences ``(T, N, F)``).
+    batch_dim: int = 0
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Module:
         """Remember the constructor arguments, so that ``ember.io`` can describe the architecture."""

@@ -33,11 +33,12 @@ from ember.optim.adaptive import adadelta, adagrad, rmsprop
 from ember.optim.cg import cg
 from ember.optim.checkgrad import checkgrad
 from ember.optim.classic import asgd, nag, rprop
+from ember.optim.clip import clip_grad_norm
 from ember.optim.evolution import cmaes, de
 from ember.optim.fista import fista
 from ember.optim.lbfgs import lbfgs
 from ember.optim.line_search import cubic_interpolate, strong_wolfe
 from ember.optim.sgd import sgd
 
-__all__ = ["adadelta", "adagrad", "adam", "adamax", "adamw", "asgd", "cg", "checkgrad", "cmaes", "cubic_interpolate",
-           "de", "fista", "lbfgs", "nag", "rmsprop", "rprop", "schedules", "sgd", "strong_wolfe"]
+__all__ = ["adadelta", "adagrad", "adam", "adamax", "adamw", "asgd", "cg", "checkgrad", "clip_grad_norm", "cmaes",
+           "cubic_interpolate", "de", "fista", "lbfgs", "nag", "rmsprop", "rprop", "schedules", "sgd", "strong_wolfe"]
