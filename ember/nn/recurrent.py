@@ -324,6 +324,7 @@ class RNN(_Cell):
     Shape: input ``(T, N, F)`` or ``(T, F)``; output ``(T, N, H)`` or ``(T, H)``.
 
     Example:
+        >>> import numpy as np
         >>> RNN(3, 5).forward(np.zeros((7, 2, 3))).shape
         (7, 2, 5)
 

@@ -15,9 +15,13 @@ def clip_grad_norm(grads: np.ndarray | Sequence[np.ndarray], max_norm: float) ->
     (``model.parameters()[1]``), all scaled by the one factor ``max_norm / (norm + 1e-6)`` when
     the norm exceeds ``max_norm`` (PyTorch's rule), so the update keeps its direction.
 
-    Example:
-        >>> params, grads = model.getParameters()
-        >>> norm = optim.clip_grad_norm(grads, 5.0)   # inside feval, after backward
+    Example (inside ``feval``, after ``backward``, on ``model.getParameters()``'s flat gradient):
+        >>> import numpy as np
+        >>> grads = np.array([3.0, 4.0])
+        >>> clip_grad_norm(grads, 1.0)
+        5.0
+        >>> grads.round(4).tolist()
+        [0.6, 0.8]
 
     """
     if not max_norm > 0:
