@@ -27,11 +27,13 @@ from ember.nn.classification import (
 from ember.nn.containers import Concat, ConcatTable, Container, ParallelTable, Sequential
 from ember.nn.conv import SpatialConvolution, TemporalConvolution
 from ember.nn.criterion import Criterion
+from ember.nn.decorators import Collapse, Decorator, GradientReversal, NaN, PrintSize, Profile, ZeroGrad
 from ember.nn.dilated import SpatialDilatedMaxPooling, TemporalMaxPooling
 from ember.nn.dropout import Dropout, SpatialDropout
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
 from ember.nn.feature import GatedLinearUnit, SpatialLogSoftMax, SpatialSoftMax
 from ember.nn.graph import Node, gModule
+from ember.nn.indexing import Constant, Index, MaskedSelect, OneHot, PixelShuffle
 from ember.nn.linear import Add, CAdd, CMul, Identity, Linear, LookupTable, Mul
 from ember.nn.loss import (
     AbsCriterion,
@@ -53,9 +55,11 @@ from ember.nn.loss import (
     WeightedMSECriterion,
 )
 from ember.nn.module import Module
+from ember.nn.noise import L1Penalty, WhiteNoise
 from ember.nn.normalization import BatchNormalization, SpatialBatchNormalization
 from ember.nn.padding import Padding, SpatialReflectionPadding, SpatialReplicationPadding, VolumetricReplicationPadding
 from ember.nn.pooling import SpatialAveragePooling, SpatialMaxPooling, SpatialZeroPadding
+from ember.nn.products import MM, MV
 from ember.nn.ranking import (
     CosineEmbeddingCriterion,
     DistanceRatioCriterion,
