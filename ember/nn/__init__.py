@@ -24,7 +24,17 @@ from ember.nn.classification import (
     MultiLabelSoftMarginCriterion,
     SpatialClassNLLCriterion,
 )
-from ember.nn.containers import Concat, ConcatTable, Container, ParallelTable, Sequential
+from ember.nn.containers import (
+    Bottle,
+    Concat,
+    ConcatTable,
+    Container,
+    DepthConcat,
+    MapTable,
+    Parallel,
+    ParallelTable,
+    Sequential,
+)
 from ember.nn.conv import SpatialConvolution, TemporalConvolution
 from ember.nn.criterion import Criterion
 from ember.nn.decorators import Collapse, Decorator, GradientReversal, NaN, PrintSize, Profile, ZeroGrad
@@ -94,3 +104,4 @@ from ember.nn.volumetric import (
     VolumetricDropout,
     VolumetricMaxPooling,
 )
+from ember.nn.zip import CAddTensorTable, CriterionTable, MixtureTable, ZipTable, ZipTableOneToMany

@@ -282,3 +282,213 @@ class ParallelTable(_Branching):
     def accGradParameters(self, input: list[Any], gradOutput: list[Any], scale: float = 1.0) -> None:
         for module, x, grad in zip(self.modules, input, gradOutput):
             module.accGradParameters(x, grad, scale)
+
+
+class Parallel(Container):
+    """Applies the i-th child to the i-th slice of the input along ``input_dim`` and concatenates the
+    outputs along ``output_dim`` (Torch's ``nn.Parallel``; both dims 0-based).
+
+    Backward: child ``i`` gets its part of ``gradOutput``; its ``gradInput`` fills slice ``i``.
+
+    Args:
+        input_dim: the dimension the input is split along (one slice per child).
+        output_dim: the dimension the outputs are joined along.
+
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, *modules: Module) -> None:
+        super().__init__(*modules)
+        self.input_dim, self.output_dim = input_dim, output_dim
+
+    def checkInput(self, input: Any) -> None:
+        if not isinstance(input, np.ndarray) or not -input.ndim <= self.input_dim < input.ndim:
+            self.fail(f"expected an array with a dim {self.input_dim}, got {getattr(input, 'shape', input)}")
+        if input.shape[self.input_dim] != len(self.modules):
+            self.fail(f"expected {len(self.modules)} slices along dim {self.input_dim} (one per module), "
+                      f"got {input.shape[self.input_dim]}")
+
+    def _slices(self, input: np.ndarray) -> list[np.ndarray]:
+        return [np.take(input, i, axis=self.input_dim) for i in range(len(self.modules))]
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        outputs = [m.forward(x) for m, x in zip(self.modules, self._slices(input))]
+        self.output = np.concatenate(outputs, axis=self.output_dim)
+        return self.output
+
+    def _parts(self, gradOutput: np.ndarray) -> list[np.ndarray]:
+        sizes = np.cumsum([m.output.shape[self.output_dim] for m in self.modules])[:-1]
+        return np.split(gradOutput, sizes, axis=self.output_dim)
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        grads = [m.updateGradInput(x, g) for m, x, g in zip(self.modules, self._slices(input), self._parts(gradOutput))]
+        self.gradInput = np.stack(grads, axis=self.input_dim)
+        return self.gradInput
+
+    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        for m, x, g in zip(self.modules, self._slices(input), self._parts(gradOutput)):
+            m.accGradParameters(x, g, scale)
+
+    def extra_repr(self) -> str:
+        return f"{self.input_dim}, {self.output_dim}"
+
+
+class DepthConcat(Concat):
+    """``Concat`` for outputs of different sizes (Torch's ``nn.DepthConcat``, Inception's filter
+    concatenation): the outputs are joined along ``dim`` in an array as large as the largest in every
+    other dimension, each centred in it (offset ``⌊(max − size)/2⌋``) and zero elsewhere.
+
+    Backward: each child gets the window of ``gradOutput`` its output occupies.
+    """
+
+    def updateOutput(self, input: Any) -> np.ndarray:
+        outputs = [module.forward(input) for module in self.modules]
+        first = outputs[0]
+        if any(o.ndim != first.ndim for o in outputs) or not -first.ndim <= self.dim < first.ndim:
+            self.fail(f"cannot join along dim {self.dim} outputs of shapes {[o.shape for o in outputs]}")
+        axis = self.dim % first.ndim
+        shape = [max(o.shape[d] for o in outputs) for d in range(first.ndim)]
+        shape[axis] = sum(o.shape[axis] for o in outputs)
+        self.output = resized(self.output, first, tuple(shape))
+        self.output.fill(0.0)
+        for window, out in zip(self._windows(), outputs):
+            self.output[window] = out
+        return self.output
+
+    def _windows(self) -> list[tuple[slice, ...]]:
+        axis = self.dim % self.output.ndim
+        windows, offset = [], 0
+        for module in self.modules:
+            size = module.output.shape
+            window = []
+            for d in range(self.output.ndim):
+                if d == axis:
+                    window.append(slice(offset, offset + size[d]))
+                else:
+                    start = (self.output.shape[d] - size[d]) // 2
+                    window.append(slice(start, start + size[d]))
+            windows.append(tuple(window))
+            offset += size[axis]
+        return windows
+
+    def _slices(self) -> list[tuple[slice, ...]]:
+        return self._windows()
+
+
+def _parameter_attributes(module: Module) -> list[str]:
+    """The names of every parameter and gradient attribute in ``module``'s tree."""
+    names: list[str] = []
+    for m in module.listModules():
+        for pair in m._parameter_names:
+            names.extend(n for n in pair if n not in names)
+    return names
+
+
+class MapTable(Container):
+    """Applies one module to every entry of a table (Torch's ``nn.MapTable``): ``[x1, x2, …]`` →
+    ``[f(x1), f(x2), …]``, through clones of the module that share its parameters and gradients (so the
+    gradients of all entries add up in the module's).
+
+    Backward: entry by entry, each through its clone.
+
+    Args:
+        module: the module to apply.
+
+    """
+
+    def __init__(self, module: Module | None = None) -> None:
+        super().__init__()
+        self._clones: list[Module] = []
+        if module is not None:
+            self.add(module)
+
+    def add(self, module: Module) -> MapTable:
+        if self.modules:
+            self.fail("holds one module (use a container to apply several)")
+        return super().add(module)
+
+    def checkInput(self, input: Any) -> None:
+        if not self.modules:
+            self.fail("has no module to apply", IndexError)
+        if not isinstance(input, list):
+            self.fail(f"expected a list of inputs, got {type(input).__name__}", TypeError)
+
+    def _clone(self, i: int) -> Module:
+        """The i-th clone (the module itself for i = 0), sharing the module's current parameter arrays."""
+        module = self.modules[0]
+        if i == 0:
+            return module
+        names = _parameter_attributes(module)
+        while len(self._clones) < i:
+            self._clones.append(module.clone(*names))
+        clone = self._clones[i - 1]
+        clone.share(module, *names)
+        clone.train = module.train
+        return clone
+
+    def updateOutput(self, input: list[Any]) -> list[Any]:
+        self.output = [self._clone(i).forward(x) for i, x in enumerate(input)]
+        return self.output
+
+    def updateGradInput(self, input: list[Any], gradOutput: list[Any]) -> list[Any]:
+        self.gradInput = [self._clone(i).updateGradInput(x, g) for i, (x, g) in enumerate(zip(input, gradOutput))]
+        return self.gradInput
+
+    def accGradParameters(self, input: list[Any], gradOutput: list[Any], scale: float = 1.0) -> None:
+        for i, (x, g) in enumerate(zip(input, gradOutput)):
+            self._clone(i).accGradParameters(x, g, scale)
+
+    def type(self, dtype: Any) -> Module:
+        self._clones = []
+        return super().type(dtype)
+
+    def clearState(self) -> Module:
+        self._clones = []
+        return super().clearState()
+
+
+class Bottle(Container):
+    """Applies a module to inputs with extra leading dimensions by folding them into one batch (Torch's
+    ``nn.Bottle``): an input of more than ``n_input_dim`` dimensions is viewed as
+    ``(prod(leading), *last n_input_dim − 1)``, passed through the module, and the output's leading
+    dimension unfolded again (its last ``n_output_dim − 1`` dimensions kept).
+
+    Backward: the same folding of ``gradOutput``, and the unfolding of the module's ``gradInput``.
+
+    Args:
+        module: the module (e.g. a ``Linear`` on ``(batch, features)``).
+        n_input_dim: the dimensions the module takes, batch included (default 2).
+        n_output_dim: the dimensions it returns (default ``n_input_dim``).
+
+    """
+
+    def __init__(self, module: Module, n_input_dim: int = 2, n_output_dim: int | None = None) -> None:
+        super().__init__(module)
+        self.n_input_dim = n_input_dim
+        self.n_output_dim = n_input_dim if n_output_dim is None else n_output_dim
+
+    def checkInput(self, input: Any) -> None:
+        if not isinstance(input, np.ndarray) or input.ndim < self.n_input_dim:
+            self.fail(f"expected an array of at least {self.n_input_dim} dimensions, "
+                      f"got {getattr(input, 'shape', type(input).__name__)}")
+
+    def _fold(self, array: np.ndarray, n: int) -> np.ndarray:
+        return array.reshape((-1,) + array.shape[array.ndim - n + 1:])
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        lead = input.shape[: input.ndim - self.n_input_dim + 1]
+        out = self.modules[0].forward(self._fold(input, self.n_input_dim))
+        self.output = out.reshape(lead + out.shape[1:])
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        grad = self.modules[0].updateGradInput(self._fold(input, self.n_input_dim),
+                                               self._fold(gradOutput, self.n_output_dim))
+        self.gradInput = grad.reshape(input.shape)
+        return self.gradInput
+
+    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        self.modules[0].accGradParameters(self._fold(input, self.n_input_dim),
+                                          self._fold(gradOutput, self.n_output_dim), scale)
+
+    def extra_repr(self) -> str:
+        return f"{self.n_input_dim} -> {self.n_output_dim}"

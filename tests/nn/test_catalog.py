@@ -109,17 +109,33 @@ def test_non_contiguous_input_gives_the_same_results(case, mode, layout):
         np.testing.assert_allclose(g_r, g, rtol=1e-12, atol=1e-12)
 
 
+def _rebuilt(structure, values):
+    """``structure``'s (nested) table shape filled with the next arrays of ``values``."""
+    return [_rebuilt(item, values) for item in structure] if isinstance(structure, list) else next(values)
+
+
+def _ones_like(structure):
+    return [_ones_like(item) for item in structure] if isinstance(structure, list) else np.ones_like(structure)
+
+
+def _as_float32(structure):
+    """float64 leaves as float32, the (nested) table structure kept."""
+    if isinstance(structure, list):
+        return [_as_float32(item) for item in structure]
+    return structure.astype(np.float32) if structure.dtype == np.float64 else structure
+
+
 @pytest.mark.parametrize(("case", "mode"), MODES, ids=MODE_IDS)
 def test_float32_computes_in_float32(case, mode):
     module, x = build(case, mode)
     module.float()
-    x32 = [leaf.astype(np.float32) if leaf.dtype == np.float64 else leaf for leaf in leaves(x)]
-    x32 = x32 if isinstance(x, list) else x32[0]
+    x32 = _as_float32(x)
     out = module.forward(x32)
     assert all(leaf.dtype == np.float32 for leaf in leaves(out))
-    grad = module.backward(x32, [np.ones_like(o) for o in out] if isinstance(out, list) else np.ones_like(out))
+    grad = module.backward(x32, _ones_like(out))
     if case.differentiable_input:
-        assert all(leaf.dtype == np.float32 for leaf in leaves(grad))
+        assert all(leaf.dtype == np.float32 for leaf, given in zip(leaves(grad), leaves(x32))
+                   if given.dtype == np.float32)
     assert all(g.dtype == np.float32 for g in module.parameters()[1])
 
 
@@ -155,7 +171,7 @@ def test_conforms_to_pytorch(torch, case, mode):
     grad_out = [rng.standard_normal(tuple(t.shape)) for t in out_t_leaves]
     wrt = [t for t in leaves(x_t) if t.requires_grad] + params_t
     grads_t = torch.autograd.grad(out_t_leaves, wrt, [torch.from_numpy(g) for g in grad_out], allow_unused=True)
-    grad_out_ember = grad_out if isinstance(out, list) else grad_out[0]
+    grad_out_ember = _rebuilt(out, iter(grad_out))
     module.zeroGradParameters()
     grad_in = module.backward(x, grad_out_ember)
     ours = (leaves(grad_in) if case.differentiable_input else []) + module.parameters()[1]
