@@ -1,7 +1,7 @@
 """Full against fast whole-model gradient check on LeNet: ``python -m benchmarks.check_fast [--budget 10]``.
 
 Times ``check_model(mode="full")`` (every parameter entry perturbed) and ``mode="fast"`` (random
-directional derivatives within the budget) on the LeNet of ``ember.recipes.lenet`` in float64 on a
+directional derivatives within the budget) on the LeNet of ``ember.models`` in float64 on a
 few MNIST images, then plants each bug of ``ember.check.planted`` in turn and reports whether the fast
 mode catches it and which module it names.
 """
@@ -16,7 +16,7 @@ import numpy as np
 from ember import data, manual_seed, nn
 from ember.check import check_model
 from ember.check.planted import BUGS, plant
-from ember.recipes.lenet import build_lenet
+from ember.models import lenet
 
 #: where each bug is planted: its index in the model.
 SITES = {"sign of gradInput": 2, "gradInput halved": 13, "parameter gradients doubled": 1,
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
 
     def model() -> nn.Sequential:
         manual_seed(0)
-        return build_lenet(dtype=np.float64)
+        return lenet(dtype=np.float64)
 
     criterion = nn.ClassNLLCriterion()
     n = sum(p.size for p in model().parameters()[0])
