@@ -20,6 +20,7 @@ from ember.check.jacobians import _gather, _jacobian_checks, _one_jacobian
 from ember.check.params import _module_paths, _Snapshot
 from ember.check.report import CheckResult, ModelReport, ModuleReport, _raised
 from ember.check.structure import _describe, _is_float, _leaf_paths, _namer, _warn_if_single, copy_structure, leaves
+from ember.errors import InputError
 from ember.finite_differences import differences, relative_error
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module
@@ -233,7 +234,7 @@ def check_model(model: Module, criterion: Criterion, input: Any, target: Any, ep
 
         return fast_check_model(model, criterion, input, target, eps, tol, budget, seed)
     if mode != "full":
-        raise ValueError(f"check_model: mode must be 'full' or 'fast', got {mode!r}")
+        raise InputError(f"check_model: mode must be 'full' or 'fast', got {mode!r}")
     started = time.monotonic()
     backprop, numeric, backprop_input, numeric_input = _loss_gradients(model, criterion, input, target, eps,
                                                                        wrt_input=True)

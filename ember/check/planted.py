@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import InputError
 from ember.nn.module import Module
 
 
@@ -78,6 +79,6 @@ BUGS: dict[str, Callable[[Module], None]] = {
 def plant(module: Module, bug: str) -> Module:
     """Plant ``bug`` (a key of :data:`BUGS`) in this ``module`` instance; returns the module."""
     if bug not in BUGS:
-        raise ValueError(f"plant: no bug {bug!r} (there are: {', '.join(BUGS)})")
+        raise InputError(f"plant: no bug {bug!r} (there are: {', '.join(BUGS)})")
     BUGS[bug](module)
     return module

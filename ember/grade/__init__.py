@@ -21,6 +21,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from ember.errors import InputError
 from ember.grade.results import feedback_markdown, gradescope_results, write_student, write_summary
 from ember.grade.runner import StudentResult, grade_all, grade_submission, submissions_in
 from ember.grade.spec import Check, Spec, SpecError, load_spec
@@ -56,7 +57,7 @@ def grade_gradescope(spec: str | Path | Spec, submission: str | Path = "/autogra
 def write_example(name: str, folder: str | Path) -> list[Path]:
     """Write the example assignment ``name`` (``requ`` or ``ocr``) into ``folder``; the paths written."""
     if name not in EXAMPLES:
-        raise ValueError(f"grade: no example assignment {name!r} (there are {', '.join(EXAMPLES)})")
+        raise InputError(f"grade: no example assignment {name!r} (there are {', '.join(EXAMPLES)})")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.grade.spec import Check, Spec
+from ember.grade.spec import Check, Spec, SpecError
 
 
 class RefusalError(Exception):
@@ -139,7 +139,7 @@ def check_model(check: Check, student: ModuleType, reference: ModuleType, spec: 
 
     builder = getattr(reference, check.options["builder"], None)
     if builder is None:
-        raise ValueError(f"the reference defines no builder {check.options['builder']!r}")
+        raise SpecError(f"the reference defines no builder {check.options['builder']!r}")
     model, criterion, x, target = builder(build(student, spec))
     report = whole_model_check(model, criterion, x, target, eps=check.options.get("eps", 1e-6),
                                tol=check.options.get("tol", 1e-6))
@@ -179,7 +179,7 @@ def check_metrics(check: Check, student: ModuleType, reference: ModuleType, spec
     """The student's function and the reference's, run by the reference's runner, give the same metrics."""
     runner = getattr(reference, check.options["runner"], None)
     if runner is None:
-        raise ValueError(f"the reference defines no runner {check.options['runner']!r}")
+        raise SpecError(f"the reference defines no runner {check.options['runner']!r}")
     arguments = dict(check.options.get("arguments", {}))
     expected = runner(_target(reference, spec, "the reference"), dict(arguments))
     got = runner(_target(student, spec), dict(arguments))
@@ -207,7 +207,7 @@ def check_test(check: Check, student: ModuleType, reference: ModuleType, spec: S
     """An instructor's test function of the reference, given the student's imported file."""
     test = getattr(reference, check.options["function"], None)
     if test is None:
-        raise ValueError(f"the reference defines no test {check.options['function']!r}")
+        raise SpecError(f"the reference defines no test {check.options['function']!r}")
     try:
         value = test(student)
     except AssertionError as error:
@@ -218,7 +218,7 @@ def check_test(check: Check, student: ModuleType, reference: ModuleType, spec: S
         return Outcome(0.0, "the test failed")
     fraction = float(value)
     if not 0.0 <= fraction <= 1.0 or math.isnan(fraction):
-        raise ValueError(f"the test {check.options['function']} returned {value!r}, not a fraction in [0, 1]")
+        raise SpecError(f"the test {check.options['function']} returned {value!r}, not a fraction in [0, 1]")
     return Outcome(fraction, f"{fraction:.0%} of this test")
 
 

@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ember.errors import InputError
 from ember.grade.spec import Spec
 
 #: how often the runner looks at a worker's progress, in seconds.
@@ -73,7 +74,7 @@ def submissions_in(folder: str | Path) -> list[Path]:
         raise FileNotFoundError(f"no such folder of submissions: {folder}")
     found = sorted(p for p in folder.iterdir() if (p.is_dir() and not p.name.startswith(".")) or p.suffix == ".py")
     if not found:
-        raise ValueError(f"{folder} holds no submissions (.py files or one folder per student)")
+        raise InputError(f"{folder} holds no submissions (.py files or one folder per student)")
     return found
 
 

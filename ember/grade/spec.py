@@ -47,13 +47,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ember.errors import InputError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10: the same parser, from PyPI
     import tomli as tomllib
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A spec file that cannot be read or is incomplete: the message names the file and the entry."""
 
 CHECK_KINDS = ("jacobian", "batch", "accumulate", "scale", "forward", "model", "metrics", "test")

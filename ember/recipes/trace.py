@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ember import nn
+from ember.errors import InputError
 from ember.recipes.ocr import NUM_CLASSES, build_network
 
 #: the weights and biases, their shapes given ``(M, D, K)``.
@@ -82,12 +83,12 @@ def read_csv(source: str | os.PathLike | io.TextIOBase) -> dict[tuple[str, str],
         if not row or row[0].strip().startswith("#") or (number == 1 and row[0].strip() == "quantity"):
             continue
         if len(row) != 3:
-            raise ValueError(f"trace: line {number} has {len(row)} fields, expected quantity,index,value")
+            raise InputError(f"trace: line {number} has {len(row)} fields, expected quantity,index,value")
         name, index, value = (cell.strip() for cell in row)
         try:
             values[(name, index)] = float(value)
         except ValueError:
-            raise ValueError(f"trace: line {number}: {value!r} is not a number") from None
+            raise InputError(f"trace: line {number}: {value!r} is not a number") from None
     return values
 
 
@@ -100,7 +101,7 @@ def _weights_from(weights: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str,
             for index in np.ndindex(shape):
                 key = (name, ";".join(str(i) for i in index))
                 if key not in table:
-                    raise ValueError(f"trace: the weights file has no {name}[{key[1]}] (expected {name} of shape "
+                    raise InputError(f"trace: the weights file has no {name}[{key[1]}] (expected {name} of shape "
                                      f"{shape}: rows '{name},{key[1]},VALUE')")
                 array[index] = table[key]
             weights[name] = array
@@ -108,7 +109,7 @@ def _weights_from(weights: Any, shapes: dict[str, tuple[int, ...]]) -> dict[str,
     for name, shape in shapes.items():
         array = np.asarray(weights[name], dtype=np.float64)
         if array.shape != shape:
-            raise ValueError(f"trace: {name} has shape {array.shape}, expected {shape}")
+            raise InputError(f"trace: {name} has shape {array.shape}, expected {shape}")
         result[name] = array
     return result
 
@@ -136,7 +137,7 @@ def ocr_trace(x: Any = None, label: int | None = None, weights: Any = None, num_
         x, label = X[0], int(y[0]) if label is None else label
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     if label is None or not 0 <= int(label) < NUM_CLASSES:
-        raise ValueError(f"trace: give the example's label, an integer in 0..{NUM_CLASSES - 1} (got {label!r})")
+        raise InputError(f"trace: give the example's label, an integer in 0..{NUM_CLASSES - 1} (got {label!r})")
     if weights is None:
         weights = default_weights(x.size, num_hidden)
     hidden = np.shape(weights["alpha"])[0] if isinstance(weights, dict) else num_hidden
@@ -242,10 +243,10 @@ def compare(trace: Trace, mine: Any, tol: float = 1e-4) -> Comparison:
     unknown = sorted(set(values) - known)
     if unknown:
         name, index = unknown[0]
-        raise ValueError(f"trace: the trace has no {name}[{index}] (quantities: {', '.join(trace.values)}; "
+        raise InputError(f"trace: the trace has no {name}[{index}] (quantities: {', '.join(trace.values)}; "
                          f"indices 0-based, a matrix entry as row;column)")
     if not values:
-        raise ValueError("trace: no values to compare")
+        raise InputError("trace: no values to compare")
     checked = 0
     for name, index, expected in trace.entries():
         if (name, index) not in values:

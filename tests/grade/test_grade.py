@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ember import grade
+from ember.errors import InputError
 from ember.grade import SpecError, load_spec
 
 HERE = Path(__file__).parent
@@ -125,6 +126,7 @@ def test_missing_submission_file(tmp_path):
     ("name = [", "not valid TOML"),
 ])
 def test_bad_specs_are_refused_with_the_reason(tmp_path, text, message):
+    assert issubclass(SpecError, InputError)
     (tmp_path / "ref.py").write_text("")
     path = tmp_path / "assignment.toml"
     path.write_text(text)

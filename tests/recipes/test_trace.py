@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pytest
 
+from ember.errors import InputError
 from ember.recipes import trace
 
 
@@ -80,7 +81,7 @@ def test_given_weights_from_a_csv_file(tmp_path):
 
 def test_bad_values_are_refused(tmp_path):
     t = trace.ocr_trace()
-    with pytest.raises(ValueError, match=r"the trace has no q\[0\]"):
+    with pytest.raises(InputError, match=r"the trace has no q\[0\]"):
         trace.compare(t, {("q", "0"): 1.0})
     path = tmp_path / "bad.csv"
     path.write_text("a,0\n")
