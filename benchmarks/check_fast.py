@@ -41,15 +41,16 @@ def main(argv: list[str] | None = None) -> None:
     criterion = nn.ClassNLLCriterion()
     n = sum(p.size for p in model().parameters()[0])
     print(f"LeNet, float64, {args.images} MNIST images, {n} parameters\n")
-    print("| check | time (s) | relative error | directions | ok |\n|---|---|---|---|---|")
+    print("| check | time (s) | error (parameters) | error (input) | directions | ok |\n|---|---|---|---|---|---|")
     if not args.skip_full:
         started = time.perf_counter()
         full = check_model(model(), criterion, x, target)
-        print(f"| full | {time.perf_counter() - started:.1f} | {full.error:.2g} | - | {full.ok} |")
+        print(f"| full | {time.perf_counter() - started:.1f} | {full.error:.2g} | {full.input_error:.2g} | - | "
+              f"{full.ok} |")
     started = time.perf_counter()
     fast = check_model(model(), criterion, x, target, mode="fast", budget=args.budget)
     print(f"| fast (budget {args.budget:g} s) | {time.perf_counter() - started:.1f} | {fast.error:.2g} | "
-          f"{fast.directions} | {fast.ok} |")
+          f"{fast.input_error:.2g} | {fast.directions} | {fast.ok} |")
     print("\n| planted bug | module | caught (fast) | named | time (s) |\n|---|---|---|---|---|")
     for bug, site in SITES.items():
         planted = model()
