@@ -6,9 +6,11 @@ evaluations of the loss — PyTorch's fast gradcheck. Directions are drawn until
 have passed (at least ``min_directions``, at most ``max_directions``); each is compared by
 ``|g·v − fd| / max(|g·v| + |fd|, ‖g‖ / √n)``. A direction that crosses a kink (the one-sided
 differences disagree and ``g·v`` lies between them, or only the step ``ε / 100`` agrees: a near-tie
-crossed) does not count against the model. Exact zeros
-of the input (blank pixels, padding) are not moved: there a piecewise-linear model (ReLU, max
-pooling) sits on ties that any move would break.
+crossed) does not count against the model. Exact zeros of the input (blank pixels, padding) are not
+moved: there a piecewise-linear model (ReLU, max pooling) sits on ties that any move would break.
+Caveat: an input with many ties (MNIST's flat strokes into max pooling) can still make one random
+input direction cross several kinks at once, where ``g·v`` need not lie between the one-sided slopes;
+the parameter directions are not affected.
 
 When a direction fails, the localiser moves all parameters along one random direction (``±ε``; the
 input too when only the input's check failed) and records how each leaf module's input and output
