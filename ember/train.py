@@ -41,6 +41,7 @@ import numpy as np
 
 from ember import io, optim
 from ember.callbacks import Callback, CSVLogger, EarlyStopping
+from ember.errors import InputError, InputTypeError
 from ember.nn.containers import Sequential
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module
@@ -79,25 +80,39 @@ class History(dict):
 
 # -- helpers ----------------------------------------------------------------------------------
 
+def _finite(array: np.ndarray, name: str) -> np.ndarray:
+    """``array``, after checking that it holds no inf or NaN (which would silently turn parameters into
+    NaN, or predictions into nonsense); the error names the first bad row and column.
+    """
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        where = np.argwhere(~np.isfinite(array))[0]
+        position = f"row {where[0]}" + (f", column {where[1]}" if len(where) > 1 else "")
+        if len(where) > 2:
+            position += f" (index {tuple(int(i) for i in where)})"
+        raise InputError(f"{name} holds {array[tuple(where)]} at {position}: the data must be finite")
+    return array
+
+
 def _inputs(X: Any, dtype: np.dtype, name: str) -> np.ndarray:
-    """``X`` as an array of the model's dtype (a copy only when the dtype differs)."""
+    """``X`` as an array of the model's dtype (a copy only when the dtype differs), checked to be finite."""
     array = np.asarray(X)
     if array.dtype.kind not in "fiub":
-        raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
+        raise InputTypeError(f"{name} must be numeric, got dtype {array.dtype}")
     if array.ndim == 0 or len(array) == 0:
-        raise ValueError(f"{name} must hold at least one example, got shape {array.shape}")
-    return array.astype(dtype, copy=False)
+        raise InputError(f"{name} must hold at least one example, got shape {array.shape}")
+    return _finite(array, name).astype(dtype, copy=False)
 
 
 def _targets(y: Any, n: int, meaning: str, dtype: np.dtype, name: str) -> np.ndarray:
     """``y`` as integer labels for class scores, else as an array of the model's dtype."""
     array = np.asarray(y)
     if array.ndim == 0 or len(array) != n:
-        raise ValueError(f"{name} must have one target per example ({n}), got shape {array.shape}")
+        raise InputError(f"{name} must have one target per example ({n}), got shape {array.shape}")
+    _finite(array, name)
     if meaning == "scores" and array.dtype.kind != "i":
         if array.dtype.kind in "ub" or (array.dtype.kind == "f" and np.all(array == np.round(array))):
             return array.astype(np.int64)
-        raise TypeError(f"{name} must hold integer class labels (0-based) for this criterion, got {array.dtype}")
+        raise InputTypeError(f"{name} must hold integer class labels (0-based) for this criterion, got {array.dtype}")
     if meaning != "scores" and array.dtype.kind in "fiub":
         return array.astype(dtype, copy=False)
     return array

@@ -10,6 +10,7 @@ import pytest
 
 from ember import io, manual_seed, nn, optim
 from ember.callbacks import Callback
+from ember.errors import InputError
 from ember.train import History, ResumeMismatchError, evaluate, fit, predict, predict_proba
 
 
@@ -184,11 +185,12 @@ def test_callback_can_stop_training():
     assert history.epochs == 4
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in log")
 def test_nan_loss_stops_with_epoch_and_batch():
     X, y = blobs()
-    X = X.copy()
-    X[25] = np.nan
-    model = classifier()
+    X = np.abs(X) + 0.1
+    X[25] = -1.0  # finite, so accepted, but its log is NaN
+    model = nn.Sequential(nn.Log(), nn.Linear(2, 3, rng=np.random.default_rng(0)), nn.LogSoftMax())
     before = model.getParameters()[0].copy()
     with pytest.raises(FloatingPointError, match=r"loss is nan at epoch 1, batch 6 of 12"):
         fit(model, nn.ClassNLLCriterion(), X, y, batch_size=5, progress=False)
@@ -450,3 +452,27 @@ def test_fit_per_example_steps_on_rows_and_matches_a_hand_written_loop():
         losses.append(optim.sgd(feval, params, {"learning_rate": 0.1})[1][0])
     np.testing.assert_array_equal(fitted.getParameters()[0], params)
     assert history["loss"][0] == pytest.approx(np.mean(losses), rel=1e-12)
+
+
+@pytest.mark.parametrize("where", ["X", "y", "validation X"])
+def test_non_finite_data_are_refused_up_front_naming_the_row_and_column(where):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 3)), rng.standard_normal((20, 2))
+    X_val, y_val = X[:5].copy(), y[:5].copy()
+    {"X": X, "y": y, "validation X": X_val}[where][7 % (5 if where == "validation X" else 20), 1] = np.inf
+    model = nn.Sequential(nn.Linear(3, 2))
+    before = model.getParameters()[0].copy()
+    row = 2 if where == "validation X" else 7
+    with pytest.raises(InputError, match=rf"^{where} holds inf at row {row}, column 1: the data must be finite"):
+        fit(model, nn.MSECriterion(), X, y, epochs=1, validation_data=(X_val, y_val), progress=False)
+    np.testing.assert_array_equal(model.getParameters()[0], before)
+
+
+def test_predict_and_evaluate_refuse_nan_inputs():
+    model = nn.Sequential(nn.Linear(3, 2), nn.LogSoftMax())
+    X = np.zeros((4, 3))
+    X[3, 0] = np.nan
+    with pytest.raises(InputError, match=r"X holds nan at row 3, column 0"):
+        predict(model, X)
+    with pytest.raises(InputError, match=r"X holds nan at row 3, column 0"):
+        evaluate(model, nn.ClassNLLCriterion(), X, np.zeros(4, dtype=int))
