@@ -61,6 +61,7 @@ __all__ = [
     "Checkpoint",
     "architecture",
     "build",
+    "info",
     "load",
     "load_checkpoint",
     "save",
@@ -350,8 +351,11 @@ def _model_payload(model: Module) -> tuple[dict[str, np.ndarray], dict[str, str]
 
 # -- public API: models ---------------------------------------------------------------------
 
-def save(model: Module, path: str | os.PathLike) -> Path:
+def save(model: Module, path: str | os.PathLike, *, info: dict[str, Any] | None = None) -> Path:
     """Save ``model``'s architecture and parameters to ``path`` (a ``.safetensors`` file), atomically.
+
+    ``info`` is any JSON data to keep with the model (``ember train`` records the
+    dataset and the rows it held out); :func:`info` reads it back.
 
     Returns:
         The path written.
@@ -371,9 +375,23 @@ def save(model: Module, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     tensors, metadata = _model_payload(model)
+    if info is not None:
+        try:
+            metadata["info"] = json.dumps(info)
+        except TypeError as error:
+            raise TypeError(f"save: info must be JSON data ({error})") from None
     metadata["sha256"] = _checksum(tensors, metadata)
     _write_atomic(path, tensors, metadata)
     return path
+
+
+def info(path: str | os.PathLike) -> dict[str, Any]:
+    """The ``info`` a model file was saved with (``{}`` if none), after checking the file."""
+    path = Path(path)
+    tensors, metadata = _read(path)
+    _check_header(path, metadata, FORMAT)
+    _verify(path, tensors, metadata)
+    return _json_field(path, metadata, "info") if "info" in metadata else {}
 
 
 def load(path: str | os.PathLike) -> Module:

@@ -37,14 +37,16 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 IMAGE_SHAPE = (1, 28, 28)
 
 
-def mlp(n_in: int, hidden: Sequence[int], activation: str = "sigmoid", n_classes: int = 2) -> nn.Sequential:
+def mlp(n_in: int, hidden: Sequence[int], activation: str = "sigmoid", n_classes: int = 2, *,
+        regression: bool = False) -> nn.Sequential:
     """A classifier: ``Linear -> activation`` per hidden size, then ``Linear -> LogSoftMax`` (for ClassNLL).
 
     Args:
         n_in: input features.
         hidden: the hidden layers' sizes (empty: a linear classifier).
         activation: a name of :data:`ACTIVATIONS`.
-        n_classes: outputs (log-probabilities).
+        n_classes: outputs (log-probabilities; with ``regression``, the number of target values).
+        regression: end with the last Linear layer (for MSECriterion), no LogSoftMax.
 
     """
     if activation not in ACTIVATIONS:
@@ -56,7 +58,8 @@ def mlp(n_in: int, hidden: Sequence[int], activation: str = "sigmoid", n_classes
     model = nn.Sequential()
     for width, size in zip(sizes[:-2], sizes[1:-1]):
         model.add(nn.Linear(width, size)).add(ACTIVATIONS[activation]())
-    return model.add(nn.Linear(sizes[-2], sizes[-1])).add(nn.LogSoftMax())
+    model.add(nn.Linear(sizes[-2], sizes[-1]))
+    return model if regression else model.add(nn.LogSoftMax())
 
 
 def lenet(n_classes: int = 10, *, dropout: float = 0.0, dtype: Any = np.float32) -> nn.Sequential:

@@ -101,7 +101,8 @@ def add_seed(parser: argparse.ArgumentParser, what: str = "the initialisation", 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
     """``--data-dir DIR``: where the shipped datasets are read (else ``$EMBER_DATA_DIR``)."""
     parser.add_argument("--data-dir", metavar="DIR", default=None,
-                        help="directory holding iris/, ocr-letters/ and mnist/ (if not given: $EMBER_DATA_DIR)")
+                        help="directory holding iris/, ocr-letters/ and mnist/ (if not given: $EMBER_DATA_DIR, else "
+                             "the data shipped with ember)")
 
 
 def add_quiet(parser: argparse.ArgumentParser, what: str = "no progress bar") -> None:

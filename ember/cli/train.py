@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ember import data, io, models
+from ember import data, io, models, nn
+from ember.callbacks import EarlyStopping
 from ember.cli.common import (
     UsageError,
     add_data_dir,
@@ -24,9 +25,10 @@ from ember.cli.common import (
     unit_fraction,
 )
 from ember.metrics import ConfusionMatrix
+from ember.optim import schedules
 from ember.random import manual_seed
 from ember.recipes import lenet
-from ember.train import evaluate, fit, predict, predict_proba
+from ember.train import ResumeMismatchError, evaluate, fit, predict, predict_proba
 
 #: the optimizers ``ember train`` offers (functions of ember.optim).
 OPTIMIZERS = ("sgd", "adam", "adamax", "adagrad", "rmsprop", "adadelta", "lbfgs")
@@ -58,6 +60,42 @@ def batch_size_arg(text: str) -> int | None:
     if text.lower() in ("full", "all"):
         return None
     return positive_int(text)
+
+
+def delimiter_arg(text: str) -> str:
+    """The argparse type of ``--delimiter``: one character; ``tab`` (or backslash-t) for a tab."""
+    value = "\t" if text in ("tab", "\\t") else text
+    if len(value) != 1:
+        raise argparse.ArgumentTypeError(f"expected one character (or 'tab'), got {text!r}")
+    return value
+
+
+def label_column_arg(text: str) -> int | str:
+    """The argparse type of ``--label-column``: a 0-based index, or a header name."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+#: the command-line option of each setting that ``--resume`` requires to be unchanged.
+RESUME_OPTIONS = {"learning_rate": "--lr", "learning_rate_decay": "--lr-decay", "momentum": "--momentum",
+                  "weight_decay": "--weight-decay", "batch_size": "--batch-size", "seed": "--seed",
+                  "schedule": "--schedule"}
+
+
+def _resume_message(error: ResumeMismatchError, path: str) -> str:
+    """``--lr 0.5 differs from the checkpoint's 0.1``: the library's refusal in the command line's words."""
+    if error.what == "data":
+        return (f"{path}: the training data ({error.given}) differ from the checkpoint's ({error.saved}): resume "
+                f"with the same --dataset/--data, --limit and --validation-split")
+    if error.what == "shuffle":
+        flag = {True: "--shuffle", False: "--no-shuffle"}
+        return f"{path}: {flag[error.given]} differs from the checkpoint's {flag[error.saved]}"
+    option = RESUME_OPTIONS.get(error.what, error.what)
+    shown = {None: "none"}
+    return (f"{path}: {option} {shown.get(error.given, error.given)} differs from the checkpoint's "
+            f"{shown.get(error.saved, error.saved)}")
 
 
 def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
@@ -92,7 +130,7 @@ def _training_settings(args: argparse.Namespace) -> None:
     """Fill in the settings not given on the command line with ``--model``'s defaults; check the combination."""
     if args.model == "lenet":
         if args.dataset != "mnist":
-            raise UsageError(f"--model lenet takes 28x28 images: use --dataset mnist (got {args.dataset})")
+            raise UsageError(f"--model lenet takes 28x28 images: use --dataset mnist (got {args.dataset or args.data})")
         given = [f"--{name}" for name in ("hidden", "activation") if hasattr(args, name)]
         if given:
             verb = "shape" if len(given) > 1 else "shapes"
@@ -108,26 +146,53 @@ def _training_settings(args: argparse.Namespace) -> None:
         args.lr_decay = 0.0
 
 
+def _training_data(args: argparse.Namespace) -> tuple[data.Dataset, str]:
+    """The dataset ``--dataset`` names, or the ``--data`` (and ``--test``) CSV files; and a name for it."""
+    if args.dataset is not None:
+        return data.load(args.dataset, args.data_dir, seed=args.seed), args.dataset
+    options = dict(label_column=args.label_column, header=args.header, delimiter=args.delimiter,
+                   regression=args.regression)
+    train = data.load_csv(args.data, **options)
+    test = data.load_csv(args.test, **options) if args.test else None
+    if test is not None and test[0].shape[1] != train[0].shape[1]:
+        raise ValueError(f"{args.test}: {test[0].shape[1]} features per row, but {args.data} has "
+                         f"{train[0].shape[1]}")
+    return data.Dataset(args.data, train, test), args.data
+
+
 def _train(args: argparse.Namespace) -> int:
     _training_settings(args)
     hidden = [] if args.model != "mlp" or args.hidden == [0] else args.hidden
     if 0 in hidden:
         raise UsageError("--hidden: 0 means no hidden layer and must be given alone (--hidden 0)")
-    dataset = data.load(args.dataset, args.data_dir, seed=args.seed)
+    if args.test and not args.data:
+        raise UsageError("--test goes with --data (a --dataset brings its own test set)")
+    if args.regression and (args.model != "mlp" or not args.data):
+        raise UsageError("--regression trains the mlp on a --data CSV file with real-valued targets")
+    dataset, name = _training_data(args)
     X, y = dataset.train
     if args.limit is not None:
         X, y = X[:args.limit], y[:args.limit]
     validation = dataset.test
+    held_out = None
     if args.validation_split:
-        X, X_held, y, y_held = data.train_test_split(X, y, test_size=args.validation_split, seed=args.seed)
-        validation = (X_held, y_held)
-    n_classes = int(max(y.max(), validation[1].max() if validation is not None else 0)) + 1
+        n_test = int(np.ceil(args.validation_split * len(X)))
+        if not 0 < n_test < len(X):
+            raise UsageError(f"--validation-split {args.validation_split} leaves {n_test} of {len(X)} examples")
+        kept, held_out = data.split_indices(len(X), n_test, seed=args.seed)
+        X, y, validation = X[kept], y[kept], (X[held_out], y[held_out])
+    if args.regression:
+        y = y.reshape(len(y), 1)
+        validation = None if validation is None else (validation[0], validation[1].reshape(-1, 1))
+        n_outputs = 1
+    else:
+        n_outputs = int(max(y.max(), validation[1].max() if validation is not None else 0)) + 1
     manual_seed(args.seed)
     if args.model == "lenet":
-        model = models.lenet(max(n_classes, lenet.N_CLASSES))
+        model = models.lenet(max(n_outputs, lenet.N_CLASSES))
     else:
-        model = models.mlp(X.shape[1], hidden, args.activation, n_classes)
-    criterion = models.criterion_for(model)
+        model = models.mlp(X.shape[1], hidden, args.activation, n_outputs, regression=args.regression)
+    criterion = nn.MSECriterion() if args.regression else models.criterion_for(model)
     config: dict[str, Any] = {"learning_rate": args.lr}
     if args.lr_decay:
         config["learning_rate_decay"] = args.lr_decay
@@ -135,40 +200,57 @@ def _train(args: argparse.Namespace) -> int:
         config["momentum"] = args.momentum
     if args.weight_decay is not None:
         config["weight_decay"] = args.weight_decay
-    print(f"{args.dataset}: {len(X)} training examples, {X.shape[1]} features, {n_classes} classes"
+    what = "targets" if args.regression else f"{n_outputs} classes"
+    print(f"{name}: {len(X)} training examples, {X.shape[1]} features, {what}"
           + (f", {len(validation[0])} held out" if validation is not None else ""))
     print(model)
-    check_outputs({}, {"--save": args.save})
-    check_outputs({}, {"--checkpoint": args.checkpoint})
-    for target in (args.save, args.checkpoint):
+    inputs = {"--data": args.data, "--test": args.test}
+    for option, path in (("--save", args.save), ("--checkpoint", args.checkpoint), ("--log", args.log)):
+        check_outputs(inputs, {option: path})
+    for target in (args.save, args.checkpoint, args.log):
         if target:
             Path(target).resolve().parent.mkdir(parents=True, exist_ok=True)
-    history = fit(model, criterion, X, y, optimizer=args.optimizer, config=config, epochs=args.epochs,
-                  batch_size=args.batch_size, shuffle=args.shuffle, validation_data=validation,
-                  progress=not args.quiet, seed=args.seed, resume=args.resume, checkpoint=args.checkpoint)
+    stopping = None
+    if args.early_stopping:
+        monitor = "val_loss" if validation is not None else "loss"
+        stopping = EarlyStopping(monitor, patience=args.early_stopping)
+    try:
+        history = fit(model, criterion, X, y, optimizer=args.optimizer, config=config, epochs=args.epochs,
+                      batch_size=args.batch_size, shuffle=args.shuffle, validation_data=validation,
+                      progress=not args.quiet, seed=args.seed, resume=args.resume, checkpoint=args.checkpoint,
+                      schedule=args.schedule, early_stopping=stopping, log=args.log)
+    except ResumeMismatchError as error:
+        raise ValueError(_resume_message(error, args.resume)) from None
     rows = {"train": evaluate(model, criterion, X, y, batch_size=EVALUATION_BATCH)}
     if validation is not None:
         rows["test" if dataset.test is not None and not args.validation_split else "validation"] = \
             evaluate(model, criterion, *validation, batch_size=EVALUATION_BATCH)
     decay = f", decay {args.lr_decay}" if args.lr_decay else ""
-    print(f"after {history.epochs} epochs ({args.optimizer}, learning rate {args.lr}{decay}, "
-          f"batch size {args.batch_size or 'full'}):")
+    schedule = f", {args.schedule} schedule" if args.schedule else ""
+    stopped = (f"; early stopping after epoch {stopping.stopped_epoch}, best epoch {stopping.best_epoch} restored"
+               if stopping is not None and stopping.stopped_epoch else "")
+    print(f"after {history.epochs} epochs ({args.optimizer}, learning rate {args.lr}{decay}{schedule}, "
+          f"batch size {args.batch_size or 'full'}{stopped}):")
     print(_metrics_table(rows))
+    if args.log:
+        print(f"training log: {args.log}")
     if args.save:
-        print(f"model saved: {_save_or_keep(model, args.save)}")
+        info = {"dataset": name, "limit": args.limit, "seed": args.seed,
+                "held_out": None if held_out is None else sorted(int(i) for i in held_out)}
+        print(f"model saved: {_save_or_keep(model, args.save, info={'ember train': info})}")
     return 0
 
 
-def _save_or_keep(model: Any, path: str) -> Path:
+def _save_or_keep(model: Any, path: str, info: dict[str, Any] | None = None) -> Path:
     """Save the trained model to ``path``; if that fails (a full disk, say), keep it in the temporary
     folder and name both in the error, so that minutes of training are not lost.
     """
     try:
-        return io.save(model, path)
+        return io.save(model, path, info=info)
     except OSError as error:
         kept = Path(tempfile.mkdtemp(prefix="ember-unsaved-")) / Path(path).name
         try:
-            io.save(model, kept)
+            io.save(model, kept, info=info)
         except OSError:
             raise OSError(f"--save {path!r}: {error.strerror or error}; the model could not be kept elsewhere "
                           f"either") from None
@@ -177,18 +259,49 @@ def _save_or_keep(model: Any, path: str) -> Path:
 
 # -- evaluate ---------------------------------------------------------------------------------
 
+def _splits(dataset: data.Dataset, record: dict[str, Any], spec: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The parts of ``dataset`` to evaluate on, and a note for each part the model was trained on.
+
+    ``record`` is what ``ember train --save`` kept in the model file: when the model was trained on this
+    dataset with rows held out, ``train`` and ``test`` are those rows (the held-out rows are the test part).
+    """
+    same = record.get("dataset") == spec
+    if dataset.test is not None:
+        notes = {"train": "the model was trained on this part"} if same else {}
+        return {"train": dataset.train, "test": dataset.test}, notes
+    X, y = dataset.train
+    if not same:
+        return {"all": dataset.train}, {}
+    n = len(X) if record.get("limit") is None else min(int(record["limit"]), len(X))
+    if record.get("held_out") is None:
+        note = f"the model was trained on {'all' if n == len(X) else f'the first {n}'} of these examples"
+        return {"all": dataset.train}, {"all": note}
+    held = np.asarray(record["held_out"], dtype=np.int64)
+    trained = np.setdiff1d(np.arange(n), held)
+    notes = {"train": "the model was trained on this part (test is the part 'ember train' held out)",
+             "all": f"{len(trained)} of these {len(X)} examples were used to train the model"}
+    return {"train": (X[trained], y[trained]), "test": (X[held], y[held]), "all": dataset.train}, notes
+
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     model = io.load(args.model)
     dataset = data.load(args.dataset, args.data_dir, seed=args.seed)
-    splits = {"train": dataset.train, "test": dataset.test} if dataset.test is not None else {"all": dataset.train}
+    splits, trained_on = _splits(dataset, io.info(args.model).get("ember train", {}), args.dataset)
     if args.split:
         if args.split not in splits:
-            raise UsageError(f"--split {args.split}: {args.dataset} has only {', '.join(splits)}")
+            raise UsageError(f"--split {args.split}: {args.dataset} has only {', '.join(splits)} (a model trained "
+                             f"with --validation-split records the rows it held out as its test part)")
         splits = {args.split: splits[args.split]}
+    elif "test" in splits:
+        splits = {"train": splits["train"], "test": splits["test"]}
     criterion = models.criterion_for(model)
     rows = {name: evaluate(model, criterion, X, _targets_for(y, criterion), batch_size=EVALUATION_BATCH)
             for name, (X, y) in splits.items()}
     print(_metrics_table(rows))
+    for name in rows:
+        if name in trained_on:
+            print(f"note: {trained_on[name]}")
     X, y = next(reversed(splits.values()))
     predicted = predict(model, X, batch_size=EVALUATION_BATCH)
     n_classes = max(int(y.max()), int(predicted.max()), 1) + 1
@@ -239,18 +352,21 @@ models:
          --activation do not apply.
 
 datasets:
-  iris               Fisher's Iris, 150 x 4, 3 classes ($EMBER_DATA_DIR/iris, else
-                     scikit-learn's copy)
+  iris               Fisher's Iris, 150 x 4, 3 classes (shipped with ember)
   xor                the 4 corners of the square, 2 classes
   spirals            3 interleaved spirals, 300 x 2 (generated from --seed)
   ocr-letters:SPLIT  handwritten letters, 128 pixels, 10 classes, with a test set;
                      SPLIT is tiny, small, medium or large
   mnist              the 10k MNIST test digits, 784 pixels, 10 classes
+Datasets come with ember (see 'ember data list'); --data-dir or $EMBER_DATA_DIR
+reads them from another directory. --data reads your own CSV file instead.
 """
 
 TRAIN_EPILOG = """\
 examples:
   ember train --dataset iris --hidden 10 --optimizer adagrad --lr 0.1 --epochs 50
+  ember train --data train.csv --test test.csv --header --label-column species --schedule cosine --log run.csv
+  ember train --data houses.csv --regression --label-column -1 --optimizer adam --early-stopping 10
   ember train --dataset ocr-letters:small --hidden 50 --lr 0.1 --epochs 5 --no-shuffle --save ocr.safetensors
   ember train --dataset spirals --hidden 100 --activation relu --optimizer adam --batch-size 32 --epochs 100
   ember train --dataset mnist --model lenet --save lenet.safetensors
@@ -307,7 +423,19 @@ def add_parsers(subparsers: Any) -> None:
     train = command(subparsers, "train", _train, help="train a classifier on a dataset, print its metrics, save it",
                     description=TRAIN_DESCRIPTION.format(mlp=_model_defaults("mlp"), lenet=_model_defaults("lenet")),
                     epilog=TRAIN_EPILOG)
-    _add_dataset(train)
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", type=dataset_spec, metavar="NAME",
+                        help="iris, xor, spirals, ocr-letters:SPLIT (tiny, small, medium, large) or mnist")
+    source.add_argument("--data", metavar="CSV", help="your own training data: a CSV file, one example per row")
+    train.add_argument("--test", metavar="CSV", help="a test set for --data, in the same format")
+    train.add_argument("--label-column", type=label_column_arg, default=0, metavar="INDEX|NAME",
+                       help="the column of --data holding the target (0-based; negative from the end; a name "
+                            "with --header)")
+    train.add_argument("--header", action="store_true", help="the first row of --data (and --test) names the columns")
+    train.add_argument("--delimiter", type=delimiter_arg, default=",", metavar="C",
+                       help="the field separator of --data ('tab' for a tab)")
+    train.add_argument("--regression", action="store_true",
+                       help="the --data targets are real values: an mlp without LogSoftMax and MSECriterion")
     add_data_dir(train)
     # The training settings default to argparse.SUPPRESS: absent from the namespace unless given, and then
     # filled in with --model's defaults (MODEL_DEFAULTS) by _training_settings.
@@ -344,6 +472,14 @@ def add_parsers(subparsers: Any) -> None:
     train.add_argument("--limit", type=positive_int, default=None, metavar="N",
                        help="use only the first N examples of the training set, before --validation-split "
                             "(a test set is kept whole), for quick runs (if not given: all)")
+    train.add_argument("--schedule", choices=tuple(schedules.SCHEDULES), default=None,
+                       help="a learning-rate schedule stepped after each epoch (ember.optim.schedules; cosine "
+                            "anneals over --epochs) (if not given: constant)")
+    train.add_argument("--early-stopping", type=positive_int, nargs="?", const=5, default=None, metavar="PATIENCE",
+                       help="stop when the validation loss (else the training loss) has not improved for PATIENCE "
+                            "epochs (5 if not given) and keep the best epoch's parameters")
+    train.add_argument("--log", metavar="CSV", help="write a training log: one row per epoch with every metric, "
+                                                    "the learning rate and the time")
     add_seed(train, "the initialisation, shuffling, split and generated data")
     train.add_argument("--save", metavar="PATH", help="write the trained model to PATH (.safetensors)")
     train.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint to PATH after every epoch")

@@ -27,8 +27,8 @@ runs the whole-model finite-difference gradient check, prints the accuracy and a
 confusion matrix, and writes the training-loss plot iris-loss-NONLINEARITY.png,
 printing its path.
 
-Iris is read from $EMBER_DATA_DIR/iris/iris.data.csv when EMBER_DATA_DIR is set,
-else from scikit-learn's bundled copy. Exit status 1 if the gradient check fails.
+Iris is the UCI file shipped with ember (or $EMBER_DATA_DIR/iris/iris.data.csv when
+EMBER_DATA_DIR is set). Exit status 1 if the gradient check fails.
 """
 
 DEMO_EPILOG = """\
@@ -41,7 +41,7 @@ def _demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     X, y = data.iris()
     source = (f"{os.environ['EMBER_DATA_DIR']}/iris" if os.environ.get("EMBER_DATA_DIR")
-              else "scikit-learn's bundled copy; set EMBER_DATA_DIR to read iris/iris.data.csv")
+              else "the UCI file shipped with ember")
     print(f"Iris: {len(X)} examples, {X.shape[1]} features, {int(y.max()) + 1} classes ({source})")
 
     # The practical's model and initialisation (see ember.recipes.iris.create_model).

@@ -31,9 +31,9 @@ from ember.data.datasets import (
 from ember.data.download import DownloadError, cache_directory
 from ember.data.generated import blobs, sine, spirals, xor
 from ember.data.specs import DATASETS, Dataset, check_spec, load
-from ember.data.utils import Standardizer, batches, one_hot, standardize, train_test_split
+from ember.data.utils import Standardizer, batches, one_hot, split_indices, standardize, train_test_split
 
 __all__ = ["DATASETS", "ENV_VAR", "FASHION_CLASSES", "IRIS_CLASSES", "OCR_LETTERS", "SHIPPED", "Dataset",
            "DownloadError", "Standardizer", "batches", "blobs", "cache_directory", "check_spec", "csv_header",
            "data_directory", "fashion_mnist", "iris", "load", "load_csv", "mnist", "ocr_letters", "one_hot", "read_idx",
-           "sine", "spirals", "standardize", "train_test_split", "xor"]
+           "sine", "spirals", "split_indices", "standardize", "train_test_split", "xor"]

@@ -1,7 +1,8 @@
 """Datasets by name: ``load("ocr-letters:small")`` returns the training and test sets with the class names.
 
 Names: ``iris``, ``xor``, ``spirals`` (generated from ``seed``), ``ocr-letters:SPLIT`` (``tiny``,
-``small``, ``medium``, ``large``; with a test set) and ``mnist`` (the 10k test images).
+``small``, ``medium``, ``large``; with a test set) and ``mnist`` (the 60k training images with the 10k test
+images where they have been downloaded, ``ember data download mnist``; else the 10k test images alone).
 
 Example:
     >>> from ember import data
@@ -90,7 +91,11 @@ def load(spec: str, data_dir: PathLike | None = None, *, seed: int = 0) -> Datas
         return Dataset(spec, (X, y[:, 0].astype(np.int64)), None, ("0", "1"))
     if name == "spirals":
         return Dataset(spec, spirals(seed=seed), None)
-    if name == "mnist":
-        return Dataset(spec, mnist(data_dir=data_dir), None, tuple(str(digit) for digit in range(10)))
+    if name == "mnist":  # the 60k training set and the test set where downloaded, else the shipped 10k alone
+        digits = tuple(str(digit) for digit in range(10))
+        try:
+            return Dataset(spec, mnist("train", data_dir=data_dir), mnist(data_dir=data_dir), digits)
+        except FileNotFoundError:
+            return Dataset(spec, mnist(data_dir=data_dir), None, digits)
     train, test = ocr_letters(split, data_dir)
     return Dataset(spec, train, test, OCR_LETTERS)

@@ -95,9 +95,14 @@ def train_test_split(X: np.ndarray, y: np.ndarray, test_size: float | int = 0.2,
     if not 0 < n_test < n:
         raise ValueError(f"train_test_split: test_size={test_size!r} leaves {n_test} of {n} examples for testing; "
                          f"both parts need at least one")
-    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
-    train, test = order[: n - n_test], order[n - n_test:]
+    train, test = split_indices(n, n_test, shuffle, seed)
     return X[train], X[test], y[train], y[test]
+
+
+def split_indices(n: int, n_test: int, shuffle: bool = True, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The rows :func:`train_test_split` puts in each part: ``(train rows, test rows)`` of ``n``."""
+    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    return order[: n - n_test], order[n - n_test:]
 
 
 def one_hot(y: np.ndarray, n_classes: int | None = None, dtype: np.dtype | type = np.float64) -> np.ndarray:

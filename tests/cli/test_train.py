@@ -39,14 +39,14 @@ def assert_no_traceback(result: subprocess.CompletedProcess) -> None:
 # -- ember demo -------------------------------------------------------------------------------
 
 def test_demo_on_a_fresh_machine(tmp_path):
-    """No data directory: scikit-learn's Iris; prints accuracy and the gradient check, writes the plot."""
+    """No data directory: the shipped Iris; prints accuracy and the gradient check, writes the plot."""
     started = time.perf_counter()
     result = ember("demo", "--out", str(tmp_path / "figures"), cwd=tmp_path)
     elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stderr
     assert_no_traceback(result)
     out = result.stdout
-    assert "scikit-learn" in out and "150 examples" in out
+    assert "the UCI file shipped with ember" in out and "150 examples" in out
     assert "nn.Linear(4 -> 2)" in out and "nn.Sigmoid" in out and "nn.LogSoftMax" in out
     accuracy = float(out.split("accuracy ")[1].split("%")[0])
     assert accuracy > 90
@@ -189,7 +189,7 @@ def test_runtime_errors_are_one_line(tmp_path):
 # -- help and argument errors (in-process) ----------------------------------------------------
 
 @pytest.mark.parametrize(("command", "expected"), [
-    ("demo", ["--out", "--nonlinearity", "--epochs", "scikit-learn", "examples:"]),
+    ("demo", ["--out", "--nonlinearity", "--epochs", "shipped with ember", "examples:"]),
     ("train", ["--dataset", "--hidden", "--activation", "--optimizer", "--lr", "--epochs", "--batch-size",
                "--seed", "--save", "--checkpoint", "--resume", "ocr-letters:SPLIT", "examples:",
                "--model {mlp,lenet}", "--lr-decay", "--limit N", "LeNet", "--model lenet"]),
@@ -206,7 +206,7 @@ def test_help(command, expected, capsys):
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["train"], "the following arguments are required: --dataset"),
+    (["train"], "one of the arguments --dataset --data is required"),
     (["train", "--dataset", "cifar"], "unknown dataset 'cifar'"),
     (["train", "--dataset", "ocr-letters"], "ocr-letters needs a split"),
     (["train", "--dataset", "iris", "--lr", "0"], "argument --lr: expected a positive number, got '0'"),
@@ -234,3 +234,77 @@ def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1, err
     assert err[0].startswith(f"ember {argv[0]}: error: ") and message in err[0]
+
+
+# -- your own data, schedules, early stopping, logs, resume checks, recorded splits ---------------------------------
+
+def write_csvs(folder: Path) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    header = "a;b;c;label"
+    np.savetxt(folder / "train.csv", np.c_[X[:90], y[:90]], delimiter=";", header=header, comments="", fmt="%.6g")
+    np.savetxt(folder / "test.csv", np.c_[X[90:], y[90:]], delimiter=";", header=header, comments="", fmt="%.6g")
+    np.savetxt(folder / "reg.csv", np.c_[X, X @ [1.0, -2.0, 0.5] + 0.3], delimiter=",", fmt="%.6g")
+
+
+def test_train_on_csv_files_with_header_schedule_log_and_resume_checks(tmp_path):
+    write_csvs(tmp_path)
+    common = ["--data", "train.csv", "--test", "test.csv", "--header", "--delimiter", ";", "--label-column", "label",
+              "--hidden", "8", "--schedule", "cosine", "--quiet"]
+    done = ember("train", *common, "--lr", "0.1", "--epochs", "3", "--log", "logs/run.csv", "--checkpoint",
+                 "c.safetensors", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "train.csv: 90 training examples, 3 features, 2 classes, 30 held out" in done.stdout
+    assert "cosine schedule" in done.stdout and "training log: logs/run.csv" in done.stdout
+    log = (tmp_path / "logs" / "run.csv").read_text().splitlines()
+    assert log[0] == "epoch,loss,accuracy,val_loss,val_accuracy,learning_rate,time" and len(log) == 4
+    assert log[1].split(",")[5] == "0.1"
+    for change, message in [(["--lr", "0.5"], "--lr 0.5 differs from the checkpoint's 0.1"),
+                            (["--lr", "0.1", "--no-shuffle"], "--no-shuffle differs from the checkpoint's --shuffle"),
+                            (["--lr", "0.1", "--seed", "2"], "--seed 2 differs from the checkpoint's 0"),
+                            (["--lr", "0.1", "--limit", "50"], "the training data (50 rows, sha256 ")]:
+        refused = ember("train", *common, *change, "--epochs", "4", "--resume", "c.safetensors", cwd=tmp_path)
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+        assert_no_traceback(refused)
+    resumed = ember("train", *common, "--lr", "0.1", "--epochs", "4", "--resume", "c.safetensors", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "after 4 epochs" in resumed.stdout
+
+
+def test_train_regression_with_early_stopping_and_argument_errors(tmp_path, capsys):
+    write_csvs(tmp_path)
+    result = ember("train", "--data", "reg.csv", "--regression", "--label-column", "-1", "--optimizer", "adam",
+                   "--lr", "0.01", "--epochs", "200", "--validation-split", "0.25", "--early-stopping", "2",
+                   "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "reg.csv: 90 training examples, 3 features, targets, 30 held out" in result.stdout
+    assert "(4): nn.LogSoftMax" not in result.stdout and "early stopping after epoch" in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[-3].split() == ["loss"] and float(lines[-1].split()[1]) < 1.0  # validation MSE
+    assert main(["train", "--dataset", "iris", "--test", "x.csv"]) == 2
+    assert "--test goes with --data" in capsys.readouterr().err
+    assert main(["train", "--dataset", "iris", "--regression"]) == 2
+    assert main(["train", "--data", "x.csv", "--dataset", "iris"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert main(["train", "--data", str(tmp_path / "train.csv"), "--quiet", "--epochs", "1"]) == 1
+    assert "line 1, column 1: 'a;b;c;label', not a number (is it a header? pass header=True)" in capsys.readouterr().err
+
+
+def test_evaluate_uses_the_rows_train_held_out(tmp_path):
+    saved = ember("train", "--dataset", "iris", "--hidden", "5", "--lr", "0.1", "--epochs", "5", "--validation-split",
+                  "0.3", "--quiet", "--save", "iris.safetensors", cwd=tmp_path)
+    assert saved.returncode == 0, saved.stderr
+    held = io.info(tmp_path / "iris.safetensors")["ember train"]["held_out"]
+    assert len(held) == 45 and held == sorted(held)
+    both = ember("evaluate", "iris.safetensors", "--dataset", "iris", cwd=tmp_path)
+    assert both.returncode == 0, both.stderr
+    assert both.stdout.splitlines()[1].startswith("train") and both.stdout.splitlines()[2].startswith("test")
+    assert "note: the model was trained on this part" in both.stdout
+    validation = saved.stdout.splitlines()[-2].split()
+    test = ember("evaluate", "iris.safetensors", "--dataset", "iris", "--split", "test", cwd=tmp_path)
+    assert test.stdout.splitlines()[1].split() == ["test", *validation[1:]] and "note" not in test.stdout
+    everything = ember("evaluate", "iris.safetensors", "--dataset", "iris", "--split", "all", cwd=tmp_path)
+    assert "note: 105 of these 150 examples were used to train the model" in everything.stdout
+    other = ember("evaluate", "iris.safetensors", "--dataset", "xor", "--split", "test", cwd=tmp_path)
+    assert other.returncode == 2 and "--split test: xor has only all" in other.stderr
