@@ -17,6 +17,7 @@ from ember.nn.activation import (
     Tanh,
     Threshold,
 )
+from ember.nn.adaptive import SpatialAdaptiveAveragePooling, SpatialAdaptiveMaxPooling, SpatialLPPooling
 from ember.nn.classification import (
     BCEWithLogitsCriterion,
     ClassSimplexCriterion,
@@ -67,6 +68,7 @@ from ember.nn.loss import (
 from ember.nn.module import Module
 from ember.nn.noise import L1Penalty, WhiteNoise
 from ember.nn.normalization import BatchNormalization, SpatialBatchNormalization
+from ember.nn.normalize import Normalize, SpatialCrossMapLRN
 from ember.nn.padding import Padding, SpatialReflectionPadding, SpatialReplicationPadding, VolumetricReplicationPadding
 from ember.nn.pooling import SpatialAveragePooling, SpatialMaxPooling, SpatialZeroPadding
 from ember.nn.products import MM, MV
@@ -97,6 +99,7 @@ from ember.nn.table import (
     SelectTable,
     SplitTable,
 )
+from ember.nn.unpooling import SpatialMaxUnpooling, VolumetricMaxUnpooling
 from ember.nn.upsampling import SpatialUpSamplingBilinear, SpatialUpSamplingNearest, UpSampling
 from ember.nn.volumetric import (
     VolumetricAveragePooling,

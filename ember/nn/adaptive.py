@@ -1,0 +1,165 @@
+"""Pooling to a given output size, whatever the input's (Torch's ``SpatialAdaptiveMaxPooling``,
+``SpatialAdaptiveAveragePooling``), and LP pooling (``SpatialLPPooling``).
+
+Adaptive bins: output row ``i`` of ``oH`` covers input rows ``⌊i·H/oH⌋`` to ``⌈(i + 1)·H/oH⌉ − 1`` (and
+likewise for columns), as Torch and PyTorch. Averages come from an integral image (cumulative sums), maxima
+from one gather of every bin padded to the largest bin size: no loop over bins.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ember.nn.module import Module, resized
+from ember.nn.windows import _AveragePoolingND
+
+
+def bin_edges(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """The start and (exclusive) end of each of ``out`` adaptive bins over ``size``."""
+    i = np.arange(out)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+class _Adaptive(Module):
+    def __init__(self, owidth: int, oheight: int) -> None:
+        super().__init__()
+        self.owidth, self.oheight = owidth, oheight
+        if owidth < 1 or oheight < 1:
+            self.fail(f"output size must be at least 1x1, got {oheight}x{owidth}")
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        if input.ndim not in (3, 4):
+            self.fail(f"expected input of shape (C, H, W) or (batch, C, H, W), got {input.shape}")
+
+    def extra_repr(self) -> str:
+        return f"{self.owidth}x{self.oheight}"
+
+
+class SpatialAdaptiveAveragePooling(_Adaptive):
+    """Mean over adaptive bins giving an ``oheight×owidth`` output (Torch's ``nn.SpatialAdaptiveAveragePooling``,
+    PyTorch's ``adaptive_avg_pool2d``).
+
+    Backward: each output's gradient, divided by its bin's area, to every pixel of its bin.
+
+    Args:
+        owidth, oheight: the output size (Torch's order: width first).
+
+    """
+
+    def _bins(self, input: np.ndarray) -> tuple[np.ndarray, ...]:
+        h0, h1 = bin_edges(input.shape[-2], self.oheight)
+        w0, w1 = bin_edges(input.shape[-1], self.owidth)
+        area = (h1 - h0)[:, None] * (w1 - w0)[None, :]
+        return h0, h1, w0, w1, area
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        h0, h1, w0, w1, area = self._bins(input)
+        integral = np.zeros(input.shape[:-2] + (input.shape[-2] + 1, input.shape[-1] + 1), dtype=input.dtype)
+        integral[..., 1:, 1:] = input.cumsum(axis=-2).cumsum(axis=-1)
+        sums = (integral[..., h1[:, None], w1[None, :]] - integral[..., h0[:, None], w1[None, :]]
+                - integral[..., h1[:, None], w0[None, :]] + integral[..., h0[:, None], w0[None, :]])
+        self.output = resized(self.output, input, sums.shape)
+        return np.divide(sums, area, out=self.output)
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        h0, h1, w0, w1, area = self._bins(input)
+        share = gradOutput / area
+        corners = np.zeros(input.shape[:-2] + (input.shape[-2] + 1, input.shape[-1] + 1), dtype=input.dtype)
+        lead = input.shape[:-2]
+        for rows, cols, sign in ((h0, w0, 1.0), (h1, w0, -1.0), (h0, w1, -1.0), (h1, w1, 1.0)):
+            index = (Ellipsis, np.broadcast_to(rows[:, None], share.shape[-2:]),
+                     np.broadcast_to(cols[None, :], share.shape[-2:]))
+            flat = corners.reshape(lead + (-1,))
+            positions = (index[1] * corners.shape[-1] + index[2]).ravel()
+            np.add.at(flat, (Ellipsis, positions), sign * share.reshape(lead + (-1,)))
+        self.gradInput = resized(self.gradInput, input)
+        np.copyto(self.gradInput, corners.cumsum(axis=-2).cumsum(axis=-1)[..., :-1, :-1])
+        return self.gradInput
+
+
+class SpatialAdaptiveMaxPooling(_Adaptive):
+    """Max over adaptive bins giving an ``oheight×owidth`` output (Torch's ``nn.SpatialAdaptiveMaxPooling``,
+    PyTorch's ``adaptive_max_pool2d``). ``indices``: the flat position of each maximum in its channel's plane.
+
+    Backward: each output's gradient to its bin's maximum (the first on ties).
+
+    Args:
+        owidth, oheight: the output size (Torch's order: width first).
+
+    """
+
+    _buffers = ("indices",)
+
+    def _taps(self, size: int, out: int) -> np.ndarray:
+        """``(out, longest bin)`` input indices of each bin, its last index repeated to fill the row."""
+        start, end = bin_edges(size, out)
+        longest = int((end - start).max())
+        return np.minimum(start[:, None] + np.arange(longest)[None, :], end[:, None] - 1)
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        height, width = input.shape[-2:]
+        rows, cols = self._taps(height, self.oheight), self._taps(width, self.owidth)
+        positions = rows[:, None, :, None] * width + cols[None, :, None, :]  # (oH, oW, kh, kw)
+        positions = positions.reshape(self.oheight, self.owidth, -1)
+        flat = input.reshape(input.shape[:-2] + (-1,))
+        values = flat[..., positions]
+        tap = values.argmax(axis=-1)
+        self.indices = np.take_along_axis(np.broadcast_to(positions, values.shape), tap[..., None], axis=-1)[..., 0]
+        self.output = resized(self.output, input, input.shape[:-2] + (self.oheight, self.owidth))
+        np.copyto(self.output, np.take_along_axis(values, tap[..., None], axis=-1)[..., 0])
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        plane = input.shape[-2] * input.shape[-1]
+        lead = int(np.prod(input.shape[:-2]))
+        base = (np.arange(lead) * plane).reshape(input.shape[:-2] + (1, 1))
+        sums = np.bincount((self.indices + base).ravel(), weights=gradOutput.ravel(), minlength=lead * plane)
+        self.gradInput = resized(self.gradInput, input)
+        np.copyto(self.gradInput, sums.reshape(input.shape))
+        return self.gradInput
+
+
+class SpatialLPPooling(_AveragePoolingND):
+    """LP pooling ``y = (Σ_window x^p)^{1/p}`` over ``kH×kW`` windows moving by ``dH, dW`` (Torch's
+    ``nn.SpatialLPPooling``, PyTorch's ``lp_pool2d``); ``p = 2`` is the Euclidean norm of each window.
+
+    Backward: ``∂L/∂x = Σ`` over the windows containing ``x`` of ``g · y^{1−p} x^{p−1}``.
+
+    Args:
+        n_input_plane: the number of channels (checked); pnorm: ``p``; kW, kH: the window;
+        dW, dH: the stride (default: the window).
+
+    Shape: ``(C, H, W)`` or ``(batch, C, H, W)``; for odd ``p`` the input should be non-negative.
+
+    """
+
+    _names = ("H", "W")
+
+    def __init__(self, n_input_plane: int, pnorm: float, kW: int, kH: int, dW: int | None = None,
+                 dH: int | None = None) -> None:
+        self.n_input_plane, self.pnorm = n_input_plane, pnorm
+        super().__init__((kH, kW), (dH or kH, dW or kW), (0, 0), (1, 1))
+        if not pnorm > 0:
+            self.fail(f"pnorm must be > 0, got {pnorm}")
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        if input.shape[-3] != self.n_input_plane:
+            self.fail(f"expected {self.n_input_plane} channels, got input of shape {input.shape}")
+
+    def _divisor(self, input: np.ndarray, out: tuple[int, ...]) -> float:
+        return 1.0
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        sums = super().updateOutput(np.power(input, self.pnorm))
+        return np.power(sums, 1.0 / self.pnorm, out=self.output)
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        share = gradOutput * np.power(self.output, 1.0 - self.pnorm)
+        grad = super().updateGradInput(input, share)
+        grad *= np.power(input, self.pnorm - 1.0)
+        return grad
+
+    def extra_repr(self) -> str:
+        return f"{self.n_input_plane}, p={self.pnorm:g}, " + super().extra_repr()
