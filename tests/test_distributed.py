@@ -41,7 +41,9 @@ def mpiexec() -> str:
 def run(command: list[str], timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
     """Run ``command`` in its own process group; on timeout kill the whole group (no rank left behind)."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+           # MPI's singleton init (mpi4py.futures spawning without mpiexec) finds mpiexec on the PATH
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                start_new_session=True, **kwargs)
     try:
