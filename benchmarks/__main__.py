@@ -11,9 +11,11 @@ import sys
 
 import numpy as np
 
-from benchmarks import distributed
+from benchmarks import distributed, training
 from benchmarks.harness import format_table, measure, ratio
-from benchmarks.workloads import WORKLOADS
+from benchmarks.workloads import WORKLOADS as BASE_WORKLOADS
+
+WORKLOADS = BASE_WORKLOADS + training.WORKLOADS
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -36,16 +38,22 @@ def run(argv: list[str] | None = None) -> int:
     if any(r < 1 for r in ranks):
         parser.error(f"--ranks takes positive integers separated by commas, got {args.ranks!r}")
     wanted = {w.strip().upper() for w in args.only.split(",") if w.strip()}
-    unknown = wanted - {w.name.split()[0] for w in WORKLOADS}
+    unknown = wanted - {w.name.split()[0].upper() for w in WORKLOADS}
     if unknown:
         choices = ", ".join(w.name.split()[0] for w in WORKLOADS)
         parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {choices}")
     rows = []
     for workload in WORKLOADS:
-        if wanted and workload.name.split()[0] not in wanted:
+        if wanted and workload.name.split()[0].upper() not in wanted:
             continue
         print(f"running {workload.name} ...", file=sys.stderr, flush=True)
-        results = measure(workload.name, workload.setup(args.quick), args.repeat)
+        runners = workload.setup(args.quick)
+        close = runners.pop("close", None)
+        try:
+            results = measure(workload.name, runners, args.repeat)
+        finally:
+            if close is not None:
+                close()
         rows.append({
             "workload": workload.name, "unit": workload.unit, "quick": args.quick, "repeat": args.repeat,
             "ember_s": results["ember"].median, "numpy_s": results["numpy"].median,

@@ -24,8 +24,8 @@ class Workload:
 
     name: str
     unit: str
-    target_vs_pytorch: float
-    target_vs_numpy: float
+    target_vs_pytorch: float | None  # None: no target on that ratio
+    target_vs_numpy: float | None
     setup: Callable[[bool], dict]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ember.fast.codes import (
@@ -31,23 +32,23 @@ from ember.fast.codes import (
 
 
 @njit(cache=True, inline="always")
-def _dot(a, a0, b, b0, n, zero):
-    """``Σ_j a[a0 + j] · b[b0 + j]`` in eight interleaved partial sums (as BLAS sums), then added in order."""
+def _dot(a, row_a, b, row_b, n, zero):
+    """``Σ_j a[row_a, j] · b[row_b, j]`` in eight interleaved partial sums (as BLAS sums), then added in
+    order. Offsets are unsigned, so that no negative-index wrap-around check stands in the loop's way.
+    """
     s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = zero
-    j = 0
-    while j + 8 <= n:
-        s0 += a[a0 + j] * b[b0 + j]
-        s1 += a[a0 + j + 1] * b[b0 + j + 1]
-        s2 += a[a0 + j + 2] * b[b0 + j + 2]
-        s3 += a[a0 + j + 3] * b[b0 + j + 3]
-        s4 += a[a0 + j + 4] * b[b0 + j + 4]
-        s5 += a[a0 + j + 5] * b[b0 + j + 5]
-        s6 += a[a0 + j + 6] * b[b0 + j + 6]
-        s7 += a[a0 + j + 7] * b[b0 + j + 7]
-        j += 8
-    while j < n:
-        s0 += a[a0 + j] * b[b0 + j]
-        j += 1
+    for t in range(n // 8):
+        j = np.uint64(8 * t)
+        s0 += a[row_a, j] * b[row_b, j]
+        s1 += a[row_a, j + np.uint64(1)] * b[row_b, j + np.uint64(1)]
+        s2 += a[row_a, j + np.uint64(2)] * b[row_b, j + np.uint64(2)]
+        s3 += a[row_a, j + np.uint64(3)] * b[row_b, j + np.uint64(3)]
+        s4 += a[row_a, j + np.uint64(4)] * b[row_b, j + np.uint64(4)]
+        s5 += a[row_a, j + np.uint64(5)] * b[row_b, j + np.uint64(5)]
+        s6 += a[row_a, j + np.uint64(6)] * b[row_b, j + np.uint64(6)]
+        s7 += a[row_a, j + np.uint64(7)] * b[row_b, j + np.uint64(7)]
+    for j in range(8 * (n // 8), n):
+        s0 += a[row_a, j] * b[row_b, j]
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
@@ -57,12 +58,15 @@ def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero):
     for layer in range(kinds.size):
         kind, n_in, n_out = kinds[layer], widths[layer], widths[layer + 1]
         src, dst = acts[layer], acts[layer + 1]
-        if kind == LINEAR:
+        if kind == LINEAR:  # 2-D views: indices by loop variables vectorise, computed flat ones do not
             w0, b0 = woff[layer], boff[layer]
+            weight = params[w0:w0 + n_out * n_in].reshape((n_out, n_in))
+            x = src[:bs * n_in].reshape((bs, n_in))
+            y = dst[:bs * n_out].reshape((bs, n_out))
             for r in range(bs):
                 for o in range(n_out):
-                    s = _dot(params, w0 + o * n_in, src, r * n_in, n_in, zero)
-                    dst[r * n_out + o] = s + params[b0 + o] if b0 >= 0 else s
+                    s = _dot(weight, o, x, r, n_in, zero)
+                    y[r, o] = s + params[b0 + o] if b0 >= 0 else s
         elif kind == SIGMOID:  # SciPy's expit: 1 / (1 + exp(-x))
             for i in range(bs * n_in):
                 dst[i] = 1.0 / (1.0 + math.exp(-src[i]))
@@ -183,28 +187,33 @@ def _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spa
         src, dst = acts[layer], acts[layer + 1]
         if kind == LINEAR:
             w0, b0 = woff[layer], boff[layer]
+            weight = params[w0:w0 + n_out * n_in].reshape((n_out, n_in))
+            grad_weight = grads[w0:w0 + n_out * n_in].reshape((n_out, n_in))
+            x = src[:bs * n_in].reshape((bs, n_in))
+            g = delta[:bs * n_out].reshape((bs, n_out))
             for o in range(n_out):  # gradWeight = gᵀ x, gradBias = Σ_rows g
-                g = delta[o]
+                go = g[0, o]
                 for j in range(n_in):
-                    grads[w0 + o * n_in + j] = g * src[j]
+                    grad_weight[o, j] = go * x[0, j]
                 if b0 >= 0:
-                    grads[b0 + o] = g
+                    grads[b0 + o] = go
             for r in range(1, bs):
                 for o in range(n_out):
-                    g = delta[r * n_out + o]
+                    go = g[r, o]
                     for j in range(n_in):
-                        grads[w0 + o * n_in + j] += g * src[r * n_in + j]
+                        grad_weight[o, j] += go * x[r, j]
                     if b0 >= 0:
-                        grads[b0 + o] += g
+                        grads[b0 + o] += go
             if layer == 0:
                 return
+            grad_input = spare[:bs * n_in].reshape((bs, n_in))
             for r in range(bs):  # gradInput = g W
                 for j in range(n_in):
-                    spare[r * n_in + j] = zero
+                    grad_input[r, j] = zero
                 for o in range(n_out):
-                    g = delta[r * n_out + o]
+                    go = g[r, o]
                     for j in range(n_in):
-                        spare[r * n_in + j] += g * params[w0 + o * n_in + j]
+                        grad_input[r, j] += go * weight[o, j]
             delta, spare = spare, delta
             continue
         if layer == 0:
@@ -247,6 +256,11 @@ def _sgd_step(params, grads, velocity, clr, weight_decay, momentum, dampening, n
     """optim.sgd's update, element by element: weight decay, momentum (``v = g`` on the first step),
     Nesterov, then ``x ← x − clr · d``.
     """
+    if weight_decay == 0.0 and momentum == 0.0:  # plain SGD: one vectorised pass
+        step = -clr
+        for i in range(params.size):
+            params[i] = params[i] + step * grads[i]
+        return
     for i in range(params.size):
         d = grads[i]
         if weight_decay != 0.0:
