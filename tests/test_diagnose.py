@@ -232,3 +232,15 @@ def test_diagnose_jacobian_on_matrices():
     first_only[3:, 3:] = 0.5
     found = diagnose_jacobian(first_only, block, 1e-9, Layout((2, 3), (2, 3), None, True))
     assert found.mistake == "batch" and "first example" in found.message
+
+
+def test_no_mask_is_claimed_where_wrong_elements_sit_at_kinks():
+    rng = np.random.default_rng(5)
+    N = np.diag(rng.standard_normal(4))
+    A = N.copy()
+    A[1, 1] += 1.0  # wrong, and the one-sided differences disagree there: several kinks crossed at once
+    kinks = np.zeros_like(A, dtype=bool)
+    kinks[:, 1] = True
+    A[0, 0] += 1.0  # a second wrong element, not at a kink: the kink pattern does not explain all either
+    assert diagnose_jacobian(A, N, 1e-9, Layout(), kinks) is None
+    assert diagnose_jacobian(A, N, 1e-9, Layout()).mistake == "mask"

@@ -15,8 +15,8 @@ elements) and names the first pattern that explains *every* element:
 * ``kink``: the only wrong elements are at inputs where the one-sided differences
   disagree (a point where the function is not differentiable) and backprop is
   outside both slopes;
-* ``mask``: some elements are right and others wrong: names which (where the input
-  is negative, positive or zero, else the element indices).
+* ``mask``: some elements are right and others wrong, none of the wrong ones at a kink: names which
+  (where the input is negative, positive or zero, else the element indices).
 
 It returns ``None`` when no pattern fits (a backward that is simply wrong).
 The protocol checks of :func:`~ember.check.check_module` add ``accumulate``
@@ -127,7 +127,10 @@ def _batch_pattern(A: np.ndarray, N: np.ndarray, layout: Layout, limit: float) -
     return None
 
 
-def _mask_pattern(bad: np.ndarray, A: np.ndarray, N: np.ndarray, layout: Layout) -> Diagnosis | None:
+def _mask_pattern(bad: np.ndarray, A: np.ndarray, N: np.ndarray, layout: Layout,
+                  kinks: np.ndarray | None) -> Diagnosis | None:
+    if kinks is not None and np.any(kinks[bad]):
+        return None  # wrong elements where the function is not differentiable: not a clean mask
     live = (A != 0) | (N != 0)
     n_bad, n_live = int(bad.sum()), int(live.sum())
     if n_bad == 0 or n_bad >= n_live:
@@ -184,7 +187,7 @@ def diagnose_jacobian(analytic: np.ndarray, numeric: np.ndarray, limit: float, l
         lambda: _factor(A, N, layout, limit),
         lambda: _batch_pattern(A, N, layout, limit),
         lambda: _kink_pattern(bad, kinks),
-        lambda: _mask_pattern(bad, A, N, layout),
+        lambda: _mask_pattern(bad, A, N, layout, kinks),
     ]
     for pattern in patterns:
         found = pattern()
