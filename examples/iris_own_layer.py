@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ember import data, nn, plot
+from ember import nn
 from ember.recipes import iris
 
 
@@ -33,36 +33,21 @@ class ReQU(nn.Module):
 
 
 def main() -> None:
-    """Check the module, train both networks, compare, plot."""
+    """Check the module, train the sigmoid and ReQU networks, compare, plot: ``ember.recipes.iris.run``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=1000)
+    parser.add_argument("--iterations", type=int, default=iris.ITERATIONS)
     parser.add_argument("--out", default="figures", help="folder for the figures")
     args = parser.parse_args()
-    out = Path(args.out)
 
-    # 1. Unit test of the module: its Jacobian by backprop vs two-sided finite differences.
-    jacobian = iris.requ_jacobian(ReQU(), size=8)
-    print(f"ReQU Jacobian check: max |backprop - finite differences| = {jacobian.error:.2e}")
-    print("wrote", plot.jacobian_heatmap(out / "requ_jacobian.png", jacobian.analytic, jacobian.numeric,
-                                         title="My ReQU: Jacobian"))
-
-    # 2. The whole model, loss included, on fake data: 5 random inputs with random targets.
-    for name, layer in (("sigmoid", "sigmoid"), ("ReQU", ReQU())):
-        print(f"gradient check with {name}: symmetric relative error {iris.gradient_check(layer):.2e}")
-
-    # 3. Train both on Iris, full batch, adagrad with learning rate 0.1.
-    X, y = data.iris()
-    curves = {}
-    for name, layer in (("sigmoid", "sigmoid"), ("ReQU", ReQU())):
-        model, criterion = iris.create_model(layer, rng=0)
-        curves[name] = iris.train(model, criterion, X, y, iterations=args.iterations)
-        print(f"{name}: final loss {curves[name][-1]:.4f}, training accuracy {100 * iris.accuracy(model, X, y):.1f}%")
-        print("wrote", plot.decision_regions(out / f"iris_regions_{name.lower()}.png",
-                                             lambda Z, m=model: iris.predict(m, Z), X, y, features=(2, 3),
-                                             feature_names=iris.FEATURE_NAMES, class_names=iris.CLASS_NAMES,
-                                             title=f"Iris with {name}: petal features (sepals at their mean)"))
-    print("wrote", plot.line_plot(out / "iris_loss.png", curves, xlabel="iteration", ylabel="ClassNLL loss",
-                                  log_y=True, title="Iris: sigmoid vs ReQU"))
+    # The workflow of `ember iris`, with our own ReQU in place of ember's: each network is trained full
+    # batch by adagrad, checked on fake data (whole-model gradient check), and the last ReQU by its Jacobian.
+    settings = iris.Settings(nonlinearities={"sigmoid": "sigmoid", "ReQU": ReQU}, iterations=args.iterations)
+    result = iris.run(settings, Path(args.out))
+    print(f"ReQU Jacobian check: max |backprop - finite differences| = {result.jacobian.error:.2e}")
+    for name, error in result.gradient_errors.items():
+        print(f"gradient check with {name}: symmetric relative error {error:.2e}")
+    for name, losses in result.losses.items():
+        print(f"{name}: final loss {losses[-1]:.4f}, training accuracy {100 * result.accuracies[name]:.1f}%")
 
 
 if __name__ == "__main__":

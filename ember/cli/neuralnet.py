@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from ember.cli.common import (
     Parser,
@@ -21,7 +18,6 @@ from ember.cli.common import (
     nonnegative_int,
     positive_float,
     positive_int,
-    wrote,
 )
 from ember.recipes import ocr
 
@@ -104,18 +100,19 @@ def sweep_parser() -> argparse.ArgumentParser:
     """The parser of ``ember neuralnet sweep``."""
     parser = Parser(prog="ember neuralnet sweep", description=SWEEP_DESCRIPTION,
                     epilog="example:\n  ember neuralnet sweep --split small --epochs 5 --out sweep/")
-    parser.add_argument("--split", choices=("tiny", "small", "medium", "large"), default="small",
+    defaults = ocr.SweepSettings()
+    parser.add_argument("--split", choices=("tiny", "small", "medium", "large"), default=defaults.split,
                         help="the OCR-letters split")
     add_data_dir(parser)
     parser.add_argument("--train", metavar="CSV", default=None, help="training CSV instead of --split")
     parser.add_argument("--test", metavar="CSV", default=None, help="test CSV instead of --split")
-    parser.add_argument("--epochs", type=positive_int, default=100, help="epochs per run")
-    parser.add_argument("--hidden", type=positive_int, nargs="+", default=list(ocr.SWEEP_HIDDEN_UNITS), metavar="N",
+    parser.add_argument("--epochs", type=positive_int, default=defaults.epochs, help="epochs per run")
+    parser.add_argument("--hidden", type=positive_int, nargs="+", default=list(defaults.hidden), metavar="N",
                         help="hidden-layer sizes")
-    parser.add_argument("--learning-rates", type=positive_float, nargs="+", default=list(ocr.SWEEP_LEARNING_RATES),
+    parser.add_argument("--learning-rates", type=positive_float, nargs="+", default=list(defaults.learning_rates),
                         metavar="RATE", help="learning rates")
     parser.add_argument("--init", choices=("random", "zero"), default="random", help="initialisation")
-    add_seed(parser, "every run's initialisation")
+    add_seed(parser, "every run's initialisation", defaults.seed)
     add_out(parser, "the CSV and the figures")
     return parser
 
@@ -134,88 +131,24 @@ def cmd_neuralnet(args: argparse.Namespace) -> int:
 def _neuralnet(args: argparse.Namespace) -> int:
     check_outputs({"TRAIN_CSV": args.train_csv, "TEST_CSV": args.test_csv},
                   {"TRAIN_OUT": args.train_out, "TEST_OUT": args.test_out, "METRICS_OUT": args.metrics_out})
-    train_data = ocr.load(args.train_csv, "TRAIN_CSV")
-    test_data = ocr.load(args.test_csv, "TEST_CSV")
-    n, m = train_data[0].shape
-    print(f"{n} training and {len(test_data[1])} test examples, {m} features; {args.hidden_units} hidden units, "
-          f"{'RANDOM' if args.init_rand else 'ZERO'} initialisation, learning rate {args.learning_rate:g}, "
-          f"{args.num_epoch} epochs")
-    if args.check_gradient:
-        model = ocr.build_network(m, args.hidden_units, args.init_rand, rng=np.random.default_rng(args.seed))
-        count = min(5, n)
-        report = ocr.gradient_check(model, train_data[0][:count], train_data[1][:count])
-        passed = report["relative_error"] < GRADIENT_TOLERANCE
-        print(f"gradient check on {count} examples, {report['parameters']} parameters, centred differences "
-              f"(eps 1e-5): ||g_bp - g_fd|| = {report['l2_difference']:.3e}, relative error "
-              f"{report['relative_error']:.3e} -> {'ok' if passed else 'FAILED'} (threshold {GRADIENT_TOLERANCE:g})")
-        if not passed:
-            return 1
+    settings = ocr.Settings(args.train_csv, args.test_csv, args.train_out, args.test_out, args.metrics_out,
+                            args.num_epoch, args.hidden_units, args.init_rand, args.learning_rate,
+                            check_gradient=args.check_gradient, seed=args.seed, fast=args.fast)
 
     def progress(epoch: int, train_loss: float, test_loss: float) -> None:
         if not args.quiet:
             print(f"epoch={epoch} crossentropy(train): {train_loss}")
             print(f"epoch={epoch} crossentropy(test): {test_loss}")
 
-    trained = ocr.train(train_data, test_data, args.num_epoch, args.hidden_units, args.init_rand,
-                        args.learning_rate, rng=np.random.default_rng(args.seed), progress=progress,
-                        fast=args.fast)
-    result = trained.result
-    print(f"error(train): {result['err_train']}")
-    print(f"error(test): {result['err_val']}")
-    for path in (ocr.write_labels(args.train_out, result["y_hat_train"]),
-                 ocr.write_labels(args.test_out, result["y_hat_val"]),
-                 ocr.write_metrics(args.metrics_out, result)):
-        print(f"wrote {path}")
-    if args.plot_dir is not None:
-        _neuralnet_figures(Path(args.plot_dir), trained, test_data)
-    return 0
-
-
-def _neuralnet_figures(out: Path, trained: Any, test_data: tuple[np.ndarray, np.ndarray]) -> None:
-    from ember import plot
-
-    result = trained.result
-    if result["loss_per_epoch_train"]:
-        wrote(plot.loss_curves(out / "crossentropy.png", result["loss_per_epoch_train"],
-                                 result["loss_per_epoch_val"], ylabel="mean cross-entropy",
-                                 title="OCR letters: cross-entropy per epoch"))
-    X_test, y_test = test_data
-    if X_test.shape[1] == 16 * 8:
-        wrote(plot.letter_grid(out / "test_letters.png", X_test, y_test, per_class=10,
-                                 predictions=result["y_hat_val"],
-                                 title="Test letters (a wrong prediction is written above its image)"))
-    first = trained.model.get(0)
-    wrote(plot.weight_images(out / "hidden_weights.png", {"alpha (hidden)": first.weight},
-                               title="Hidden-layer weights (one row per hidden unit)"))
+    return 0 if ocr.run(settings, args.plot_dir, progress=progress).ok else 1
 
 
 def _sweep(args: argparse.Namespace) -> int:
     if (args.train is None) != (args.test is None):
         raise UsageError("give both --train and --test, or neither (then --split is used)")
-    if args.train is not None:
-        train_data, test_data = ocr.load(args.train, "--train"), ocr.load(args.test, "--test")
-        source = f"{args.train} / {args.test}"
-    else:
-        from ember.data import ocr_letters
-
-        train_data, test_data = ocr_letters(args.split, args.data_dir)
-        source = f"OCR letters, {args.split} split"
-    runs = len(args.hidden) * len(args.learning_rates)
-    print(f"{source}: {len(train_data[1])} training and {len(test_data[1])} test examples; {runs} runs of "
-          f"{args.epochs} epochs")
-    print(f"{'hidden':>6} {'rate':>7} {'train CE':>9} {'test CE':>9} {'train err':>9} {'test err':>9}")
-
-    def progress(row: dict[str, Any]) -> None:
-        print(f"{row['hidden_units']:>6} {row['learning_rate']:>7g} {row['final_train']:>9.4f} "
-              f"{row['final_val']:>9.4f} {row['err_train']:>9.3f} {row['err_val']:>9.3f}", flush=True)
-
-    rows = ocr.sweep(train_data, test_data, args.epochs, hidden_units=args.hidden,
-                     learning_rates=args.learning_rates, init_rand=args.init == "random", seed=args.seed,
-                     progress=progress)
-    out = Path(args.out)
-    print(f"wrote {ocr.write_sweep_csv(out / 'sweep.csv', rows)}")
-    for path in ocr.plot_sweep(rows, out):
-        wrote(path)
+    settings = ocr.SweepSettings(args.split, args.data_dir, args.train, args.test, args.epochs, args.hidden,
+                                 args.learning_rates, args.init == "random", args.seed)
+    ocr.run_sweep(settings, args.out, log=lambda line: print(line, flush=True))
     return 0
 
 

@@ -29,12 +29,18 @@ Example::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ember import check, nn, optim
+from ember import check, data, nn, optim, plot
+from ember.metrics import ConfusionMatrix
+from ember.train import evaluate, fit
+from ember.train import predict as train_predict
 
 #: the practical's sizes: 4 measurements, a 2-unit hidden layer, 3 species.
 N_INPUTS, N_HIDDEN, N_CLASSES = 4, 2, 3
@@ -104,32 +110,26 @@ def train(model: nn.Module, criterion: nn.Criterion, X: np.ndarray, y: np.ndarra
         The loss at each iteration, before its update.
 
     """
-    params, grads = model.getParameters()
+    losses: list[float] = []
 
-    def feval(x: np.ndarray) -> tuple[float, np.ndarray]:
-        grads.fill(0.0)
-        loss = criterion.forward(model.forward(X), y)
-        model.backward(X, criterion.backward(model.output, y))
-        return loss, grads
-
-    state = {"learning_rate": learning_rate}
-    losses = []
-    for iteration in range(1, iterations + 1):
-        _, (loss,) = optim.adagrad(feval, params, state)
-        losses.append(float(loss))
+    def record(iteration: int, logs: dict[str, float]) -> None:
+        losses.append(logs["loss"])
         if progress is not None:
-            progress(iteration, float(loss))
+            progress(iteration, logs["loss"])
+
+    fit(model, criterion, X, y, optimizer=optim.adagrad, config={"learning_rate": learning_rate}, epochs=iterations,
+        batch_size=None, metrics=("loss",), callbacks=[record], progress=False)
     return losses
 
 
 def predict(model: nn.Module, X: np.ndarray) -> np.ndarray:
     """The most probable class of each row of ``X``."""
-    return np.asarray(model.forward(X).argmax(axis=1))
+    return train_predict(model, X)
 
 
 def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
     """The fraction of ``X`` classified correctly."""
-    return float(np.mean(predict(model, X) == y))
+    return evaluate(model, nn.ClassNLLCriterion(), X, y, metrics=("accuracy",))["accuracy"]
 
 
 def gradient_check(nonlinearity: str | nn.Module = "sigmoid", n_examples: int = 5, eps: float = 1e-6,
@@ -182,3 +182,149 @@ def requ_jacobian(module: nn.Module | None = None, size: int = 10, eps: float = 
     x[np.abs(x) < 10 * eps] = 0.5
     analytic, numeric = check.jacobian(module, x, eps=eps)
     return JacobianCheck(x, analytic, numeric)
+
+
+# -- the workflows: what `ember iris`, `ember demo` and examples/iris_own_layer.py run -------------
+
+#: the relative error (and Jacobian difference) under which a check passes.
+GRADIENT_TOLERANCE = 1e-6
+
+
+@dataclass
+class Settings:
+    """The practical: which non-linearities to compare (a name or a factory of your own module), the
+    training, the checks and the figure.
+    """
+
+    nonlinearities: dict[str, Any] = field(default_factory=lambda: {"sigmoid": "sigmoid", "requ": "requ"})
+    hidden: int = N_HIDDEN
+    iterations: int = ITERATIONS
+    learning_rate: float = LEARNING_RATE
+    features: tuple[int, int] = (2, 3)
+    jacobian_size: int = 10
+    seed: int = 0
+    data_dir: str | Path | None = None
+
+
+@dataclass
+class Result:
+    """The practical's numbers: per non-linearity the loss curve, accuracy and gradient-check error; the
+    Jacobian check of the last ReQU; the figures written.
+    """
+
+    losses: dict[str, list[float]] = field(default_factory=dict)
+    accuracies: dict[str, float] = field(default_factory=dict)
+    gradient_errors: dict[str, float] = field(default_factory=dict)
+    jacobian: JacobianCheck | None = None
+    figures: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every gradient check and the Jacobian check passed."""
+        errors = list(self.gradient_errors.values()) + ([self.jacobian.error] if self.jacobian is not None else [])
+        return all(error < GRADIENT_TOLERANCE for error in errors)
+
+
+def _layer(nonlinearity: Any) -> Any:
+    """A name, or a fresh module from a class or factory (each model needs its own instance)."""
+    return nonlinearity if isinstance(nonlinearity, (str, nn.Module)) else nonlinearity()
+
+
+def run(settings: Settings, out: str | Path, log: Callable[[str], None] = print) -> Result:
+    """Train and check the network with each non-linearity, check the ReQU Jacobian, write the figures."""
+    fx, fy = settings.features
+    if not (0 <= fx < N_INPUTS and 0 <= fy < N_INPUTS) or fx == fy:
+        raise ValueError(f"iris: features must be two different feature indices in 0..3, got {fx} {fy}")
+    X, y = data.iris(settings.data_dir)
+    log(f"Iris: {len(X)} examples, {X.shape[1]} features, {int(y.max()) + 1} classes")
+    out, result = Path(out), Result()
+    every = max(1, settings.iterations // 10)
+
+    def progress(iteration: int, loss: float) -> None:
+        if iteration % every == 0 or iteration == 1:
+            log(f"  iteration {iteration:5d}  loss {loss:.6f}")
+
+    requ = None
+    for name, nonlinearity in settings.nonlinearities.items():
+        model, criterion = create_model(_layer(nonlinearity), n_hidden=settings.hidden, rng=settings.seed)
+        log(f"\n{name}: {model} with {criterion.describe()}")
+        result.losses[name] = train(model, criterion, X, y, settings.iterations, settings.learning_rate, progress)
+        result.accuracies[name] = accuracy(model, X, y)
+        log(f"  training accuracy: {100 * result.accuracies[name]:.2f}%")
+        error = result.gradient_errors[name] = gradient_check(_layer(nonlinearity), seed=settings.seed)
+        log(f"  gradient check (fake data: 5 inputs, random targets): symmetric relative error {error:.3e} "
+            f"-> {'ok' if error < GRADIENT_TOLERANCE else 'FAILED'} (threshold {GRADIENT_TOLERANCE:g})")
+        result.figures.append(plot.decision_regions(
+            out / f"iris-regions-{name}.png", lambda Z, m=model: predict(m, Z), X, y, (fx, fy),
+            feature_names=FEATURE_NAMES, class_names=CLASS_NAMES,
+            title=f"Iris, {name}: decision regions (other features at their mean)"))
+        log(f"wrote figure: {result.figures[-1]}")
+        if name.lower() == "requ":
+            requ = nonlinearity
+    result.figures.append(plot.line_plot(out / "iris-loss.png", result.losses, xlabel="iteration",
+                                         ylabel="loss (ClassNLL)", title="Iris: training loss per non-linearity",
+                                         log_y=True))
+    log(f"wrote figure: {result.figures[-1]}")
+    module = None if requ is None or isinstance(requ, str) else _layer(requ)
+    jacobian = result.jacobian = requ_jacobian(module, size=settings.jacobian_size, seed=settings.seed)
+    log(f"\nReQU Jacobian check ({jacobian.analytic.shape[0]}x{jacobian.analytic.shape[1]}, two-sided "
+        f"differences): max |backprop - numeric| = {jacobian.error:.3e} -> "
+        f"{'ok' if jacobian.error < GRADIENT_TOLERANCE else 'FAILED'}")
+    result.figures.append(plot.jacobian_heatmap(out / "requ-jacobian.png", jacobian.analytic, jacobian.numeric,
+                                                title="ReQU Jacobian"))
+    log(f"wrote figure: {result.figures[-1]}")
+    return result
+
+
+@dataclass
+class DemoSettings:
+    """``ember demo``: one non-linearity, trained with a progress bar, checked, and its loss plotted."""
+
+    nonlinearity: str = "sigmoid"
+    hidden: int = N_HIDDEN
+    epochs: int = ITERATIONS
+    seed: int = 0
+
+
+@dataclass
+class DemoResult:
+    """The demo's numbers: loss and accuracy after training, the gradient check, the confusion matrix."""
+
+    loss: float
+    accuracy: float
+    gradient_error: float
+    confusion: ConfusionMatrix
+    figure: Path
+
+    @property
+    def ok(self) -> bool:
+        """Whether the gradient check passed."""
+        return self.gradient_error < GRADIENT_TOLERANCE
+
+
+def run_demo(settings: DemoSettings, out: str | Path, log: Callable[[str], None] = print,
+             progress: bool = True) -> DemoResult:
+    """Train the practical's network once (full-batch adagrad), check its gradient, plot its loss."""
+    X, y = data.iris()
+    source = f"{os.environ[data.ENV_VAR]}/iris" if os.environ.get(data.ENV_VAR) else "the UCI file shipped with ember"
+    log(f"Iris: {len(X)} examples, {X.shape[1]} features, {int(y.max()) + 1} classes ({source})")
+    model, criterion = create_model(settings.nonlinearity, n_hidden=settings.hidden, rng=settings.seed)
+    log(str(model))
+    history = fit(model, criterion, X, y, optimizer=optim.adagrad, config={"learning_rate": LEARNING_RATE},
+                  epochs=settings.epochs, batch_size=None, progress=progress, seed=settings.seed)
+    scores = evaluate(model, criterion, X, y)
+    log(f"trained {settings.epochs} epochs (full batch, adagrad, learning rate {LEARNING_RATE}): "
+        f"loss {scores['loss']:.4f}, accuracy {100 * scores['accuracy']:.2f}%")
+    model.evaluate()
+    error = check.gradient_error(model, criterion, X, y)
+    model.training()
+    log(f"gradient check (whole model, {model.getParameters()[0].size} parameters, two-sided finite differences): "
+        f"relative error {error:.2e} -> {'ok' if error < GRADIENT_TOLERANCE else 'FAILED'} "
+        f"(threshold {GRADIENT_TOLERANCE:g})")
+    matrix = ConfusionMatrix(list(CLASS_NAMES))
+    matrix.batch_add(predict(model, X), y)
+    log(str(matrix))
+    path = plot.loss_curves(Path(out) / f"iris-loss-{settings.nonlinearity}.png", history["loss"],
+                            title=f"Iris, {settings.nonlinearity} hidden layer: training loss (ClassNLL)")
+    log(f"loss plot: {path.resolve()}")
+    return DemoResult(scores["loss"], scores["accuracy"], error, matrix, path)

@@ -29,16 +29,18 @@ from __future__ import annotations
 import csv
 import itertools
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ember import nn
+from ember import nn, optim, plot
 from ember.distributed import parallel_map
 from ember.random import get_rng
+from ember.train import evaluate, fit
+from ember.train import predict as train_predict
 
 #: the homework's label space: 0..9 for the letters a e g i l n o r t u.
 NUM_CLASSES = 10
@@ -115,12 +117,12 @@ def build_network(num_features: int, num_hidden: int, init_rand: bool = True, nu
 
 def mean_cross_entropy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
     """The mean cross-entropy ``−(1/N) Σ log ŷ_y`` of ``model`` over a whole data set (one batch)."""
-    return nn.CrossEntropyCriterion().forward(model.forward(X), y)
+    return evaluate(model, nn.CrossEntropyCriterion(), X, y, metrics=("loss",))["loss"]
 
 
 def predict(model: nn.Module, X: np.ndarray) -> np.ndarray:
     """The most probable class of each example (``argmax_k ŷ_k``, ties to the lowest label)."""
-    return np.asarray(model.forward(X).argmax(axis=1), dtype=np.int64)
+    return train_predict(model, X)
 
 
 @dataclass
@@ -171,25 +173,24 @@ def train(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, in
         raise ValueError(f"ocr: learning_rate must be > 0, got {learning_rate!r}")
 
     model = build_network(X_train.shape[1], int(num_hidden), bool(init_rand), rng=rng)
-    criterion = nn.CrossEntropyCriterion()
-    params, grads = model.getParameters()
     losses_train: list[float] = []
     losses_val: list[float] = []
-    rows = [X_train[i:i + 1] for i in range(X_train.shape[0])]  # views: a batch of one, in file order
-    labels = [y_train[i:i + 1] for i in range(y_train.shape[0])]
-    compiled = _compiled(model, criterion) if fast else None
-    for epoch in range(int(num_epoch)):
-        if compiled is not None:
-            compiled.train(X_train, y_train, {"learning_rate": learning_rate}, batch_size=1)
-        for x, target in zip(rows, labels) if compiled is None else ():
-            grads.fill(0.0)
-            criterion.forward(model.forward(x), target)
-            model.backward(x, criterion.backward(model.output, target))
-            params -= learning_rate * grads
+    criterion = nn.CrossEntropyCriterion()
+
+    def after_epoch(epoch: int, logs: dict[str, float]) -> None:
         losses_train.append(mean_cross_entropy(model, X_train, y_train))
         losses_val.append(mean_cross_entropy(model, X_test, y_test))
         if progress is not None:
-            progress(epoch + 1, losses_train[-1], losses_val[-1])
+            progress(epoch, losses_train[-1], losses_val[-1])
+
+    if fast:  # one compiled kernel per epoch
+        compiled = _compiled(model, criterion)
+        for epoch in range(int(num_epoch)):
+            compiled.train(X_train, y_train, {"learning_rate": learning_rate}, batch_size=1)
+            after_epoch(epoch + 1, {})
+    else:  # per-example SGD in file order: optim.sgd's step x ← x − γ g is the homework's update, bit for bit
+        fit(model, criterion, X_train, y_train, optimizer=optim.sgd, config={"learning_rate": learning_rate},
+            epochs=int(num_epoch), batch_size=1, metrics=("loss",), callbacks=[after_epoch], progress=False)
 
     y_hat_train = predict(model, X_train)
     y_hat_val = predict(model, X_test)
@@ -381,8 +382,6 @@ def plot_sweep(rows: Sequence[dict[str, Any]], out_dir: str | Path, *, learning_
         The paths written.
 
     """
-    from ember import plot
-
     if not rows:
         raise ValueError("ocr.plot_sweep: no runs to plot")
     out_dir = Path(out_dir)
@@ -408,3 +407,169 @@ def plot_sweep(rows: Sequence[dict[str, Any]], out_dir: str | Path, *, learning_
                                           title=f"Cross-entropy vs epoch (learning rate {row['learning_rate']:g}, "
                                                 f"{hidden} hidden units)"))
     return paths
+
+
+# -- the workflows: what `ember neuralnet [sweep]` and examples/ocr_letters.py run -----------------
+
+#: the relative error under which the homework's gradient check passes.
+GRADIENT_TOLERANCE = 1e-6
+
+
+@dataclass
+class Settings:
+    """The homework's run: its nine arguments (the five paths, then epochs, hidden units, INIT_FLAG as
+    ``init_rand``, learning rate) and the options of ``ember neuralnet``.
+    """
+
+    train_csv: Data
+    test_csv: Data
+    train_out: str | Path | None = None
+    test_out: str | Path | None = None
+    metrics_out: str | Path | None = None
+    num_epoch: int = 2
+    hidden_units: int = 4
+    init_rand: bool = True
+    learning_rate: float = 0.1
+    check_gradient: bool = False
+    seed: int = 0
+    fast: bool = False
+
+
+@dataclass
+class Result:
+    """What :func:`run` found: the trained model, the homework's results, the gradient check, the files."""
+
+    trained: Trained | None
+    gradient_error: float | None = None
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """False when the gradient check failed (then nothing was trained)."""
+        return self.gradient_error is None or self.gradient_error < GRADIENT_TOLERANCE
+
+
+def run(settings: Settings, out: str | Path | None = None, log: Callable[[str], None] = print,
+        progress: Callable[[int, float, float], None] | None = None) -> Result:
+    """The homework end to end: load, optionally check the gradient (stop if it fails), train, write the
+    label and metrics files the settings name, and, with ``out``, the figures; ``log`` prints each step.
+    """
+    train_data, test_data = load(settings.train_csv, "TRAIN_CSV"), load(settings.test_csv, "TEST_CSV")
+    n, m = train_data[0].shape
+    log(f"{n} training and {len(test_data[1])} test examples, {m} features; {settings.hidden_units} hidden units, "
+        f"{'RANDOM' if settings.init_rand else 'ZERO'} initialisation, learning rate {settings.learning_rate:g}, "
+        f"{settings.num_epoch} epochs")
+    result = Result(None)
+    if settings.check_gradient:
+        model = build_network(m, settings.hidden_units, settings.init_rand, rng=np.random.default_rng(settings.seed))
+        count = min(5, n)
+        report = gradient_check(model, train_data[0][:count], train_data[1][:count])
+        result.gradient_error = report["relative_error"]
+        log(f"gradient check on {count} examples, {report['parameters']} parameters, centred differences "
+            f"(eps 1e-5): ||g_bp - g_fd|| = {report['l2_difference']:.3e}, relative error "
+            f"{report['relative_error']:.3e} -> {'ok' if result.ok else 'FAILED'} (threshold {GRADIENT_TOLERANCE:g})")
+        if not result.ok:
+            return result
+    result.trained = train(train_data, test_data, settings.num_epoch, settings.hidden_units, settings.init_rand,
+                           settings.learning_rate, rng=np.random.default_rng(settings.seed), progress=progress,
+                           fast=settings.fast)
+    numbers = result.trained.result
+    log(f"error(train): {numbers['err_train']}")
+    log(f"error(test): {numbers['err_val']}")
+    for path, write in ((settings.train_out, lambda p: write_labels(p, numbers["y_hat_train"])),
+                        (settings.test_out, lambda p: write_labels(p, numbers["y_hat_val"])),
+                        (settings.metrics_out, lambda p: write_metrics(p, numbers))):
+        if path is not None:
+            result.files.append(write(path))
+            log(f"wrote {result.files[-1]}")
+    if out is not None:
+        for path in figures(result.trained, test_data, Path(out)):
+            result.files.append(path)
+            log(f"wrote figure: {path}")
+    return result
+
+
+def figures(trained: Trained, test_data: tuple[np.ndarray, np.ndarray], out: Path) -> list[Path]:
+    """The loss curves, the test letters with their predictions, and the hidden layer's weights, in ``out``."""
+    numbers, paths = trained.result, []
+    if numbers["loss_per_epoch_train"]:
+        paths.append(plot.loss_curves(out / "crossentropy.png", numbers["loss_per_epoch_train"],
+                                      numbers["loss_per_epoch_val"], ylabel="mean cross-entropy",
+                                      title="OCR letters: cross-entropy per epoch"))
+    X_test, y_test = test_data
+    if X_test.shape[1] == 16 * 8:
+        paths.append(plot.letter_grid(out / "test_letters.png", X_test, y_test, per_class=10,
+                                      predictions=numbers["y_hat_val"],
+                                      title="Test letters (a wrong prediction is written above its image)"))
+    paths.append(plot.weight_images(out / "hidden_weights.png", {"alpha (hidden)": trained.model.get(0).weight},
+                                    title="Hidden-layer weights (one row per hidden unit)"))
+    return paths
+
+
+@dataclass
+class SweepSettings:
+    """The empirical questions: a split of the shipped letters (or two CSV files), and the grid."""
+
+    split: str = "small"
+    data_dir: str | Path | None = None
+    train: Data | None = None
+    test: Data | None = None
+    epochs: int = 100
+    hidden: Sequence[int] = SWEEP_HIDDEN_UNITS
+    learning_rates: Sequence[float] = SWEEP_LEARNING_RATES
+    init_rand: bool = True
+    seed: int = 0
+    executor: Any = "none"
+    workers: int | None = None
+
+
+@dataclass
+class SweepResult:
+    """The rows of the runs that finished (all of them unless interrupted), and the files written."""
+
+    rows: list[dict[str, Any]]
+    files: list[Path] = field(default_factory=list)
+
+
+SWEEP_HEADER = f"{'hidden':>6} {'rate':>7} {'train CE':>9} {'test CE':>9} {'train err':>9} {'test err':>9}"
+
+
+def run_sweep(settings: SweepSettings, out: str | Path, log: Callable[[str], None] = print) -> SweepResult:
+    """Run the sweep and write ``sweep.csv`` and the figures into ``out``. Interrupted (Ctrl-C), it writes
+    the rows of the runs that finished to ``sweep.csv`` and re-raises ``KeyboardInterrupt``.
+    """
+    from ember import data
+
+    if (settings.train is None) != (settings.test is None):
+        raise ValueError("ocr sweep: give both train and test data, or neither (then the split is used)")
+    if settings.train is not None:
+        train_data, test_data = load(settings.train, "--train"), load(settings.test, "--test")
+        source = f"{settings.train} / {settings.test}"
+    else:
+        train_data, test_data = data.ocr_letters(settings.split, settings.data_dir)
+        source = f"OCR letters, {settings.split} split"
+    runs = len(settings.hidden) * len(settings.learning_rates)
+    log(f"{source}: {len(train_data[1])} training and {len(test_data[1])} test examples; {runs} runs of "
+        f"{settings.epochs} epochs")
+    log(SWEEP_HEADER)
+    result = SweepResult([])
+    out = Path(out)
+
+    def finished(row: dict[str, Any]) -> None:
+        result.rows.append(row)
+        log(f"{row['hidden_units']:>6} {row['learning_rate']:>7g} {row['final_train']:>9.4f} "
+            f"{row['final_val']:>9.4f} {row['err_train']:>9.3f} {row['err_val']:>9.3f}")
+
+    try:
+        sweep(train_data, test_data, settings.epochs, hidden_units=settings.hidden,
+              learning_rates=settings.learning_rates, init_rand=settings.init_rand, seed=settings.seed,
+              progress=finished, executor=settings.executor, workers=settings.workers)
+    except KeyboardInterrupt:
+        log(f"wrote {write_sweep_csv(out / 'sweep.csv', result.rows)} ({len(result.rows)} of {runs} runs finished)")
+        raise
+    result.files.append(write_sweep_csv(out / "sweep.csv", result.rows))
+    log(f"wrote {result.files[-1]}")
+    for path in plot_sweep(result.rows, out):
+        result.files.append(path)
+        log(f"wrote figure: {path}")
+    return result

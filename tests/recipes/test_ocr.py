@@ -167,3 +167,34 @@ def test_sweep_rows_are_the_same_on_every_executor(toy):
     there = ocr.sweep((X, y), (Xt, yt), 2, hidden_units=(2, 5), learning_rates=(0.1, 0.01), executor="processes",
                       workers=2, progress=seen.append)
     assert there == here and seen == here
+
+
+def test_an_interrupted_sweep_keeps_the_rows_of_the_runs_that_finished(toy, tmp_path, monkeypatch):
+    X, y, X_test, y_test = toy
+    finished_runs = []
+    real = ocr.sweep_run
+
+    def run_then_interrupt(run):
+        if finished_runs:
+            raise KeyboardInterrupt
+        finished_runs.append(run)
+        return real(run)
+
+    monkeypatch.setattr(ocr, "sweep_run", run_then_interrupt)
+    settings = ocr.SweepSettings(train=(X, y), test=(X_test, y_test), epochs=2, hidden=[3, 4], learning_rates=[0.1])
+    lines = []
+    with pytest.raises(KeyboardInterrupt):
+        ocr.run_sweep(settings, tmp_path, log=lines.append)
+    rows = (tmp_path / "sweep.csv").read_text().splitlines()
+    assert len(rows) == 1 + 2 and rows[1].startswith("3,0.1,1,")  # the header, then the finished run's 2 epochs
+    assert "(1 of 2 runs finished)" in lines[-1]
+
+
+def test_run_is_the_homework_end_to_end(toy, tmp_path):
+    X, y, X_test, y_test = toy
+    settings = ocr.Settings((X, y), (X_test, y_test), tmp_path / "train.labels", tmp_path / "test.labels",
+                            tmp_path / "metrics.txt", num_epoch=2, hidden_units=3, check_gradient=True)
+    result = ocr.run(settings, None, log=lambda line: None)
+    assert result.ok and result.gradient_error < 1e-6
+    assert [p.name for p in result.files] == ["train.labels", "test.labels", "metrics.txt"]
+    assert len(result.trained.result["loss_per_epoch_train"]) == 2
