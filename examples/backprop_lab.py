@@ -7,16 +7,14 @@ loss, λ·W to each weight's gradient in the optimizer. Then the lab's question 
 (activations × learning rates × initialisations × depths) and its optional part:
 softmax + categorical cross-entropy on MNIST, 8,000 images to train, 2,000 to test.
 
-Run: ``EMBER_DATA_DIR=../shared/data python examples/backprop_lab.py [--seeds 5] [--mnist-epochs 10]``
-(without EMBER_DATA_DIR the MNIST part is skipped). The same from the command line:
+Run: ``python examples/backprop_lab.py [--seeds 5] [--mnist-epochs 10]``
+(``--mnist-epochs 0`` skips the MNIST part). The same from the command line:
 ``ember lab xor``, ``ember lab grid``, ``ember lab mnist``.
 """
 
 import argparse
-import os
 from pathlib import Path
 
-from ember import plot
 from ember.recipes import dense
 
 
@@ -29,17 +27,9 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
 
-    # 1. XOR with the lab's network and settings.
-    result = dense.train_xor([2, "tanh", 1, "sigmoid"], learning_rate=0.25, iterations=250)
-    print(result.model)
-    print("outputs for (-1,-1), (-1,1), (1,-1), (1,1):", result.probabilities.round(3), "correct:", result.correct)
-    weights = dense.linear_weights(result.model)
-    for name, value in weights.items():
-        print(name, value.round(3).tolist())
-    print("wrote", plot.loss_curves(out / "xor_loss.png", result.losses, xlabel="iteration", title="XOR"))
-    print("wrote", plot.hinton(out / "xor_hinton.png", {k: v for k, v in weights.items() if k.startswith("W")}))
-    print("wrote", plot.decision_regions(out / "xor_regions.png", result.model.forward, dense.XOR_X,
-                                         dense.XOR_Y[:, 0].astype(int), margin=0.5, title="XOR: decision regions"))
+    # 1. XOR with the lab's network and settings (`ember lab xor`): the outputs, weights and four figures.
+    result = dense.run_xor(dense.XorSettings(), out)
+    print("all four correct:", result.correct)
 
     # 2. Weight decay shrinks the weights.
     for weight_decay in (0.0, 0.001, 0.01, 0.1):
@@ -48,21 +38,14 @@ def main() -> None:
         print(f"weight decay {weight_decay:<6g} final loss {decayed.losses[-1]:.4f}  ||W||² {norm:.3f}  "
               f"correct {decayed.correct}")
 
-    # 3. The experiment grid.
-    rows = dense.experiment_grid(seeds=args.seeds)
-    print(dense.grid_table(rows))
-    print("wrote", dense.plot_grid(out / "xor_grid.png", rows))
+    # 3. The experiment grid (`ember lab grid`): a table, a CSV and two heatmaps.
+    dense.run_grid(dense.GridSettings(seeds=args.seeds), out)
 
-    # 4. MNIST: softmax output and categorical cross-entropy (computed as LogSoftMax + ClassNLL).
-    if args.mnist_epochs and os.environ.get("EMBER_DATA_DIR"):
-        from ember import data
-
-        X, y = data.mnist()
-        mnist = dense.train_mnist(X, y, epochs=args.mnist_epochs)
-        print(f"MNIST: train accuracy {100 * mnist.train_accuracy:.2f}%, "
-              f"test accuracy {100 * mnist.test_accuracy:.2f}%")
+    # 4. MNIST (`ember lab mnist`): softmax output and categorical cross-entropy (LogSoftMax + ClassNLL).
+    if args.mnist_epochs:
+        dense.run_mnist(dense.MnistSettings(epochs=args.mnist_epochs), out)
     else:
-        print("MNIST part skipped (set EMBER_DATA_DIR and --mnist-epochs > 0)")
+        print("MNIST part skipped (--mnist-epochs 0)")
 
 
 if __name__ == "__main__":

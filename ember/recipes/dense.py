@@ -34,8 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from ember import nn, optim
+from ember import data, nn, optim, plot
 from ember.distributed import parallel_map
+from ember.train import evaluate, fit, predict
 
 #: the activation names a layer list may use.
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -188,6 +189,7 @@ class XorResult:
     losses: list[float] = field(repr=False)
     probabilities: np.ndarray
     correct: bool
+    figures: list[Path] = field(default_factory=list)
 
 
 def train_xor(layers: Sequence[Any] = XOR_LAYERS, *, learning_rate: float = XOR_LEARNING_RATE,
@@ -306,8 +308,6 @@ def write_grid_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
 
 def plot_grid(path: str | Path, rows: Sequence[dict[str, Any]], value: str = "solved") -> Path:
     """The grid as a heatmap: one row per (activation, depth, init), one column per learning rate."""
-    from ember import plot
-
     if not rows:
         raise ValueError("dense.plot_grid: no rows to plot")
     rates = list(dict.fromkeys(row["learning_rate"] for row in rows))
@@ -343,6 +343,7 @@ class MnistResult:
     history: Any = field(repr=False)
     train_accuracy: float
     test_accuracy: float
+    figure: Path | None = None
 
 
 def split_mnist(X: np.ndarray, y: np.ndarray, n_train: int = MNIST_TRAIN, seed: int = 0) -> tuple[tuple, tuple]:
@@ -377,8 +378,6 @@ def train_mnist(X: np.ndarray, y: np.ndarray, *, layers: Sequence[Any] = MNIST_L
         progress: show ``ember.train``'s progress bar.
 
     """
-    from ember.train import evaluate, fit
-
     if not layers or str(layers[-1]).lower() != "logsoftmax":
         raise ValueError("train_mnist: the layer list must end with 'logsoftmax' (softmax + categorical "
                          "cross-entropy are computed as LogSoftMax + ClassNLLCriterion)")
@@ -391,3 +390,142 @@ def train_mnist(X: np.ndarray, y: np.ndarray, *, layers: Sequence[Any] = MNIST_L
     train_scores = evaluate(model, criterion, X_train.astype(dtype), y_train)
     test_scores = evaluate(model, criterion, X_test.astype(dtype), y_test)
     return MnistResult(model, history, float(train_scores["accuracy"]), float(test_scores["accuracy"]))
+
+
+# -- the workflows: what `ember lab xor|grid|mnist` and examples/backprop_lab.py run -----------------
+
+
+@dataclass
+class XorSettings:
+    """``ember lab xor``: the network, the training and the initialisation."""
+
+    layers: Sequence[Any] = XOR_LAYERS
+    learning_rate: float = XOR_LEARNING_RATE
+    iterations: int = XOR_ITERATIONS
+    weight_decay: float = 0.0
+    init: str = "glorot"
+    seed: int = XOR_SEED
+
+
+def run_xor(settings: XorSettings, out: str | Path, log: Callable[[str], None] = print) -> XorResult:
+    """Train on XOR, log the outputs and weights, and write the loss curve, the weights (images and a Hinton
+    diagram) and the decision regions into ``out`` (their paths in ``result.figures``).
+    """
+    layers = list(settings.layers)
+    every = max(1, settings.iterations // 10)
+
+    def progress(iteration: int, loss: float) -> None:
+        if iteration % every == 0 or iteration == 1:
+            log(f"iteration {iteration:4d}  loss {loss:.6f}")
+
+    log(f"XOR with build_dense(2, {layers}), binary cross-entropy, gradient descent (learning rate "
+        f"{settings.learning_rate:g}, {settings.iterations} iterations, weight decay {settings.weight_decay:g}, "
+        f"{settings.init} initialisation, seed {settings.seed})")
+    result = train_xor(layers, learning_rate=settings.learning_rate, iterations=settings.iterations,
+                       weight_decay=settings.weight_decay, init=settings.init, seed=settings.seed, progress=progress)
+    log(str(result.model))
+    log("  x1  x2  target  output")
+    for (x1, x2), target, p in zip(XOR_X, XOR_Y[:, 0], result.probabilities):
+        log(f"  {x1:+.0f}  {x2:+.0f}  {target:6.0f}  {p:.4f}")
+    log(f"all four predictions correct: {'yes' if result.correct else 'no'}")
+    weights = linear_weights(result.model)
+    for name, value in weights.items():
+        log(f"{name} = {np.array2string(value, precision=4)}")
+    out = Path(out)
+    result.figures = [
+        plot.loss_curves(out / "xor-loss.png", result.losses, xlabel="iteration", ylabel="binary cross-entropy",
+                         title="XOR: training loss"),
+        plot.weight_images(out / "xor-weights.png", weights, title="XOR network: weights and biases"),
+        plot.hinton(out / "xor-hinton.png", {k: v for k, v in weights.items() if k.startswith("W")},
+                    title="XOR network: Hinton diagram (white > 0, black < 0)"),
+        plot.decision_regions(out / "xor-decision.png", lambda Z: predict(result.model, Z, raw=True), XOR_X,
+                              XOR_Y[:, 0].astype(int), feature_names=("x1", "x2"), class_names=("0", "1"),
+                              margin=0.5, title="XOR: decision regions"),
+    ]
+    for path in result.figures:
+        log(f"wrote figure: {path}")
+    return result
+
+
+@dataclass
+class GridSettings:
+    """``ember lab grid``: the combinations, the seeds per combination and where they run."""
+
+    activations: Sequence[str] = GRID_ACTIVATIONS
+    learning_rates: Sequence[float] = GRID_LEARNING_RATES
+    inits: Sequence[str] = GRID_INITIALISATIONS
+    depths: Sequence[int] = tuple(GRID_DEPTHS)
+    seeds: int = 5
+    iterations: int = XOR_ITERATIONS
+    executor: Any = "none"
+    workers: int | None = None
+
+
+@dataclass
+class GridResult:
+    """The rows of the combinations that finished (all of them unless interrupted), and the files written."""
+
+    rows: list[dict[str, Any]]
+    files: list[Path] = field(default_factory=list)
+
+
+def run_grid(settings: GridSettings, out: str | Path, log: Callable[[str], None] = print) -> GridResult:
+    """Run the grid, log its table, write ``xor-grid.csv`` and two heatmaps into ``out``. Interrupted
+    (Ctrl-C), it writes the rows that finished to ``xor-grid.csv`` and re-raises ``KeyboardInterrupt``.
+    """
+    total = len(settings.activations) * len(settings.learning_rates) * len(settings.inits) * len(settings.depths)
+    log(f"XOR experiment grid: {total} configurations x {settings.seeds} seeds, {settings.iterations} "
+        f"iterations each")
+    out, result = Path(out), GridResult([])
+    try:
+        experiment_grid(settings.activations, settings.learning_rates, settings.inits, settings.depths,
+                        seeds=settings.seeds, iterations=settings.iterations, progress=result.rows.append,
+                        executor=settings.executor, workers=settings.workers)
+    except KeyboardInterrupt:
+        log(f"wrote {write_grid_csv(out / 'xor-grid.csv', result.rows)} ({len(result.rows)} of {total} "
+            f"configurations finished)")
+        raise
+    log(grid_table(result.rows))
+    result.files = [write_grid_csv(out / "xor-grid.csv", result.rows), plot_grid(out / "xor-grid-solved.png",
+                    result.rows, "solved"), plot_grid(out / "xor-grid-loss.png", result.rows, "final_loss")]
+    log(f"wrote {result.files[0]}")
+    for path in result.files[1:]:
+        log(f"wrote figure: {path}")
+    return result
+
+
+@dataclass
+class MnistSettings:
+    """``ember lab mnist``: the network after the 784 inputs, the training and the split."""
+
+    layers: Sequence[Any] = MNIST_LAYERS
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 0.1
+    train: int = MNIST_TRAIN
+    seed: int = 0
+    data_dir: str | Path | None = None
+
+
+def run_mnist(settings: MnistSettings, out: str | Path, log: Callable[[str], None] = print,
+              progress: bool = False) -> MnistResult:
+    """Train on the shipped MNIST images, log the per-epoch metrics, write the loss curve into ``out``."""
+    X, y = data.mnist(data_dir=settings.data_dir)
+    layers = list(settings.layers)
+    log(f"MNIST: {len(X)} images, {settings.train} for training and {len(X) - settings.train} for testing; "
+        f"build_dense(784, {layers}), softmax + categorical cross-entropy (LogSoftMax + ClassNLL), "
+        f"SGD learning rate {settings.learning_rate:g}, batches of {settings.batch_size}, {settings.epochs} epochs")
+    result = train_mnist(X, y, layers=layers, epochs=settings.epochs, batch_size=settings.batch_size,
+                         learning_rate=settings.learning_rate, n_train=settings.train, seed=settings.seed,
+                         progress=progress)
+    history = result.history
+    for epoch, (loss, val_loss) in enumerate(zip(history["loss"], history["val_loss"]), start=1):
+        log(f"epoch {epoch:3d}  train loss {loss:.4f}  test loss {val_loss:.4f}  "
+            f"test accuracy {100 * history['val_accuracy'][epoch - 1]:.2f}%")
+    log(f"train accuracy {100 * result.train_accuracy:.2f}%, test accuracy {100 * result.test_accuracy:.2f}% "
+        f"(the lab's target: 93%: {'reached' if result.test_accuracy >= 0.93 else 'not reached'})")
+    result.figure = plot.loss_curves(Path(out) / "mnist-loss.png", history["loss"], history["val_loss"],
+                                     ylabel="categorical cross-entropy",
+                                     title="MNIST: loss per epoch (validation = test)")
+    log(f"wrote figure: {result.figure}")
+    return result

@@ -146,3 +146,22 @@ def test_grid_rows_are_the_same_on_every_executor():
     grid = dict(activations=["tanh", "relu"], learning_rates=[0.25], initialisations=["glorot"], depths=[1, 2],
                 seeds=2, iterations=30)
     assert dense.experiment_grid(**grid, executor="processes", workers=2) == dense.experiment_grid(**grid)
+
+
+def test_an_interrupted_grid_keeps_the_rows_that_finished(tmp_path, monkeypatch):
+    real = dense.grid_row
+    calls = []
+
+    def row_then_interrupt(combination):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(combination)
+        return real(combination)
+
+    monkeypatch.setattr(dense, "grid_row", row_then_interrupt)
+    settings = dense.GridSettings(activations=["tanh"], learning_rates=[0.25], inits=["glorot"], depths=[1, 2],
+                                  seeds=1, iterations=5)
+    with pytest.raises(KeyboardInterrupt):
+        dense.run_grid(settings, tmp_path, log=lambda line: None)
+    lines = (tmp_path / "xor-grid.csv").read_text().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("tanh,0.25,glorot,1,")
