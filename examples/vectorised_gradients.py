@@ -11,12 +11,8 @@ The same from the command line: ``ember gradients regression|relu|legendre``.
 """
 
 import argparse
-import math
 from pathlib import Path
 
-import numpy as np
-
-from ember import plot
 from ember.recipes import vectorised
 
 
@@ -28,24 +24,16 @@ def main() -> None:
     args = parser.parse_args()
     out = Path(args.out)
 
-    # 1. Linear regression: the loss ½ Σ (y − (m x + b))², whose gradient is −Σ x (y − ŷ), −Σ (y − ŷ).
-    points = vectorised.anisotropic_points()
-    print(f"Starting gradient descent at b = 0, m = 0, error = {vectorised.mean_squared_error(0, 0, points)}")
-    fit = vectorised.linear_regression(points, learning_rate=1e-4, num_iterations=1000)
-    print(f"After 1000 iterations b = {fit.b}, m = {fit.m}, error = {fit.error_after}")
-    print("wrote", plot.scatter_fit(out / "regression.png", points[:, 0], points[:, 1],
-                                    {"gradient descent": fit.m * points[:, 0] + fit.b}, title="y = m x + b"))
+    # 1. Linear regression (`ember gradients regression`): the loss ½ Σ (y − (m x + b))², whose gradient
+    #    is −Σ x (y − ŷ), −Σ (y − ŷ).
+    vectorised.run_regression(vectorised.RegressionSettings(), out)
 
-    # 2. Hand-derived gradients of the ReLU network against backprop (they agree to rounding).
-    for name, difference in vectorised.relu_network_gradients().items():
-        print(f"dJ/d{name}: max |hand-derived - backprop| = {difference:.1e}")
+    # 2. Hand-derived gradients of the ReLU network against backprop (`ember gradients relu`): they agree to
+    #    rounding.
+    vectorised.run_relu(vectorised.ReluSettings())
 
-    # 3. The Legendre fit: the loss every 100 iterations, then the formula.
-    result = vectorised.fit_legendre(num_iterations=args.iterations, progress=lambda t, loss: print(t, loss))
-    print(f"Result: {result.formula()}")
-    x = np.linspace(-math.pi, math.pi, 2000)
-    print("wrote", plot.scatter_fit(out / "legendre.png", x, np.sin(x), {"a + b P3(c + d x)": result.model.forward(x)},
-                                    title="sin(x) and its Legendre fit"))
+    # 3. The Legendre fit (`ember gradients legendre`): the loss every 100 iterations, then the formula.
+    vectorised.run_legendre(vectorised.LegendreSettings(iterations=args.iterations), out)
 
 
 if __name__ == "__main__":

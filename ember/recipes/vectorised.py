@@ -20,11 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ember import nn
+from ember import nn, plot
 from ember.nn.module import resized
 
 # -- linear regression by gradient descent ------------------------------------------------------
@@ -267,3 +268,84 @@ def fit_legendre(num_points: int = LEGENDRE_POINTS, learning_rate: float = LEGEN
         model.backward(x, criterion.backward(prediction, y))
         model.updateParameters(learning_rate)
     return LegendreResult(legendre_coefficients(model), losses, loss, model)
+
+
+# -- the workflows: what `ember gradients regression|relu|legendre` and examples/vectorised_gradients.py run --
+
+#: the largest difference between hand-derived and backprop gradients that counts as agreement.
+AGREEMENT = 1e-10
+
+
+@dataclass
+class RegressionSettings:
+    """``ember gradients regression``: the blob and the descent."""
+
+    samples: int = BLOB_SAMPLES
+    seed: int = BLOB_SEED
+    learning_rate: float = REGRESSION_LEARNING_RATE
+    iterations: int = REGRESSION_ITERATIONS
+
+
+def run_regression(settings: RegressionSettings, out: str | Path,
+                   log: Callable[[str], None] = print) -> RegressionResult:
+    """Fit ``y = m x + b`` by gradient descent, log the error before and after, plot the fit into ``out``."""
+    points = anisotropic_points(settings.samples, settings.seed)
+    log(f"{len(points)} points of an anisotropic blob (seed {settings.seed}); fitting y = m x + b")
+    log(f"Starting gradient descent at b = 0, m = 0, error = {mean_squared_error(0, 0, points)}")
+    log("Running...")
+    result = linear_regression(points, settings.learning_rate, settings.iterations)
+    log(f"After {settings.iterations} iterations b = {result.b}, m = {result.m}, error = {result.error_after}")
+    figure = plot.scatter_fit(Path(out) / "regression.png", points[:, 0], points[:, 1],
+                              {f"y = {result.m:.3f} x + {result.b:.3f}": result.m * points[:, 0] + result.b},
+                              title="Linear regression by gradient descent")
+    log(f"wrote figure: {figure}")
+    return result
+
+
+@dataclass
+class ReluSettings:
+    """``ember gradients relu``: the network's sizes and the batch."""
+
+    inputs: int = 4
+    hidden: int = 5
+    classes: int = 3
+    batch: int = 6
+    seed: int = 0
+
+
+def run_relu(settings: ReluSettings, log: Callable[[str], None] = print) -> dict[str, float]:
+    """Compare the hand-derived gradients with backprop; the largest difference per parameter."""
+    differences = relu_network_gradients(settings.inputs, settings.hidden, settings.classes, settings.batch,
+                                         settings.seed)
+    log(f"one-hidden-layer ReLU network {settings.inputs} -> {settings.hidden} -> {settings.classes}, batch of "
+        f"{settings.batch}: hand-derived gradients (delta1 = y_hat - y, delta2 = delta1 U o sgn(h)) vs ember backprop")
+    for name, value in differences.items():
+        log(f"  dJ/d{name:<3} max |hand - backprop| = {value:.3e}")
+    log("agree" if max(differences.values()) < AGREEMENT else "DIFFER")
+    return differences
+
+
+@dataclass
+class LegendreSettings:
+    """``ember gradients legendre``: the points, the descent and the precision."""
+
+    points: int = LEGENDRE_POINTS
+    learning_rate: float = LEGENDRE_LEARNING_RATE
+    iterations: int = LEGENDRE_ITERATIONS
+    float32: bool = False
+
+
+def run_legendre(settings: LegendreSettings, out: str | Path, log: Callable[[str], None] = print) -> LegendreResult:
+    """Fit ``a + b P3(c + d x)`` to ``sin(x)``, logging the loss every 100 iterations; plot the fit into ``out``."""
+    dtype = np.float32 if settings.float32 else np.float64
+    log(f"y = a + b * P3(c + d x) fitted to sin(x) on {settings.points} points of [-pi, pi]; gradient descent, "
+        f"learning rate {settings.learning_rate:g}, {settings.iterations} iterations, from a=0, b=-1, c=0, d=0.3")
+    result = fit_legendre(settings.points, settings.learning_rate, settings.iterations, dtype=dtype,
+                          progress=lambda t, loss: log(f"{t} {loss}"))
+    log(f"Result: {result.formula()}")
+    x = np.linspace(-math.pi, math.pi, settings.points)
+    curve = result.model.forward(x.astype(dtype)).astype(np.float64)
+    figure = plot.scatter_fit(Path(out) / "legendre.png", x, np.sin(x), {"a + b P3(c + d x)": curve},
+                              title="sin(x) and the fitted Legendre polynomial")
+    log(f"wrote figure: {figure}")
+    return result

@@ -70,3 +70,23 @@ def test_a_closed_pipe_ends_quietly():
     process.stderr.close()
     assert process.wait(timeout=60) in (0, 141)
     assert "Broken pipe" not in stderr and "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+
+
+def test_ctrl_c_prints_one_line_exits_130_and_keeps_the_runs_that_finished(tmp_path):
+    import signal
+
+    env = dict(os.environ, MPLBACKEND="Agg")
+    argv = ["neuralnet", "sweep", "--split", "small", "--epochs", "10", "--hidden", "5", "5", "5", "5",
+            "--learning-rates", "0.1", "--out", str(tmp_path)]
+    process = subprocess.Popen([sys.executable, "-m", "ember", *argv], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env)
+    for line in process.stdout:  # wait for the first finished run
+        if line.startswith("     5"):
+            break
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines() == ["ember neuralnet sweep: interrupted"]
+    rows = (tmp_path / "sweep.csv").read_text().splitlines()
+    assert 1 + 10 <= len(rows) < 1 + 4 * 10  # the header and every epoch of each run that finished
+    assert "runs finished)" in out
