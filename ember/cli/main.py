@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sys
 
-from ember.cli import bench, check, grade, gradients, lab, neuralnet, trace, train, tutorials
+from ember.cli import bench, check, data, grade, gradients, lab, neuralnet, trace, train, tutorials
 from ember.cli.common import Parser, guard
 
 #: the command groups, in the order ``ember --help`` lists their commands.
-GROUPS = (tutorials, train, neuralnet, lab, gradients, check, trace, grade, bench)
+GROUPS = (tutorials, data, train, neuralnet, lab, gradients, check, trace, grade, bench)
 
 
 def build_parser() -> Parser:

@@ -84,6 +84,25 @@ DATASETS: dict[str, RemoteDataset] = {
                    (5148, "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"))),
 }
 
+#: The datasets shipped inside the package (:data:`ember.data.SHIPPED`): name -> (what, source, licence).
+SHIPPED_DATASETS: dict[str, tuple[str, str, str]] = {
+    "ocr-letters": ("handwritten letters a e g i l n o r t u, 16x8 binary images; tiny 2/2, small 500/100, "
+                    "medium 5000/1000, large 9000/1000 train/test rows",
+                    "the Stanford OCR dataset (Rob Kassel, prepared by Ben Taskar), the subset of the CMU "
+                    "one-hidden-layer homework", "research and teaching use, as distributed with the course"),
+    "iris": ("Fisher's Iris, 150 flowers, 4 measurements, 3 classes",
+             "the UCI Machine Learning Repository file (R. A. Fisher, 1936)", "CC BY 4.0"),
+    "mnist": ("the MNIST test set (t10k), 10,000 digits of 28x28",
+              "Yann LeCun, Corinna Cortes and Christopher Burges", "CC BY-SA 3.0"),
+}
+
+
+def is_downloaded(name: str, cache_dir: str | os.PathLike | None = None) -> bool:
+    """Whether every file of dataset ``name`` is in the cache (by name; :func:`download` verifies them)."""
+    folder = (Path(cache_dir).expanduser() if cache_dir is not None else cache_directory()) / name
+    return all((folder / remote.name).is_file() for remote in DATASETS[name].files)
+
+
 #: ``progress(file name, bytes so far, total bytes)``, called as a download proceeds.
 Progress = Callable[[str, int, int], None]
 
