@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.check.jacobians import _jacobian_checks
+from ember.check.jacobians import _criterion_check, _jacobian_checks
 from ember.check.params import _module_paths, _Snapshot
 from ember.check.report import CheckResult, ModelReport, ModuleReport
 from ember.check.structure import _describe, _is_float, copy_structure, flatten, leaves
@@ -247,8 +247,6 @@ def _localise_fast(model: Module, criterion: Criterion, input: Any, target: Any,
 
 def _localise_along(model: Module, criterion: Criterion, input: Any, target: Any, eps: float, tol: float,
                     rng: np.random.Generator, move_input: bool) -> tuple[list[ModuleReport], list[Any], list[str]]:
-    from ember.check.model import _criterion_check
-
     paths = _module_paths(model)
     snapshot = _Snapshot(model)
     try:

@@ -248,3 +248,23 @@ def _jacobian_checks(module: Module, input: Any, eps: float, tol: float, label: 
                 with contextlib.suppress(Exception):
                     result.message += f" [{explain(result.argument, *result.index)}]"
     return results
+
+
+def _criterion_check(criterion: Any, output: Any, target: Any, eps: float, tol: float,
+                     label: str) -> CheckResult:
+    pristine = copy_structure(output)
+    input_leaves, paths = leaves(pristine), _leaf_paths(pristine)
+    positions = [k for k, leaf in enumerate(input_leaves) if _is_float(leaf)]
+    try:
+        x = copy_structure(pristine)
+        base = np.array([float(criterion.forward(x, target))])
+        analytic = _gather(criterion.backward(x, target), input_leaves, positions, paths)[None, :]
+    except Exception as error:
+        return _raised("jacobian", label, "input", error)
+
+    def evaluate() -> np.ndarray:
+        return np.array([float(criterion.forward(copy_structure(pristine), target))])
+
+    arrays = [input_leaves[k] for k in positions]
+    return _one_jacobian(label, "input", analytic, arrays, evaluate, base, eps, tol, lambda row: "loss",
+                         _namer([paths[k] for k in positions], [a.shape for a in arrays]))

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from ember.check.compare import check_settings
-from ember.check.jacobians import _gather, _jacobian_checks, _one_jacobian
+from ember.check.jacobians import _criterion_check, _gather, _jacobian_checks
 from ember.check.params import _module_paths, _Snapshot
-from ember.check.report import CheckResult, ModelReport, ModuleReport, _raised
-from ember.check.structure import _describe, _is_float, _leaf_paths, _namer, _warn_if_single, copy_structure, leaves
+from ember.check.report import CheckResult, ModelReport, ModuleReport
+from ember.check.structure import _describe, _is_float, _leaf_paths, _warn_if_single, copy_structure, leaves
 from ember.errors import InputError
 from ember.finite_differences import differences, relative_error
 from ember.nn.criterion import Criterion
@@ -117,26 +117,6 @@ def record_inputs(model: Module, input: Any) -> list[tuple[Module, Any]]:
             else:
                 module.forward = previous
     return records
-
-
-def _criterion_check(criterion: Criterion, output: Any, target: Any, eps: float, tol: float,
-                     label: str) -> CheckResult:
-    pristine = copy_structure(output)
-    input_leaves, paths = leaves(pristine), _leaf_paths(pristine)
-    positions = [k for k, leaf in enumerate(input_leaves) if _is_float(leaf)]
-    try:
-        x = copy_structure(pristine)
-        base = np.array([float(criterion.forward(x, target))])
-        analytic = _gather(criterion.backward(x, target), input_leaves, positions, paths)[None, :]
-    except Exception as error:
-        return _raised("jacobian", label, "input", error)
-
-    def evaluate() -> np.ndarray:
-        return np.array([float(criterion.forward(copy_structure(pristine), target))])
-
-    arrays = [input_leaves[k] for k in positions]
-    return _one_jacobian(label, "input", analytic, arrays, evaluate, base, eps, tol, lambda row: "loss",
-                         _namer([paths[k] for k in positions], [a.shape for a in arrays]))
 
 
 def _localise(model: Module, criterion: Criterion, input: Any, target: Any, eps: float,
