@@ -17,7 +17,12 @@ from ember.nn.activation import (
     Tanh,
     Threshold,
 )
-from ember.nn.adaptive import SpatialAdaptiveAveragePooling, SpatialAdaptiveMaxPooling, SpatialLPPooling
+from ember.nn.adaptive import (
+    FeatureLPPooling,
+    SpatialAdaptiveAveragePooling,
+    SpatialAdaptiveMaxPooling,
+    SpatialLPPooling,
+)
 from ember.nn.classification import (
     BCEWithLogitsCriterion,
     ClassSimplexCriterion,
@@ -39,7 +44,7 @@ from ember.nn.containers import (
 from ember.nn.conv import SpatialConvolution, TemporalConvolution
 from ember.nn.criterion import Criterion
 from ember.nn.decorators import Collapse, Decorator, GradientReversal, NaN, PrintSize, Profile, ZeroGrad
-from ember.nn.dilated import SpatialDilatedMaxPooling, TemporalMaxPooling
+from ember.nn.dilated import SpatialDilatedMaxPooling, TemporalDynamicKMaxPooling, TemporalMaxPooling
 from ember.nn.dropout import Dropout, SpatialDropout
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
 from ember.nn.feature import GatedLinearUnit, SpatialLogSoftMax, SpatialSoftMax

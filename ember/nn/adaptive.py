@@ -1,5 +1,6 @@
 """Pooling to a given output size, whatever the input's (Torch's ``SpatialAdaptiveMaxPooling``,
-``SpatialAdaptiveAveragePooling``), and LP pooling (``SpatialLPPooling``).
+``SpatialAdaptiveAveragePooling``), and LP pooling over windows (``SpatialLPPooling``) or across features
+(``FeatureLPPooling``).
 
 Adaptive bins: output row ``i`` of ``oH`` covers input rows ``⌊i·H/oH⌋`` to ``⌈(i + 1)·H/oH⌉ − 1`` (and
 likewise for columns), as Torch and PyTorch. Averages come from an integral image (cumulative sums), maxima
@@ -9,6 +10,7 @@ from one gather of every bin padded to the largest bin size: no loop over bins.
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ember.nn.module import Module, resized
 from ember.nn.windows import _AveragePoolingND
@@ -163,3 +165,61 @@ class SpatialLPPooling(_AveragePoolingND):
 
     def extra_repr(self) -> str:
         return f"{self.n_input_plane}, p={self.pnorm:g}, " + super().extra_repr()
+
+
+class FeatureLPPooling(Module):
+    """LP pooling across the feature dimension (Torch's ``nn.FeatureLPPooling``): feature ``f`` of the output
+    is ``(Σ_{i < width} x_{f·stride + i}^p)^{1/p}``, at every position of the other dimensions.
+
+    Backward: ``∂L/∂x_j = Σ`` over the windows containing ``j`` of ``g · y^{1−p} x_j^{p−1}``.
+
+    Args:
+        width: the window (2 to 16, as Torch); stride: its step (1 to 4); power: ``p``;
+        batch_mode: whether the first dimension is a batch (then the features are the second).
+
+    Shape: ``(F, …)`` or, in batch mode, ``(batch, F, …)`` with up to two more dimensions; the feature
+    dimension becomes ``(F − width) / stride + 1``. For odd ``p`` the input should be non-negative.
+
+    """
+
+    def __init__(self, width: int, stride: int, power: float, batch_mode: bool = False) -> None:
+        super().__init__()
+        self.width, self.stride, self.power, self.batch_mode = width, stride, power, batch_mode
+        if not 2 <= width <= 16 or not 1 <= stride <= 4 or not power > 0:
+            self.fail(f"expected width in 2..16, stride in 1..4 and power > 0, got {width}, {stride}, {power}")
+
+    def _axis(self) -> int:
+        return 1 if self.batch_mode else 0
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        low = self._axis() + 1
+        if not low <= input.ndim <= low + 2 or input.shape[self._axis()] < self.width:
+            self.fail(f"expected {'(batch, F, …)' if self.batch_mode else '(F, …)'} with at most two more "
+                      f"dimensions and F >= {self.width}, got {input.shape}")
+
+    def _windows(self, values: np.ndarray) -> np.ndarray:
+        moved = np.moveaxis(values, self._axis(), -1)
+        return sliding_window_view(moved, self.width, axis=-1)[..., :: self.stride, :]
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        sums = self._windows(np.power(input, self.power)).sum(axis=-1)
+        result = np.moveaxis(np.power(sums, 1.0 / self.power), -1, self._axis())
+        self.output = resized(self.output, input, result.shape)
+        np.copyto(self.output, result)
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        axis = self._axis()
+        share = np.moveaxis(gradOutput * np.power(self.output, 1.0 - self.power), axis, -1)
+        grad = np.zeros(np.moveaxis(input, axis, -1).shape, dtype=input.dtype)
+        count = share.shape[-1]
+        for i in range(self.width):
+            grad[..., i: i + (count - 1) * self.stride + 1: self.stride] += share
+        grad = np.moveaxis(grad, -1, axis) * np.power(input, self.power - 1.0)
+        self.gradInput = resized(self.gradInput, input)
+        np.copyto(self.gradInput, grad)
+        return self.gradInput
+
+    def extra_repr(self) -> str:
+        return f"{self.width}, {self.stride}, p={self.power:g}" + (", batch" if self.batch_mode else "")

@@ -4,8 +4,11 @@ over time (``TemporalMaxPooling``), on the window engine of ``windows.py``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ember.nn.module import Module, resized
 from ember.nn.windows import _MaxPoolingND
 
 
@@ -71,3 +74,53 @@ class TemporalMaxPooling(_MaxPoolingND):
 
     def extra_repr(self) -> str:
         return f"{self.k[0]}, {self.d[0]}"
+
+
+class TemporalDynamicKMaxPooling(Module):
+    """Keeps the ``k`` largest values of every feature over time, in their temporal order (Torch's
+    ``nn.TemporalDynamicKMaxPooling``; Kalchbrenner et al.'s dynamic k-max pooling), with
+    ``k = max(min_k, ⌈factor · T⌉)``.
+
+    Backward: each output's gradient to the frame it was taken from. ``indices``: those frames, 0-based.
+
+    Args:
+        min_k: the smallest ``k``; the sequence must be at least this long.
+        factor: the fraction of the sequence kept (default 0: always ``min_k``).
+
+    Shape: ``(T, F)`` → ``(k, F)``, or ``(batch, T, F)`` → ``(batch, k, F)``.
+
+    """
+
+    _buffers = ("indices",)
+
+    def __init__(self, min_k: int, factor: float = 0.0) -> None:
+        super().__init__()
+        self.min_k, self.factor = min_k, factor
+        self.indices: np.ndarray | None = None
+
+    def _k(self, input: np.ndarray) -> int:
+        return max(self.min_k, math.ceil(self.factor * input.shape[-2]))
+
+    def checkInput(self, input: np.ndarray) -> None:
+        super().checkInput(input)
+        if input.ndim not in (2, 3):
+            self.fail(f"expected input of shape (T, F) or (batch, T, F), got {input.shape}")
+        if input.shape[-2] < self._k(input):
+            self.fail(f"sequence of length {input.shape[-2]} is shorter than k = {self._k(input)}")
+
+    def updateOutput(self, input: np.ndarray) -> np.ndarray:
+        k = self._k(input)
+        order = np.argsort(-input, axis=-2, kind="stable")
+        self.indices = np.sort(order[..., :k, :], axis=-2)
+        self.output = resized(self.output, input, self.indices.shape)
+        np.copyto(self.output, np.take_along_axis(input, self.indices, axis=-2))
+        return self.output
+
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        grad.fill(0.0)
+        np.put_along_axis(grad, self.indices, gradOutput, axis=-2)
+        return grad
+
+    def extra_repr(self) -> str:
+        return f"{self.min_k}" + (f", {self.factor:g}" if self.factor else "")

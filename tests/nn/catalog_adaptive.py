@@ -51,3 +51,28 @@ def torch_unpool2d_dilated(torch, m, x):
     pool = m.get(0)
     y, idx = F(torch).max_pool2d(x, pool.k, pool.d, return_indices=True)
     return F(torch).max_unpool2d(y, idx, pool.k, pool.d, output_size=x.shape[-2:])
+
+
+def torch_feature_lp(torch, m, x, p):
+    axis = 1 if m.batch_mode else 0
+    moved = x.movedim(axis, -1)
+    windows = moved.unfold(-1, m.width, m.stride)
+    return windows.pow(m.power).sum(-1).pow(1 / m.power).movedim(-1, axis)
+
+
+def torch_dynamic_k(torch, m, x, p):
+    k = max(m.min_k, -(-int(m.factor * x.shape[-2] * 1e9) // int(1e9)))
+    idx = torch.topk(x, k, dim=-2).indices.sort(dim=-2).values
+    return torch.gather(x, -2, idx)
+
+
+CASES += [
+    Case("FeatureLPPooling(2, 1, 2)", lambda rng: nn.FeatureLPPooling(2, 1, 2), positive(5, 2),
+         torch=torch_feature_lp),
+    Case("FeatureLPPooling(3, 2, 3, batch)", lambda rng: nn.FeatureLPPooling(3, 2, 3, True), positive(2, 7, 2),
+         torch=torch_feature_lp),
+    Case("TemporalDynamicKMaxPooling(2)", lambda rng: nn.TemporalDynamicKMaxPooling(2), normal(5, 3),
+         normal(2, 5, 3), torch=torch_dynamic_k),
+    Case("TemporalDynamicKMaxPooling(1, 0.5)", lambda rng: nn.TemporalDynamicKMaxPooling(1, 0.5), normal(5, 2),
+         normal(2, 5, 2), torch=torch_dynamic_k),
+]

@@ -38,3 +38,19 @@ def test_normalize_and_lrn_values():
     np.testing.assert_allclose(y[:, 0, 0], [1 / 2, 1 / 3, 1 / 2])
     with pytest.raises(ValueError, match=r"Normalize\(2\): expected input of shape \(n,\) or \(batch, n\)"):
         nn.Normalize(2).forward(np.ones((2, 2, 2)))
+
+
+def test_dynamic_k_max_keeps_temporal_order():
+    x = np.array([[1.0], [5.0], [2.0], [4.0]])
+    m = nn.TemporalDynamicKMaxPooling(2)
+    np.testing.assert_array_equal(m.forward(x), [[5.0], [4.0]])
+    np.testing.assert_array_equal(m.indices[:, 0], [1, 3])
+    assert nn.TemporalDynamicKMaxPooling(1, 0.5).forward(np.ones((5, 2))).shape == (3, 2)
+    with pytest.raises(ValueError, match=r"TemporalDynamicKMaxPooling\(6\): sequence of length 4 is shorter"):
+        nn.TemporalDynamicKMaxPooling(6).forward(x)
+
+
+def test_feature_lp_pooling_values_and_arguments():
+    np.testing.assert_allclose(nn.FeatureLPPooling(2, 2, 2).forward(np.array([3.0, 4.0, 6.0, 8.0])), [5.0, 10.0])
+    with pytest.raises(ValueError, match=r"FeatureLPPooling.*width in 2\.\.16"):
+        nn.FeatureLPPooling(1, 1, 2)
