@@ -108,6 +108,7 @@ from ember.nn.unpooling import SpatialMaxUnpooling, VolumetricMaxUnpooling
 from ember.nn.upsampling import SpatialUpSamplingBilinear, SpatialUpSamplingNearest, UpSampling
 from ember.nn.volumetric import (
     VolumetricAveragePooling,
+    VolumetricBatchNormalization,
     VolumetricDilatedMaxPooling,
     VolumetricDropout,
     VolumetricMaxPooling,

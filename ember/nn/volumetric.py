@@ -1,6 +1,6 @@
 """Volumetric modules on ``(C, T, H, W)`` or ``(batch, C, T, H, W)`` inputs (video, 3-D scans): max,
-dilated max and average pooling, max unpooling, replication padding, channel dropout. Torch's argument
-order (``kT, kW, kH, dT, dW, dH, padT, padW, padH``).
+dilated max and average pooling, channel dropout, batch normalisation (unpooling and replication padding
+live with their spatial versions). Torch's argument order (``kT, kW, kH, dT, dW, dH, padT, padW, padH``).
 """
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ember.nn.dropout import Dropout
+from ember.nn.normalization import BatchNormalization
 from ember.nn.windows import _AveragePoolingND, _MaxPoolingND
 
 
@@ -81,3 +82,18 @@ class VolumetricDropout(Dropout):
 
     def _noise_shape(self, input: np.ndarray) -> tuple[int, ...]:
         return input.shape[:-3] + (1, 1, 1)
+
+
+class VolumetricBatchNormalization(BatchNormalization):
+    """Batch normalisation of each channel of a volume over the batch and all positions (Torch's
+    ``nn.VolumetricBatchNormalization``, PyTorch's ``BatchNorm3d``): ``BatchNormalization`` with the
+    statistics of channel ``c`` taken over ``x[:, c, :, :, :]`` (``m = batch·T·H·W`` values). Formulas,
+    arguments and attributes as there.
+
+    Shape: input ``(batch, C, T, H, W)``; in evaluation mode also one example ``(C, T, H, W)``.
+    """
+
+    _n_dim = 5
+
+    def _expected(self) -> str:
+        return f"(batch, {self.n_output}, T, H, W)"

@@ -64,3 +64,18 @@ CASES = [
     Case("VolumetricDropout(fixed mask)", lambda rng: nn.VolumetricDropout(0.5, rng=rng, resample=False),
          normal(3, 2, 2, 2), normal(2, 3, 2, 2, 2), per_example=False),
 ]
+
+
+def _batch_norm_cases():
+    from tests.nn.catalog_conv import batch_norm, evaluating_batch_norm, training_batch_norm
+
+    return [
+        Case("VolumetricBatchNormalization(training)", training_batch_norm(nn.VolumetricBatchNormalization, 2),
+             normal(2, 2, 2, 2, 2), per_example=False, torch=lambda torch, m, x, p: batch_norm(torch, m, x, p, True)),
+        Case("VolumetricBatchNormalization(evaluate)", evaluating_batch_norm(nn.VolumetricBatchNormalization, 2),
+             normal(2, 2, 2, 2), normal(2, 2, 2, 2, 2),
+             torch=lambda torch, m, x, p: batch_norm(torch, m, x, p, False)),
+    ]
+
+
+CASES += _batch_norm_cases()
