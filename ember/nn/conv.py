@@ -54,6 +54,9 @@ class SpatialConvolution(Module):
 
     Attributes:
         weight: ``(O, C, kH, kW)``, initialised uniform(−1/√(kW·kH·C), 1/√(kW·kH·C)), as is ``bias`` ``(O,)``.
+        gradInput: set it to ``None`` when nothing needs ``∂L/∂x`` (a first layer fed with data), as in
+            Torch: backward then skips the input gradient and returns ``None``; parameter gradients still
+            accumulate.
 
     Example:
         >>> SpatialConvolution(3, 8, 5, 5, padW=2, padH=2).forward(np.ones((2, 3, 28, 28))).shape
@@ -132,7 +135,9 @@ class SpatialConvolution(Module):
             np.add(out_t.transpose(3, 0, 1, 2), self.bias[:, None, None], out=out)
         return self.output
 
-    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
+    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray | None:
+        if self.gradInput is None:  # switched off: a first layer fed with data (Torch's idiom, as Linear)
+            return None
         x = input if input.ndim == 4 else input[None]
         n, c, h, w = x.shape
         out_h, out_w = gradOutput.shape[-2:]

@@ -324,6 +324,46 @@ class Module:
             twin.share(self, *names)
         return twin
 
+    def sharedClone(self, shareParams: bool = True, shareGradParams: bool = True) -> Module:
+        """A deep copy that shares the parameters and/or their gradients with this module, through the whole
+        tree (Torch's ``sharedClone``): training either trains both.
+        """
+        names: list[str] = []
+        for module in self.listModules():
+            for name, grad_name in module._parameter_names:
+                for attribute, wanted in ((name, shareParams), (grad_name, shareGradParams)):
+                    if wanted and attribute not in names:
+                        names.append(attribute)
+        return self.clone(*names)
+
+    def replace(self, fn: Callable[[Module], Module]) -> Module:
+        """Return ``fn(self)``, after replacing every child ``c`` in ``modules`` by ``c.replace(fn)``, depth
+        first (Torch's ``replace``): e.g. ``net.replace(lambda m: nn.Identity() if isinstance(m, nn.Dropout)
+        else m)`` removes the dropout layers' effect.
+        """
+        out = fn(self)
+        children = getattr(self, "modules", None)
+        if isinstance(children, list):
+            for i, child in enumerate(children):
+                children[i] = child.replace(fn)
+        return out
+
+    def accUpdateGradParameters(self, input: Any, gradOutput: Any, learningRate: float) -> None:
+        """Update the parameters in place by ``θ ← θ − learningRate · ∂L/∂θ`` without touching the gradients
+        (Torch's ``accUpdateGradParameters``): the gradients are pointed at the parameters while
+        ``accGradParameters`` runs with ``scale = −learningRate``. Call ``forward`` and ``backward`` (or
+        ``updateGradInput``) first, as for ``accGradParameters``.
+        """
+        slots = list(self._parameter_slots())
+        saved = [getattr(module, grad_name) for module, _, grad_name in slots]
+        try:
+            for module, name, grad_name in slots:
+                setattr(module, grad_name, getattr(module, name))
+            self.accGradParameters(input, gradOutput, -learningRate)
+        finally:
+            for (module, _, grad_name), grad in zip(slots, saved):
+                setattr(module, grad_name, grad)
+
     # -- modes, types, state ------------------------------------------------------------------
 
     def training(self) -> Module:
