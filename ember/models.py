@@ -27,7 +27,7 @@ import numpy as np
 
 from ember import nn
 
-__all__ = ["ACTIVATIONS", "IMAGE_SHAPE", "criterion_for", "lenet", "mlp"]
+__all__ = ["ACTIVATIONS", "IMAGE_SHAPE", "char_lstm", "criterion_for", "lenet", "mlp"]
 
 #: the activations :func:`mlp` puts after each hidden Linear layer, by name.
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -105,3 +105,22 @@ def criterion_for(model: nn.Module) -> nn.Criterion:
     if isinstance(last, nn.Sigmoid):
         return nn.BCECriterion()
     return nn.CrossEntropyCriterion()
+
+
+def char_lstm(vocab_size: int, hidden: int = 128, embedding: int | None = None) -> nn.Sequential:
+    """A character-level language model: ``LookupTable -> LSTM -> Sequencer(Linear)`` (scores per character).
+
+    Takes ``(T, N)`` character indices and gives ``(T, N, vocab_size)`` scores, for
+    ``nn.SequencerCriterion(nn.CrossEntropyCriterion())`` against the next characters.
+
+    Args:
+        vocab_size: the number of distinct characters.
+        hidden: the LSTM's hidden size.
+        embedding: the size of each character's embedding (default: ``min(hidden, vocab_size)``).
+
+    """
+    if min(vocab_size, hidden) < 1:
+        raise ValueError(f"char_lstm: vocab_size and hidden must be at least 1, got {vocab_size} and {hidden}")
+    embedding = min(hidden, vocab_size) if embedding is None else int(embedding)
+    return nn.Sequential(nn.LookupTable(vocab_size, embedding), nn.LSTM(embedding, hidden),
+                         nn.Sequencer(nn.Linear(hidden, vocab_size)))

@@ -1,4 +1,4 @@
-"""``ember lab xor|grid|mnist``: the backprop lab."""
+"""``ember lab xor|grid|mnist|charrnn``: the backprop lab, and the character-level LSTM."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from ember.cli.common import add_data_dir, add_out, add_quiet, add_seed, command, positive_float, positive_int
-from ember.recipes import dense
+from ember.cli.common import add_data_dir, add_out, add_quiet, add_seed, command, positive_float, positive_int, wrote
+from ember.recipes import charrnn, dense
 
 
 def _layer_list(tokens: Sequence[str]) -> list[Any]:
@@ -32,11 +32,24 @@ def _lab_mnist(args: argparse.Namespace) -> int:
     return 0
 
 
+
+
+def _lab_charrnn(args: argparse.Namespace) -> int:
+    settings = charrnn.Settings(hidden=args.hidden, seq_length=args.seq_length, batch_size=args.batch_size,
+                                epochs=args.epochs, seed=args.seed, temperature=args.temperature,
+                                max_chars=args.max_chars, max_seconds=args.max_seconds, dtype=args.dtype,
+                                data_dir=args.data_dir)
+    result = charrnn.run(settings, out=args.out, report=print)
+    wrote(result.figure)
+    return 0
+
+
 def add_parsers(subparsers: Any) -> None:
-    """Declare ``lab`` and its experiments ``xor``, ``grid`` and ``mnist``."""
+    """Declare ``lab`` and its experiments ``xor``, ``grid``, ``mnist`` and ``charrnn``."""
     lab = command(subparsers, "lab", None,
-                  help="the backprop lab: XOR with a dense network, the experiment grid, MNIST",
-                  description="The backprop lab: 'ember lab xor', 'ember lab grid', 'ember lab mnist'.")
+                  help="the backprop lab: XOR with a dense network, the experiment grid, MNIST; a char-LSTM",
+                  description="The backprop lab: 'ember lab xor', 'ember lab grid', 'ember lab mnist'; and "
+                              "'ember lab charrnn', a character-level LSTM on Shakespeare.")
     experiments = lab.add_subparsers(dest="lab_command", metavar="EXPERIMENT", required=True)
     xor = command(experiments, "xor", _lab_xor,
                   help="train build_dense(2, [2, tanh, 1, sigmoid]) on XOR; plot its weights and decision regions",
@@ -95,3 +108,27 @@ def add_parsers(subparsers: Any) -> None:
     add_seed(mnist, "the split, initialisation and shuffling", mnist_defaults.seed)
     add_quiet(mnist)
     add_out(mnist, "the figure")
+
+    chars = command(experiments, "charrnn", _lab_charrnn,
+                    help="a character-level LSTM on tiny Shakespeare, truncated BPTT; bits per character, samples",
+                    description="Train LookupTable -> LSTM -> Sequencer(Linear) with SequencerCriterion("
+                                "CrossEntropyCriterion) on the shipped tiny Shakespeare text (the last 10% "
+                                "validates) by truncated backpropagation through time, Adam and gradient-norm "
+                                "clipping; print training and validation bits per character and a sample at a "
+                                "temperature each epoch; write the loss plot. Deterministic for a seed.",
+                    epilog="example:\n  ember lab charrnn --hidden 128 --seq-length 50 --epochs 5 --out figures/")
+    add_data_dir(chars)
+    chars.add_argument("--hidden", type=positive_int, default=charrnn.Settings.hidden, help="LSTM hidden size")
+    chars.add_argument("--seq-length", type=positive_int, default=charrnn.Settings.seq_length,
+                       help="characters per truncated-BPTT chunk")
+    chars.add_argument("--batch-size", type=positive_int, default=charrnn.Settings.batch_size,
+                       help="streams read side by side")
+    chars.add_argument("--epochs", type=positive_int, default=charrnn.Settings.epochs, help="passes over the text")
+    chars.add_argument("--temperature", type=positive_float, default=charrnn.Settings.temperature,
+                       help="sampling temperature")
+    chars.add_argument("--max-chars", type=positive_int, default=None, help="use only the text's first characters")
+    chars.add_argument("--max-seconds", type=positive_float, default=None, help="stop training after this long")
+    chars.add_argument("--dtype", choices=("float64", "float32"), default=charrnn.Settings.dtype,
+                       help="the model's dtype")
+    add_seed(chars, "the initialisation and sampling")
+    add_out(chars)

@@ -27,6 +27,7 @@ from ember.data.datasets import (
     mnist,
     ocr_letters,
     read_idx,
+    text,
 )
 from ember.data.download import DownloadError, cache_directory
 from ember.data.generated import blobs, sine, spirals, xor
@@ -36,4 +37,4 @@ from ember.data.utils import Standardizer, batches, one_hot, split_indices, stan
 __all__ = ["DATASETS", "ENV_VAR", "FASHION_CLASSES", "IRIS_CLASSES", "OCR_LETTERS", "SHIPPED", "Dataset",
            "DownloadError", "Standardizer", "batches", "blobs", "cache_directory", "check_spec", "csv_header",
            "data_directory", "fashion_mnist", "iris", "load", "load_csv", "mnist", "ocr_letters", "one_hot", "read_idx",
-           "sine", "spirals", "split_indices", "standardize", "train_test_split", "xor"]
+           "sine", "spirals", "split_indices", "standardize", "text", "train_test_split", "xor"]

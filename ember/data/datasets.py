@@ -548,3 +548,14 @@ def fashion_mnist(kind: str = "train", data_dir: PathLike | None = None, dtype: 
 
     """
     return _read_digits("fashion-mnist", kind, data_dir, dtype, download)
+
+
+# -- text ------------------------------------------------------------------------------------------------------------
+
+def text(name: str = "tinyshakespeare", data_dir: PathLike | None = None) -> str:
+    """A text corpus for character-level language models: ``tinyshakespeare`` (Shakespeare's plays, public
+    domain, 1,115,394 characters; shipped gzip-compressed), read from ``<data dir>/text/<name>.txt[.gz]``.
+    """
+    path = _find_file(_dataset_folder("text", data_dir), [f"{name}.txt", f"{name}.txt.gz"], f"text {name!r}")
+    with _open_text(path) as file:
+        return file.read()

@@ -13,6 +13,9 @@
 * :mod:`ember.recipes.lenet` — a LeNet-style CNN on MNIST (``ember.models.lenet``): ``train_lenet`` (8k/2k
   split, Adam, ≥ 97% test accuracy in 12 epochs).
 
+* :mod:`ember.recipes.charrnn` — a character-level LSTM (``ember.models.char_lstm``) on tiny Shakespeare by
+  truncated backpropagation through time, in bits per character, with samples at a temperature.
+
 * :mod:`ember.recipes.trace` — show your work: every intermediate of one pass of the OCR network (``a, z,
   b, ŷ, J`` and every gradient) as Markdown, LaTeX or CSV, and the first wrong value of a student's own.
 

@@ -57,3 +57,9 @@ def test_backprop_lab(tmp_path):
     out = run_example("backprop_lab.py", "--seeds", "1", "--mnist-epochs", "0", "--out", "figs", cwd=tmp_path)
     assert "all four correct: True" in out and "| activation |" in out and "MNIST part skipped" in out
     assert len(written(out)) == 4 + 3
+
+
+def test_char_rnn(tmp_path):
+    out = run_example("char_rnn.py", "--hidden", "8", "--seq-length", "8", "--batch-size", "2", "--max-chars", "2000",
+                      "--out", "figs", cwd=tmp_path)
+    assert "bits/char  validation" in out and (tmp_path / "figs" / "charrnn-loss.png").is_file()
