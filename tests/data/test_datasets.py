@@ -95,7 +95,8 @@ def test_shipped_data_is_the_shared_data(data_dir, monkeypatch):
 
 def test_shipped_files_are_small_compressed_and_declared_as_package_data():
     files = sorted(path for path in data.SHIPPED.rglob("*") if path.is_file())
-    assert sum(path.stat().st_size for path in files) < 2_000_000
+    # 1.9 MB of OCR letters, Iris and MNIST t10k, and 0.43 MB of tiny Shakespeare for the char-LSTM workflow
+    assert sum(path.stat().st_size for path in files) < 2_500_000
     assert all(path.suffix == ".gz" for path in files if path.name != "README.md")
     readme = (data.SHIPPED / "README.md").read_text()
     assert all(word in readme for word in ("licence", "CC BY-SA 3.0", "UCI", "Stanford OCR"))
