@@ -2,7 +2,7 @@
 
 The workflow is ``ember.recipes.charrnn``: ``LookupTable -> LSTM -> Sequencer(Linear)``
 (``ember.models.char_lstm``) with ``SequencerCriterion(CrossEntropyCriterion)``, truncated
-backpropagation through time over 32 streams of 50 characters (the LSTM ``remember()``\\ s its
+backpropagation through time over 32 streams of 50 characters (the LSTM carries its
 state between chunks), Adam and gradient-norm clipping; each epoch prints training and
 validation bits per character and a sample. The same is ``ember lab charrnn``.
 

@@ -3,7 +3,7 @@
 The Oxford practical after the MLP (and Karpathy's char-rnn): ``LookupTable → LSTM → Sequencer(Linear)``
 (:func:`ember.models.char_lstm`) with ``SequencerCriterion(CrossEntropyCriterion)`` predicts each next
 character. The text is cut into ``batch_size`` streams read side by side, ``seq_length`` characters at a
-time; the LSTM ``remember()``\\ s its state from one chunk to the next (truncated BPTT: gradients stop at
+time; the LSTM carries its state from one chunk to the next (``remember()``) (truncated BPTT: gradients stop at
 the chunk's start). Adam with the flat gradient clipped to norm ``max_norm``; the last 10% of the text
 validates. Progress is in bits per character (the mean cross-entropy / ln 2); samples are drawn one
 character at a time at a ``temperature``.
