@@ -1,4 +1,4 @@
-"""The five workloads, each written three ways: ember, hand-written NumPy, and idiomatic PyTorch.
+"""The workloads, each written three ways: ember, hand-written NumPy, and idiomatic PyTorch.
 
 Every ``setup_*`` returns ``{"ember": run, "numpy": run, "pytorch": run_or_reason}``, where ``run()``
 performs one unit of work (an epoch or an iteration, as the workload says) from the same initial
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from benchmarks.lstm import setup_w6
 from ember import nn, optim
 from ember.data import ocr_letters
 
@@ -406,4 +407,5 @@ WORKLOADS = [
     Workload("W3 full-batch Iris (f64)", "1000 iter", 0.3, 1.3, setup_w3),
     Workload("W4 inference (f32, b=1000)", "10k rows", 1.0, 1.05, setup_w4),
     Workload("W5 LeNet conv fwd+bwd (f32, b=64)", "batch", 2.0, 1.3, setup_w5),
+    Workload("W6 LSTM train step (f32, h=128, b=32, T=50)", "step", 1.0, 1.2, setup_w6),
 ]

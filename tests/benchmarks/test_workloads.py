@@ -29,3 +29,23 @@ def test_w5_runs_every_implementation(torch):
     assert set(runners) == {"ember", "numpy", "pytorch"}
     for run in runners.values():
         run()
+
+
+def test_w6_numpy_lstm_step_updates_as_ember_does():
+    """W6's hand-written NumPy LSTM step (float32) moves the parameters as ember's LSTM step does."""
+    from benchmarks import lstm
+
+    runners = lstm.setup_w6(quick=True)
+    rng = np.random.default_rng(1)
+    layer = nn.LSTM(lstm.F, lstm.H, rng=rng).float()
+    params = [p.copy() for p in layer.parameters()[0]]
+    x = rng.standard_normal((lstm.T, lstm.N, lstm.F)).astype(np.float32)
+    g = rng.standard_normal((lstm.T, lstm.N, lstm.H)).astype(np.float32)
+    lstm._numpy_step(params, x, g)
+    layer.forward(x)
+    layer.backward(x, g)
+    for mine, theirs, grad in zip(params, layer.parameters()[0], layer.parameters()[1]):
+        np.testing.assert_allclose(mine, theirs - lstm.LEARNING_RATE * grad, rtol=1e-4, atol=1e-5)
+    for run in runners.values():
+        if callable(run):
+            run()
