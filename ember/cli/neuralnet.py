@@ -52,7 +52,8 @@ examples:
 SWEEP_DESCRIPTION = """\
 The homework's empirical questions: train the OCR network for every number of hidden units and
 every learning rate, record the mean train and test cross-entropy after each epoch, and write
-  sweep.csv                                 one line per (hidden units, learning rate, epoch)
+  sweep.csv                                 one line per (hidden units, learning rate, epoch); the
+                                            final error rates on each run's last line
   crossentropy_vs_hidden_units.png          last-epoch cross-entropy against hidden units
   crossentropy_vs_epoch_lr<RATE>.png        cross-entropy against epoch, one figure per learning rate
 into --out. The data are a split of the shipped OCR letters (--split) or two CSV files

@@ -352,8 +352,8 @@ def sweep_run(run: tuple) -> dict[str, Any]:
 
 
 def write_sweep_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
-    """Write the sweep as CSV: one line per (run, epoch) with the train and test cross-entropy,
-    and the run's final error rates.
+    """Write the sweep as CSV: one line per (run, epoch) with that epoch's train and test cross-entropy;
+    the error rates, measured once after training, are on each run's last line only (empty on the others).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -362,10 +362,11 @@ def write_sweep_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
         writer.writerow(["hidden_units", "learning_rate", "epoch", "crossentropy_train", "crossentropy_test",
                          "error_train", "error_test"])
         for row in rows:
-            for epoch, (train_loss, test_loss) in enumerate(zip(row["loss_per_epoch_train"],
-                                                                row["loss_per_epoch_val"]), start=1):
+            losses = list(zip(row["loss_per_epoch_train"], row["loss_per_epoch_val"]))
+            for epoch, (train_loss, test_loss) in enumerate(losses, start=1):
+                final = [f"{row['err_train']:.6f}", f"{row['err_val']:.6f}"] if epoch == len(losses) else ["", ""]
                 writer.writerow([row["hidden_units"], row["learning_rate"], epoch, f"{train_loss:.6f}",
-                                 f"{test_loss:.6f}", f"{row['err_train']:.6f}", f"{row['err_val']:.6f}"])
+                                 f"{test_loss:.6f}", *final])
     return path
 
 

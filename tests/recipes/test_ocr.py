@@ -138,6 +138,9 @@ def test_sweep_csv_and_plots(toy, tmp_path):
     lines = ocr.write_sweep_csv(tmp_path / "sweep.csv", rows).read_text().splitlines()
     assert lines[0].startswith("hidden_units,learning_rate,epoch,crossentropy_train,crossentropy_test")
     assert len(lines) == 1 + 4 * 2
+    first, last = lines[1].split(","), lines[2].split(",")
+    assert first[5:] == ["", ""]  # the error rates are measured once, after the last epoch
+    assert last[5:] == [f"{rows[0]['err_train']:.6f}", f"{rows[0]['err_val']:.6f}"]
     paths = ocr.plot_sweep(rows, tmp_path)
     assert [p.name for p in paths] == ["crossentropy_vs_hidden_units.png", "crossentropy_vs_epoch_lr0.1.png",
                                        "crossentropy_vs_epoch_lr0.01.png"]
