@@ -1,7 +1,17 @@
 """ember: a small, fast, transparent neural-network library on NumPy, in the style of Torch ``nn``."""
 
 from ember import check, data, nn, optim
+from ember.errors import (
+    EmberError,
+    InputError,
+    InputIndexError,
+    InputTypeError,
+    ModelFileError,
+    ProtocolError,
+    UntrustedModuleError,
+)
 from ember.random import manual_seed
 
 __version__ = "0.1.0"
-__all__ = ["check", "data", "manual_seed", "nn", "optim"]
+__all__ = ["EmberError", "InputError", "InputIndexError", "InputTypeError", "ModelFileError", "ProtocolError",
+           "UntrustedModuleError", "check", "data", "manual_seed", "nn", "optim"]

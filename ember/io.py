@@ -7,15 +7,14 @@ file holding
   module's position in ``model.listModules()`` (``"0"`` is the model itself),
   e.g. ``"1.weight"``, ``"3.bias"``; a parameter shared between modules is
   stored once and recorded as an alias;
-* persistent non-parameter state (e.g. running statistics) for modules that
-  list attribute names in a ``_state_names`` class attribute;
+* every declared buffer (persistent state, e.g. running statistics);
 * text metadata: ``format`` (``"ember"``), ``version`` (``"1"``), ``dtype``,
   ``aliases`` (shared parameters), a ``sha256`` of the other metadata and the
   tensors, and ``architecture``, a JSON description of the module tree built
-  from the arguments each module's constructor received::
+  from each module's declared ``config()`` and its training/evaluation mode::
 
-      {"type": "Sequential", "args": [], "kwargs": {},
-       "modules": [{"type": "Linear", "args": [4, 2], "kwargs": {}}, ...]}
+      {"type": "Sequential", "config": {}, "train": true,
+       "modules": [{"type": "Linear", "config": {"n_in": 4, "n_out": 2, "bias": true}, "train": true}, ...]}
 
 Loading rebuilds the model by looking each ``type`` up among the Module
 classes that :mod:`ember.nn` exports (nothing named by the file is imported or
@@ -54,7 +53,7 @@ from ember.random import get_rng
 
 FORMAT = "ember"
 CHECKPOINT_FORMAT = "ember-checkpoint"
-VERSION = "1"
+VERSION = "2"
 _FLOAT_DTYPES = ("float16", "float32", "float64")
 
 __all__ = [
@@ -102,16 +101,18 @@ def _from_json(value: Any) -> Any:
     return value
 
 
-def architecture(model: Module) -> dict[str, Any]:
-    """Describe ``model``'s tree as JSON-ready data, from the arguments its constructors received.
+def architecture(model: Module, modes: bool = True) -> dict[str, Any]:
+    """Describe ``model``'s tree as JSON-ready data, from each module's declared ``config()``::
 
-    Random generators passed as ``rng`` are dropped (they only matter for
-    initialisation); a container's children are taken from ``.modules`` (so
-    modules added after construction are included), not from its arguments.
+        {"type": "Sequential", "config": {}, "train": true,
+         "modules": [{"type": "Linear", "config": {"n_in": 4, "n_out": 2, "bias": true}, "train": true}]}
+
+    A container's children are taken from ``.modules``. ``modes=False`` leaves out the
+    ``"train"`` entries (to compare architectures whatever mode the models are in).
 
     Raises:
-        TypeError: a module is not one of ``ember.nn``'s exported classes, or a
-            constructor argument cannot be written as JSON.
+        TypeError: a module is not one of ``ember.nn``'s exported classes, or its
+            configuration cannot be written as JSON.
 
     """
     classes = module_classes()
@@ -119,20 +120,12 @@ def architecture(model: Module) -> dict[str, Any]:
     if classes.get(cls.__name__) is not cls:
         raise TypeError(f"cannot save {model.describe()}: {cls.__module__}.{cls.__qualname__} is not one of "
                         f"ember.nn's modules, and only those can be loaded back")
-    args, kwargs = getattr(model, "_constructor_args", ((), {}))
-    is_container = isinstance(model, Container)
     name = cls.__name__
-    kept_args = [None if isinstance(arg, np.random.Generator) else arg
-                 for arg in args if not (is_container and isinstance(arg, Module))]
-    kept_kwargs = {key: value for key, value in kwargs.items()
-                   if key != "rng" and not isinstance(value, np.random.Generator)}
-    description: dict[str, Any] = {
-        "type": name,
-        "args": _json_value(kept_args, f"{name} argument"),
-        "kwargs": _json_value(kept_kwargs, f"{name} keyword argument"),
-    }
-    if is_container:
-        description["modules"] = [architecture(child) for child in model.modules]
+    description: dict[str, Any] = {"type": name, "config": _json_value(model.config(), f"{name}.config()")}
+    if modes:
+        description["train"] = bool(model.train)
+    if isinstance(model, Container):
+        description["modules"] = [architecture(child, modes) for child in model.modules]
     return description
 
 
@@ -162,27 +155,23 @@ def _build(description: Any, classes: dict[str, type[Module]], where: str) -> Mo
     cls = classes.get(name)
     if cls is None:
         raise ValueError(f"{where}: unknown module type {name!r} (a file can only name ember.nn's modules)")
-    args, kwargs = description.get("args", []), description.get("kwargs", {})
-    if not isinstance(args, list) or not isinstance(kwargs, dict):
-        raise ValueError(f"{where} ({name}): 'args' must be a list and 'kwargs' an object")
+    config = description.get("config", {})
+    if not isinstance(config, dict):
+        raise ValueError(f"{where} ({name}): 'config' must be an object")
     children = description.get("modules")
     if (children is not None) != issubclass(cls, Container) or not isinstance(children or [], list):
         raise ValueError(f"{where} ({name}): 'modules' must be a list exactly when the type is a container")
     try:
-        module = cls(*_from_json(args), **_from_json(kwargs))
+        module = cls.from_config(_from_json(config))
     except Exception as exc:
-        raise ValueError(f"{where}: cannot build {name} from args {args} and kwargs {kwargs}: {exc}") from exc
+        raise ValueError(f"{where}: cannot build {name} from config {config}: {exc}") from exc
     for i, child in enumerate(children or []):
         module.add(_build(child, classes, f"{where}.modules[{i}]"))
+    module.train = bool(description.get("train", True))
     return module
 
 
 # -- tensors --------------------------------------------------------------------------------
-
-def _state_names(module: Module) -> tuple[str, ...]:
-    """Names of persistent non-parameter arrays (e.g. running statistics) a module class declares."""
-    return tuple(getattr(type(module), "_state_names", ()))
-
 
 def _model_tensors(model: Module) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """The model's parameters and persistent state by name, and the aliases of shared arrays."""
@@ -190,7 +179,8 @@ def _model_tensors(model: Module) -> tuple[dict[str, np.ndarray], dict[str, str]
     aliases: dict[str, str] = {}
     seen: dict[tuple, str] = {}
     for index, module in enumerate(model.listModules()):
-        names = [name for pair in module._parameter_names for name in pair] + list(_state_names(module))
+        declared = module.declared_parameters()
+        names = [*declared, *declared.values(), *module.declared_buffers()]
         for name in names:
             value = getattr(module, name, None)
             if value is None:
@@ -328,10 +318,9 @@ def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, 
         except (ValueError, IndexError, AttributeError) as exc:
             raise ValueError(f"{path}: bad shared-parameter alias {name!r} -> {source!r}: {exc}") from exc
         setattr(target_module, attribute, value)
-        grad_of = {param: grad for param, grad in target_module._parameter_names}
-        if attribute in grad_of and source_attribute in dict(source_module._parameter_names):
-            setattr(target_module, grad_of[attribute],
-                    getattr(source_module, dict(source_module._parameter_names)[source_attribute]))
+        grad_of, source_grad_of = target_module.declared_parameters(), source_module.declared_parameters()
+        if attribute in grad_of and source_attribute in source_grad_of:
+            setattr(target_module, grad_of[attribute], getattr(source_module, source_grad_of[source_attribute]))
     return model
 
 
@@ -395,7 +384,7 @@ def info(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load(path: str | os.PathLike) -> Module:
-    """Rebuild a model saved by :func:`save` (training mode, fresh gradients).
+    """Rebuild a model saved by :func:`save` (in the training/evaluation mode it was saved in, fresh gradients).
 
     Raises:
         FileNotFoundError: there is no such file.

@@ -1,7 +1,7 @@
 """The library-wide random generator used by parameter initialisation and dropout.
 
 Every function that draws random numbers takes an optional ``rng`` (a
-:class:`numpy.random.Generator`); without one it draws from this module's
+:class:`numpy.random.Generator`, or an int seed); without one it draws from this module's
 generator, which :func:`manual_seed` re-seeds (Torch's ``torch.manualSeed``).
 """
 
@@ -18,6 +18,14 @@ def manual_seed(seed: int) -> None:
     _generator = np.random.default_rng(seed)
 
 
-def get_rng(rng: np.random.Generator | None = None) -> np.random.Generator:
-    """Return ``rng`` if given, else the library-wide generator."""
-    return _generator if rng is None else rng
+def get_rng(rng: int | np.random.Generator | None = None) -> np.random.Generator:
+    """The generator to draw from: ``rng`` itself if it is a Generator, a new one seeded with
+    ``rng`` if it is an int, else (``None``) the library-wide generator.
+    """
+    if rng is None:
+        return _generator
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"expected rng as an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")

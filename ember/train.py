@@ -189,7 +189,7 @@ def _set_generator_states(model: Module, states: dict[str, Any]) -> None:
 def _restore_from_checkpoint(path: Any, model: Module, params: np.ndarray, optimizer_name: str) -> io.Checkpoint:
     """Load a checkpoint and copy its parameters and persistent state into ``model``."""
     checkpoint = io.load_checkpoint(path)
-    if io.architecture(checkpoint.model) != io.architecture(model):
+    if io.architecture(checkpoint.model, modes=False) != io.architecture(model, modes=False):
         raise ValueError(f"{path}: the checkpoint's model differs from the model given to fit "
                          f"(checkpoint: {checkpoint.model.describe()}, given: {model.describe()})")
     saved_name = checkpoint.extra.get("optimizer")
@@ -201,7 +201,7 @@ def _restore_from_checkpoint(path: Any, model: Module, params: np.ndarray, optim
         raise ValueError(f"{path}: the checkpoint's parameters are {saved.dtype}, the model's {params.dtype}")
     params[...] = saved
     for mine, theirs in zip(model.listModules(), checkpoint.model.listModules()):
-        for name in io._state_names(mine):
+        for name in mine.declared_buffers():
             getattr(mine, name)[...] = getattr(theirs, name)
     return checkpoint
 

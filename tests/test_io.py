@@ -63,14 +63,14 @@ def test_file_layout(tmp_path):
     with safe_open(str(path), framework="np") as f:
         metadata = f.metadata()
         names = set(f.keys())
-    assert metadata["format"] == "ember" and metadata["version"] == "1" and metadata["dtype"] == "float64"
+    assert metadata["format"] == "ember" and metadata["version"] == "2" and metadata["dtype"] == "float64"
     # listModules order: 0 Sequential, 1 Linear, 2 Concat, 3 Linear, 4 Sequential, 5 Linear(no bias), 6 Tanh, ...
     assert names == {"1.weight", "1.bias", "3.weight", "3.bias", "5.weight", "8.weight", "8.bias"}
     arch = json.loads(metadata["architecture"])
-    assert arch["type"] == "Sequential" and arch["args"] == []
-    assert arch["modules"][0] == {"type": "Linear", "args": [4, 5], "kwargs": {}}
-    assert arch["modules"][1]["args"] == [1] and len(arch["modules"][1]["modules"]) == 2
-    assert arch["modules"][1]["modules"][1]["modules"][0]["kwargs"] == {"bias": False}
+    assert arch["type"] == "Sequential" and arch["config"] == {} and arch["train"] is True
+    assert arch["modules"][0] == {"type": "Linear", "config": {"n_in": 4, "n_out": 5, "bias": True}, "train": True}
+    assert arch["modules"][1]["config"] == {"dim": 1} and len(arch["modules"][1]["modules"]) == 2
+    assert arch["modules"][1]["modules"][1]["modules"][0]["config"]["bias"] is False
 
 
 def test_modules_added_after_construction_and_flattened_parameters(tmp_path):
@@ -213,17 +213,18 @@ def test_architecture_that_does_not_fit_the_tensors(tmp_path):
     with safe_open(str(path), framework="np") as f:
         arch = f.metadata()["architecture"]
     bad = tmp_path / "bad.safetensors"
-    rewrite_metadata(path, bad, architecture=arch.replace('"args": [4, 5]', '"args": [4, 6]'))
+    first = '"n_in": 4, "n_out": 5'
+    rewrite_metadata(path, bad, architecture=arch.replace(first, '"n_in": 4, "n_out": 6'))
     with pytest.raises(ValueError, match=r"tensor '1.weight' has shape \(5, 4\).*needs \(6, 4\)"):
         io.load(bad)
-    rewrite_metadata(path, bad, architecture=arch.replace('"kwargs": {"bias": false}', '"kwargs": {}'))
+    rewrite_metadata(path, bad, architecture=arch.replace('"bias": false', '"bias": true'))
     with pytest.raises(ValueError, match=r"missing \['5.bias'\]"):
         io.load(bad)
-    rewrite_metadata(path, bad, architecture=arch.replace('{"type": "LogSoftMax", "args": [], "kwargs": {}}',
-                                                          '{"type": "Linear", "args": [3, 3], "kwargs": {}}'))
+    rewrite_metadata(path, bad, architecture=arch.replace('{"type": "LogSoftMax", "config": {}',
+                                                          '{"type": "Linear", "config": {"n_in": 3, "n_out": 3}'))
     with pytest.raises(ValueError, match=r"missing \['9.bias', '9.weight'\]"):
         io.load(bad)
-    rewrite_metadata(path, bad, architecture=arch.replace('"args": [4, 5]', '"args": [4, 5, 6, 7, 8]'))
+    rewrite_metadata(path, bad, architecture=arch.replace(first, first + ', "n_hidden": 6'))
     with pytest.raises(ValueError, match="cannot build Linear"):
         io.load(bad)
 

@@ -85,7 +85,7 @@ def jacobian(module: Module, input: Any, param: str | int | None = None,
     one parameter (``param`` is an attribute name such as ``'weight'`` or an
     index into ``module.parameters()[0]``). The caller's input is never
     modified; perturbed parameter entries are restored exactly, and the
-    module's parameter gradients and persistent state (``_state_names``, e.g.
+    module's parameter gradients and persistent state (declared buffers, e.g.
     running statistics) are left as they were.
     """
     check_settings("jacobian", eps)

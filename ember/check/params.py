@@ -37,7 +37,7 @@ def _named_parameters(module: Module) -> list[_Parameter]:
     names: dict[int, tuple[str, str]] = {}
     for owner in module.listModules():
         prefix = paths.get(id(owner), "")
-        for name, grad_name in owner._parameter_names:
+        for name, grad_name in owner.declared_parameters().items():
             value = getattr(owner, name, None)
             if value is not None:
                 dot = "." if prefix else ""
@@ -61,12 +61,12 @@ def _resolve_param(module: Module, param: str | int) -> np.ndarray:
 
 
 class _Snapshot:
-    """Parameter gradients and persistent state (``_state_names``) of a module tree, to put back."""
+    """Parameter gradients and declared buffers (persistent state) of a module tree, to put back."""
 
     def __init__(self, module: Module) -> None:
         self.saved = [(grad, grad.copy()) for grad in module.parameters()[1] if isinstance(grad, np.ndarray)]
         self.state = [(owner, name, copy_structure(getattr(owner, name)))
-                      for owner in module.listModules() for name in getattr(type(owner), "_state_names", ())
+                      for owner in module.listModules() for name in owner.declared_buffers()
                       if isinstance(getattr(owner, name, None), np.ndarray)]
 
     def restore(self) -> None:

@@ -10,6 +10,8 @@ dimension*, as Torch's do: dim 0 of an unbatched input ``(C,)`` or
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ember.nn.module import Module, filled, resized
@@ -71,6 +73,9 @@ class Threshold(Module):
         super().__init__()
         self.threshold, self.value = threshold, value
 
+    def config(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "value": self.value}
+
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         out = self.output = resized(self.output, input)
         out.fill(self.value)
@@ -94,11 +99,14 @@ class ReLU(Threshold):
     maximum of two arrays but not of an array and a scalar (3.4× faster on float32). A NaN stays NaN.
     """
 
-    _buffers = ("_zeros",)
+    _scratch = ("_zeros",)
 
     def __init__(self) -> None:
         super().__init__(0.0, 0.0)
         self._zeros: np.ndarray | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {}
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = resized(self.output, input)
@@ -142,6 +150,9 @@ class LeakyReLU(Module):
         super().__init__()
         self.negval = negval
 
+    def config(self) -> dict[str, Any]:
+        return {"negval": self.negval}
+
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         out = self.output = resized(self.output, input)
         np.multiply(input, self.negval, out=out)
@@ -171,6 +182,9 @@ class ELU(Module):
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
         self.alpha = alpha
+
+    def config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         out = self.output = resized(self.output, input)
@@ -210,18 +224,17 @@ class PReLU(Module):
 
     """
 
-    _parameter_names = (("weight", "gradWeight"),)
-
     def __init__(self, n_output_plane: int = 0) -> None:
         super().__init__()
         self.n_output_plane = n_output_plane
-        size = max(n_output_plane, 1)
-        self.weight = np.empty(size)
-        self.gradWeight = np.zeros(size)
+        self.register_parameter("weight", np.empty(max(n_output_plane, 1)))
         self.reset()
 
-    def reset(self, rng: np.random.Generator | None = None) -> PReLU:
-        """Set every slope to 0.25 (Torch's initial value; nothing random, ``rng`` is unused)."""
+    def config(self) -> dict[str, Any]:
+        return {"n_output_plane": self.n_output_plane}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> PReLU:
+        """Set every slope to 0.25 (Torch's initial value; nothing random, ``rng`` and ``stdv`` are unused)."""
         self.weight.fill(0.25)
         return self
 
@@ -279,6 +292,9 @@ class SoftPlus(Module):
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
         self.beta, self.threshold = beta, threshold
+
+    def config(self) -> dict[str, Any]:
+        return {"beta": self.beta, "threshold": self.threshold}
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         out = self.output = resized(self.output, input)
@@ -341,6 +357,9 @@ class HardTanh(Module):
         if not min_value < max_value:
             self.fail(f"max_value must be greater than min_value, got {min_value:g} and {max_value:g}")
 
+    def config(self) -> dict[str, Any]:
+        return {"min_value": self.min_value, "max_value": self.max_value}
+
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = resized(self.output, input)
         return np.clip(input, self.min_value, self.max_value, out=self.output)
@@ -378,7 +397,7 @@ class LogSigmoid(Module):
 class _FeatureDimModule(Module):
     """Base of the modules that normalise along the feature dimension (see ``FEATURE_DIM``)."""
 
-    _buffers = ("_ones",)
+    _scratch = ("_ones",)
 
     def __init__(self) -> None:
         super().__init__()

@@ -133,7 +133,7 @@ class MultiLabelMarginCriterion(Criterion):
 
     """
 
-    _buffers = ("_active", "_count")
+    _scratch = ("_active", "_count")
 
     def __init__(self, size_average: bool = True) -> None:
         super().__init__()

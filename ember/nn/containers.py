@@ -6,11 +6,14 @@ returns the container so that calls chain. Printing follows Torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ember.errors import EmberError
 from ember.nn.module import Module, resized
+from ember.random import get_rng
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -36,10 +39,27 @@ def copy_into(buffer: Any, value: Any) -> Any:
     return buffer
 
 
-class Container(Module):
-    """Base class of containers: holds ``modules`` and forwards the protocol to them."""
+def locate(exc: BaseException, container: Container, child: Module | int) -> None:
+    """Say where ``child`` sits in ``container`` in the error ``exc`` raised from it: an ember
+    error's message gains the prefix ``Sequential[2] > `` (0-based, as ``get()`` counts; nested
+    containers add theirs, as Torch's ``rethrowErrors``), any other exception a note.
+    """
+    if isinstance(child, int):
+        index = child
+    else:  # found by identity: a module added twice is named by its first place
+        index = next(i for i, m in enumerate(container.modules) if m is child)
+    where = f"{type(container).__name__}[{index}]"
+    if isinstance(exc, EmberError) and exc.args and isinstance(exc.args[0], str):
+        exc.args = (f"{where} > {exc.args[0]}",) + exc.args[1:]
+    else:
+        exc.add_note(f"raised in {where}: {container.modules[index].describe()}")
 
-    _parameter_names = ()
+
+class Container(Module):
+    """Base class of containers: holds ``modules`` and forwards the protocol to them.
+
+    An error raised by a child names where it sits: ``Sequential[2] > Linear(4 -> 2): …``.
+    """
 
     def __init__(self, *modules: Module) -> None:
         super().__init__()
@@ -73,9 +93,27 @@ class Container(Module):
     def checkInput(self, input: Any) -> None:
         """Children check their own inputs."""
 
-    def reset(self, rng: np.random.Generator | None = None) -> Module:
+    def _each(self, step: Callable[[int, Module], Any]) -> list[Any]:
+        """``[step(i, child) for i, child in enumerate(self.modules)]``; an error names the child."""
+        results = []
+        try:
+            for i, module in enumerate(self.modules):
+                results.append(step(i, module))
+        except Exception as exc:
+            locate(exc, self, i)
+            raise
+        return results
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> Module:
+        """Re-initialise every child, in order, from one generator (``rng`` a seed, a Generator or
+        ``None``), so that ``model.reset(0)`` re-initialises a whole model reproducibly.
+        """
+        rng = get_rng(rng)
         for module in self.modules:
-            module.reset(rng)
+            if stdv is None:
+                module.reset(rng)
+            else:
+                module.reset(rng, stdv=stdv)
         return self
 
 
@@ -109,8 +147,12 @@ class Sequential(Container):
 
     def updateOutput(self, input: Any) -> Any:
         current = input
-        for module in self.modules:
-            current = module.forward(current)
+        try:
+            for module in self.modules:
+                current = module.forward(current)
+        except Exception as exc:
+            locate(exc, self, module)
+            raise
         self.output = current
         return current
 
@@ -121,28 +163,48 @@ class Sequential(Container):
     def backward(self, input: Any, gradOutput: Any, scale: float = 1.0) -> Any:
         modules = self.modules
         grad = gradOutput
-        for i in range(len(modules) - 1, 0, -1):
-            grad = modules[i].backward(modules[i - 1].output, grad, scale)
-        self.gradInput = modules[0].backward(input, grad, scale) if modules else grad
-        return self.gradInput
+        try:
+            for i in range(len(modules) - 1, 0, -1):
+                module = modules[i]
+                grad = module.backward(modules[i - 1].output, grad, scale)
+            if modules:
+                module = modules[0]
+                grad = module.backward(input, grad, scale)
+        except Exception as exc:
+            locate(exc, self, module)
+            raise
+        self.gradInput = grad
+        return grad
 
     def updateGradInput(self, input: Any, gradOutput: Any) -> Any:
         modules = self.modules
         grad = gradOutput
-        for i in range(len(modules) - 1, 0, -1):
-            grad = modules[i].updateGradInput(modules[i - 1].output, grad)
-        self.gradInput = modules[0].updateGradInput(input, grad) if modules else grad
-        return self.gradInput
+        try:
+            for i in range(len(modules) - 1, 0, -1):
+                module = modules[i]
+                grad = module.updateGradInput(modules[i - 1].output, grad)
+            if modules:
+                module = modules[0]
+                grad = module.updateGradInput(input, grad)
+        except Exception as exc:
+            locate(exc, self, module)
+            raise
+        self.gradInput = grad
+        return grad
 
     def accGradParameters(self, input: Any, gradOutput: Any, scale: float = 1.0) -> None:
         grads = [module.gradInput for module in self.modules[1:]] + [gradOutput]
-        for module, module_input, grad in zip(self.modules, self._inputs(input), grads):
-            module.accGradParameters(module_input, grad, scale)
+        try:
+            for module, module_input, grad in zip(self.modules, self._inputs(input), grads):
+                module.accGradParameters(module_input, grad, scale)
+        except Exception as exc:
+            locate(exc, self, module)
+            raise
 
     def __repr__(self) -> str:
-        steps = " -> ".join(f"({i})" for i in range(1, len(self.modules) + 1))
+        steps = " -> ".join(f"({i})" for i in range(len(self.modules)))
         lines = ["nn.Sequential {", f"  [input -> {steps} -> output]" if steps else "  [input -> output]"]
-        lines += [f"  ({i}): {_indent(repr(m), '  ')}" for i, m in enumerate(self.modules, 1)]
+        lines += [f"  ({i}): {_indent(repr(m), '  ')}" for i, m in enumerate(self.modules)]
         return "\n".join(lines + ["}"])
 
 
@@ -154,7 +216,7 @@ class _Branching(Container):
     def __repr__(self) -> str:
         lines = [f"nn.{type(self).__name__} {{", "  input"]
         lines += [f"    {self._branch}({i}): {_indent(repr(m), '    |      ')}"
-                  for i, m in enumerate(self.modules, 1)]
+                  for i, m in enumerate(self.modules)]
         return "\n".join(lines + ["     ... -> output", "}"])
 
 
@@ -169,6 +231,9 @@ class Concat(_Branching):
         super().__init__(*modules)
         self.dim = dim
 
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
     def extra_repr(self) -> str:
         return str(self.dim)
 
@@ -177,7 +242,7 @@ class Concat(_Branching):
             self.fail("has no modules to apply", IndexError)
 
     def updateOutput(self, input: Any) -> np.ndarray:
-        outputs = [module.forward(input) for module in self.modules]
+        outputs = self._each(lambda i, module: module.forward(input))
         first = outputs[0]
         if not -first.ndim <= self.dim < first.ndim:
             self.fail(f"cannot concatenate along dim {self.dim} outputs of {first.ndim} dimensions")
@@ -204,8 +269,9 @@ class Concat(_Branching):
         return slices
 
     def _sum_children(self, input: Any, gradOutput: np.ndarray, step) -> np.ndarray:
-        for i, (module, index) in enumerate(zip(self.modules, self._slices())):
-            grad = step(module, gradOutput[index])
+        slices = self._slices()
+        grads = self._each(lambda i, module: step(module, gradOutput[slices[i]]))
+        for i, grad in enumerate(grads):
             if i == 0:
                 self.gradInput = copy_into(self.gradInput, grad)
             else:
@@ -219,8 +285,8 @@ class Concat(_Branching):
         return self._sum_children(input, gradOutput, lambda m, g: m.updateGradInput(input, g))
 
     def accGradParameters(self, input: Any, gradOutput: np.ndarray, scale: float = 1.0) -> None:
-        for module, index in zip(self.modules, self._slices()):
-            module.accGradParameters(input, gradOutput[index], scale)
+        slices = self._slices()
+        self._each(lambda i, module: module.accGradParameters(input, gradOutput[slices[i]], scale))
 
 
 class ConcatTable(_Branching):
@@ -230,7 +296,7 @@ class ConcatTable(_Branching):
     """
 
     def updateOutput(self, input: Any) -> list[Any]:
-        self.output = [module.forward(input) for module in self.modules]
+        self.output = self._each(lambda i, module: module.forward(input))
         return self.output
 
     def checkInput(self, input: Any) -> None:
@@ -241,8 +307,8 @@ class ConcatTable(_Branching):
         if not isinstance(gradOutput, list) or len(gradOutput) != len(self.modules):
             self.fail(f"expected gradOutput as a list of {len(self.modules)} arrays, "
                       f"got {type(gradOutput).__name__} of length {len(gradOutput)}")
-        for i, (module, grad_out) in enumerate(zip(self.modules, gradOutput)):
-            grad = step(module, grad_out)
+        grads = self._each(lambda i, module: step(module, gradOutput[i]))
+        for i, grad in enumerate(grads):
             self.gradInput = copy_into(self.gradInput, grad) if i == 0 else accumulate(self.gradInput, grad)
         return self.gradInput
 
@@ -253,8 +319,7 @@ class ConcatTable(_Branching):
         return self._sum_children(gradOutput, lambda m, g: m.updateGradInput(input, g))
 
     def accGradParameters(self, input: Any, gradOutput: list[Any], scale: float = 1.0) -> None:
-        for module, grad in zip(self.modules, gradOutput):
-            module.accGradParameters(input, grad, scale)
+        self._each(lambda i, module: module.accGradParameters(input, gradOutput[i], scale))
 
 
 class ParallelTable(_Branching):
@@ -268,20 +333,19 @@ class ParallelTable(_Branching):
             self.fail(f"expected a list of {len(self.modules)} inputs (one per module), got {got}")
 
     def updateOutput(self, input: list[Any]) -> list[Any]:
-        self.output = [module.forward(x) for module, x in zip(self.modules, input)]
+        self.output = self._each(lambda i, module: module.forward(input[i]))
         return self.output
 
     def backward(self, input: list[Any], gradOutput: list[Any], scale: float = 1.0) -> list[Any]:
-        self.gradInput = [m.backward(x, g, scale) for m, x, g in zip(self.modules, input, gradOutput)]
+        self.gradInput = self._each(lambda i, module: module.backward(input[i], gradOutput[i], scale))
         return self.gradInput
 
     def updateGradInput(self, input: list[Any], gradOutput: list[Any]) -> list[Any]:
-        self.gradInput = [m.updateGradInput(x, g) for m, x, g in zip(self.modules, input, gradOutput)]
+        self.gradInput = self._each(lambda i, module: module.updateGradInput(input[i], gradOutput[i]))
         return self.gradInput
 
     def accGradParameters(self, input: list[Any], gradOutput: list[Any], scale: float = 1.0) -> None:
-        for module, x, grad in zip(self.modules, input, gradOutput):
-            module.accGradParameters(x, grad, scale)
+        self._each(lambda i, module: module.accGradParameters(input[i], gradOutput[i], scale))
 
 
 class Parallel(Container):

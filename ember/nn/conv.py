@@ -13,6 +13,7 @@ offset — a loop over the ``kH·kW`` (or ``kW``) offsets, never over pixels.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -64,10 +65,10 @@ class SpatialConvolution(Module):
 
     """
 
-    _buffers = ("finput", "fgradInput", "_padded", "_grad_padded", "_output_t", "_grad_output_t")
+    _scratch = ("finput", "fgradInput", "_padded", "_grad_padded", "_output_t", "_grad_output_t")
 
     def __init__(self, n_input_plane: int, n_output_plane: int, kW: int, kH: int, dW: int = 1, dH: int = 1,
-                 padW: int = 0, padH: int = 0, bias: bool = True, rng: np.random.Generator | None = None) -> None:
+                 padW: int = 0, padH: int = 0, bias: bool = True, rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         for name, value, least in (("kW", kW, 1), ("kH", kH, 1), ("dW", dW, 1), ("dH", dH, 1),
                                    ("padW", padW, 0), ("padH", padH, 0)):
@@ -75,15 +76,18 @@ class SpatialConvolution(Module):
                 raise ValueError(f"SpatialConvolution: {name} must be at least {least}, got {value}")
         self.n_input_plane, self.n_output_plane = n_input_plane, n_output_plane
         self.kW, self.kH, self.dW, self.dH, self.padW, self.padH = kW, kH, dW, dH, padW, padH
-        self.weight = np.empty((n_output_plane, n_input_plane, kH, kW))
-        self.gradWeight = np.zeros_like(self.weight)
-        self.bias = np.empty(n_output_plane) if bias else None
-        self.gradBias = np.zeros(n_output_plane) if bias else None
-        for name in self._buffers:
+        self.register_parameter("weight", np.empty((n_output_plane, n_input_plane, kH, kW)))
+        self.register_parameter("bias", np.empty(n_output_plane) if bias else None)
+        for name in self._scratch:
             setattr(self, name, None)
-        self.reset(rng=rng)
+        self.reset(rng)
 
-    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> SpatialConvolution:
+    def config(self) -> dict[str, Any]:
+        return {"n_input_plane": self.n_input_plane, "n_output_plane": self.n_output_plane, "kW": self.kW,
+                "kH": self.kH, "dW": self.dW, "dH": self.dH, "padW": self.padW, "padH": self.padH,
+                "bias": self.bias is not None}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> SpatialConvolution:
         """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(kW·kH·n_input_plane) unless given."""
         rng = get_rng(rng)
         stdv = 1.0 / math.sqrt(self.kW * self.kH * self.n_input_plane) if stdv is None else stdv
@@ -199,22 +203,24 @@ class TemporalConvolution(Module):
 
     """
 
-    _buffers = ("finput", "fgradInput")
+    _scratch = ("finput", "fgradInput")
 
     def __init__(self, input_frame_size: int, output_frame_size: int, kW: int, dW: int = 1,
-                 rng: np.random.Generator | None = None) -> None:
+                 rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         if kW < 1 or dW < 1:
             raise ValueError(f"TemporalConvolution: kW and dW must be at least 1, got kW={kW}, dW={dW}")
         self.input_frame_size, self.output_frame_size, self.kW, self.dW = input_frame_size, output_frame_size, kW, dW
-        self.weight = np.empty((output_frame_size, kW * input_frame_size))
-        self.gradWeight = np.zeros_like(self.weight)
-        self.bias = np.empty(output_frame_size)
-        self.gradBias = np.zeros(output_frame_size)
+        self.register_parameter("weight", np.empty((output_frame_size, kW * input_frame_size)))
+        self.register_parameter("bias", np.empty(output_frame_size))
         self.finput = self.fgradInput = None
-        self.reset(rng=rng)
+        self.reset(rng)
 
-    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> TemporalConvolution:
+    def config(self) -> dict[str, Any]:
+        return {"input_frame_size": self.input_frame_size, "output_frame_size": self.output_frame_size,
+                "kW": self.kW, "dW": self.dW}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> TemporalConvolution:
         """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(kW·input_frame_size) unless given."""
         rng = get_rng(rng)
         stdv = 1.0 / math.sqrt(self.kW * self.input_frame_size) if stdv is None else stdv

@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ember.errors import INPUT_ERRORS, InputError
 from ember.nn.module import empty_like_state
 
 
@@ -29,7 +30,7 @@ class Criterion:
     #: names of array attributes (e.g. class weights) that ``type()`` converts.
     _float_attributes: tuple[str, ...] = ()
     #: names of scratch arrays that ``clearState()`` drops.
-    _buffers: tuple[str, ...] = ()
+    _scratch: tuple[str, ...] = ()
     #: what the input means for metrics: ``"scores"``, ``"probability"`` or ``"value"`` (see the module docstring).
     output_meaning: str = "value"
 
@@ -79,9 +80,12 @@ class Criterion:
         if not np.issubdtype(input.dtype, np.floating):
             self.fail(f"expected a floating-point input, got dtype {input.dtype}", TypeError)
 
-    def fail(self, message: str, error: type[Exception] = ValueError) -> NoReturn:
-        """Raise ``error`` with a message that starts with this criterion's name."""
-        raise error(f"{self.describe()}: {message}")
+    def fail(self, message: str, error: type[Exception] = InputError) -> NoReturn:
+        """Raise ``error`` (an :mod:`ember.errors` type; ``ValueError``, ``TypeError`` and ``IndexError``
+        mean ``InputError``, ``InputTypeError`` and ``InputIndexError``) with a message that starts with
+        this criterion's name.
+        """
+        raise INPUT_ERRORS.get(error, error)(f"{self.describe()}: {message}")
 
     def type(self, dtype: Any) -> Criterion:
         """Convert array attributes (e.g. class weights), here and in the combined criteria, to ``dtype``."""
@@ -99,7 +103,7 @@ class Criterion:
     def clearState(self) -> Criterion:
         """Drop ``gradInput`` and scratch buffers (e.g. before saving); the next call re-creates them."""
         self.gradInput = empty_like_state(self.gradInput)
-        for name in self._buffers:
+        for name in self._scratch:
             setattr(self, name, None)
         for criterion in self.children():
             criterion.clearState()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ember.nn.module import Module, resized
@@ -36,12 +38,18 @@ class Dropout(Module):
 
     """
 
-    def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None, resample: bool = True) -> None:
+    _scratch = ("noise",)
+
+    def __init__(self, p: float = 0.5, rng: int | np.random.Generator | None = None, resample: bool = True) -> None:
         super().__init__()
         if not 0 <= p < 1:
             raise ValueError(f"{type(self).__name__}: p must be in [0, 1), got {p}")
-        self.p, self.rng, self.resample = p, rng, resample
-        self.noise = np.empty(0)
+        self.p, self.resample = p, resample
+        self.rng = None if rng is None else get_rng(rng)
+        self.noise: np.ndarray | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {"p": self.p, "resample": self.resample}
 
     def _noise_shape(self, input: np.ndarray) -> tuple[int, ...]:
         return input.shape
@@ -65,7 +73,8 @@ class Dropout(Module):
             np.copyto(self.output, input)
             return self.output
         noise = self.noise
-        if self.resample or noise.shape != self._noise_shape(input) or noise.dtype != input.dtype:
+        if (self.resample or noise is None or noise.shape != self._noise_shape(input)
+                or noise.dtype != input.dtype):
             noise = self._draw(input)
         return np.multiply(input, noise, out=self.output)
 

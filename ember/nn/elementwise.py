@@ -7,6 +7,8 @@ no parameters. As in Torch, ``Log``, ``Sqrt`` and fractional ``Power`` give
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ember.nn.activation import HardTanh
@@ -109,6 +111,9 @@ class Power(Module):
         super().__init__()
         self.p = p
 
+    def config(self) -> dict[str, Any]:
+        return {"p": self.p}
+
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = resized(self.output, input)
         return np.power(input, self.p, out=self.output)
@@ -138,6 +143,9 @@ class AddConstant(Module):
         super().__init__()
         self.constant_scalar = constant_scalar
 
+    def config(self) -> dict[str, Any]:
+        return {"constant_scalar": self.constant_scalar}
+
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = resized(self.output, input)
         return np.add(input, self.constant_scalar, out=self.output)
@@ -165,6 +173,9 @@ class MulConstant(Module):
         super().__init__()
         self.constant_scalar = constant_scalar
 
+    def config(self) -> dict[str, Any]:
+        return {"constant_scalar": self.constant_scalar}
+
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = resized(self.output, input)
         return np.multiply(input, self.constant_scalar, out=self.output)
@@ -190,3 +201,6 @@ class Clamp(HardTanh):
 
     def __init__(self, min_value: float, max_value: float) -> None:
         super().__init__(min_value, max_value)
+
+    def config(self) -> dict[str, Any]:
+        return {"min_value": self.min_value, "max_value": self.max_value}

@@ -5,6 +5,8 @@ each pixel).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ember.nn.activation import LogSoftMax, SoftMax
@@ -25,12 +27,15 @@ class GatedLinearUnit(Module):
 
     """
 
-    _buffers = ("_gate",)
+    _scratch = ("_gate",)
 
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
         self._gate: np.ndarray | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim}
 
     def _axis(self, input: np.ndarray) -> int:
         return -1 if self.dim is None else self.dim

@@ -28,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import ProtocolError
 from ember.nn.module import Module, resized
+from ember.random import get_rng
 
 _created = itertools.count()
 
@@ -252,10 +254,18 @@ class gModule(Module):  # noqa: N801 - nngraph's name
     def size(self) -> int:
         return len(self.nodes)
 
-    def reset(self, rng: np.random.Generator | None = None, **kwargs: Any) -> gModule:
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> gModule:
+        """Re-initialise every node's module, in topological order, from one generator."""
+        rng = get_rng(rng)
         for node in self.nodes:
-            node.module.reset(rng=rng, **kwargs)
+            if stdv is None:
+                node.module.reset(rng)
+            else:
+                node.module.reset(rng, stdv=stdv)
         return self
+
+    def config(self) -> dict[str, Any]:
+        raise ProtocolError("gModule has no config(): a graph is built from nodes, which ember.io cannot save yet")
 
     # -- forward ----------------------------------------------------------------------------------
 

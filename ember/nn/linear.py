@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -37,19 +38,20 @@ class Linear(Module):
 
     """
 
-    _buffers = ("_ones",)
+    _scratch = ("_ones",)
 
-    def __init__(self, n_in: int, n_out: int, bias: bool = True, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, n_in: int, n_out: int, bias: bool = True, rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         self.n_in, self.n_out = n_in, n_out
         self._ones: np.ndarray | None = None  # (batch,) ones: Σ_batch g = 1ᵀ g
-        self.weight = np.empty((n_out, n_in))
-        self.gradWeight = np.zeros((n_out, n_in))
-        self.bias = np.empty(n_out) if bias else None
-        self.gradBias = np.zeros(n_out) if bias else None
-        self.reset(rng=rng)
+        self.register_parameter("weight", np.empty((n_out, n_in)))
+        self.register_parameter("bias", np.empty(n_out) if bias else None)
+        self.reset(rng)
 
-    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> Linear:
+    def config(self) -> dict[str, Any]:
+        return {"n_in": self.n_in, "n_out": self.n_out, "bias": self.bias is not None}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> Linear:
         """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√n_in unless given."""
         rng = get_rng(rng)
         stdv = 1.0 / math.sqrt(self.n_in) if stdv is None else stdv
@@ -170,16 +172,16 @@ class CMul(_Elementwise):
 
     """
 
-    _parameter_names = (("weight", "gradWeight"),)
-
-    def __init__(self, size: int | tuple[int, ...], rng: np.random.Generator | None = None) -> None:
+    def __init__(self, size: int | tuple[int, ...], rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         self.shape = _as_shape(size)
-        self.weight = np.empty(self.shape)
-        self.gradWeight = np.zeros(self.shape)
-        self.reset(rng=rng)
+        self.register_parameter("weight", np.empty(self.shape))
+        self.reset(rng)
 
-    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> CMul:
+    def config(self) -> dict[str, Any]:
+        return {"size": self.shape}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> CMul:
         """Draw the weight from uniform(−stdv, stdv), stdv = 1/√numel(w) unless given."""
         stdv = 1.0 / math.sqrt(self.weight.size) if stdv is None else stdv
         self.weight[...] = get_rng(rng).uniform(-stdv, stdv, self.weight.shape)
@@ -219,16 +221,16 @@ class CAdd(_Elementwise):
 
     """
 
-    _parameter_names = (("bias", "gradBias"),)
-
-    def __init__(self, size: int | tuple[int, ...], rng: np.random.Generator | None = None) -> None:
+    def __init__(self, size: int | tuple[int, ...], rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         self.shape = _as_shape(size)
-        self.bias = np.empty(self.shape)
-        self.gradBias = np.zeros(self.shape)
-        self.reset(rng=rng)
+        self.register_parameter("bias", np.empty(self.shape))
+        self.reset(rng)
 
-    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> CAdd:
+    def config(self) -> dict[str, Any]:
+        return {"size": self.shape}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> CAdd:
         """Draw the bias from uniform(−stdv, stdv), stdv = 1/√numel(b) unless given."""
         stdv = 1.0 / math.sqrt(self.bias.size) if stdv is None else stdv
         self.bias[...] = get_rng(rng).uniform(-stdv, stdv, self.bias.shape)
@@ -269,17 +271,16 @@ class Add(Module):
 
     """
 
-    _parameter_names = (("bias", "gradBias"),)
-
-    def __init__(self, input_size: int, scalar: bool = False, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, input_size: int, scalar: bool = False, rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         self.input_size, self.scalar = input_size, scalar
-        size = 1 if scalar else input_size
-        self.bias = np.empty(size)
-        self.gradBias = np.zeros(size)
-        self.reset(rng=rng)
+        self.register_parameter("bias", np.empty(1 if scalar else input_size))
+        self.reset(rng)
 
-    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> Add:
+    def config(self) -> dict[str, Any]:
+        return {"input_size": self.input_size, "scalar": self.scalar}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> Add:
         """Draw the bias from uniform(−stdv, stdv), stdv = 1/√len(bias) unless given."""
         stdv = 1.0 / math.sqrt(self.bias.size) if stdv is None else stdv
         self.bias[...] = get_rng(rng).uniform(-stdv, stdv, self.bias.shape)
@@ -323,15 +324,12 @@ class Mul(Module):
 
     """
 
-    _parameter_names = (("weight", "gradWeight"),)
-
-    def __init__(self, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
-        self.weight = np.empty(1)
-        self.gradWeight = np.zeros(1)
-        self.reset(rng=rng)
+        self.register_parameter("weight", np.empty(1))
+        self.reset(rng)
 
-    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> Mul:
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> Mul:
         """Draw the weight from uniform(−stdv, stdv), stdv = 1 unless given."""
         stdv = 1.0 if stdv is None else stdv
         self.weight[...] = get_rng(rng).uniform(-stdv, stdv, 1)
@@ -375,17 +373,17 @@ class LookupTable(Module):
 
     """
 
-    _parameter_names = (("weight", "gradWeight"),)
-
-    def __init__(self, n_index: int, n_output: int, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, n_index: int, n_output: int, rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         self.n_index, self.n_output = n_index, n_output
-        self.weight = np.empty((n_index, n_output))
-        self.gradWeight = np.zeros((n_index, n_output))
+        self.register_parameter("weight", np.empty((n_index, n_output)))
         self._unsigned = np.dtype(np.uint64)
-        self.reset(rng=rng)
+        self.reset(rng)
 
-    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> LookupTable:
+    def config(self) -> dict[str, Any]:
+        return {"n_index": self.n_index, "n_output": self.n_output}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> LookupTable:
         """Draw the weight from normal(0, stdv²), stdv = 1 unless given."""
         stdv = 1.0 if stdv is None else stdv
         self.weight[...] = get_rng(rng).normal(0.0, stdv, self.weight.shape)

@@ -37,7 +37,7 @@ def _margin_repr(margin: float, default: float = 1.0) -> str:
 class _PointwiseCriterion(Criterion):
     """Shared checks of the criteria that compare input and target element by element."""
 
-    _buffers = ("_buffer",)
+    _scratch = ("_buffer",)
 
     def __init__(self, size_average: bool = True) -> None:
         super().__init__()
@@ -365,7 +365,7 @@ class WeightedMSECriterion(MSECriterion):
     """
 
     _float_attributes = ("weight",)
-    _buffers = ("_buffer", "_target")
+    _scratch = ("_buffer", "_target")
 
     def __init__(self, weight: Any, size_average: bool = True) -> None:
         super().__init__(size_average)
@@ -416,7 +416,7 @@ class _ClassCriterion(Criterion):
 
     output_meaning = "scores"
 
-    _buffers = ("_buffer",)
+    _scratch = ("_buffer",)
     _float_attributes = ("weights",)
     _min_classes = 1
 
@@ -556,7 +556,7 @@ class CrossEntropyCriterion(_ClassCriterion):
 
     """
 
-    _buffers = ("_buffer", "_exp")
+    _scratch = ("_buffer", "_exp")
 
     def __init__(self, weights: Any = None, size_average: bool = True) -> None:
         super().__init__(weights, size_average)

@@ -8,6 +8,17 @@ implement three hooks and never override ``forward``/``backward``:
 * ``accGradParameters(input, gradOutput, scale)`` *adds* ``scale`` · ∂L/∂θ to
   the gradient of each parameter θ (``gradWeight``, ``gradBias``).
 
+A module declares its state, and everything else (``parameters()``, ``type()``,
+``clone()``, ``ember.check``, ``ember.io``, the optimizers, ``fit``) reads only
+the declarations:
+
+* ``self.register_parameter("weight", array)`` sets ``self.weight`` and its gradient
+  ``self.gradWeight`` (zeros): trained, checked, converted, saved;
+* ``self.register_buffer("running_mean", array)``: saved and converted, not trained;
+* ``config()`` returns the constructor's arguments by name, so that a saved module can be
+  rebuilt (``type(m).from_config(m.config())``); setters such as ``ceil()`` change the
+  attributes that ``config()`` reads.
+
 Outputs and gradients are written into buffers that are reused while the shape
 and dtype stay the same (Torch's ``resizeAs``): a caller that keeps an output
 across calls must copy it.
@@ -16,12 +27,15 @@ across calls must copy it.
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Callable, Iterator
+from types import MappingProxyType
 from typing import Any, NoReturn
 
 import numpy as np
 
 from ember.blas import add_scaled
+from ember.errors import INPUT_ERRORS, InputError, ProtocolError
 
 
 def resized(buffer: Any, like: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -90,6 +104,15 @@ def _existing_flat(unique: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndar
     return (flat_params, flat_grads) if offset == flat_params.size == flat_grads.size else None
 
 
+def gradient_name(name: str) -> str:
+    """The gradient attribute of parameter ``name``, as Torch names them: ``weight`` → ``gradWeight``."""
+    return "grad" + name[:1].upper() + name[1:]
+
+
+_NOTHING: MappingProxyType = MappingProxyType({})
+_UNSEEN = object()  # no input checked yet (never an input: ``None`` must be checked, and rejected)
+
+
 class Module:
     """Base class of all modules; see the module docstring for the protocol.
 
@@ -100,37 +123,120 @@ class Module:
 
     """
 
-    #: (parameter, gradient) attribute names that ``parameters()`` collects.
-    _parameter_names: tuple[tuple[str, str], ...] = (("weight", "gradWeight"), ("bias", "gradBias"))
-    #: names of scratch arrays that ``clearState()`` drops and ``type()`` re-creates.
-    _buffers: tuple[str, ...] = ()
+    #: names of scratch arrays that ``clearState()`` drops (re-created by the next call).
+    _scratch: tuple[str, ...] = ()
+    #: declared parameters (name → gradient name) and buffers (name → None), per instance;
+    #: these read-only empty defaults are replaced on the first ``register_*`` call.
+    _parameters: MappingProxyType | dict[str, str] = _NOTHING
+    _buffers: MappingProxyType | dict[str, None] = _NOTHING
+    _grad_names: tuple[str, ...] = ()  # the gradients' names, for zeroGradParameters
+    # What forward and backward last checked: the input array (the identity of a reused buffer
+    # makes the checks one comparison), its shape and dtype, gradOutput, and whether
+    # updateGradInput's result was checked since the input's shape last changed.
+    _input: Any = _UNSEEN
+    _checked_shape: tuple[int, ...] | None = None
+    _checked_dtype: np.dtype | None = None
+    _grad_output: Any = _UNSEEN
+    _grad_checked = False
     #: the axis along which a batch input stacks its examples (1 for sequences ``(T, N, F)``).
     batch_dim: int = 0
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Module:
-        """Remember the constructor arguments, so that ``ember.io`` can describe the architecture."""
-        self = super().__new__(cls)
-        self._constructor_args = (args, kwargs)
-        return self
 
     def __init__(self) -> None:
         self.output: Any = np.empty(0)
         self.gradInput: Any = np.empty(0)
         self.train = True
-        self._checked_shape: tuple[int, ...] | None = None
-        self._checked_dtype: np.dtype | None = None
+        self.recheck()
+
+    def recheck(self) -> None:
+        """Forget which input was checked, so that the next ``forward`` checks it again (call it
+        after changing a setting that ``checkInput`` depends on).
+        """
+        self._input = self._grad_output = _UNSEEN
+        self._checked_shape = self._checked_dtype = None
+        self._grad_checked = False
+
+    # -- declarations -------------------------------------------------------------------------
+
+    def register_parameter(self, name: str, value: np.ndarray | None) -> None:
+        """Declare a trained parameter: set ``self.<name> = value`` and its gradient
+        ``self.grad<Name>`` to zeros of the same shape and dtype (``"scale"`` → ``gradScale``).
+
+        ``value`` may be ``None`` (an absent parameter, e.g. a Linear without bias): both
+        attributes are then ``None``. Declared parameters are what ``parameters()``,
+        ``type()``, ``clone()``, ``ember.check``, ``ember.io`` and the optimizers see.
+        """
+        self._declare(name, value, "register_parameter")
+        if self._parameters is _NOTHING:  # (not `self.__dict__`: reading it slows every attribute access)
+            self._parameters = {}
+        grad_name = gradient_name(name)
+        self._parameters[name] = grad_name
+        self._grad_names = tuple(self._parameters.values())
+        setattr(self, name, value)
+        setattr(self, grad_name, None if value is None else np.zeros_like(value))
+
+    def register_buffer(self, name: str, value: np.ndarray | None) -> None:
+        """Declare persistent state that is not trained (e.g. running statistics): set
+        ``self.<name> = value``; ``type()`` converts it, ``ember.io`` saves it, ``clearState``
+        keeps it.
+        """
+        self._declare(name, value, "register_buffer")
+        if self._buffers is _NOTHING:
+            self._buffers = {}
+        self._buffers[name] = None
+        setattr(self, name, value)
+
+    def _declare(self, name: str, value: Any, how: str) -> None:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ProtocolError(f"{type(self).__name__}.{how}: the name must be an identifier, got {name!r}")
+        if value is not None and not (isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating)):
+            what = f"dtype {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
+            raise ProtocolError(f"{type(self).__name__}.{how}({name!r}, ...): expected a floating-point NumPy "
+                                f"array (or None), got {what}; e.g. np.zeros(3)")
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments, by parameter name, that rebuild this module without its
+        parameters' values (``ember.io`` saves it; :meth:`from_config` rebuilds). A ``*args``
+        parameter's entry is a list. Every module whose constructor takes arguments defines it.
+        """
+        taken = [p.name for p in inspect.signature(type(self).__init__).parameters.values()
+                 if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "rng"][1:]
+        if taken:
+            example = ", ".join(f"{name!r}: self.{name}" for name in taken)
+            raise ProtocolError(f"{type(self).__name__} defines no config(): its constructor takes "
+                                f"{', '.join(taken)}, so define config() returning them, e.g. "
+                                f"def config(self): return {{{example}}}")
+        return {}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Module:
+        """A new module built from :meth:`config`'s dictionary (a ``*args`` entry is spread)."""
+        kwargs = dict(config)
+        args: list[Any] = []
+        parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        star = next((p for p in parameters if p.kind is p.VAR_POSITIONAL), None)
+        if star is not None and star.name in kwargs:
+            spread = list(kwargs.pop(star.name))
+            before = [p.name for p in parameters[:parameters.index(star)]]
+            args = [kwargs.pop(name) for name in before if name in kwargs] + spread
+        return cls(*args, **kwargs)
 
     # -- the protocol -------------------------------------------------------------------------
 
     def forward(self, input: Any) -> Any:
         """Compute and return ``self.output``; the input is checked once per new shape and dtype."""
-        if type(input) is np.ndarray:
-            if input.shape != self._checked_shape or input.dtype != self._checked_dtype:
+        if input is not self._input:
+            if type(input) is np.ndarray:
+                if input.shape != self._checked_shape or input.dtype != self._checked_dtype:
+                    self.checkInput(input)
+                    self._checked_shape, self._checked_dtype = input.shape, input.dtype
+                    self._grad_output, self._grad_checked = _UNSEEN, False
+                self._input = input
+            else:
                 self.checkInput(input)
-                self._checked_shape, self._checked_dtype = input.shape, input.dtype
-        else:
-            self.checkInput(input)
-        return self.updateOutput(input)
+        output = self.updateOutput(input)
+        if output is not self.output:
+            self._bad_output(output)
+        return output
 
     def __call__(self, input: Any = None) -> Any:
         """``forward(input)``; but called on a graph node, a list of nodes or nothing, make a node
@@ -150,12 +256,52 @@ class Module:
 
         Call ``forward(input)`` first, with the same input.
         """
-        output = self.output
-        if type(gradOutput) is np.ndarray and type(output) is np.ndarray and gradOutput.shape != output.shape:
-            self.fail(f"expected gradOutput of shape {output.shape} (the output's), got {gradOutput.shape}")
-        self.updateGradInput(input, gradOutput)
+        if input is not self._input and type(input) is np.ndarray and input.shape != self._checked_shape:
+            self._bad_backward_input(input)
+        if gradOutput is not self._grad_output:
+            output = self.output
+            if type(gradOutput) is np.ndarray:
+                if type(output) is np.ndarray and gradOutput.shape != output.shape:
+                    self.fail(f"expected gradOutput of shape {output.shape} (the output's), got {gradOutput.shape}")
+                self._grad_output = gradOutput
+        gradInput = self.updateGradInput(input, gradOutput)
+        if gradInput is not self.gradInput or not self._grad_checked:
+            self._check_grad_input(input, gradInput)
         self.accGradParameters(input, gradOutput, scale)
-        return self.gradInput
+        return gradInput
+
+    def _check_grad_input(self, input: Any, gradInput: Any) -> None:
+        """Raise unless ``updateGradInput`` set and returned ``self.gradInput``, shaped like the input."""
+        if gradInput is not self.gradInput:
+            self._bad_grad_input(input, gradInput)
+        if type(gradInput) is np.ndarray and type(input) is np.ndarray:
+            if gradInput.shape != input.shape:
+                self._bad_grad_input(input, gradInput)
+            self._grad_checked = True
+
+    def _bad_output(self, output: Any) -> NoReturn:
+        name = type(self).__name__
+        if output is None:
+            raise ProtocolError(f"{name}.updateOutput returned None: it must set and return self.output")
+        raise ProtocolError(f"{name}.updateOutput returned a {type(output).__name__} that is not self.output: "
+                            f"it must set self.output and return it")
+
+    def _bad_grad_input(self, input: Any, gradInput: Any) -> NoReturn:
+        name = type(self).__name__
+        if gradInput is None:
+            raise ProtocolError(f"{name}.updateGradInput returned None: it must set and return self.gradInput")
+        if gradInput is not self.gradInput:
+            raise ProtocolError(f"{name}.updateGradInput returned a {type(gradInput).__name__} that is not "
+                                f"self.gradInput: it must set self.gradInput and return it")
+        raise ProtocolError(f"{name}.updateGradInput returned an array of shape {gradInput.shape}: gradInput "
+                            f"must have the input's shape {input.shape}")
+
+    def _bad_backward_input(self, input: np.ndarray) -> NoReturn:
+        if self._checked_shape is None:
+            raise ProtocolError(f"{self.describe()}: backward called before forward: call forward(input) first, "
+                                f"then backward with the same input")
+        raise ProtocolError(f"{self.describe()}: backward got an input of shape {input.shape}, but the last forward "
+                            f"was given {self._checked_shape}: call backward with the input forward was given")
 
     def updateOutput(self, input: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement updateOutput")
@@ -181,9 +327,12 @@ class Module:
             self.fail(f"expected input of dtype {params[0].dtype} (the parameters'), got {input.dtype}; "
                       f"convert the input or call .type({input.dtype.name!r})", TypeError)
 
-    def fail(self, message: str, error: type[Exception] = ValueError) -> NoReturn:
-        """Raise ``error`` with a message that starts with this module's description."""
-        raise error(f"{self.describe()}: {message}")
+    def fail(self, message: str, error: type[Exception] = InputError) -> NoReturn:
+        """Raise ``error`` (an :mod:`ember.errors` type; ``ValueError``, ``TypeError`` and
+        ``IndexError`` mean ``InputError``, ``InputTypeError`` and ``InputIndexError``) with a
+        message that starts with this module's description.
+        """
+        raise INPUT_ERRORS.get(error, error)(f"{self.describe()}: {message}")
 
     # -- structure ----------------------------------------------------------------------------
 
@@ -212,14 +361,22 @@ class Module:
 
     # -- parameters ---------------------------------------------------------------------------
 
+    def declared_parameters(self) -> dict[str, str]:
+        """The declared parameters of this module itself: name → gradient name (absent ones included)."""
+        return dict(self._parameters)
+
+    def declared_buffers(self) -> tuple[str, ...]:
+        """The names of this module's own declared buffers."""
+        return tuple(self._buffers)
+
     def _own_parameters(self) -> list[np.ndarray]:
-        return [p for name, _ in self._parameter_names if (p := getattr(self, name, None)) is not None]
+        return [p for name in self._parameters if (p := getattr(self, name)) is not None]
 
     def _parameter_slots(self) -> Iterator[tuple[Module, str, str]]:
         """(module, parameter name, gradient name) for every parameter in the tree."""
         for module in self.listModules():
-            for name, grad_name in module._parameter_names:
-                if getattr(module, name, None) is not None:
+            for name, grad_name in module._parameters.items():
+                if getattr(module, name) is not None:
                     yield module, name, grad_name
 
     def parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -287,8 +444,8 @@ class Module:
 
     def zeroGradParameters(self) -> None:
         """Set every parameter gradient to zero (``backward`` only ever adds to them)."""
-        for _, grad_name in self._parameter_names:
-            grad = getattr(self, grad_name, None)
+        for grad_name in self._grad_names:
+            grad = getattr(self, grad_name)
             if grad is not None:
                 grad.fill(0)
         for child in self.children():
@@ -299,8 +456,11 @@ class Module:
         for param, grad in zip(*self.parameters()):
             add_scaled(param, grad, -learningRate)
 
-    def reset(self, rng: np.random.Generator | None = None) -> Module:
-        """Re-initialise the parameters as Torch does (nothing to do without parameters)."""
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> Module:
+        """Re-initialise the parameters as Torch does, drawing from ``rng`` (a seed, a Generator,
+        or ``None`` for the library-wide generator); ``stdv`` overrides the module's default
+        scale where it has one. Nothing to do without parameters.
+        """
         return self
 
     def share(self, other: Module, *names: str) -> Module:
@@ -379,24 +539,22 @@ class Module:
         return self
 
     def type(self, dtype: Any) -> Module:
-        """Convert parameters and gradients to ``dtype`` (new arrays) and drop buffers."""
+        """Convert declared parameters, their gradients and declared buffers to ``dtype`` (new
+        arrays) and drop scratch buffers.
+        """
         dtype = np.dtype(dtype)
         self.clearState()
         for module in self.listModules():
-            for name, grad_name in module._parameter_names:
-                for attribute in (name, grad_name):
-                    value = getattr(module, attribute, None)
-                    if value is not None:
-                        setattr(module, attribute, value.astype(dtype))
-            module._convert_state(dtype)
+            names = [*module._parameters, *module._parameters.values(), *module._buffers]
+            for attribute in names:
+                value = getattr(module, attribute)
+                if value is not None:
+                    setattr(module, attribute, value.astype(dtype))
             if isinstance(module.output, np.ndarray):
                 module.output = np.empty(0, dtype=dtype)
             if isinstance(module.gradInput, np.ndarray):
                 module.gradInput = np.empty(0, dtype=dtype)
         return self
-
-    def _convert_state(self, dtype: np.dtype) -> None:
-        """Convert floating-point state other than parameters (hook for e.g. running statistics)."""
 
     def float(self) -> Module:
         """Convert to float32 (Torch's ``:float()``)."""
@@ -411,8 +569,8 @@ class Module:
         for module in self.listModules():
             module.output = empty_like_state(module.output)
             module.gradInput = empty_like_state(module.gradInput)
-            module._checked_shape = module._checked_dtype = None
-            for name in module._buffers:
+            module.recheck()
+            for name in module._scratch:
                 setattr(module, name, None)
         return self
 

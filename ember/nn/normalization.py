@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ember.nn.module import Module, resized
@@ -35,30 +37,29 @@ class BatchNormalization(Module):
         weight, bias: ``(C,)``, initialised to ones and zeros as PyTorch does (Lua Torch drew the weight
             from uniform(0, 1)); ``None`` without ``affine``.
         running_mean, running_var: ``(C,)``, initialised to zeros and ones; persistent state that
-            ``type()`` converts and ``ember.io`` saves (listed in ``_state_names``).
+            ``type()`` converts and ``ember.io`` saves (declared buffers).
 
     """
 
-    #: floating-point state other than parameters, converted by ``type()`` and saved with the model.
-    _state_names = ("running_mean", "running_var")
-    _buffers = ("_normalized", "_scratch")
+    _scratch = ("_normalized", "_work", "save_mean", "save_std")
     #: number of dimensions of a batched input.
     _n_dim = 2
 
     def __init__(self, n_output: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True) -> None:
         super().__init__()
         self.n_output, self.eps, self.momentum, self.affine = n_output, eps, momentum, affine
-        self.weight = np.empty(n_output) if affine else None
-        self.bias = np.empty(n_output) if affine else None
-        self.gradWeight = np.zeros(n_output) if affine else None
-        self.gradBias = np.zeros(n_output) if affine else None
-        self.running_mean = np.zeros(n_output)
-        self.running_var = np.ones(n_output)
+        self.register_parameter("weight", np.empty(n_output) if affine else None)
+        self.register_parameter("bias", np.empty(n_output) if affine else None)
+        self.register_buffer("running_mean", np.zeros(n_output))
+        self.register_buffer("running_var", np.ones(n_output))
         self.save_mean = self.save_std = None
-        self._normalized = self._scratch = None
+        self._normalized = self._work = None
         self.reset()
 
-    def reset(self, rng: np.random.Generator | None = None) -> BatchNormalization:
+    def config(self) -> dict[str, Any]:
+        return {"n_output": self.n_output, "eps": self.eps, "momentum": self.momentum, "affine": self.affine}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> BatchNormalization:
         """``weight`` ← 1, ``bias`` ← 0, ``running_mean`` ← 0, ``running_var`` ← 1 (deterministic: no ``rng``)."""
         if self.affine:
             self.weight.fill(1)
@@ -66,10 +67,6 @@ class BatchNormalization(Module):
         self.running_mean.fill(0)
         self.running_var.fill(1)
         return self
-
-    def _convert_state(self, dtype: np.dtype) -> None:
-        for name in self._state_names:
-            setattr(self, name, getattr(self, name).astype(dtype))
 
     def _expected(self) -> str:
         if self._n_dim == 2:
@@ -102,7 +99,7 @@ class BatchNormalization(Module):
             if m < 2:
                 self.fail(f"training needs more than one value per feature, got input of shape {input.shape}")
             mean = x.mean(axis=axes)
-            centered = self._scratch = resized(self._scratch, x)
+            centered = self._work = resized(self._work, x)
             np.subtract(x, mean.reshape(stat_shape), out=centered)
             var = np.square(centered).mean(axis=axes)
             self.save_mean, self.save_std = mean, 1.0 / np.sqrt(var + self.eps)
@@ -112,7 +109,7 @@ class BatchNormalization(Module):
             self.running_var += (self.momentum * m / (m - 1)) * var
             std = self.save_std
         else:
-            centered = self._scratch = resized(self._scratch, x)
+            centered = self._work = resized(self._work, x)
             np.subtract(x, self.running_mean.reshape(stat_shape), out=centered)
             std = 1.0 / np.sqrt(self.running_var + self.eps)
         normalized = self._normalized = resized(self._normalized, x)
@@ -135,7 +132,7 @@ class BatchNormalization(Module):
             std = self.save_std
             normalized = self._normalized
             sum_g = g.sum(axis=axes)
-            sum_gx = np.multiply(g, normalized, out=self._scratch).sum(axis=axes)
+            sum_gx = np.multiply(g, normalized, out=self._work).sum(axis=axes)
             np.multiply(normalized, (sum_gx / m).reshape(stat_shape), out=grad)
             grad += (sum_g / m).reshape(stat_shape)
             np.subtract(g, grad, out=grad)
@@ -151,7 +148,7 @@ class BatchNormalization(Module):
             return
         x, axes, _, _ = self._layout(input)
         g = gradOutput.reshape(x.shape)
-        self.gradWeight += scale * np.multiply(g, self._normalized, out=self._scratch).sum(axis=axes)
+        self.gradWeight += scale * np.multiply(g, self._normalized, out=self._work).sum(axis=axes)
         self.gradBias += scale * g.sum(axis=axes)
 
     def extra_repr(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ def pooled_size(size: int, k: int, d: int, pad: int, ceil_mode: bool) -> int:
 class _SpatialPooling(Module):
     """Shared geometry of the pooling modules: arguments, checks, output size, padded input buffer."""
 
-    _buffers = ("_padded", "_grad_padded")
+    _scratch = ("_padded", "_grad_padded")
     #: value of the padding around the input (``-inf`` for max pooling, ``0`` for averaging).
     _pad_value = 0.0
 
@@ -49,13 +50,15 @@ class _SpatialPooling(Module):
         self.ceil_mode = ceil_mode
         self._padded = self._grad_padded = None
 
+    def config(self) -> dict[str, Any]:
+        return {"kW": self.kW, "kH": self.kH, "dW": self.dW, "dH": self.dH, "padW": self.padW, "padH": self.padH,
+                "ceil_mode": self.ceil_mode}
+
     def _configure(self, **settings: bool) -> _SpatialPooling:
-        """Change settings after construction, recorded as constructor keywords (so ``ember.io`` saves them)."""
+        """Change settings after construction (``config()`` reports them, so ``ember.io`` saves them)."""
         for name, value in settings.items():
             setattr(self, name, value)
-        args, kwargs = self._constructor_args
-        self._constructor_args = (args, {**kwargs, **settings})
-        self._checked_shape = None
+        self.recheck()
         return self
 
     def ceil(self) -> _SpatialPooling:
@@ -154,7 +157,7 @@ class SpatialMaxPooling(_SpatialPooling):
 
     """
 
-    _buffers = ("_padded", "_grad_padded", "indices", "_mask", "_routed")
+    _scratch = ("_padded", "_grad_padded", "indices", "_mask", "_routed")
     _pad_value = -math.inf
 
     def __init__(self, kW: int, kH: int, dW: int | None = None, dH: int | None = None,
@@ -220,13 +223,16 @@ class SpatialAveragePooling(_SpatialPooling):
 
     """
 
-    _buffers = ("_padded", "_grad_padded", "_divisor", "_share")
+    _scratch = ("_padded", "_grad_padded", "_divisor", "_share")
 
     def __init__(self, kW: int, kH: int, dW: int = 1, dH: int = 1, padW: int = 0, padH: int = 0, *,
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__(kW, kH, dW, dH, padW, padH, ceil_mode)
         self.count_include_pad = count_include_pad
         self._divisor = self._share = None
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "count_include_pad": self.count_include_pad}
 
     def setCountIncludePad(self) -> SpatialAveragePooling:
         """Count padding zeros in each window's divisor (the default); returns ``self``."""
@@ -298,6 +304,9 @@ class SpatialZeroPadding(Module):
         self.pad_r = pad_l if pad_r is None else pad_r
         self.pad_t = pad_l if pad_t is None else pad_t
         self.pad_b = pad_l if pad_b is None else pad_b
+
+    def config(self) -> dict[str, Any]:
+        return {"pad_l": self.pad_l, "pad_r": self.pad_r, "pad_t": self.pad_t, "pad_b": self.pad_b}
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)

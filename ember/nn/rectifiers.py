@@ -6,6 +6,8 @@ All are element-wise on any shape, except ``CReLU``, which doubles the feature d
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ember.nn.module import Module, resized
@@ -42,6 +44,9 @@ class HardShrink(Module):
         self.lambd = lambd
         if not lambd >= 0:
             self.fail(f"lambd must be >= 0, got {lambd}")
+
+    def config(self) -> dict[str, Any]:
+        return {"lambd": self.lambd}
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = resized(self.output, input)
@@ -109,20 +114,26 @@ class RReLU(Module):
 
     """
 
-    def __init__(self, lower: float = 1 / 8, upper: float = 1 / 3, rng: np.random.Generator | None = None,
+    _scratch = ("noise",)
+
+    def __init__(self, lower: float = 1 / 8, upper: float = 1 / 3, rng: int | np.random.Generator | None = None,
                  resample: bool = True) -> None:
         super().__init__()
-        self.lower, self.upper, self.rng, self.resample = lower, upper, rng, resample
+        self.lower, self.upper, self.resample = lower, upper, resample
+        self.rng = None if rng is None else get_rng(rng)
         if not 0 <= lower <= upper:
             self.fail(f"expected 0 <= lower <= upper, got lower={lower}, upper={upper}")
-        self.noise = np.empty(0)
+        self.noise: np.ndarray | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {"lower": self.lower, "upper": self.upper, "resample": self.resample}
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         noise = self.noise
         if not self.train:
             noise = self.noise = resized(noise, input)
             noise.fill(0.5 * (self.lower + self.upper))
-        elif self.resample or noise.shape != input.shape or noise.dtype != input.dtype:
+        elif self.resample or noise is None or noise.shape != input.shape or noise.dtype != input.dtype:
             noise = self.noise = resized(noise, input)
             noise[...] = get_rng(self.rng).uniform(self.lower, self.upper, input.shape)
         self.output = resized(self.output, input)
@@ -158,6 +169,9 @@ class CReLU(Module):
         self.n_input_dims = n_input_dims
         if n_input_dims < 1:
             self.fail(f"n_input_dims must be at least 1, got {n_input_dims}")
+
+    def config(self) -> dict[str, Any]:
+        return {"n_input_dims": self.n_input_dims}
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)

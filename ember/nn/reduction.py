@@ -9,6 +9,8 @@ tensors), so ``Concat(0, CMul(5), Sum(0))`` gives 6 elements.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ember.nn.module import Module, resized
@@ -20,13 +22,16 @@ class _Reduction(Module):
     """
 
     squeeze = True
-    _buffers = ("_planned_for",)
+    _scratch = ("_planned_for",)
 
     def __init__(self, dim: int = 0, n_input_dims: int = -1) -> None:
         super().__init__()
         self.dim, self.n_input_dims = dim, n_input_dims
         self._planned_for: tuple[int, ...] | None = None
         self._plan_value: tuple[int, tuple[int, ...], tuple[int, ...]] = (0, (), ())
+
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim, "n_input_dims": self.n_input_dims}
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
@@ -87,6 +92,9 @@ class Sum(_Reduction):
         super().__init__(dim, n_input_dims)
         self.size_average, self.squeeze = size_average, squeeze
 
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "size_average": self.size_average, "squeeze": self.squeeze}
+
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         axis, shape, kept = self._planned(input)
         out = self._output(input, shape)
@@ -128,6 +136,9 @@ class Mean(Sum):
         super().__init__(dim, n_input_dims, size_average=True)
 
 
+    def config(self) -> dict[str, Any]:
+        return _Reduction.config(self)
+
 class Max(_Reduction):
     """Maximum over dimension ``dim`` (Torch's ``nn.Max``).
 
@@ -146,7 +157,7 @@ class Max(_Reduction):
 
     _select = staticmethod(np.argmax)
     _extreme = np.maximum
-    _buffers = ("_planned_for", "indices")
+    _scratch = ("_planned_for", "indices")
 
     def __init__(self, dim: int = 0, n_input_dims: int = -1) -> None:
         super().__init__(dim, n_input_dims)

@@ -13,7 +13,6 @@ checks the input there, so a steady-state forward does no shape arithmetic.
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any
 
@@ -42,7 +41,7 @@ def _sizes(sizes: tuple[Any, ...]) -> tuple[int, ...]:
 class _ShapeModule(Module):
     """Any-dtype input check and the per-input-shape plan cache shared by the shape modules."""
 
-    _buffers = ("_planned_for",)
+    _scratch = ("_planned_for",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,18 +73,10 @@ class _ShapeModule(Module):
         self.gradInput = gradOutput.reshape(input.shape)
         return self.gradInput
 
-    def _record_constructor_argument(self, name: str, value: Any) -> None:
-        """Make ``name=value`` part of the recorded constructor arguments (what ``ember.io`` rebuilds from),
-        replacing the value given at construction, positionally or by keyword.
-        """
-        args, kwargs = self._constructor_args
-        bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
-        bound.arguments[name] = value
-        self._constructor_args = (bound.args[1:], bound.kwargs)
-
     def _replan(self) -> None:
         """Forget the plan and the checked shape (after a setting changed)."""
-        self._planned_for = self._checked_shape = None
+        self._planned_for = None
+        self.recheck()
 
     def _axis(self, input: np.ndarray, dim: int, what: str = "dim") -> int:
         """The axis of ``input`` that ``dim`` names (negative counts from the end), checked."""
@@ -105,13 +96,12 @@ class _BatchAware(_ShapeModule):
     def set_num_input_dims(self, n_input_dims: int) -> _BatchAware:
         """Set the number of dimensions of one example (``-1``: no batch handling); returns ``self``.
 
-        The setting is recorded as the constructor's ``n_input_dims`` argument, so that
-        ``ember.io`` saves it and a loaded module behaves the same.
+        ``config()`` reports it as the constructor's ``n_input_dims``, so that ``ember.io`` saves
+        it and a loaded module behaves the same.
         """
         if isinstance(n_input_dims, bool) or not isinstance(n_input_dims, (int, np.integer)):
             raise TypeError(f"{self.describe()}: set_num_input_dims expects an int, got {n_input_dims!r}")
         self.n_input_dims = int(n_input_dims)
-        self._record_constructor_argument("n_input_dims", self.n_input_dims)
         self._replan()
         return self
 
@@ -150,6 +140,9 @@ class View(_BatchAware):
             raise ValueError(f"View: expected positive sizes and at most one -1, got {self.sizes}")
         self.n_elements = math.prod(s for s in self.sizes if s != -1)
         self.n_input_dims = n_input_dims
+
+    def config(self) -> dict[str, Any]:
+        return {"sizes": self.sizes, "n_input_dims": self.n_input_dims}
 
     def _plan(self, input: np.ndarray) -> tuple[int, ...]:
         shape, ndim = input.shape, input.ndim
@@ -205,6 +198,9 @@ class Reshape(_ShapeModule):
         self.n_elements = math.prod(self.sizes)
         self.batch_mode = batch_mode
 
+    def config(self) -> dict[str, Any]:
+        return {"sizes": self.sizes, "batch_mode": self.batch_mode}
+
     def _plan(self, input: np.ndarray) -> tuple[int, ...]:
         batched = self.batch_mode
         if batched is None:
@@ -245,6 +241,9 @@ class Transpose(_BatchAware):
             raise ValueError(f"Transpose: expected (d1, d2) pairs, got {pairs!r}")
         self.pairs = tuple((int(a), int(b)) for a, b in pairs)
         self.n_input_dims = n_input_dims
+
+    def config(self) -> dict[str, Any]:
+        return {"pairs": self.pairs, "n_input_dims": self.n_input_dims}
 
     def _plan(self, input: np.ndarray) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
         offset = input.ndim - self.n_input_dims if self.n_input_dims > 0 else 0
@@ -291,6 +290,9 @@ class Squeeze(_BatchAware):
         super().__init__()
         self.dim, self.n_input_dims = dim, n_input_dims
 
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim, "n_input_dims": self.n_input_dims}
+
     def _plan(self, input: np.ndarray) -> tuple[int, ...]:
         shape = input.shape
         batched = self.n_input_dims > 0 and input.ndim == self.n_input_dims + 1
@@ -324,6 +326,9 @@ class Unsqueeze(_BatchAware):
     def __init__(self, pos: int, n_input_dims: int = -1) -> None:
         super().__init__()
         self.pos, self.n_input_dims = pos, n_input_dims
+
+    def config(self) -> dict[str, Any]:
+        return {"pos": self.pos, "n_input_dims": self.n_input_dims}
 
     def _plan(self, input: np.ndarray) -> tuple[int, ...]:
         offset = input.ndim - self.n_input_dims if self.n_input_dims > 0 else 0
@@ -363,6 +368,9 @@ class Replicate(_ShapeModule):
         if dim < 0:
             raise ValueError(f"Replicate: expected a non-negative dim, got {dim}")
         self.n_features, self.dim, self.n_dim = n_features, dim, n_dim
+
+    def config(self) -> dict[str, Any]:
+        return {"n_features": self.n_features, "dim": self.dim, "n_dim": self.n_dim}
 
     def _plan(self, input: np.ndarray) -> tuple[int, tuple[int, ...]]:
         axis = self.dim + (1 if input.ndim > self.n_dim else 0)
@@ -422,6 +430,9 @@ class Narrow(_Slicing):
         super().__init__()
         self.dim, self.offset, self.length = dim, offset, length
 
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim, "offset": self.offset, "length": self.length}
+
     def _plan(self, input: np.ndarray) -> tuple[tuple[slice, ...], tuple[int, ...]]:
         axis = self._axis(input, self.dim)
         size = input.shape[axis]
@@ -452,6 +463,9 @@ class Select(_Slicing):
     def __init__(self, dim: int, index: int) -> None:
         super().__init__()
         self.dim, self.index = dim, index
+
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim, "index": self.index}
 
     def _plan(self, input: np.ndarray) -> tuple[tuple[Any, ...], tuple[int, ...]]:
         axis = self._axis(input, self.dim)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,9 @@ class GELU(Module):
         self.approximate = approximate
         if approximate not in ("none", "tanh"):
             self.fail(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+
+    def config(self) -> dict[str, Any]:
+        return {"approximate": self.approximate}
 
     def _inner(self, x: np.ndarray) -> np.ndarray:
         """The tanh form's ``tanh(√(2/π) (x + 0.044715 x³))``."""
@@ -133,6 +137,9 @@ class CELU(Module):
         if not alpha > 0:
             self.fail(f"alpha must be > 0, got {alpha}")
 
+    def config(self) -> dict[str, Any]:
+        return {"alpha": self.alpha}
+
     def _negative(self, input: np.ndarray, out: np.ndarray, alpha: float, rate: float, scale: float) -> np.ndarray:
         """``out = scale · (x if x > 0 else α (exp(rate · x) − 1))``."""
         np.minimum(input, 0.0, out=out)
@@ -173,6 +180,9 @@ class SELU(CELU):
 
     def __init__(self) -> None:
         super().__init__(self.ALPHA)
+
+    def config(self) -> dict[str, Any]:
+        return {}
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = resized(self.output, input)

@@ -80,6 +80,9 @@ class _AlongDim(Module):
         super().__init__()
         self.dim, self.n_input_dims = dim, n_input_dims
 
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim, "n_input_dims": self.n_input_dims}
+
     def _axis(self, ndim: int) -> int:
         if self.dim < 0:
             return self.dim + ndim
@@ -202,7 +205,7 @@ class SplitTable(_AlongDim):
 class _SubTable(Module):
     """Shared backward of modules that pass some entries of a table through and drop the rest."""
 
-    _buffers = ("_zeros",)
+    _scratch = ("_zeros",)
 
     def __init__(self) -> None:
         super().__init__()
@@ -255,6 +258,9 @@ class NarrowTable(_SubTable):
         if length < 1:
             self.fail(f"length must be >= 1, got {length}")
 
+    def config(self) -> dict[str, Any]:
+        return {"offset": self.offset, "length": self.length}
+
     def checkInput(self, input: Any) -> None:
         if type(input) is not list or len(input) < self.offset + self.length:
             self.fail(f"expected a list of at least {self.offset + self.length} entries, got {_got(input)}")
@@ -291,6 +297,9 @@ class SelectTable(_SubTable):
     def __init__(self, index: int) -> None:
         super().__init__()
         self.index = index
+
+    def config(self) -> dict[str, Any]:
+        return {"index": self.index}
 
     def checkInput(self, input: Any) -> None:
         if type(input) is not list or not -len(input) <= self.index < len(input):
@@ -491,7 +500,7 @@ class CDivTable(_ElementwiseTable):
 class _ExtremumTable(_ElementwiseTable):
     """Shared code of CMaxTable and CMinTable: the winner's index per element routes the gradient."""
 
-    _buffers = ("_index", "_mask")
+    _scratch = ("_index", "_mask")
     #: ``np.greater`` for the maximum: a later entry wins only when strictly better.
     _better = staticmethod(np.greater)
 
@@ -625,7 +634,7 @@ class CosineDistance(_PairMeasure):
     Shape: a list of two ``(n,)`` arrays → ``(1,)``; two ``(batch, n)`` arrays → ``(batch,)``.
     """
 
-    _buffers = ("_dot", "_sq0", "_sq1", "_w")
+    _scratch = ("_dot", "_sq0", "_sq1", "_w")
     eps = 1e-12
 
     def updateOutput(self, input: list[np.ndarray]) -> np.ndarray:
@@ -670,7 +679,7 @@ class PairwiseDistance(_PairMeasure):
 
     """
 
-    _buffers = ("_diff",)
+    _scratch = ("_diff",)
 
     def __init__(self, p: float = 2) -> None:
         super().__init__()
@@ -678,6 +687,9 @@ class PairwiseDistance(_PairMeasure):
         if not (isinstance(p, (int, float)) and math.isfinite(p) and p >= 1):
             self.fail(f"p must be a finite number >= 1, got {p!r}")
         self._diff: np.ndarray | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {"p": self.p}
 
     def updateOutput(self, input: list[np.ndarray]) -> np.ndarray:
         x1, x2 = input

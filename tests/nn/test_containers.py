@@ -33,26 +33,26 @@ def test_remove_from_empty_names_the_container():
         nn.Sequential().remove()
 
 
-def test_printing_follows_torch():
+def test_printing_follows_torch_numbered_from_0_as_get_counts():
     net = nn.Sequential(nn.Linear(4, 2), nn.Sigmoid(), nn.Sequential(nn.Linear(2, 2, bias=False)))
     assert repr(net) == (
         "nn.Sequential {\n"
-        "  [input -> (1) -> (2) -> (3) -> output]\n"
-        "  (1): nn.Linear(4 -> 2)\n"
-        "  (2): nn.Sigmoid\n"
-        "  (3): nn.Sequential {\n"
-        "    [input -> (1) -> output]\n"
-        "    (1): nn.Linear(2 -> 2 without bias)\n"
+        "  [input -> (0) -> (1) -> (2) -> output]\n"
+        "  (0): nn.Linear(4 -> 2)\n"
+        "  (1): nn.Sigmoid\n"
+        "  (2): nn.Sequential {\n"
+        "    [input -> (0) -> output]\n"
+        "    (0): nn.Linear(2 -> 2 without bias)\n"
         "  }\n"
         "}")
     assert repr(nn.ParallelTable(nn.Linear(3, 2), nn.Sigmoid())) == (
         "nn.ParallelTable {\n"
         "  input\n"
-        "    |-> (1): nn.Linear(3 -> 2)\n"
-        "    |-> (2): nn.Sigmoid\n"
+        "    |-> (0): nn.Linear(3 -> 2)\n"
+        "    |-> (1): nn.Sigmoid\n"
         "     ... -> output\n"
         "}")
-    assert repr(nn.Concat(0, nn.Sigmoid())).startswith("nn.Concat {\n  input\n    |`-> (1): nn.Sigmoid")
+    assert repr(nn.Concat(0, nn.Sigmoid())).startswith("nn.Concat {\n  input\n    |`-> (0): nn.Sigmoid")
 
 
 def test_concat_joins_children_outputs_along_dim():

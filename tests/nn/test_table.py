@@ -28,14 +28,14 @@ def test_seed_sparse_and_dense_linear_layer():
     np.testing.assert_allclose(out, expected[None, :], rtol=1e-12)
     assert repr(net) == (
         "nn.Sequential {\n"
-        "  [input -> (1) -> (2) -> output]\n"
-        "  (1): nn.ParallelTable {\n"
+        "  [input -> (0) -> (1) -> output]\n"
+        "  (0): nn.ParallelTable {\n"
         "    input\n"
-        "      |-> (1): nn.LookupTable(5 -> 2)\n"
-        "      |-> (2): nn.Linear(3 -> 2)\n"
+        "      |-> (0): nn.LookupTable(5 -> 2)\n"
+        "      |-> (1): nn.Linear(3 -> 2)\n"
         "       ... -> output\n"
         "  }\n"
-        "  (2): nn.CAddTable\n"
+        "  (1): nn.CAddTable\n"
         "}")
     # Backward: the dense input gets W_dᵀ g, the looked-up row and W_d, b get their gradients.
     g = np.array([[1.0, -2.0]])
