@@ -7,11 +7,11 @@ Example:
     >>> from ember import models
     >>> print(models.mlp(4, [10], "tanh", 3))
     nn.Sequential {
-      [input -> (1) -> (2) -> (3) -> (4) -> output]
-      (1): nn.Linear(4 -> 10)
-      (2): nn.Tanh
-      (3): nn.Linear(10 -> 3)
-      (4): nn.LogSoftMax
+      [input -> (0) -> (1) -> (2) -> (3) -> output]
+      (0): nn.Linear(4 -> 10)
+      (1): nn.Tanh
+      (2): nn.Linear(10 -> 3)
+      (3): nn.LogSoftMax
     }
     >>> models.criterion_for(models.mlp(4, [], "tanh", 3))
     nn.ClassNLLCriterion

@@ -18,10 +18,8 @@ class MyLinear(nn.Module):
     def __init__(self, n_in: int, n_out: int) -> None:
         super().__init__()
         rng = np.random.default_rng(3)
-        self.weight = rng.uniform(-1, 1, (n_out, n_in))
-        self.bias = rng.uniform(-1, 1, n_out)
-        self.gradWeight = np.zeros_like(self.weight)
-        self.gradBias = np.zeros_like(self.bias)
+        self.register_parameter("weight", rng.uniform(-1, 1, (n_out, n_in)))
+        self.register_parameter("bias", rng.uniform(-1, 1, n_out))
 
     def updateOutput(self, input):
         self.output = input @ self.weight.T + self.bias

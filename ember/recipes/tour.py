@@ -173,9 +173,7 @@ class SimpleCMul(nn.Module):
 
     def __init__(self, size: int) -> None:
         super().__init__()
-        self.weight = np.ones(size)
-        self.gradWeight = np.zeros(size)
-        self.bias = self.gradBias = None
+        self.register_parameter("weight", np.ones(size))  # sets self.weight and self.gradWeight (zeros)
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = input * self.weight  # z = x ⊙ w
