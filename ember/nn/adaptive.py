@@ -91,7 +91,7 @@ class SpatialAdaptiveMaxPooling(_Adaptive):
 
     """
 
-    _buffers = ("indices",)
+    _scratch = ("indices",)
 
     def _taps(self, size: int, out: int) -> np.ndarray:
         """``(out, longest bin)`` input indices of each bin, its last index repeated to fill the row."""

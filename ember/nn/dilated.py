@@ -5,6 +5,7 @@ over time (``TemporalMaxPooling``), on the window engine of ``windows.py``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,11 @@ class SpatialDilatedMaxPooling(_MaxPoolingND):
         super().__init__((kH, kW), (dH or kH, dW or kW), (padH, padW), (dilationH, dilationW), ceil_mode)
 
 
+    def config(self) -> dict[str, Any]:
+        (kH, kW), (dH, dW), (padH, padW), (dilationH, dilationW) = self.k, self.d, self.pad, self.dil
+        return {"kW": kW, "kH": kH, "dW": dW, "dH": dH, "padW": padW, "padH": padH, "dilationW": dilationW,
+                "dilationH": dilationH, "ceil_mode": self.ceil_mode}
+
 class TemporalMaxPooling(_MaxPoolingND):
     """Max over windows of ``kW`` frames moving by ``dW`` (Torch's ``nn.TemporalMaxPooling``).
 
@@ -49,8 +55,11 @@ class TemporalMaxPooling(_MaxPoolingND):
 
     _names = ("T",)
 
-    def __init__(self, kW: int, dW: int | None = None) -> None:
-        super().__init__((kW,), (dW or kW,), (0,), (1,))
+    def __init__(self, kW: int, dW: int | None = None, *, ceil_mode: bool = False) -> None:
+        super().__init__((kW,), (dW or kW,), (0,), (1,), ceil_mode)
+
+    def config(self) -> dict[str, Any]:
+        return {"kW": self.k[0], "dW": self.d[0], "ceil_mode": self.ceil_mode}
 
     def _dims_text(self) -> str:
         return "(T, F) or (batch, T, F)"
@@ -91,7 +100,7 @@ class TemporalDynamicKMaxPooling(Module):
 
     """
 
-    _buffers = ("indices",)
+    _scratch = ("indices",)
 
     def __init__(self, min_k: int, factor: float = 0.0) -> None:
         super().__init__()

@@ -362,20 +362,34 @@ class Module:
     # -- parameters ---------------------------------------------------------------------------
 
     def declared_parameters(self) -> dict[str, str]:
-        """The declared parameters of this module itself: name → gradient name (absent ones included)."""
-        return dict(self._parameters)
+        """The declared parameters of this module itself: name → gradient name (absent ones included).
+
+        A module that registers nothing follows Torch's convention (``nn.Module:parameters()``):
+        its ``weight``/``gradWeight`` and ``bias``/``gradBias`` arrays, where it has them.
+        """
+        return dict(self._declared())
+
+    def _declared(self) -> dict[str, str] | MappingProxyType:
+        declared = self._parameters
+        if declared is _NOTHING:  # nothing registered (yet): Torch's weight/bias convention, looked up once
+            found = {name: grad for name, grad in (("weight", "gradWeight"), ("bias", "gradBias"))
+                     if isinstance(getattr(self, name, None), np.ndarray)
+                     and isinstance(getattr(self, grad, None), np.ndarray)}
+            self._parameters, self._grad_names = found, tuple(found.values())
+            declared = found
+        return declared
 
     def declared_buffers(self) -> tuple[str, ...]:
         """The names of this module's own declared buffers."""
         return tuple(self._buffers)
 
     def _own_parameters(self) -> list[np.ndarray]:
-        return [p for name in self._parameters if (p := getattr(self, name)) is not None]
+        return [p for name in self._declared() if (p := getattr(self, name)) is not None]
 
     def _parameter_slots(self) -> Iterator[tuple[Module, str, str]]:
         """(module, parameter name, gradient name) for every parameter in the tree."""
         for module in self.listModules():
-            for name, grad_name in module._parameters.items():
+            for name, grad_name in module._declared().items():
                 if getattr(module, name) is not None:
                     yield module, name, grad_name
 
@@ -444,7 +458,7 @@ class Module:
 
     def zeroGradParameters(self) -> None:
         """Set every parameter gradient to zero (``backward`` only ever adds to them)."""
-        for grad_name in self._grad_names:
+        for grad_name in self._grad_names if self._parameters is not _NOTHING else self._declared().values():
             grad = getattr(self, grad_name)
             if grad is not None:
                 grad.fill(0)
@@ -545,7 +559,8 @@ class Module:
         dtype = np.dtype(dtype)
         self.clearState()
         for module in self.listModules():
-            names = [*module._parameters, *module._parameters.values(), *module._buffers]
+            declared = module._declared()
+            names = [*declared, *declared.values(), *module._buffers]
             for attribute in names:
                 value = getattr(module, attribute)
                 if value is not None:

@@ -90,7 +90,7 @@ class SpatialCrossMapLRN(Module):
 
     """
 
-    _buffers = ("_scale",)
+    _scratch = ("_scale",)
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         super().__init__()

@@ -73,6 +73,9 @@ class SpatialReflectionPadding(_BorderPadding):
         self.pad_l, self.pad_r, self.pad_t, self.pad_b = pad_l, r, t, b
         super().__init__(t, b, pad_l, r)
 
+    def config(self) -> dict[str, Any]:
+        return {"pad_l": self.pad_l, "pad_r": self.pad_r, "pad_t": self.pad_t, "pad_b": self.pad_b}
+
     def extra_repr(self) -> str:
         return f"l={self.pad_l}, r={self.pad_r}, t={self.pad_t}, b={self.pad_b}"
 
@@ -112,6 +115,9 @@ class VolumetricReplicationPadding(_BorderPadding):
         r, t, b, f, k = rest
         super().__init__(f, k, t, b, pleft, r)
 
+    def config(self) -> dict[str, Any]:
+        return dict(zip(("pleft", "pright", "ptop", "pbottom", "pfront", "pback"), self.padding))
+
     def extra_repr(self) -> str:
         return ", ".join(map(str, self.padding))
 
@@ -137,6 +143,10 @@ class Padding(Module):
                  index: int | None = None) -> None:
         super().__init__()
         self.dim, self.pad, self.n_input_dim, self.value, self.index = dim, pad, n_input_dim, value, index
+
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim, "pad": self.pad, "n_input_dim": self.n_input_dim, "value": self.value,
+                "index": self.index}
 
     def _axis(self, input: np.ndarray) -> int:
         shift = 1 if self.n_input_dim is not None and input.ndim == self.n_input_dim + 1 else 0

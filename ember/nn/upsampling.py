@@ -52,7 +52,7 @@ def linear_matrix(size: int, out: int, dtype: Any) -> np.ndarray:
 class _Separable(Module):
     """A module whose output is its input mapped by one matrix per dimension over the last ``n_dims``."""
 
-    _buffers = ("_matrices",)
+    _scratch = ("_matrices",)
     _n_dims = 2
     _ndims_allowed: tuple[int, ...] = (3, 4)
     _shape_text = "(C, H, W) or (batch, C, H, W)"
@@ -117,6 +117,9 @@ class SpatialUpSamplingNearest(_Separable):
         self.scale_factor = scale
         _scale(self, scale)
 
+    def config(self) -> dict[str, Any]:
+        return {"scale": self.scale_factor}
+
     def _make_matrices(self, sizes: tuple[int, ...], dtype: Any) -> list[np.ndarray]:
         return [nearest_matrix(size, self.scale_factor, dtype) for size in sizes]
 
@@ -156,6 +159,9 @@ class SpatialUpSamplingBilinear(_Separable):
         else:
             self.scale_factor = _scale(self, params)
 
+    def config(self) -> dict[str, Any]:
+        return {"params": self.params}
+
     def _make_matrices(self, sizes: tuple[int, ...], dtype: Any) -> list[np.ndarray]:
         return [linear_matrix(size, out, dtype) for size, out in zip(sizes, _linear_sizes(self, sizes))]
 
@@ -192,6 +198,9 @@ class UpSampling(_Separable):
                 self.fail("nearest-neighbour up-sampling requires a scale_factor")
         else:
             self.scale_factor = _scale(self, params)
+
+    def config(self) -> dict[str, Any]:
+        return {"params": self.params, "mode": self.mode}
 
     def _n(self, input: np.ndarray) -> int:
         return input.ndim - 2

@@ -5,11 +5,20 @@ live with their spatial versions). Torch's argument order (``kT, kW, kH, dT, dW,
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ember.nn.dropout import Dropout
 from ember.nn.normalization import BatchNormalization
 from ember.nn.windows import _AveragePoolingND, _MaxPoolingND
+
+
+def _geometry(module: Any) -> dict[str, Any]:
+    """The constructor arguments of a volumetric pooling's window, from its (T, H, W) tuples."""
+    (kT, kH, kW), (dT, dH, dW), (padT, padH, padW) = module.k, module.d, module.pad
+    return {"kT": kT, "kW": kW, "kH": kH, "dT": dT, "dW": dW, "dH": dH, "padT": padT, "padW": padW, "padH": padH,
+            "ceil_mode": module.ceil_mode}
 
 
 class VolumetricMaxPooling(_MaxPoolingND):
@@ -31,6 +40,9 @@ class VolumetricMaxPooling(_MaxPoolingND):
         super().__init__((kT, kH, kW), (dT or kT, dH or kH, dW or kW), (padT, padH, padW), (1, 1, 1), ceil_mode)
 
 
+    def config(self) -> dict[str, Any]:
+        return _geometry(self)
+
 class VolumetricDilatedMaxPooling(_MaxPoolingND):
     """``VolumetricMaxPooling`` whose window taps are ``dilationT, dilationH, dilationW`` apart
     (Torch's ``nn.VolumetricDilatedMaxPooling``, PyTorch's ``max_pool3d(dilation=…)``).
@@ -48,6 +60,9 @@ class VolumetricDilatedMaxPooling(_MaxPoolingND):
                          (dilationT, dilationH, dilationW), ceil_mode)
 
 
+    def config(self) -> dict[str, Any]:
+        return {**_geometry(self), "dilationT": self.dil[0], "dilationW": self.dil[2], "dilationH": self.dil[1]}
+
 class VolumetricAveragePooling(_AveragePoolingND):
     """Mean over each ``kT×kH×kW`` window (Torch's ``nn.VolumetricAveragePooling``, PyTorch's
     ``avg_pool3d``). Backward: each output's gradient divided by ``kT·kH·kW`` to every element of its window.
@@ -64,6 +79,9 @@ class VolumetricAveragePooling(_AveragePoolingND):
         super().__init__((kT, kH, kW), (dT or kT, dH or kH, dW or kW), (padT, padH, padW), (1, 1, 1), ceil_mode,
                          count_include_pad=count_include_pad)
 
+
+    def config(self) -> dict[str, Any]:
+        return {**_geometry(self), "count_include_pad": self.count_include_pad}
 
 class VolumetricDropout(Dropout):
     """Inverted dropout of whole channels of a volume (Torch's ``nn.VolumetricDropout``, PyTorch's

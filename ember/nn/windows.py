@@ -65,17 +65,13 @@ class _WindowPooling(Module):
     def ceil(self) -> _WindowPooling:
         """Round output sizes up (Torch's ``:ceil()``); returns ``self``."""
         self.ceil_mode = True
-        args, kwargs = self._constructor_args
-        self._constructor_args = (args, {**kwargs, "ceil_mode": True})
-        self._checked_shape = None
+        self.recheck()
         return self
 
     def floor(self) -> _WindowPooling:
         """Round output sizes down, the default (Torch's ``:floor()``); returns ``self``."""
         self.ceil_mode = False
-        args, kwargs = self._constructor_args
-        self._constructor_args = (args, {**kwargs, "ceil_mode": False})
-        self._checked_shape = None
+        self.recheck()
         return self
 
     def _dims_text(self) -> str:
@@ -123,7 +119,7 @@ class _MaxPoolingND(_WindowPooling):
     """
 
     _pad_value = -np.inf
-    _buffers = ("indices",)
+    _scratch = ("indices",)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -220,3 +220,16 @@ def test_deep_copies_keep_declarations():
     m = Scale(2)
     twin = copy.deepcopy(m)
     assert twin.declared_parameters() == {"scale": "gradScale"} and twin.scale is not m.scale
+
+
+def test_torch_convention_weight_and_bias_attributes_are_parameters_when_nothing_is_registered():
+    class TorchStyle(nn.Module):  # as a Torch tutorial writes it: no register_parameter
+        def __init__(self):
+            super().__init__()
+            self.weight, self.gradWeight = np.ones(2), np.zeros(2)
+
+    m = TorchStyle()
+    assert m.declared_parameters() == {"weight": "gradWeight"}
+    assert m.parameters()[0][0] is m.weight
+    m.float()
+    assert m.weight.dtype == m.gradWeight.dtype == np.float32
