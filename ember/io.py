@@ -21,8 +21,11 @@ classes that :mod:`ember.nn` exports (nothing named by the file is imported or
 executed; nothing is unpickled), then checks every tensor's name, shape and
 dtype against the freshly built model and the checksum against the data. A
 truncated, corrupted or tampered file, an unknown module type, a missing or
-extra tensor or a shape mismatch raises :class:`ValueError` naming the file and
-the problem. Writes go to a temporary file in the target's directory, which is
+extra tensor or a shape mismatch raises :class:`ember.ModelFileError` (a ``ValueError``)
+naming the file and the problem. A module class of your own is saved by its import path
+(``"my_layers:Scale"``), and loading it needs ``trusted=[Scale]``: a file naming a class the
+caller did not trust raises :class:`ember.UntrustedModuleError`. Files get the permissions
+the umask gives, as ``open()`` would. Writes go to a temporary file in the target's directory, which is
 then renamed over the target, so a crash mid-write never leaves a broken file.
 
 Checkpoints (:func:`save_checkpoint` / :func:`load_checkpoint`) add the
@@ -35,9 +38,11 @@ a run bit for bit.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +52,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from ember import nn
+from ember.errors import ModelFileError, UntrustedModuleError
 from ember.nn.containers import Container
 from ember.nn.module import Module, _memory_key
 from ember.random import get_rng
@@ -77,28 +83,45 @@ def module_classes() -> dict[str, type[Module]]:
 # -- architecture ---------------------------------------------------------------------------
 
 def _json_value(value: Any, where: str) -> Any:
-    """``value`` as plain JSON data (tuples become lists), or a ``TypeError`` saying where it is."""
+    """``value`` as plain JSON data (tuples become lists, a module its description), or a ``TypeError``
+    saying where it is.
+    """
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "biuf":
         return value.item()
+    if isinstance(value, Module):  # a wrapped module (Sequencer's, a Decorator's)
+        return {"__module__": architecture(value)}
     if isinstance(value, (list, tuple)):
         return [_json_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         return {key: _json_value(item, f"{where}[{key!r}]") for key, item in value.items()}
     raise TypeError(f"cannot describe {where} = {value!r} ({type(value).__name__}) in JSON; "
-                    f"only numbers, strings, booleans, None and lists of them can be saved")
+                    f"only numbers, strings, booleans, None, modules and lists of them can be saved")
 
 
-def _from_json(value: Any) -> Any:
-    """Undo :func:`_json_value` as far as constructors need: lists become tuples again."""
+def _from_json(value: Any, classes: _Classes, where: str) -> Any:
+    """Undo :func:`_json_value` as far as constructors need: lists become tuples again, module
+    descriptions modules.
+    """
     if isinstance(value, list):
-        return tuple(_from_json(item) for item in value)
+        return tuple(_from_json(item, classes, where) for item in value)
     if isinstance(value, dict):
-        return {key: _from_json(item) for key, item in value.items()}
+        if set(value) == {"__module__"}:
+            return _build(value["__module__"], classes, where)
+        return {key: _from_json(item, classes, where) for key, item in value.items()}
     return value
+
+
+def type_name(cls: type[Module]) -> str:
+    """How a file names a module class: ``"Linear"`` for ember.nn's, else its import path
+    ``"package.module:QualName"``.
+    """
+    if module_classes().get(cls.__name__) is cls:
+        return cls.__name__
+    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def architecture(model: Module, modes: bool = True) -> dict[str, Any]:
@@ -107,20 +130,17 @@ def architecture(model: Module, modes: bool = True) -> dict[str, Any]:
         {"type": "Sequential", "config": {}, "train": true,
          "modules": [{"type": "Linear", "config": {"n_in": 4, "n_out": 2, "bias": true}, "train": true}]}
 
-    A container's children are taken from ``.modules``. ``modes=False`` leaves out the
-    ``"train"`` entries (to compare architectures whatever mode the models are in).
+    A module that is not one of ``ember.nn``'s is named by its import path
+    (``"my_layers:Scale"``); loading it needs ``trusted=``. A container's children are taken
+    from ``.modules``. ``modes=False`` leaves out the ``"train"`` entries (to compare
+    architectures whatever mode the models are in).
 
     Raises:
-        TypeError: a module is not one of ``ember.nn``'s exported classes, or its
-            configuration cannot be written as JSON.
+        ProtocolError: a module's constructor takes arguments but it defines no ``config()``.
+        TypeError: a configuration cannot be written as JSON.
 
     """
-    classes = module_classes()
-    cls = type(model)
-    if classes.get(cls.__name__) is not cls:
-        raise TypeError(f"cannot save {model.describe()}: {cls.__module__}.{cls.__qualname__} is not one of "
-                        f"ember.nn's modules, and only those can be loaded back")
-    name = cls.__name__
+    name = type_name(type(model))
     description: dict[str, Any] = {"type": name, "config": _json_value(model.config(), f"{name}.config()")}
     if modes:
         description["train"] = bool(model.train)
@@ -129,18 +149,64 @@ def architecture(model: Module, modes: bool = True) -> dict[str, Any]:
     return description
 
 
-def build(description: dict[str, Any], classes: dict[str, type[Module]] | None = None) -> Module:
+class _Classes:
+    """The classes a load may build: ember.nn's, and exactly those the caller trusts."""
+
+    def __init__(self, trusted: Iterable[type[Module] | str] | None) -> None:
+        self.builtin = module_classes()
+        self.by_name: dict[str, type[Module]] = {}
+        self.by_qualname: dict[str, type[Module]] = {}
+        for item in trusted or ():
+            cls = _import_trusted(item) if isinstance(item, str) else item
+            if not (isinstance(cls, type) and issubclass(cls, Module)):
+                raise TypeError(f"trusted: expected Module classes or 'package.module:Class' names, got {item!r}")
+            self.by_name[item if isinstance(item, str) else f"{cls.__module__}:{cls.__qualname__}"] = cls
+            if not isinstance(item, str):  # a class given itself is trusted wherever it was defined
+                self.by_qualname.setdefault(cls.__qualname__, cls)
+
+    def get(self, name: str, where: str) -> type[Module]:
+        if ":" not in name:
+            cls = self.builtin.get(name)
+            if cls is None:
+                raise ValueError(f"{where}: unknown module type {name!r} (not one of ember.nn's modules)")
+            return cls
+        cls = self.by_name.get(name) or self.by_qualname.get(name.split(":", 1)[1])
+        if cls is None:
+            qualname = name.split(":", 1)[1]
+            raise UntrustedModuleError(
+                f"{where}: the file names the module class {name!r}, which is not one of ember.nn's; nothing it "
+                f"names is imported or run unless you trust it: load(path, trusted=[{qualname}]) or "
+                f"trusted=[{name!r}] (command line: --trust FILE.py:{qualname})")
+        return cls
+
+
+def _import_trusted(name: str) -> type[Module]:
+    """The class a trusted ``"package.module:QualName"`` names (importing that module: the caller named it)."""
+    module_name, _, qualname = name.partition(":")
+    if not module_name or not qualname:
+        raise ValueError(f"trusted: expected 'package.module:Class', got {name!r}")
+    value: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        value = getattr(value, part, None)
+    if not (isinstance(value, type) and issubclass(value, Module)):
+        raise ValueError(f"trusted: {name!r} is not a Module class")
+    return value
+
+
+def build(description: dict[str, Any], trusted: Iterable[type[Module] | str] | None = None) -> Module:
     """Build a fresh model from an :func:`architecture` description.
 
-    Module types are looked up only among ``ember.nn``'s exported Module classes.
-    The library-wide random generator is left as it was (construction
+    Module types are looked up among ``ember.nn``'s exported Module classes and the classes
+    in ``trusted`` (classes, or ``"package.module:Class"`` names); nothing else is imported
+    or run. The library-wide random generator is left as it was (construction
     initialises parameters, which are normally overwritten by a load).
 
     Raises:
         ValueError: the description is malformed or names an unknown module type.
+        UntrustedModuleError: it names a class that is not ember.nn's and not trusted.
 
     """
-    classes = module_classes() if classes is None else classes
+    classes = _Classes(trusted)
     state = get_rng().bit_generator.state
     try:
         return _build(description, classes, "model")
@@ -148,21 +214,20 @@ def build(description: dict[str, Any], classes: dict[str, type[Module]] | None =
         get_rng().bit_generator.state = state
 
 
-def _build(description: Any, classes: dict[str, type[Module]], where: str) -> Module:
+def _build(description: Any, classes: _Classes, where: str) -> Module:
     if not isinstance(description, dict) or not isinstance(description.get("type"), str):
         raise ValueError(f"{where}: expected an object with a 'type', got {description!r:.80}")
     name = description["type"]
-    cls = classes.get(name)
-    if cls is None:
-        raise ValueError(f"{where}: unknown module type {name!r} (a file can only name ember.nn's modules)")
+    cls = classes.get(name, where)
     config = description.get("config", {})
     if not isinstance(config, dict):
         raise ValueError(f"{where} ({name}): 'config' must be an object")
     children = description.get("modules")
     if (children is not None) != issubclass(cls, Container) or not isinstance(children or [], list):
         raise ValueError(f"{where} ({name}): 'modules' must be a list exactly when the type is a container")
+    arguments = _from_json(config, classes, f"{where}.config")
     try:
-        module = cls.from_config(_from_json(config))
+        module = cls.from_config(arguments)
     except Exception as exc:
         raise ValueError(f"{where}: cannot build {name} from config {config}: {exc}") from exc
     for i, child in enumerate(children or []):
@@ -224,7 +289,7 @@ def _checksum(tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> str:
 
 def _verify(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     if metadata.get("sha256") != _checksum(tensors, metadata):
-        raise ValueError(f"{path}: checksum mismatch: the file was corrupted or modified after it was saved")
+        raise ModelFileError(f"{path}: checksum mismatch: the file was corrupted or modified after it was saved")
 
 
 def _write_atomic(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
@@ -238,11 +303,19 @@ def _write_atomic(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str
         save_file(tensors, temporary, metadata=metadata)
         with open(temporary, "rb+") as written:
             os.fsync(written.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # as open() would make it (mkstemp's file is 0600)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -254,17 +327,17 @@ def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
             metadata = opened.metadata() or {}
             tensors = {name: np.array(opened.get_tensor(name), copy=True) for name in opened.keys()}
     except Exception as exc:
-        raise ValueError(f"{path}: not a readable safetensors file (truncated or corrupted?): {exc}") from exc
+        raise ModelFileError(f"{path}: not a readable safetensors file (truncated or corrupted?): {exc}") from exc
     return tensors, metadata
 
 
 def _json_field(path: Path, metadata: dict[str, str], key: str) -> Any:
     if key not in metadata:
-        raise ValueError(f"{path}: metadata has no {key!r} entry")
+        raise ModelFileError(f"{path}: metadata has no {key!r} entry")
     try:
         return json.loads(metadata[key])
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: metadata entry {key!r} is not valid JSON: {exc}") from exc
+        raise ModelFileError(f"{path}: metadata entry {key!r} is not valid JSON: {exc}") from exc
 
 
 def _check_header(path: Path, metadata: dict[str, str], expected_format: str) -> None:
@@ -272,23 +345,26 @@ def _check_header(path: Path, metadata: dict[str, str], expected_format: str) ->
     if file_format != expected_format:
         hint = " (use load_checkpoint)" if file_format == CHECKPOINT_FORMAT else (
             " (use load)" if file_format == FORMAT else "")
-        raise ValueError(f"{path}: format {file_format!r} in the metadata, expected {expected_format!r}{hint}")
+        raise ModelFileError(f"{path}: format {file_format!r} in the metadata, expected {expected_format!r}{hint}")
     if metadata.get("version") != VERSION:
-        raise ValueError(f"{path}: format version {metadata.get('version')!r}, this ember reads version {VERSION}")
+        raise ModelFileError(f"{path}: format version {metadata.get('version')!r}, this ember reads version {VERSION}")
 
 
-def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> Module:
+def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str],
+                trusted: Iterable[type[Module] | str] | None = None) -> Module:
     """Build the model the metadata describes and fill it with the file's tensors, checking everything."""
     dtype = metadata.get("dtype")
     if dtype not in _FLOAT_DTYPES:
-        raise ValueError(f"{path}: metadata dtype {dtype!r} is not one of {list(_FLOAT_DTYPES)}")
+        raise ModelFileError(f"{path}: metadata dtype {dtype!r} is not one of {list(_FLOAT_DTYPES)}")
     aliases = _json_field(path, metadata, "aliases") if "aliases" in metadata else {}
     if not isinstance(aliases, dict):
-        raise ValueError(f"{path}: metadata entry 'aliases' must be an object")
+        raise ModelFileError(f"{path}: metadata entry 'aliases' must be an object")
     try:
-        model = build(_json_field(path, metadata, "architecture"))
+        model = build(_json_field(path, metadata, "architecture"), trusted)
+    except UntrustedModuleError as exc:
+        raise UntrustedModuleError(f"{path}: {exc}") from None
     except ValueError as exc:
-        raise ValueError(f"{path}: bad architecture: {exc}") from exc
+        raise ModelFileError(f"{path}: bad architecture: {exc}") from exc
     if dtype != "float64":
         model.type(dtype)
     expected, _ = _model_tensors(model)
@@ -296,12 +372,12 @@ def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, 
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
-        raise ValueError(f"{path}: tensors do not match the architecture: "
+        raise ModelFileError(f"{path}: tensors do not match the architecture: "
                          f"missing {missing or 'none'}, unexpected {extra or 'none'}")
     for name, target in expected.items():
         array = tensors[name]
         if array.shape != target.shape or array.dtype != target.dtype:
-            raise ValueError(f"{path}: tensor {name!r} has shape {array.shape} and dtype {array.dtype}, "
+            raise ModelFileError(f"{path}: tensor {name!r} has shape {array.shape} and dtype {array.dtype}, "
                              f"the architecture needs {target.shape} and {target.dtype}")
     modules = model.listModules()
     for name, array in tensors.items():
@@ -316,7 +392,7 @@ def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, 
             if getattr(target_module, attribute).shape != value.shape:
                 raise ValueError("shapes differ")
         except (ValueError, IndexError, AttributeError) as exc:
-            raise ValueError(f"{path}: bad shared-parameter alias {name!r} -> {source!r}: {exc}") from exc
+            raise ModelFileError(f"{path}: bad shared-parameter alias {name!r} -> {source!r}: {exc}") from exc
         setattr(target_module, attribute, value)
         grad_of, source_grad_of = target_module.declared_parameters(), source_module.declared_parameters()
         if attribute in grad_of and source_attribute in source_grad_of:
@@ -383,20 +459,26 @@ def info(path: str | os.PathLike) -> dict[str, Any]:
     return _json_field(path, metadata, "info") if "info" in metadata else {}
 
 
-def load(path: str | os.PathLike) -> Module:
+def load(path: str | os.PathLike, trusted: Iterable[type[Module] | str] | None = None) -> Module:
     """Rebuild a model saved by :func:`save` (in the training/evaluation mode it was saved in, fresh gradients).
+
+    Args:
+        path: the file.
+        trusted: your own module classes the file may name, as classes (``[Scale]``) or import
+            paths (``["my_layers:Scale"]``); nothing else is imported or run.
 
     Raises:
         FileNotFoundError: there is no such file.
-        ValueError: the file is truncated, corrupted or tampered with, names an
+        ModelFileError: the file is truncated, corrupted or tampered with, names an
             unknown module type, or its tensors do not fit the architecture.
+        UntrustedModuleError: it names a module class not in ``trusted`` (the message says how to trust it).
 
     """
     path = Path(path)
     tensors, metadata = _read(path)
     _check_header(path, metadata, FORMAT)
     _verify(path, tensors, metadata)
-    return _model_from(path, tensors, metadata)
+    return _model_from(path, tensors, metadata, trusted)
 
 
 # -- public API: checkpoints ----------------------------------------------------------------
@@ -451,11 +533,12 @@ def _decode_state(value: Any, tensors: dict[str, np.ndarray], path: Path) -> Any
         if "__tensor__" in value:
             name = value["__tensor__"]
             if name not in tensors:
-                raise ValueError(f"{path}: optimizer state refers to a missing tensor {name!r}")
+                raise ModelFileError(f"{path}: optimizer state refers to a missing tensor {name!r}")
             array = tensors[name]
             shape = tuple(value.get("shape", array.shape))
             if int(np.prod(shape)) != array.size:
-                raise ValueError(f"{path}: optimizer tensor {name!r} has {array.size} elements, expected shape {shape}")
+                raise ModelFileError(f"{path}: optimizer tensor {name!r} has {array.size} elements, "
+                                     f"expected shape {shape}")
             array = array.reshape(shape)
             return array[()] if value.get("scalar") else array
         if "__tuple__" in value:
@@ -501,7 +584,7 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer_state: dic
     return path
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+def load_checkpoint(path: str | os.PathLike, trusted: Iterable[type[Module] | str] | None = None) -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint` (see :class:`Checkpoint`).
 
     Raises:
@@ -516,16 +599,16 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     _verify(path, tensors, metadata)
     model_tensors = {name: array for name, array in tensors.items() if not name.startswith("optim/")}
     optimizer_tensors = {name: array for name, array in tensors.items() if name.startswith("optim/")}
-    model = _model_from(path, model_tensors, metadata)
+    model = _model_from(path, model_tensors, metadata, trusted)
     state = _decode_state(_json_field(path, metadata, "optimizer_state"), optimizer_tensors, path)
     epoch = _json_field(path, metadata, "epoch")
     history = _json_field(path, metadata, "history")
     if not isinstance(epoch, int) or epoch < 0:
-        raise ValueError(f"{path}: 'epoch' must be a non-negative integer, got {epoch!r}")
+        raise ModelFileError(f"{path}: 'epoch' must be a non-negative integer, got {epoch!r}")
     if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
-        raise ValueError(f"{path}: 'history' must map metric names to lists")
+        raise ModelFileError(f"{path}: 'history' must map metric names to lists")
     if not isinstance(state, dict):
-        raise ValueError(f"{path}: 'optimizer_state' must be an object")
+        raise ModelFileError(f"{path}: 'optimizer_state' must be an object")
     return Checkpoint(model=model, optimizer_state=state, epoch=epoch, history=history,
                       rng_state=_json_field(path, metadata, "rng_state"),
                       extra=_json_field(path, metadata, "extra"))

@@ -188,7 +188,7 @@ def _set_generator_states(model: Module, states: dict[str, Any]) -> None:
 
 def _restore_from_checkpoint(path: Any, model: Module, params: np.ndarray, optimizer_name: str) -> io.Checkpoint:
     """Load a checkpoint and copy its parameters and persistent state into ``model``."""
-    checkpoint = io.load_checkpoint(path)
+    checkpoint = io.load_checkpoint(path, trusted={type(m) for m in model.listModules()})
     if io.architecture(checkpoint.model, modes=False) != io.architecture(model, modes=False):
         raise ValueError(f"{path}: the checkpoint's model differs from the model given to fit "
                          f"(checkpoint: {checkpoint.model.describe()}, given: {model.describe()})")

@@ -363,6 +363,24 @@ def _check_dtype(s: _Subject) -> CheckResult:
                        "float32 stays float32")
 
 
+def undeclared_arrays(module: Module) -> list[str]:
+    """A warning for each floating-point array attribute of ``module``'s tree that is neither a declared
+    parameter, a gradient, a buffer, a scratch array, ``output`` nor ``gradInput`` (private ``_names``
+    are the module's own business).
+    """
+    warnings = []
+    for owner in module.listModules():
+        declared = owner.declared_parameters()
+        known = {*declared, *declared.values(), *owner.declared_buffers(), *owner._scratch, "output", "gradInput"}
+        for name, value in vars(owner).items():
+            if (name not in known and not name.startswith("_") and isinstance(value, np.ndarray)
+                    and np.issubdtype(value.dtype, np.floating)):
+                warnings.append(f"{owner.describe()}.{name} is a floating-point array that is neither a declared "
+                                f"parameter, a gradient nor a buffer: it will not be trained, saved or converted "
+                                f"(declare it with register_parameter or register_buffer)")
+    return warnings
+
+
 def check_module(module: Module, input: Any, eps: float = 1e-6, tol: float = 1e-6, *,
                  batch: bool | None = None, seed: int = 0, only: Collection[str] | None = None) -> ModuleReport:
     """Audit ``module`` at ``input``: its Jacobians, and the module protocol.
@@ -442,6 +460,7 @@ def check_module(module: Module, input: Any, eps: float = 1e-6, tol: float = 1e-
                 report.checks.append(_raised(name, label, "-", error))
         if not report.ok:
             _diagnose(subject, report, eps)
+        report.warnings += undeclared_arrays(module)
     finally:
         with contextlib.suppress(Exception):
             module.forward(copy_structure(pristine))  # outputs as after a forward pass on the input

@@ -76,6 +76,8 @@ class ModuleReport:
     module: str
     input: str
     checks: list[CheckResult] = field(default_factory=list)
+    #: notes that do not fail the report (e.g. an undeclared floating-point array attribute).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -89,7 +91,8 @@ class ModuleReport:
     def __str__(self) -> str:
         verdict = "OK" if self.ok else "FAIL"
         head = f"check_module {self.module} at input {self.input}: {verdict} ({_counts(self.checks)})"
-        return "\n".join([head] + [f"  {check}" for check in self.checks])
+        return "\n".join([head] + [f"  {check}" for check in self.checks]
+                         + [f"  WARN {warning}" for warning in self.warnings])
 
 
 @dataclass

@@ -283,9 +283,15 @@ def _splits(dataset: data.Dataset, record: dict[str, Any], spec: str) -> tuple[d
     return {"train": (X[trained], y[trained]), "test": (X[held], y[held]), "all": dataset.train}, notes
 
 
+def _trusted(args: argparse.Namespace) -> list[type]:
+    """The module classes named by ``--trust FILE.py:Class`` (repeatable), which the model file may use."""
+    from ember.cli.classes import load_module_class
+
+    return [load_module_class(spec)[0] for spec in args.trust or ()]
+
 
 def _evaluate(args: argparse.Namespace) -> int:
-    model = io.load(args.model)
+    model = io.load(args.model, trusted=_trusted(args))
     dataset = data.load(args.dataset, args.data_dir, seed=args.seed)
     splits, trained_on = _splits(dataset, io.info(args.model).get("ember train", {}), args.dataset)
     if args.split:
@@ -316,7 +322,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 # -- predict ----------------------------------------------------------------------------------
 
 def _predict(args: argparse.Namespace) -> int:
-    model = io.load(args.model)
+    model = io.load(args.model, trusted=_trusted(args))
     X, y = data.load_csv(args.csv, label_column=args.label_column)
     if args.proba:
         probabilities = predict_proba(model, X, batch_size=EVALUATION_BATCH)
@@ -491,6 +497,7 @@ def add_parsers(subparsers: Any) -> None:
                               epilog=EVALUATE_EPILOG,
                               help="loss, accuracy and confusion matrix of a saved model on a dataset")
     evaluate_parser.add_argument("model", help="a .safetensors model file")
+    _add_trust(evaluate_parser)
     _add_dataset(evaluate_parser)
     add_data_dir(evaluate_parser)
     evaluate_parser.add_argument("--split", choices=("train", "test", "all"), default=None,
@@ -501,11 +508,18 @@ def add_parsers(subparsers: Any) -> None:
                              epilog=PREDICT_EPILOG,
                              help="print a saved model's predicted label for each row of a CSV file")
     predict_parser.add_argument("model", help="a .safetensors model file")
+    _add_trust(predict_parser)
     predict_parser.add_argument("csv", help="a CSV file of features, one example per row, no header")
     predict_parser.add_argument("--label-column", type=int, default=None, metavar="INDEX",
                                 help="0-based index of a column of true labels, left out of the features")
     predict_parser.add_argument("--proba", action="store_true",
                                 help="print comma-separated class probabilities instead of labels")
+
+
+def _add_trust(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", action="append", metavar="FILE.py:Class",
+                        help="a module class of your own that the model file uses (repeatable); nothing else "
+                             "the file names is imported or run")
 
 
 def _add_dataset(parser: argparse.ArgumentParser) -> None:

@@ -28,13 +28,14 @@ class Decorator(Module):
 
     """
 
-    _parameter_names = ()
-
     def __init__(self, module: Module) -> None:
         super().__init__()
         if not isinstance(module, Module):
             self.fail(f"expected a Module to decorate, got {type(module).__name__}", TypeError)
         self.modules = [module]
+
+    def config(self) -> dict[str, Any]:
+        return {"module": self.module}
 
     @property
     def module(self) -> Module:
@@ -57,8 +58,11 @@ class Decorator(Module):
     def accGradParameters(self, input: Any, gradOutput: Any, scale: float = 1.0) -> None:
         self.module.accGradParameters(input, gradOutput, scale)
 
-    def reset(self, rng: np.random.Generator | None = None) -> Module:
-        self.module.reset(rng)
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> Module:
+        if stdv is None:
+            self.module.reset(rng)
+        else:
+            self.module.reset(rng, stdv=stdv)
         return self
 
     def __repr__(self) -> str:
@@ -82,6 +86,9 @@ class NaN(Decorator):
     def __init__(self, module: Module, id: str | None = None) -> None:
         super().__init__(module)
         self.id = id
+
+    def config(self) -> dict[str, Any]:
+        return {"module": self.module, "id": self.id}
 
     def _check(self, values: Any, what: str) -> None:
         for k, leaf in enumerate(_leaves(values)):
@@ -128,6 +135,9 @@ class Profile(Decorator):
         self.forward_time = self.backward_time = 0.0
         self.calls = 0
 
+    def config(self) -> dict[str, Any]:
+        return {"module": self.module, "print_interval": self.print_interval, "name": self.name}
+
     def updateOutput(self, input: Any) -> Any:
         start = time.perf_counter()
         output = super().updateOutput(input)
@@ -157,6 +167,9 @@ class PrintSize(Module):
     def __init__(self, prefix: str = "PrintSize") -> None:
         super().__init__()
         self.prefix = prefix
+
+    def config(self) -> dict[str, Any]:
+        return {"prefix": self.prefix}
 
     def checkInput(self, input: Any) -> None:
         """Anything passes through."""
@@ -193,6 +206,9 @@ class GradientReversal(Module):
         super().__init__()
         self.lambda_ = lambda_
 
+    def config(self) -> dict[str, Any]:
+        return {"lambda_": self.lambda_}
+
     def setLambda(self, lambda_: float) -> GradientReversal:
         self.lambda_ = lambda_
         return self
@@ -218,6 +234,9 @@ class ZeroGrad(GradientReversal):
     def __init__(self) -> None:
         super().__init__(0.0)
 
+    def config(self) -> dict[str, Any]:
+        return {}
+
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
         self.gradInput = resized(self.gradInput, input)
         self.gradInput.fill(0.0)
@@ -241,6 +260,9 @@ class Collapse(Module):
     def __init__(self, n_input_dim: int) -> None:
         super().__init__()
         self.n_input_dim = n_input_dim
+
+    def config(self) -> dict[str, Any]:
+        return {"n_input_dim": self.n_input_dim}
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)

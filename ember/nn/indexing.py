@@ -35,6 +35,9 @@ class Index(Module):
         self.dim = dim
         self.gradInput: Any = []
 
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
     def checkInput(self, input: Any) -> None:
         _check_pair(self, input, "integer indices")
         t, index = input
@@ -117,6 +120,9 @@ class PixelShuffle(Module):
         if upscale_factor < 1:
             self.fail(f"upscale_factor must be at least 1, got {upscale_factor}")
 
+    def config(self) -> dict[str, Any]:
+        return {"upscale_factor": self.upscale_factor}
+
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
         r2 = self.upscale_factor ** 2
@@ -160,6 +166,9 @@ class OneHot(Module):
         super().__init__()
         self.output_size = output_size
 
+    def config(self) -> dict[str, Any]:
+        return {"output_size": self.output_size}
+
     def checkInput(self, input: Any) -> None:
         if not isinstance(input, np.ndarray) or not np.issubdtype(input.dtype, np.integer):
             self.fail("expected an integer array of labels (0-based)", TypeError)
@@ -193,8 +202,11 @@ class Constant(Module):
 
     def __init__(self, value: Any, n_input_dim: int | None = None) -> None:
         super().__init__()
-        self.value = np.array(value, dtype=np.float64)
+        self.register_buffer("value", np.array(value, dtype=np.float64))
         self.n_input_dim = n_input_dim
+
+    def config(self) -> dict[str, Any]:
+        return {"value": self.value.tolist(), "n_input_dim": self.n_input_dim}
 
     def checkInput(self, input: Any) -> None:
         """Any array passes (its values are ignored)."""
@@ -211,9 +223,6 @@ class Constant(Module):
         self.gradInput = resized(self.gradInput, input)
         self.gradInput.fill(0.0)
         return self.gradInput
-
-    def _convert_state(self, dtype: np.dtype) -> None:
-        self.value = self.value.astype(dtype)
 
     def extra_repr(self) -> str:
         return f"shape {self.value.shape}" if self.value.ndim else f"{float(self.value):g}"

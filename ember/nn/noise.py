@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ember.nn.module import Module, resized
@@ -30,6 +32,9 @@ class L1Penalty(Module):
         super().__init__()
         self.l1weight, self.sizeAverage, self.provideOutput = l1weight, size_average, provide_output
         self.loss = 0.0
+
+    def config(self) -> dict[str, Any]:
+        return {"l1weight": self.l1weight, "size_average": self.sizeAverage, "provide_output": self.provideOutput}
 
     def _weight(self, input: np.ndarray) -> float:
         return self.l1weight / input.size if self.sizeAverage else self.l1weight
@@ -65,20 +70,27 @@ class WhiteNoise(Module):
 
     """
 
-    def __init__(self, mean: float = 0.0, std: float = 0.1, rng: np.random.Generator | None = None,
+    _scratch = ("noise",)
+
+    def __init__(self, mean: float = 0.0, std: float = 0.1, rng: int | np.random.Generator | None = None,
                  resample: bool = True) -> None:
         super().__init__()
-        self.mean, self.std, self.rng, self.resample = mean, std, rng, resample
+        self.mean, self.std, self.resample = mean, std, resample
+        self.rng = None if rng is None else get_rng(rng)
         if not std >= 0:
             self.fail(f"std must be >= 0, got {std}")
-        self.noise = np.empty(0)
+        self.noise: np.ndarray | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {"mean": self.mean, "std": self.std, "resample": self.resample}
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = resized(self.output, input)
         if not self.train:
             np.copyto(self.output, input)
             return self.output
-        if self.resample or self.noise.shape != input.shape or self.noise.dtype != input.dtype:
+        if (self.resample or self.noise is None or self.noise.shape != input.shape
+                or self.noise.dtype != input.dtype):
             self.noise = resized(self.noise, input)
             self.noise[...] = get_rng(self.rng).normal(self.mean, self.std, input.shape)
         return np.add(input, self.noise, out=self.output)

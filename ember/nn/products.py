@@ -28,6 +28,9 @@ class MM(Module):
         self.trans_a, self.trans_b = trans_a, trans_b
         self.gradInput: Any = []
 
+    def config(self) -> dict[str, Any]:
+        return {"trans_a": self.trans_a, "trans_b": self.trans_b}
+
     def _ops(self, input: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         a, b = input
         return (np.swapaxes(a, -1, -2) if self.trans_a else a), (np.swapaxes(b, -1, -2) if self.trans_b else b)
@@ -69,6 +72,9 @@ class MV(Module):
         super().__init__()
         self.trans = trans
         self.gradInput: Any = []
+
+    def config(self) -> dict[str, Any]:
+        return {"trans": self.trans}
 
     def _op(self, m: np.ndarray) -> np.ndarray:
         return np.swapaxes(m, -1, -2) if self.trans else m

@@ -245,8 +245,6 @@ class _Recurrent(Module):
 class _Cell(_Recurrent):
     """The built-in layers: PyTorch's parameters, initialised uniform(−1/√H, 1/√H) as PyTorch does."""
 
-    _parameter_names = (("weight_ih", "gradWeight_ih"), ("weight_hh", "gradWeight_hh"),
-                        ("bias_ih", "gradBias_ih"), ("bias_hh", "gradBias_hh"))
     _n_gates = 1
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator | None = None) -> None:
@@ -255,15 +253,18 @@ class _Cell(_Recurrent):
             raise ValueError(f"{type(self).__name__}: expected positive sizes, got {input_size} and {hidden_size}")
         self.input_size, self.hidden_size = int(input_size), int(hidden_size)
         rows = self._n_gates * self.hidden_size
-        self.weight_ih, self.gradWeight_ih = np.empty((rows, self.input_size)), np.zeros((rows, self.input_size))
-        self.weight_hh, self.gradWeight_hh = np.empty((rows, self.hidden_size)), np.zeros((rows, self.hidden_size))
-        self.bias_ih, self.gradBias_ih = np.empty(rows), np.zeros(rows)
-        self.bias_hh, self.gradBias_hh = np.empty(rows), np.zeros(rows)
+        self.register_parameter("weight_ih", np.empty((rows, self.input_size)))
+        self.register_parameter("weight_hh", np.empty((rows, self.hidden_size)))
+        self.register_parameter("bias_ih", np.empty(rows))
+        self.register_parameter("bias_hh", np.empty(rows))
         self._gates: Any = None
         self._d_gates: Any = None
-        self.reset(rng=rng)
+        self.reset(rng)
 
-    def reset(self, stdv: float | None = None, rng: np.random.Generator | None = None) -> _Cell:
+    def config(self) -> dict[str, Any]:
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> _Cell:
         """Draw every parameter from uniform(−stdv, stdv), stdv = 1/√hidden_size unless given (PyTorch's)."""
         stdv = 1.0 / math.sqrt(self.hidden_size) if stdv is None else stdv
         generator = get_rng(rng)
@@ -336,6 +337,9 @@ class RNN(_Cell):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, rng=rng)
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "nonlinearity": self.nonlinearity}
 
     def _prepare(self, x: np.ndarray) -> None:
         self._project(x, self.bias_ih + self.bias_hh)
@@ -533,7 +537,7 @@ class GRU(_Cell):
 def _share_parameters(target: Module, source: Module) -> None:
     """Point every parameter and gradient of ``target``'s tree at ``source``'s arrays (same structure)."""
     for mine, theirs in zip(target.listModules(), source.listModules()):
-        for name, grad_name in theirs._parameter_names:
+        for name, grad_name in theirs.declared_parameters().items():
             for attribute in (name, grad_name):
                 value = getattr(theirs, attribute, None)
                 if value is not None:
@@ -574,13 +578,15 @@ class Recurrence(_Recurrent):
         self._step_grads: list[Any] = []
         self.initial: list[np.ndarray | None] = [None] * self._n_states
 
-    _parameter_names = ()
+    def config(self) -> dict[str, Any]:
+        return {"step": self.step, "input_size": self.input_size, "hidden_size": self.hidden_size,
+                "n_states": self._n_states}
 
     def children(self) -> list[Module]:
         return [self.step]
 
-    def reset(self, rng: np.random.Generator | None = None, **kwargs: Any) -> Recurrence:
-        self.step.reset(rng=rng, **kwargs)
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> Recurrence:
+        self.step.reset(rng) if stdv is None else self.step.reset(rng, stdv=stdv)
         return self
 
     def _initial_given(self) -> list[np.ndarray | None]:
@@ -648,9 +654,6 @@ class Recurrence(_Recurrent):
         for t in range(x.shape[0]):
             self._clones[t].accGradParameters(self._step_inputs[t], self._step_grads[t], scale)
 
-    def _convert_state(self, dtype: np.dtype) -> None:
-        self._clones = []
-
     def clearState(self) -> Recurrence:
         super().clearState()
         self._clones, self._step_inputs, self._step_grads = [], [], []
@@ -678,7 +681,6 @@ class Sequencer(Module):
 
     """
 
-    _parameter_names = ()
     batch_dim = 1
 
     def __init__(self, module: Module) -> None:
@@ -691,8 +693,11 @@ class Sequencer(Module):
     def children(self) -> list[Module]:
         return [self.module]
 
-    def reset(self, rng: np.random.Generator | None = None, **kwargs: Any) -> Sequencer:
-        self.module.reset(rng=rng, **kwargs)
+    def config(self) -> dict[str, Any]:
+        return {"module": self.module}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> Sequencer:
+        self.module.reset(rng) if stdv is None else self.module.reset(rng, stdv=stdv)
         return self
 
     def checkInput(self, input: Any) -> None:
@@ -737,7 +742,6 @@ class MaskZero(Module):
 
     """
 
-    _parameter_names = ()
     batch_dim = 1
 
     def __init__(self, module: Module) -> None:
@@ -749,8 +753,11 @@ class MaskZero(Module):
     def children(self) -> list[Module]:
         return [self.module]
 
-    def reset(self, rng: np.random.Generator | None = None, **kwargs: Any) -> MaskZero:
-        self.module.reset(rng=rng, **kwargs)
+    def config(self) -> dict[str, Any]:
+        return {"module": self.module}
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> MaskZero:
+        self.module.reset(rng) if stdv is None else self.module.reset(rng, stdv=stdv)
         return self
 
     def checkInput(self, input: Any) -> None:
