@@ -11,6 +11,7 @@ import pytest
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
+import ember
 from ember import io, nn
 from ember.random import get_rng
 
@@ -111,7 +112,9 @@ def test_no_pickle_anywhere():
     source = open(io.__file__).read()
     assert "pickle" not in source.replace("never unpickles", "").replace("no pickle", "") \
         .replace("nothing is unpickled", "")
-    assert "np.load(" not in source and "import importlib" not in source and "eval(" not in source
+    assert "np.load(" not in source and "eval(" not in source
+    # the one import: of a module the caller named in trusted=
+    assert source.count("importlib.import_module(") == 1 and "importlib.import_module(module_name)" in source
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
@@ -134,13 +137,14 @@ def test_save_into_a_missing_folder(tmp_path):
         io.save(make_model(), tmp_path / "nowhere" / "m.safetensors")
 
 
-def test_save_rejects_unknown_module_types(tmp_path):
+def test_a_module_of_your_own_is_saved_by_name_and_loaded_only_when_trusted(tmp_path):
     class MyModule(nn.Sigmoid):
         pass
 
-    with pytest.raises(TypeError, match="not one of ember.nn's modules"):
-        io.save(nn.Sequential(nn.Linear(2, 2), MyModule()), tmp_path / "m.safetensors")
-    assert not (tmp_path / "m.safetensors").exists()
+    path = io.save(nn.Sequential(nn.Linear(2, 2), MyModule()), tmp_path / "m.safetensors")
+    with pytest.raises(ember.UntrustedModuleError, match=r"test_io:test_a_module_of_your_own.*<locals>.MyModule"):
+        io.load(path)
+    assert type(io.load(path, trusted=[MyModule])[1]) is MyModule
 
 
 def test_save_rejects_non_json_arguments(tmp_path):

@@ -30,6 +30,7 @@ from ember.check.structure import (
     leaves,
     zeros_like,
 )
+from ember.errors import InputError
 from ember.nn.module import Module
 
 
@@ -80,15 +81,11 @@ class _Subject:
 
 def _rejects(module: Module, error: Exception) -> bool:
     """Whether ``error`` is the module (or one inside it) refusing an input through ``fail``, not a crash."""
-    text = str(error)
-    return isinstance(error, (ValueError, TypeError, IndexError)) and any(
-        text.startswith(m.describe() + ":") for m in module.listModules())
+    return isinstance(error, InputError)
 
 
 class _BatchFirst(Module):
     """A module whose batch axis is ``batch_dim`` (sequences ``(T, N, F)``), seen with the batch axis first."""
-
-    _parameter_names = ()
 
     def __init__(self, module: Module, single_ndim: int) -> None:
         super().__init__()

@@ -364,6 +364,9 @@ class Parallel(Container):
         super().__init__(*modules)
         self.input_dim, self.output_dim = input_dim, output_dim
 
+    def config(self) -> dict[str, Any]:
+        return {"input_dim": self.input_dim, "output_dim": self.output_dim}
+
     def checkInput(self, input: Any) -> None:
         if not isinstance(input, np.ndarray) or not -input.ndim <= self.input_dim < input.ndim:
             self.fail(f"expected an array with a dim {self.input_dim}, got {getattr(input, 'shape', input)}")
@@ -442,7 +445,7 @@ def _parameter_attributes(module: Module) -> list[str]:
     """The names of every parameter and gradient attribute in ``module``'s tree."""
     names: list[str] = []
     for m in module.listModules():
-        for pair in m._parameter_names:
+        for pair in m.declared_parameters().items():
             names.extend(n for n in pair if n not in names)
     return names
 
@@ -464,6 +467,9 @@ class MapTable(Container):
         self._clones: list[Module] = []
         if module is not None:
             self.add(module)
+
+    def config(self) -> dict[str, Any]:
+        return {}  # its module is its child, saved as a container's are
 
     def add(self, module: Module) -> MapTable:
         if self.modules:
@@ -525,10 +531,13 @@ class Bottle(Container):
 
     """
 
-    def __init__(self, module: Module, n_input_dim: int = 2, n_output_dim: int | None = None) -> None:
-        super().__init__(module)
+    def __init__(self, module: Module | None = None, n_input_dim: int = 2, n_output_dim: int | None = None) -> None:
+        super().__init__(*([] if module is None else [module]))
         self.n_input_dim = n_input_dim
         self.n_output_dim = n_input_dim if n_output_dim is None else n_output_dim
+
+    def config(self) -> dict[str, Any]:
+        return {"n_input_dim": self.n_input_dim, "n_output_dim": self.n_output_dim}
 
     def checkInput(self, input: Any) -> None:
         if not isinstance(input, np.ndarray) or input.ndim < self.n_input_dim:

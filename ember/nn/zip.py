@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import ProtocolError
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module
 
@@ -102,6 +103,9 @@ class MixtureTable(Module):
         super().__init__()
         self.dim = dim
 
+    def config(self) -> dict[str, Any]:
+        return {"dim": self.dim}
+
     def checkInput(self, input: Any) -> None:
         if not _is_table(input) or len(input) != 2 or not isinstance(input[0], np.ndarray):
             self.fail("expected a list [gater, experts] as input", TypeError)
@@ -176,13 +180,14 @@ class CriterionTable(Module):
 
     """
 
-    _parameter_names = ()
-
     def __init__(self, criterion: Criterion) -> None:
         super().__init__()
         if not isinstance(criterion, Criterion):
             self.fail(f"expected a Criterion, got {type(criterion).__name__}", TypeError)
         self.criterion = criterion
+
+    def config(self) -> dict[str, Any]:
+        raise ProtocolError("CriterionTable has no config(): it holds a criterion, which ember.io cannot save")
 
     def checkInput(self, input: Any) -> None:
         if not _is_table(input) or len(input) != 2:
