@@ -9,6 +9,8 @@ from one gather of every bin padded to the largest bin size: no loop over bins.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -28,6 +30,9 @@ class _Adaptive(Module):
         self.owidth, self.oheight = owidth, oheight
         if owidth < 1 or oheight < 1:
             self.fail(f"output size must be at least 1x1, got {oheight}x{owidth}")
+
+    def config(self) -> dict[str, Any]:
+        return {"owidth": self.owidth, "oheight": self.oheight}
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
@@ -144,6 +149,10 @@ class SpatialLPPooling(_AveragePoolingND):
         super().__init__((kH, kW), (dH or kH, dW or kW), (0, 0), (1, 1))
         if not pnorm > 0:
             self.fail(f"pnorm must be > 0, got {pnorm}")
+
+    def config(self) -> dict[str, Any]:
+        return {"n_input_plane": self.n_input_plane, "pnorm": self.pnorm, "kW": self.k[1], "kH": self.k[0],
+                "dW": self.d[1], "dH": self.d[0]}
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)

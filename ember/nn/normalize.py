@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,9 @@ class Normalize(Module):
         self.p, self.eps = p, eps
         if not p > 0:
             self.fail(f"p must be > 0, got {p}")
+
+    def config(self) -> dict[str, Any]:
+        return {"p": self.p, "eps": self.eps}
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
@@ -98,6 +102,9 @@ class SpatialCrossMapLRN(Module):
         if size < 1:
             self.fail(f"size must be at least 1, got {size}")
         self._scale: np.ndarray | None = None
+
+    def config(self) -> dict[str, Any]:
+        return {"size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)

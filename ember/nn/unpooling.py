@@ -34,6 +34,9 @@ class _MaxUnpooling(Module):
             self.fail(f"expected a max pooling module, got {type(pooling).__name__}", TypeError)
         self.pooling = pooling
 
+    def config(self) -> dict[str, Any]:
+        return {"pooling": self.pooling}
+
     def _pooled_shape(self) -> tuple[int, ...] | None:
         return self.pooling._checked_shape
 
