@@ -197,6 +197,9 @@ class FeatureLPPooling(Module):
         if not 2 <= width <= 16 or not 1 <= stride <= 4 or not power > 0:
             self.fail(f"expected width in 2..16, stride in 1..4 and power > 0, got {width}, {stride}, {power}")
 
+    def config(self) -> dict[str, Any]:
+        return {"width": self.width, "stride": self.stride, "power": self.power, "batch_mode": self.batch_mode}
+
     def _axis(self) -> int:
         return 1 if self.batch_mode else 0
 

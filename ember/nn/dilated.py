@@ -107,6 +107,9 @@ class TemporalDynamicKMaxPooling(Module):
         self.min_k, self.factor = min_k, factor
         self.indices: np.ndarray | None = None
 
+    def config(self) -> dict[str, Any]:
+        return {"min_k": self.min_k, "factor": self.factor}
+
     def _k(self, input: np.ndarray) -> int:
         return max(self.min_k, math.ceil(self.factor * input.shape[-2]))
 

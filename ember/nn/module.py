@@ -504,7 +504,7 @@ class Module:
         """
         names: list[str] = []
         for module in self.listModules():
-            for name, grad_name in module._parameter_names:
+            for name, grad_name in module._declared().items():
                 for attribute, wanted in ((name, shareParams), (grad_name, shareGradParams)):
                     if wanted and attribute not in names:
                         names.append(attribute)
