@@ -39,6 +39,8 @@ def _loss_gradients(model: Module, criterion: Criterion, input: Any, target: Any
         output = model.forward(x)
         criterion.forward(output, target)
         grad_input = model.backward(x, criterion.backward(output, target))
+        if grad_input is None:  # the first layer's gradInput switched off (Torch's idiom): no input gradient
+            positions = []
         backprop_input = _gather(grad_input, leaves(x), positions, _leaf_paths(x)) if positions else None
         backprop = np.concatenate([g.astype(np.float64).ravel() for g in model.parameters()[1]] or [np.empty(0)])
     finally:

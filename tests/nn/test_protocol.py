@@ -342,3 +342,11 @@ def test_check_module_warns_about_an_undeclared_float_array_and_stays_ok():
                                "with register_parameter or register_buffer)"]
     assert "\n  WARN Undeclared.scale is a floating-point array" in str(report)
     assert ember.check.check_module(Scale(3), np.ones((2, 3))).warnings == []
+
+
+def test_check_model_works_when_the_first_layer_skips_its_input_gradient():
+    model = nn.Sequential(nn.Linear(4, 3, rng=0), nn.Tanh(), nn.Linear(3, 2, rng=1), nn.LogSoftMax())
+    model.get(0).gradInput = None  # the README's speed idiom
+    x, y = np.random.default_rng(0).normal(size=(5, 4)), np.array([0, 1, 1, 0, 1])
+    report = ember.check.check_model(model, nn.ClassNLLCriterion(), x, y)
+    assert report.ok and report.input_error is None
