@@ -51,6 +51,7 @@ import concurrent.futures
 import hashlib
 import json
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -96,6 +97,11 @@ def mpi() -> Any:
         ImportError: mpi4py is not installed (the message names the install command).
 
     """
+    beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    if shutil.which("mpiexec") is None and os.path.exists(beside):
+        # MPICH's singleton init (a script not started by mpiexec that spawns workers) runs mpiexec from the
+        # PATH, and waits for ever where it is missing: the MPICH wheel's is beside this Python
+        os.environ["PATH"] = os.pathsep.join([os.path.dirname(beside), os.environ.get("PATH", "")])
     try:
         from mpi4py import MPI
     except ImportError as error:
@@ -118,7 +124,11 @@ def fingerprint(value: Any) -> tuple[str, str]:
         from ember import io
 
         params = [np.ascontiguousarray(p) for p in value.parameters()[0]]
-        digest.update(json.dumps(io.architecture(value), sort_keys=True, default=repr).encode())
+        try:
+            structure = json.dumps(io.architecture(value), sort_keys=True, default=repr)
+        except TypeError:  # a user's module that io cannot describe: its printed tree and classes instead
+            structure = repr(value) + repr([type(m).__qualname__ for m in value.listModules()])
+        digest.update(structure.encode())
         for param in params:
             digest.update(str((param.dtype.str, param.shape)).encode())
             digest.update(param.data)

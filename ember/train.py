@@ -47,7 +47,8 @@ from ember.nn.criterion import Criterion
 from ember.nn.module import Module
 from ember.random import get_rng
 
-__all__ = ["History", "ResumeMismatchError", "Training", "evaluate", "fit", "predict", "predict_proba"]
+__all__ = ["DistributedTraining", "History", "ResumeMismatchError", "Training", "evaluate", "fit", "predict",
+           "predict_proba"]
 
 METRICS = ("loss", "accuracy")
 #: the meanings of a criterion's input for which accuracy is defined (see the module docstring).
@@ -327,8 +328,10 @@ class Training:
             if key in saved and given[key] != saved[key]:
                 raise ResumeMismatchError(path, key, given[key], saved[key])
 
-    def resume(self, path: str | os.PathLike, config: dict[str, Any]) -> None:
-        """Continue from a checkpoint: parameters, optimizer state (``config`` overrides it), generators, history."""
+    def resume(self, path: str | os.PathLike, config: dict[str, Any]) -> io.Checkpoint:
+        """Continue from a checkpoint: parameters, optimizer state (``config`` overrides it), generators, history;
+        return the checkpoint read.
+        """
         saved = _restore_from_checkpoint(path, self.model, self.params, self.optimizer_name)
         if "settings" in saved.extra:
             self._check_settings(path, saved.extra["settings"])
@@ -344,6 +347,7 @@ class Training:
         _set_generator_states(self.model, saved.extra.get("generator_states", {}))
         self.history = History({name: list(saved.history.get(name, [])) for name in self.history})
         self.start = saved.epoch
+        return saved
 
     def feval(self, x: np.ndarray) -> tuple[float, np.ndarray]:
         """The optimizer's closure: loss and gradient of the current batch at parameters ``x``."""
@@ -435,13 +439,17 @@ class Training:
         """Write the checkpoint (atomically) after epoch ``self.epoch``, when ``fit`` was given a path."""
         if self.checkpoint is not None:
             io.save_checkpoint(self.checkpoint, self.model, self.state, self.epoch + 1, self.history,
-                               self.rng.bit_generator.state,
-                               extra={"optimizer": self.optimizer_name,
-                                      "generator_states": _generator_states(self.model),
-                                      "settings": self.settings(),
-                                      **({"schedule": self.schedule.state_dict()} if self.schedule else {}),
-                                      "callbacks": {str(i): c.state_dict() for i, c in enumerate(self.callbacks)
-                                                    if hasattr(c, "state_dict")}})
+                               self.rng.bit_generator.state, extra=self.checkpoint_extra())
+
+    def checkpoint_extra(self) -> dict[str, Any]:
+        """What a checkpoint records besides the model, optimizer state, history and shuffling generator."""
+        return {"optimizer": self.optimizer_name, "generator_states": _generator_states(self.model),
+                "settings": self.settings(), **({"schedule": self.schedule.state_dict()} if self.schedule else {}),
+                "callbacks": {str(i): c.state_dict() for i, c in enumerate(self.callbacks) if hasattr(c, "state_dict")}}
+
+    def end_callbacks(self, epoch: int, logs: dict[str, float]) -> bool:
+        """The callbacks' ``on_epoch_end`` after 1-based ``epoch``; whether one of them asks to stop."""
+        return any([callback.on_epoch_end(self, epoch, dict(logs)) for callback in self.callbacks])
 
     def step_schedule(self, logs: dict[str, float]) -> None:
         """Advance the learning-rate schedule after an epoch (a plateau schedule watches val_loss, else loss)."""
@@ -468,7 +476,7 @@ class Training:
                 logs = self.run_epoch()
                 self.end_epoch(logs)
                 self.step_schedule(logs)
-                stop = any([callback.on_epoch_end(self, epoch + 1, dict(logs)) for callback in self.callbacks])
+                stop = self.end_callbacks(epoch + 1, logs)
                 self.save_checkpoint()
                 if stop:
                     break
@@ -482,6 +490,80 @@ class Training:
             else:
                 self.model.evaluate()
         return self.history
+
+
+class DistributedTraining(Training):
+    """``fit(..., distributed=...)``: the ranks of a :class:`~ember.distributed.DataParallel` train one model.
+
+    Every batch gradient comes from :meth:`~ember.distributed.DataParallel.batch_gradient` (each rank computes
+    its micro-batches; the fixed tree sums them), so every rank holds the same parameters, optimizer state and
+    history. Rank 0 alone shows progress and writes the checkpoint and the log; callbacks run on every rank,
+    and rank 0's decision to stop is everyone's. A failure in these steps on any rank is raised on every rank.
+    """
+
+    def __init__(self, *args: Any, parallel: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **{**kwargs, "fast": False})  # every step goes through feval, on batches
+        self.parallel = parallel
+        self.per_example = False
+
+    def resume(self, path: str | os.PathLike, config: dict[str, Any]) -> io.Checkpoint:
+        """Every rank reads the checkpoint (written by any number of ranks); its micro-batch size must be ours."""
+        error, saved = None, None
+        try:
+            saved = super().resume(path, config)
+            written = saved.extra.get("micro_batch")
+            if written is not None and written != self.parallel.micro_batch:
+                raise ResumeMismatchError(path, "micro_batch", self.parallel.micro_batch, written)
+        except Exception as problem:  # told to every rank
+            error = problem
+        self.parallel.agree(error)
+        return saved
+
+    def feval(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """The batch's loss and gradient, computed by the ranks together (the same on every rank)."""
+        if x is not self.params:
+            self.params[...] = x
+        score = self.score if self.first is None and self.with_accuracy else None
+        loss, correct = self.parallel.batch_gradient(self.model, self.criterion, self.inputs, self.targets,
+                                                     self.grads, score)
+        if self.first is None:
+            if not math.isfinite(loss):
+                raise self.parallel.agreed(FloatingPointError(
+                    f"fit: the loss is {loss} at epoch {self.epoch + 1}, batch {self.batch + 1} of "
+                    f"{self.n_batches}; training stopped (try a lower learning rate)"))
+            self.first = (loss, correct)
+        return loss, self.grads
+
+    def score(self, output: np.ndarray, targets: np.ndarray) -> float:
+        """The number of correct predictions in a micro-batch."""
+        return _correct(output, targets, self.meaning)
+
+    def save_checkpoint(self) -> None:
+        """Rank 0 writes the checkpoint (atomically); every rank raises if that failed."""
+        if self.checkpoint is None:
+            return
+        error = None
+        if self.parallel.root:
+            try:
+                super().save_checkpoint()
+            except Exception as problem:  # told to every rank
+                error = problem
+        self.parallel.agree(error)
+
+    def checkpoint_extra(self) -> dict[str, Any]:
+        return {**super().checkpoint_extra(), "micro_batch": self.parallel.micro_batch}
+
+    def end_callbacks(self, epoch: int, logs: dict[str, float]) -> bool:
+        """Every rank's callbacks; an error on any rank is raised on every rank; rank 0 decides to stop."""
+        error, stop = None, False
+        try:
+            stop = super().end_callbacks(epoch, logs)
+        except Exception as problem:  # told to every rank
+            error = problem
+        return bool(self.parallel.agree(error, value=bool(stop)))
+
+    def run(self, epochs: int, progress: bool) -> History:
+        return super().run(epochs, progress and self.parallel.root)
 
 
 def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
@@ -500,7 +582,8 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         seed: int | None = None,
         resume: str | os.PathLike | None = None,
         checkpoint: str | os.PathLike | None = None,
-        fast: bool = False) -> History:
+        fast: bool = False,
+        distributed: Any = False) -> History:
     """Train ``model`` on ``(X, y)`` with ``criterion`` and a functional optimizer; return the :class:`History`.
 
     Args:
@@ -558,6 +641,19 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
             optimizer (``optim.sgd``) are supported, else — silently — the NumPy
             path. The same arithmetic: the same history to rounding (~1e-15).
             A non-finite loss is reported after the epoch's kernel has run.
+        distributed: train on the ranks of an MPI job (``mpiexec -n R python
+            script.py``; needs ``pip install 'ember[mpi]'``): ``True`` for an
+            :class:`ember.distributed.DataParallel` on every rank of the job
+            with micro-batches of 32 examples, or a ``DataParallel`` (its
+            ``micro_batch``, ``exact=False`` for ``Allreduce``, a communicator).
+            Every rank calls ``fit`` with the same arguments (checked at start:
+            a ``MismatchError`` names what differs on which rank); each batch
+            is cut into micro-batches whose gradients are summed in a fixed
+            order, so 1, 2 or 4 ranks end with bit-identical parameters and
+            the same history on every rank. Rank 0 shows progress and writes
+            the checkpoint and the log; ``resume`` works with any number of
+            ranks (with the same micro-batch size). ``fast`` does not apply:
+            every step runs through the NumPy modules.
 
     Returns:
         The :class:`History`, per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
@@ -568,6 +664,8 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
             they were before that batch's step.
         ValueError, TypeError: bad arguments (mismatched lengths, unknown metric,
             bad batch size, a checkpoint for another model …).
+        ember.distributed.RankError: with ``distributed``, on every rank, when
+            one rank raised (the message names it and its error).
 
     Example:
         >>> from ember import data, models, nn
@@ -598,6 +696,7 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
             raise TypeError("validation_data must be a pair (X_val, y_val)")
         X_val = _inputs(validation_data[0], dtype, "validation X")
         validation = (X_val, _targets(validation_data[1], len(X_val), meaning, dtype, "validation y"))
+    parallel = _data_parallel(distributed)
     hooks = [c if isinstance(c, Callback) else _EpochFunction(c) for c in callbacks]
     if early_stopping is True:
         early_stopping = EarlyStopping()
@@ -605,15 +704,45 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         if not isinstance(early_stopping, EarlyStopping):
             raise TypeError(f"early_stopping must be an EarlyStopping or True, got {type(early_stopping).__name__}")
         hooks.append(early_stopping)
-    if log is not None:
+    if log is not None and (parallel is None or parallel.root):
         hooks.append(CSVLogger(log))
-    training = Training(model, criterion, X, y, optimizer=_resolve_optimizer(optimizer), config=dict(config or {}),
-                        batch_size=_check_batch_size(batch_size, len(X)), shuffle=shuffle, validation=validation,
-                        metrics=metrics, seed=seed, checkpoint=checkpoint, callbacks=hooks, schedule=schedule,
-                        epochs=epochs, fast=fast)
-    if resume is not None:
-        training.resume(resume, dict(config or {}))
-    return training.run(epochs, progress)
+    settings = dict(optimizer=_resolve_optimizer(optimizer), config=dict(config or {}),
+                    batch_size=_check_batch_size(batch_size, len(X)), shuffle=shuffle, validation=validation,
+                    metrics=metrics, seed=seed, checkpoint=checkpoint, callbacks=hooks, schedule=schedule,
+                    epochs=epochs, fast=fast)
+    if parallel is None:
+        training = Training(model, criterion, X, y, **settings)
+        if resume is not None:
+            training.resume(resume, dict(config or {}))
+        return training.run(epochs, progress)
+    with parallel.guard():
+        parallel.check_same(settings={
+            "epochs": epochs, "batch_size": settings["batch_size"], "shuffle": shuffle, "seed": seed,
+            "optimizer": getattr(settings["optimizer"], "__name__", ""), "config": settings["config"],
+            "metrics": list(metrics), "micro_batch": parallel.micro_batch, "exact": parallel.exact,
+            "schedule": _schedule_name(schedule), "resume": resume is not None, "checkpoint": checkpoint is not None,
+            "callbacks": [type(hook).__name__ for hook in hooks if not isinstance(hook, CSVLogger)], "fast": fast,
+            "validation": validation is not None})
+        training = DistributedTraining(model, criterion, X, y, parallel=parallel, **settings)
+        if resume is not None:
+            training.resume(resume, dict(config or {}))
+        parallel.check_same(model=model, X=X, y=y, **({"validation X": validation[0], "validation y": validation[1]}
+                                                      if validation is not None else {}))
+        return training.run(epochs, progress)
+
+
+def _data_parallel(distributed: Any) -> Any:
+    """``fit``'s ``distributed`` as a DataParallel, or ``None``."""
+    if distributed is False or distributed is None:
+        return None
+    from ember.distributed import DataParallel
+
+    if distributed is True:
+        return DataParallel()
+    if not isinstance(distributed, DataParallel):
+        raise TypeError(f"distributed must be True, False or an ember.distributed.DataParallel, "
+                        f"got {type(distributed).__name__}")
+    return distributed
 
 
 def _compiled(model: Module, criterion: Criterion) -> Any:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ember import nn, optim
+from ember import nn
 from ember.distributed import DataParallel, parallel_map
 
 
@@ -41,22 +41,22 @@ def problem(dtype=np.float64, n=150, seed=0):
     return model.type(dtype), nn.ClassNLLCriterion(), X, y
 
 
-def train(dp, model, criterion, X, y, batch=40, epochs=2):
-    """SGD epochs whose batch gradients come from the ranks together; returns the summed losses."""
-    params, grads = model.getParameters()
-    state = {"learning_rate": 0.2, "momentum": 0.5}
-    losses = []
-    for _ in range(epochs):
-        for low in range(0, len(X), batch):
-            xb, yb = X[low:low + batch], y[low:low + batch]
+def fit_job(args, dp) -> None:
+    """``fit(..., distributed=dp)`` on :func:`problem`; rank 0 writes the parameters and the history."""
+    from ember.train import fit
 
-            def feval(_, xb=xb, yb=yb):
-                loss, _ = dp.batch_gradient(model, criterion, xb, yb, grads)
-                losses.append(loss)
-                return loss, grads
-
-            optim.sgd(feval, params, state)
-    return params, losses
+    model, criterion, X, y = problem(np.float32 if args.float32 else np.float64)
+    if args.job == "mismatch" and dp.rank == 1:
+        X = X.copy()
+        X[3, 2] += 1.0
+    if args.job == "fail":
+        model.insert(FailOn(rank=1, step=3), 1)
+    history = fit(model, criterion, X, y, optimizer="sgd", config={"learning_rate": 0.2, "momentum": 0.5},
+                  epochs=args.epochs, batch_size=40, shuffle=True, seed=3, validation_data=(X[:30], y[:30]),
+                  distributed=dp, checkpoint=args.checkpoint, resume=args.resume, progress=False)
+    if dp.root:
+        np.save(args.out / f"ranks{dp.size}.npy", model.getParameters()[0])
+        (args.out / f"ranks{dp.size}.json").write_text(json.dumps(history))
 
 
 def square(x: int) -> int:
@@ -65,10 +65,13 @@ def square(x: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("job", choices=("tree", "fail", "abort", "mismatch", "futures"))
+    parser.add_argument("job", choices=("fit", "fail", "abort", "mismatch", "futures"))
     parser.add_argument("out", type=Path)
     parser.add_argument("--allreduce", action="store_true")
     parser.add_argument("--float32", action="store_true")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--checkpoint")
+    parser.add_argument("--resume")
     args = parser.parse_args(argv)
     if args.job == "futures":  # not under mpiexec: spawns its workers
         from ember.recipes import dense
@@ -80,20 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / "futures.json").write_text(json.dumps({"squares": results, "grid_same": same}))
         return 0
     dp = DataParallel(micro_batch=7, exact=not args.allreduce)
-    model, criterion, X, y = problem(np.float32 if args.float32 else np.float64)
-    with dp.guard():
-        if args.job == "mismatch":
-            if dp.rank == 1:
-                X = X.copy()
-                X[3, 2] += 1.0
-            dp.check_same(model=model, X=X, y=y)
-        if args.job == "fail":
-            model.insert(FailOn(rank=1, step=3), 1)
-        if args.job == "abort" and dp.rank == 1:
+    if args.job != "abort":
+        fit_job(args, dp)
+        return 0
+    with dp.guard():  # an error outside the steps the ranks take together
+        if dp.rank == 1:
             raise OSError("disk full on rank 1")
-        params, losses = train(dp, model, criterion, X, y)
-    if dp.root:
-        np.savez(args.out / f"ranks{dp.size}.npz", params=params, losses=np.array(losses))
+        model, criterion, X, y = problem()
+        params, grads = model.getParameters()
+        dp.batch_gradient(model, criterion, X, y, grads)
     return 0
 
 

@@ -124,25 +124,39 @@ def test_missing_mpi4py_names_the_install_command(monkeypatch):
 
 # -- under mpiexec -----------------------------------------------------------------------------------------------
 
-def test_one_two_and_four_ranks_give_bit_identical_parameters(mpiexec, tmp_path):
+def test_one_two_and_four_ranks_give_bit_identical_parameters_and_history(mpiexec, tmp_path):
     for ranks in (1, 2, 4):
-        result = job(mpiexec, ranks, "tree", tmp_path)
+        result = job(mpiexec, ranks, "fit", tmp_path)
         assert result.returncode == 0, result.stderr
-    reference = np.load(tmp_path / "ranks1.npz")
+    reference = np.load(tmp_path / "ranks1.npy")
+    history = json.loads((tmp_path / "ranks1.json").read_text())
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"} and len(history["loss"]) == 2
     for ranks in (2, 4):
-        other = np.load(tmp_path / f"ranks{ranks}.npz")
-        assert np.array_equal(reference["params"], other["params"]), ranks
-        assert np.array_equal(reference["losses"], other["losses"]), ranks
+        assert np.array_equal(np.load(tmp_path / f"ranks{ranks}.npy"), reference), ranks
+        assert json.loads((tmp_path / f"ranks{ranks}.json").read_text()) == history, ranks
+
+
+def test_resume_on_another_number_of_ranks_ends_where_an_uninterrupted_run_does(mpiexec, tmp_path):
+    checkpoint = str(tmp_path / "run.ckpt.safetensors")
+    first, resumed, whole = tmp_path / "first", tmp_path / "resumed", tmp_path / "whole"
+    for folder in (first, resumed, whole):
+        folder.mkdir()
+    assert job(mpiexec, 2, "fit", first, "--epochs", "2", "--checkpoint", checkpoint).returncode == 0
+    result = job(mpiexec, 3, "fit", resumed, "--epochs", "4", "--resume", checkpoint)
+    assert result.returncode == 0, result.stderr
+    assert job(mpiexec, 1, "fit", whole, "--epochs", "4").returncode == 0
+    assert np.array_equal(np.load(resumed / "ranks3.npy"), np.load(whole / "ranks1.npy"))
+    assert json.loads((resumed / "ranks3.json").read_text()) == json.loads((whole / "ranks1.json").read_text())
 
 
 @pytest.mark.parametrize(("options", "tolerance"), [((), 1e-12), (("--float32",), 1e-5)])
 def test_allreduce_mode_agrees_with_the_tree_to_rounding(mpiexec, tmp_path, options, tolerance):
     tree, fast = tmp_path / "tree", tmp_path / "fast"
     tree.mkdir(), fast.mkdir()
-    assert job(mpiexec, 1, "tree", tree, *options).returncode == 0
-    result = job(mpiexec, 2, "tree", fast, "--allreduce", *options)
+    assert job(mpiexec, 1, "fit", tree, *options).returncode == 0
+    result = job(mpiexec, 2, "fit", fast, "--allreduce", *options)
     assert result.returncode == 0, result.stderr
-    reference, other = np.load(tree / "ranks1.npz")["params"], np.load(fast / "ranks2.npz")["params"]
+    reference, other = np.load(tree / "ranks1.npy"), np.load(fast / "ranks2.npy")
     assert other.dtype == reference.dtype
     np.testing.assert_allclose(other, reference, rtol=tolerance, atol=tolerance)
 
@@ -151,7 +165,7 @@ def test_an_exception_on_one_rank_ends_every_rank_with_the_error(mpiexec, tmp_pa
     result = job(mpiexec, 2, "fail", tmp_path)
     assert result.returncode != 0
     assert result.stderr.count("RankError: rank 1 failed: ValueError: boom at forward 3") == 2  # both ranks
-    assert not (tmp_path / "ranks2.npz").exists()
+    assert not (tmp_path / "ranks2.npy").exists()
 
 
 def test_an_unexpected_exception_on_one_rank_aborts_every_rank(mpiexec, tmp_path):
@@ -173,3 +187,34 @@ def test_mpi_executor_spawns_workers_keeps_the_order_and_gives_the_grid_unchange
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "futures.json").read_text())
     assert report == {"squares": [x * x for x in range(7)], "grid_same": True}
+
+
+def test_ember_train_distributed_prints_once_and_saves_the_one_rank_model(mpiexec, tmp_path):
+    from ember import io
+
+    outputs = {}
+    for ranks in (1, 2):
+        saved = tmp_path / f"ranks{ranks}.safetensors"
+        result = run([mpiexec, "-n", str(ranks), sys.executable, "-m", "ember", "train", "--dataset", "spirals",
+                      "--hidden", "12", "--batch-size", "30", "--epochs", "2", "--lr", "0.5", "--distributed",
+                      "--micro-batch", "8", "--save", str(saved), "--quiet"])
+        assert result.returncode == 0, result.stderr
+        outputs[ranks] = result.stdout.replace(str(saved), "MODEL")
+    assert outputs[2] == outputs[1]
+    assert outputs[1].count("after 2 epochs") == 1 and "model saved: MODEL" in outputs[1]
+    one, two = (io.load(tmp_path / f"ranks{r}.safetensors").getParameters()[0] for r in (1, 2))
+    assert np.array_equal(one, two)
+
+
+def test_allreduce_without_distributed_is_a_usage_error():
+    from ember.cli.main import main
+
+    assert main(["train", "--dataset", "xor", "--allreduce"]) == 2
+
+
+def test_fit_refuses_an_unknown_distributed_value():
+    from ember import nn
+    from ember.train import fit
+
+    with pytest.raises(TypeError, match="distributed must be True, False or an ember.distributed.DataParallel"):
+        fit(nn.Linear(2, 1), nn.MSECriterion(), np.zeros((4, 2)), np.zeros((4, 1)), distributed="yes")

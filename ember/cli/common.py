@@ -20,9 +20,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ember.distributed import EXECUTORS, RankError
+
 #: the exceptions with which the library refuses input or fails cleanly: one line, exit status 1.
-#: (``ember.InputError`` subclasses ``ValueError``, so it is among them.)
-LIBRARY_ERRORS = (ValueError, TypeError, OSError, FloatingPointError, MemoryError)
+#: (``ember.InputError`` subclasses ``ValueError``, so it is among them; ``RankError`` is a rank of an MPI
+#: job that failed, reported by every rank.)
+LIBRARY_ERRORS = (ValueError, TypeError, OSError, FloatingPointError, MemoryError, RankError)
 
 
 class UsageError(Exception):
@@ -108,6 +111,17 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
 def add_quiet(parser: argparse.ArgumentParser, what: str = "no progress bar") -> None:
     """``--quiet``."""
     parser.add_argument("--quiet", action="store_true", help=what)
+
+
+def add_executor(parser: argparse.ArgumentParser, what: str = "the runs") -> None:
+    """``--executor {processes,mpi,none}`` and ``--workers N``: where independent runs go."""
+    parser.add_argument("--executor", choices=EXECUTORS, default=EXECUTORS[0],
+                        help=f"where {what} go: processes (one worker per core), mpi (mpi4py.futures: spawned "
+                             f"workers, or the ranks of 'mpiexec -n N python -m mpi4py.futures -m ember ...'), "
+                             f"none (here, one after another); the results are the same")
+    parser.add_argument("--workers", type=positive_int, default=None, metavar="N",
+                        help="number of workers for processes or mpi (if not given: one per core, or MPI's "
+                             "universe size)")
 
 
 def wrote(path: Any, what: str = "figure") -> None:

@@ -6,7 +6,17 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from ember.cli.common import add_data_dir, add_out, add_quiet, add_seed, command, positive_float, positive_int, wrote
+from ember.cli.common import (
+    add_data_dir,
+    add_executor,
+    add_out,
+    add_quiet,
+    add_seed,
+    command,
+    positive_float,
+    positive_int,
+    wrote,
+)
 from ember.recipes import charrnn, dense
 
 
@@ -22,7 +32,8 @@ def _lab_xor(args: argparse.Namespace) -> int:
 
 def _lab_grid(args: argparse.Namespace) -> int:
     dense.run_grid(dense.GridSettings(args.activations, args.learning_rates, args.inits, args.depths, args.seeds,
-                                      args.iterations), args.out, log=lambda line: print(line, flush=True))
+                                      args.iterations, args.executor, args.workers), args.out,
+                   log=lambda line: print(line, flush=True))
     return 0
 
 
@@ -88,6 +99,7 @@ def add_parsers(subparsers: Any) -> None:
     grid.add_argument("--seeds", type=positive_int, default=grid_defaults.seeds,
                       help="initialisations per configuration")
     grid.add_argument("--iterations", type=positive_int, default=grid_defaults.iterations, help="full-batch steps")
+    add_executor(grid, "the configurations")
     add_out(grid, "the CSV and the figures")
 
     mnist = command(experiments, "mnist", _lab_mnist,

@@ -9,6 +9,7 @@ from ember.cli.common import (
     Parser,
     UsageError,
     add_data_dir,
+    add_executor,
     add_out,
     add_quiet,
     add_seed,
@@ -114,6 +115,7 @@ def sweep_parser() -> argparse.ArgumentParser:
                         metavar="RATE", help="learning rates")
     parser.add_argument("--init", choices=("random", "zero"), default="random", help="initialisation")
     add_seed(parser, "every run's initialisation", defaults.seed)
+    add_executor(parser)
     add_out(parser, "the CSV and the figures")
     return parser
 
@@ -148,7 +150,7 @@ def _sweep(args: argparse.Namespace) -> int:
     if (args.train is None) != (args.test is None):
         raise UsageError("give both --train and --test, or neither (then --split is used)")
     settings = ocr.SweepSettings(args.split, args.data_dir, args.train, args.test, args.epochs, args.hidden,
-                                 args.learning_rates, args.init == "random", args.seed)
+                                 args.learning_rates, args.init == "random", args.seed, args.executor, args.workers)
     ocr.run_sweep(settings, args.out, log=lambda line: print(line, flush=True))
     return 0
 

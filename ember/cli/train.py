@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -161,6 +163,21 @@ def _training_data(args: argparse.Namespace) -> tuple[data.Dataset, str]:
 
 
 def _train(args: argparse.Namespace) -> int:
+    if args.allreduce and not args.distributed:
+        raise UsageError("--allreduce chooses how --distributed sums the ranks' gradients: add --distributed")
+    if not args.distributed:
+        return _train_here(args, None)
+    from ember.distributed import DataParallel
+
+    parallel = DataParallel(micro_batch=args.micro_batch, exact=not args.allreduce)
+    with parallel.guard(), contextlib.ExitStack() as stack:
+        if not parallel.root:  # rank 0 prints what one process would
+            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
+        return _train_here(args, parallel)
+
+
+def _train_here(args: argparse.Namespace, parallel: Any) -> int:
+    """``ember train`` in this process, or on this rank of ``parallel`` (a DataParallel)."""
     _training_settings(args)
     hidden = [] if args.model != "mlp" or args.hidden == [0] else args.hidden
     if 0 in hidden:
@@ -207,8 +224,9 @@ def _train(args: argparse.Namespace) -> int:
     inputs = {"--data": args.data, "--test": args.test}
     for option, path in (("--save", args.save), ("--checkpoint", args.checkpoint), ("--log", args.log)):
         check_outputs(inputs, {option: path})
+    root = parallel is None or parallel.root
     for target in (args.save, args.checkpoint, args.log):
-        if target:
+        if target and root:
             Path(target).resolve().parent.mkdir(parents=True, exist_ok=True)
     stopping = None
     if args.early_stopping:
@@ -218,9 +236,11 @@ def _train(args: argparse.Namespace) -> int:
         history = fit(model, criterion, X, y, optimizer=args.optimizer, config=config, epochs=args.epochs,
                       batch_size=args.batch_size, shuffle=args.shuffle, validation_data=validation,
                       progress=not args.quiet, seed=args.seed, resume=args.resume, checkpoint=args.checkpoint,
-                      schedule=args.schedule, early_stopping=stopping, log=args.log)
+                      schedule=args.schedule, early_stopping=stopping, log=args.log, distributed=parallel or False)
     except ResumeMismatchError as error:
         raise ValueError(_resume_message(error, args.resume)) from None
+    if not root:
+        return 0
     rows = {"train": evaluate(model, criterion, X, y, batch_size=EVALUATION_BATCH)}
     if validation is not None:
         rows["test" if dataset.test is not None and not args.validation_split else "validation"] = \
@@ -377,6 +397,7 @@ examples:
   ember train --dataset spirals --hidden 100 --activation relu --optimizer adam --batch-size 32 --epochs 100
   ember train --dataset mnist --model lenet --save lenet.safetensors
   ember train --dataset mnist --model lenet --limit 1000 --epochs 1    # a quick try
+  mpiexec -n 4 ember train --dataset mnist --model lenet --distributed --checkpoint run.ckpt.safetensors
 """
 
 EVALUATE_DESCRIPTION = """\
@@ -491,6 +512,15 @@ def add_parsers(subparsers: Any) -> None:
     train.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint to PATH after every epoch")
     train.add_argument("--resume", metavar="PATH",
                        help="continue from a checkpoint (same arguments; --epochs is the total)")
+    train.add_argument("--distributed", action="store_true",
+                       help="data-parallel on the ranks of an MPI job (mpiexec -n R ember train ... --distributed; "
+                            "pip install 'ember[mpi]'): each batch is cut into micro-batches summed in a fixed "
+                            "order, so any number of ranks gives the same model; rank 0 prints and saves")
+    train.add_argument("--micro-batch", type=positive_int, default=32, metavar="N",
+                       help="with --distributed: examples per micro-batch (the results depend on it, not on R)")
+    train.add_argument("--allreduce", action="store_true",
+                       help="with --distributed: one Allreduce per step instead of the fixed tree (faster; "
+                            "the rounding then depends on the number of ranks)")
     add_quiet(train)
 
     evaluate_parser = command(subparsers, "evaluate", _evaluate, description=EVALUATE_DESCRIPTION,

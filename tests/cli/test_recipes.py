@@ -135,3 +135,14 @@ def test_gradients(tmp_path, capsys):
 def test_tour(capsys):
     assert main(["tour"]) == 0
     assert "=== 6. exercise" in capsys.readouterr().out
+
+
+def test_lab_grid_writes_the_same_csv_on_every_executor(tmp_path, capsys):
+    grid = ["lab", "grid", "--activations", "tanh", "relu", "--learning-rates", "0.25", "--inits", "glorot",
+            "--depths", "1", "--seeds", "2", "--iterations", "20"]
+    assert main(grid + ["--executor", "none", "--out", str(tmp_path / "none")]) == 0
+    assert main(grid + ["--executor", "processes", "--workers", "2", "--out", str(tmp_path / "processes")]) == 0
+    capsys.readouterr()
+    assert (tmp_path / "none" / "xor-grid.csv").read_text() == (tmp_path / "processes" / "xor-grid.csv").read_text()
+    assert main(grid + ["--executor", "threads"]) == 2
+    assert "invalid choice: 'threads'" in capsys.readouterr().err
