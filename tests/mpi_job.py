@@ -51,9 +51,15 @@ def fit_job(args, dp) -> None:
         X[3, 2] += 1.0
     if args.job == "fail":
         model.insert(FailOn(rank=1, step=3), 1)
+
+    def callback(epoch, logs):
+        if args.job == "callback" and dp.rank == 1:
+            raise OSError(f"cannot write the log after epoch {epoch}")
+
     history = fit(model, criterion, X, y, optimizer="sgd", config={"learning_rate": 0.2, "momentum": 0.5},
                   epochs=args.epochs, batch_size=40, shuffle=True, seed=3, validation_data=(X[:30], y[:30]),
-                  distributed=dp, checkpoint=args.checkpoint, resume=args.resume, progress=False)
+                  distributed=dp, checkpoint=args.checkpoint, resume=args.resume, progress=False,
+                  callbacks=[callback])
     if dp.root:
         np.save(args.out / f"ranks{dp.size}.npy", model.getParameters()[0])
         (args.out / f"ranks{dp.size}.json").write_text(json.dumps(history))
@@ -65,7 +71,7 @@ def square(x: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("job", choices=("fit", "fail", "abort", "mismatch", "futures"))
+    parser.add_argument("job", choices=("fit", "fail", "callback", "abort", "mismatch", "futures"))
     parser.add_argument("out", type=Path)
     parser.add_argument("--allreduce", action="store_true")
     parser.add_argument("--float32", action="store_true")

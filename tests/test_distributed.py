@@ -168,6 +168,12 @@ def test_an_exception_on_one_rank_ends_every_rank_with_the_error(mpiexec, tmp_pa
     assert not (tmp_path / "ranks2.npy").exists()
 
 
+def test_a_callback_failing_on_one_rank_ends_every_rank_with_its_error(mpiexec, tmp_path):
+    result = job(mpiexec, 2, "callback", tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.count("RankError: rank 1 failed: OSError: cannot write the log after epoch 1") == 2
+
+
 def test_an_unexpected_exception_on_one_rank_aborts_every_rank(mpiexec, tmp_path):
     result = job(mpiexec, 2, "abort", tmp_path)
     assert result.returncode != 0
