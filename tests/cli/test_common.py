@@ -85,7 +85,7 @@ def test_ctrl_c_prints_one_line_exits_130_and_keeps_the_runs_that_finished(tmp_p
 
     monkeypatch.setattr(ocr, "sweep_run", run_then_ctrl_c)
     argv = ["neuralnet", "sweep", "--split", "tiny", "--epochs", "3", "--hidden", "2", "3", "--learning-rates", "0.1",
-            "--out", str(tmp_path)]
+            "--executor", "none", "--out", str(tmp_path)]  # in this process, where the patched run is
     assert main(argv) == 130
     captured = capsys.readouterr()
     assert captured.err.strip().splitlines() == ["ember neuralnet sweep: interrupted"]
