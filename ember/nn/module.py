@@ -123,6 +123,9 @@ class Module:
 
     """
 
+    #: ``(Node, make_node)``, installed by :mod:`ember.nn.graph` when it is imported: calling a module on
+    #: graph nodes makes a node without this file importing the graph (which imports it: no circle).
+    _graph_nodes: tuple[type, Callable[..., Any]] | None = None
     #: names of scratch arrays that ``clearState()`` drops (re-created by the next call).
     _scratch: tuple[str, ...] = ()
     #: declared parameters (name → gradient name) and buffers (name → None), per instance;
@@ -244,11 +247,11 @@ class Module:
         """
         if type(input) is np.ndarray:
             return self.forward(input)
-        from ember.nn import graph
-
-        if input is None or isinstance(input, graph.Node) or (
-                type(input) is list and input and isinstance(input[0], graph.Node)):
-            return graph.make_node(self, input)
+        if Module._graph_nodes is not None:
+            node, make_node = Module._graph_nodes
+            if input is None or isinstance(input, node) or (
+                    type(input) is list and input and isinstance(input[0], node)):
+                return make_node(self, input)
         return self.forward(input)
 
     def backward(self, input: Any, gradOutput: Any, scale: float = 1.0) -> Any:
