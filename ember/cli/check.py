@@ -12,6 +12,7 @@ import numpy as np
 
 from ember.cli.classes import load_module_class
 from ember.cli.common import UsageError, add_seed, command, positive_float, wrote
+from ember.errors import InputError
 
 CHECK_DESCRIPTION = """\
 Gradient-check one module: its Jacobians with respect to the input and each parameter
@@ -100,7 +101,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     try:
         module.forward(x.copy())
     except Exception as error:
-        if _refusal(module, error):
+        if isinstance(error, InputError):  # the module refused the input (Module.fail): not a bug of the module
             raise UsageError(f"{module.describe()} does not take an input of shape {shape}: {error} "
                              "(give --input-shape)") from error
         # anything else is a bug of the module: check_module reports it as a failure
@@ -150,13 +151,6 @@ def _check_fast(args: argparse.Namespace, positional: list[Any], keywords: dict[
                          seed=args.seed)
     print(report)
     return 0 if report.ok else 1
-
-
-def _refusal(module: Any, error: Exception) -> bool:
-    """Whether ``error`` is a module of the tree refusing the input through ``fail`` (not a crash)."""
-    text = str(error)
-    return isinstance(error, (ValueError, TypeError, IndexError)) and any(
-        text.startswith(m.describe() + ":") for m in module.listModules())
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
