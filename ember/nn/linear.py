@@ -160,8 +160,10 @@ class CMul(_Elementwise):
         size: the shape of ``w``: an int or a tuple of ints.
         rng: generator for the initialisation (default: the library-wide one).
 
-    Shape: input ``size`` or ``(batch, *size)``; output like the input. Where ``w`` has
-    size 1 along a dimension (and as many dimensions as the input) it is broadcast, as Torch.
+    Shape, as Torch decides it: an input with as many elements as ``w`` is multiplied element by element
+    in memory order, whatever its shape; else an input of shape ``size`` or ``(batch, *size)`` is multiplied
+    with ``w`` broadcast where ``w`` has size 1; else an input whose examples (along its first dimension) have
+    as many elements as ``w`` is a batch of them. The output has the input's shape.
 
     Attributes:
         weight: ``w``, initialised uniform(−1/√numel(w), 1/√numel(w)).
@@ -169,6 +171,8 @@ class CMul(_Elementwise):
     Example:
         >>> CMul(5).forward(np.ones((3, 5))).shape
         (3, 5)
+        >>> CMul((1, 3, 4, 1)).forward(np.ones((5, 3, 4))).shape
+        (5, 3, 4)
 
     """
 
@@ -187,18 +191,44 @@ class CMul(_Elementwise):
         self.weight[...] = get_rng(rng).uniform(-stdv, stdv, self.weight.shape)
         return self
 
+    def checkInput(self, input: np.ndarray) -> None:
+        Module.checkInput(self, input)
+        if input.size == self.weight.size or input.ndim == 0:
+            return
+        if input.ndim in (len(self.shape), len(self.shape) + 1):
+            super().checkInput(input)
+        elif input.shape[0] == 0 or input.size // input.shape[0] != self.weight.size:
+            self.fail(f"expected input of {self.weight.size} elements, of shape {self.shape} or "
+                      f"(batch, {', '.join(map(str, self.shape))}), or a batch of {self.weight.size}-element "
+                      f"examples, got {input.shape}")
+
+    def _views(self, array: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``array`` (shaped like the input) and ``w`` as the two operands of the product, in Torch's cases."""
+        weight = self.weight
+        if array.size == weight.size:
+            return array.reshape(weight.shape), weight
+        if array.ndim in (weight.ndim, weight.ndim + 1):
+            return array, weight
+        return array.reshape(array.shape[0], -1), weight.reshape(1, -1)
+
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         self.output = resized(self.output, input)
-        np.multiply(input, self.weight, out=self.output)
+        x, w = self._views(input)
+        np.multiply(x, w, out=self._views(self.output)[0])
         return self.output
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
         self.gradInput = resized(self.gradInput, input)
-        np.multiply(gradOutput, self.weight, out=self.gradInput)
+        g, w = self._views(gradOutput)
+        np.multiply(g, w, out=self._views(self.gradInput)[0])
         return self.gradInput
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
-        self.gradWeight += scale * self._reduce(gradOutput * input)
+        (x, w), (g, _) = self._views(input), self._views(gradOutput)
+        if w is not self.weight:  # a batch of flattened examples: sum over the batch
+            self.gradWeight += scale * (g * x).sum(axis=0).reshape(self.shape)
+        else:
+            self.gradWeight += scale * self._reduce(g * x)
 
     def extra_repr(self) -> str:
         return _size_text(self.shape)

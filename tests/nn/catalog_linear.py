@@ -24,6 +24,10 @@ CASES += [
          torch=lambda torch, m, x, p: x * p[0]),
     Case("CMul((1, 3))-broadcast", lambda rng: nn.CMul((1, 3), rng=rng), normal(4, 3), normal(2, 4, 3),
          torch=lambda torch, m, x, p: x * p[0]),
+    # Torch's other two cases: as many elements as w (any shape), and a batch of examples with w's element count
+    Case("CMul((1, 3, 4, 1))-same-elements", lambda rng: nn.CMul((1, 3, 4, 1), rng=rng), normal(3, 4),
+         normal(5, 3, 4), torch=lambda torch, m, x, p: (x.reshape(-1, p[0].numel()) * p[0].reshape(1, -1))
+         .reshape(x.shape)),
     Case("CAdd(5)", lambda rng: nn.CAdd(5, rng=rng), normal(5), normal(3, 5),
          torch=lambda torch, m, x, p: x + p[0]),
     Case("CAdd((2, 3))", lambda rng: nn.CAdd((2, 3), rng=rng), normal(2, 3), normal(4, 2, 3),

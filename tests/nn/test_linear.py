@@ -98,13 +98,31 @@ def test_lookup_table_float32_keeps_integer_input():
 
 @pytest.mark.parametrize(("module", "shape", "message"), [
     (lambda: nn.CMul(5), (4,), r"CMul\(5\): expected input of shape \(5,\) or \(batch, 5\), got \(4,\)"),
-    (lambda: nn.CMul((2, 3)), (3, 2), r"CMul\(2x3\): expected input of shape \(2, 3\) or \(batch, 2, 3\)"),
+    (lambda: nn.CMul((2, 3)), (3, 3), r"CMul\(2x3\): expected input of shape \(2, 3\) or \(batch, 2, 3\)"),
+    (lambda: nn.CMul((1, 3, 4, 1)), (5, 7), r"CMul\(1x3x4x1\): expected input of 12 elements, of shape "
+                                            r"\(1, 3, 4, 1\) or \(batch, 1, 3, 4, 1\), or a batch of 12-element "
+                                            r"examples, got \(5, 7\)"),
     (lambda: nn.CAdd(5), (2, 2, 5), r"CAdd\(5\): expected input .* got \(2, 2, 5\)"),
     (lambda: nn.Add(4), (4, 3), r"Add\(4\): expected input of shape \(4,\) or \(batch, 4\), got \(4, 3\)"),
 ])
 def test_shape_errors_name_the_module(module, shape, message):
     with pytest.raises(ValueError, match=message):
         module().forward(np.zeros(shape))
+
+
+def test_cmul_takes_what_torch_takes():
+    """Torch's CMul: an input with w's element count is multiplied in memory order whatever its shape; a
+    weight with more dimensions than the input makes it a batch of flattened examples."""
+    module = nn.CMul((1, 3, 4, 1), rng=0)
+    w = module.weight.reshape(-1)
+    x = np.random.default_rng(1).standard_normal((3, 4))
+    np.testing.assert_array_equal(module.forward(x), (x.reshape(-1) * w).reshape(3, 4))
+    batch = np.random.default_rng(2).standard_normal((5, 3, 4))
+    np.testing.assert_array_equal(module.forward(batch), (batch.reshape(5, -1) * w).reshape(5, 3, 4))
+    module.zeroGradParameters()
+    module.backward(batch, np.ones_like(batch))
+    np.testing.assert_allclose(module.gradWeight.reshape(-1), batch.reshape(5, -1).sum(axis=0))
+    assert nn.CMul((2, 3), rng=0).forward(np.ones((3, 2))).shape == (3, 2)  # same element count
 
 
 def test_bad_size_is_rejected():
