@@ -37,11 +37,13 @@ a run bit for bit.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import importlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,6 +299,7 @@ def _write_atomic(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"{path}: cannot write, the folder {directory} does not exist")
+    _remove_stale_temporaries(directory, path.name)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     os.close(handle)
     try:
@@ -309,6 +312,23 @@ def _write_atomic(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+#: a temporary file of a save not written to for this long (seconds) is a killed save's, and is removed
+STALE_SECONDS = 60.0
+
+
+def _remove_stale_temporaries(directory: Path, name: str) -> None:
+    """Remove the temporary files that killed saves to ``directory / name`` left behind (a save in progress
+    keeps writing its own, so only those untouched for :data:`STALE_SECONDS` go).
+    """
+    now = time.time()
+    for stale in directory.glob(f".{glob.escape(name)}.*.tmp"):
+        try:
+            if now - stale.stat().st_mtime > STALE_SECONDS:
+                stale.unlink()
+        except FileNotFoundError:  # another save removed it first
+            pass
 
 
 def _umask() -> int:
@@ -335,9 +355,28 @@ def _json_field(path: Path, metadata: dict[str, str], key: str) -> Any:
     if key not in metadata:
         raise ModelFileError(f"{path}: metadata has no {key!r} entry")
     try:
-        return json.loads(metadata[key])
+        value = json.loads(metadata[key])
     except json.JSONDecodeError as exc:
         raise ModelFileError(f"{path}: metadata entry {key!r} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise ModelFileError(f"{path}: metadata entry {key!r} is nested too deeply to be a model") from None
+    _check_depth(path, key, value)
+    return value
+
+
+#: the deepest nesting of JSON a model file's metadata may have (a model 30 containers deep needs about 100)
+MAX_DEPTH = 200
+
+
+def _check_depth(path: Path, key: str, value: Any) -> None:
+    """Refuse metadata nested deeper than :data:`MAX_DEPTH` before anything recurses into it."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise ModelFileError(f"{path}: metadata entry {key!r} is nested more than {MAX_DEPTH} deep")
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        pending.extend((child, depth + 1) for child in children)
 
 
 def _check_header(path: Path, metadata: dict[str, str], expected_format: str) -> None:

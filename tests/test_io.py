@@ -295,3 +295,30 @@ def test_checkpoint_rejects_unsaveable_state(tmp_path):
     with pytest.raises(TypeError, match=r"optimizer_state\['f'\]"):
         io.save_checkpoint(tmp_path / "c.safetensors", make_model(), {"f": lambda: 0}, 0, {}, None)
     assert not (tmp_path / "c.safetensors").exists()
+
+
+@pytest.mark.parametrize("depth", [600, 100_000])
+def test_a_model_file_nested_absurdly_deep_is_refused_not_a_recursion_error(tmp_path, depth):
+    path, crafted = tmp_path / "m.safetensors", tmp_path / "deep.safetensors"
+    io.save(nn.Sequential(nn.Linear(2, 2)), path)
+    nested = '{"type": "Sequential", "modules": [' * depth + "]}" * depth
+    rewrite_metadata(path, crafted, architecture=nested)
+    with pytest.raises(ember.ModelFileError, match=r"deep.safetensors: metadata entry 'architecture' is nested "
+                                                   r"(more than 200 deep|too deeply to be a model)"):
+        io.load(crafted)
+
+
+def test_a_save_removes_what_killed_saves_left_and_spares_one_in_progress(tmp_path):
+    path = tmp_path / "m.safetensors"
+    killed, in_progress = tmp_path / ".m.safetensors.abc123.tmp", tmp_path / ".m.safetensors.def456.tmp"
+    other = tmp_path / ".other.safetensors.abc123.tmp"
+    for leftover in (killed, in_progress, other):
+        leftover.write_bytes(b"\0" * 100)
+    old = os.path.getmtime(killed) - io.STALE_SECONDS - 1
+    os.utime(killed, (old, old))
+    os.utime(other, (old, old))
+    io.save(nn.Linear(2, 2), path)
+    assert not killed.exists()
+    assert in_progress.exists() and other.exists()  # a save in progress, and another file's leftovers
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".m.safetensors.def456.tmp",
+                                                                 ".other.safetensors.abc123.tmp", "m.safetensors"])
