@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ember.cli.common import UsageError, command, positive_int, wrote
+from ember.cli.common import EXECUTORS, UsageError, command, positive_int, wrote
 
 DESCRIPTION = """\
 Grade every submission (a .py file or a folder per student) in SUBMISSIONS against the assignment
@@ -14,7 +14,7 @@ SPEC (TOML, beside the instructor's reference): each student in worker processes
 limit per check and a memory limit, in a temporary copy. Writes OUT/<student>/results.json
 (Gradescope's format), OUT/<student>/feedback.md and OUT/summary.csv, and prints one line per student.
 
-  ember grade SPEC SUBMISSIONS --out OUT [--jobs N]
+  ember grade SPEC SUBMISSIONS --out OUT [--jobs N] [--executor processes|mpi|none]
   ember grade SPEC /autograder/submission --gradescope     # inside Gradescope: one student
   ember grade --example requ|ocr DIR                       # write a ready assignment to adapt
 """
@@ -28,6 +28,9 @@ def add_parsers(subparsers: Any) -> None:
     parser.add_argument("--out", metavar="DIR", default=None,
                         help="folder for the results (default: graded/, or /autograder/results with --gradescope)")
     parser.add_argument("--jobs", type=positive_int, default=1, help="submissions graded in parallel")
+    parser.add_argument("--executor", choices=EXECUTORS, default=None,
+                        help="share the submissions out on this executor with --jobs workers ('mpi': across a "
+                             "cluster, with mpi4py); by default this process supervises --jobs at a time")
     parser.add_argument("--gradescope", action="store_true",
                         help="SUBMISSIONS is one student's folder; write OUT/results.json only")
     parser.add_argument("--example", choices=("requ", "ocr"), default=None,
@@ -54,7 +57,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         wrote(Path(args.out or "/autograder/results") / "results.json", "results")
         return 0
     out = Path(args.out or "graded")
-    results = grade.grade(spec, submissions, out, jobs=args.jobs)
+    results = grade.grade(spec, submissions, out, jobs=args.jobs, executor=args.executor)
     width = max(len(result.student) for result in results)
     for result in results:
         lost = [check.name for check in result.checks if check.score < check.max_score]

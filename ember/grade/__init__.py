@@ -31,13 +31,15 @@ EXAMPLES = ("requ", "ocr")
 _EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
 
-def grade(spec: str | Path | Spec, submissions: str | Path, out: str | Path, jobs: int = 1) -> list[StudentResult]:
+def grade(spec: str | Path | Spec, submissions: str | Path, out: str | Path, jobs: int = 1,
+          executor: str | None = None) -> list[StudentResult]:
     """Grade every submission in the folder ``submissions``; write the results under ``out``.
 
-    Returns one :class:`StudentResult` per student, sorted by name.
+    ``jobs`` submissions at a time, on ``executor`` (see :func:`grade_all`). Returns one
+    :class:`StudentResult` per student, sorted by name.
     """
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
-    results = grade_all(spec, submissions_in(submissions), jobs)
+    results = grade_all(spec, submissions_in(submissions), jobs, executor)
     out = Path(out)
     for result in results:
         write_student(spec, result, out / result.student)

@@ -227,8 +227,24 @@ def _watch(spec: Spec, worker: _Worker, pending: list[int], outcomes: dict[int, 
         time.sleep(POLL)
 
 
-def grade_all(spec: Spec, submissions: list[Path], jobs: int = 1) -> list[StudentResult]:
-    """Grade every submission, ``jobs`` at a time; results in the order given."""
+def _grade_job(job: tuple[Spec, Path]) -> StudentResult:
+    """:func:`grade_submission` on a ``(spec, submission)`` pair (module-level, as executors pickle it)."""
+    return grade_submission(*job)
+
+
+def grade_all(spec: Spec, submissions: list[Path], jobs: int = 1,
+              executor: str | None = None) -> list[StudentResult]:
+    """Grade every submission, ``jobs`` at a time; results in the order given.
+
+    With ``executor=None`` this process supervises ``jobs`` submissions at once from threads (each
+    submission's checks run in worker processes of their own anyway). With ``"processes"``, ``"mpi"`` or
+    ``"none"``, the submissions are shared out by :func:`ember.distributed.parallel_map` on that executor
+    with ``jobs`` workers: ``"mpi"`` grades a class across the nodes of a cluster.
+    """
+    if executor is not None:
+        from ember.distributed import parallel_map
+
+        return parallel_map(_grade_job, [(spec, path) for path in submissions], executor=executor, workers=jobs)
     if jobs <= 1:
         return [grade_submission(spec, path) for path in submissions]
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -132,3 +132,25 @@ def test_bad_specs_are_refused_with_the_reason(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(SpecError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
         load_spec(path)
+
+
+@pytest.mark.parametrize("executor", ["processes", "none"])
+def test_an_executor_shares_the_submissions_out_with_the_same_scores(tmp_path, executor):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for student in ("correct", "sign", "assigned"):
+        (folder / f"{student}.py").write_bytes((SUBMISSIONS / f"{student}.py").read_bytes())
+    results = grade.grade(SPEC, folder, tmp_path / "out", jobs=2, executor=executor)
+    assert {r.student: r.score for r in results} == {s: EXPECTED[s][0] for s in ("correct", "sign", "assigned")}
+    assert (tmp_path / "out" / "summary.csv").exists()
+
+
+def test_the_command_takes_an_executor(tmp_path, capsys):
+    from ember.cli import main
+
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "correct.py").write_bytes((SUBMISSIONS / "correct.py").read_bytes())
+    assert main(["grade", str(SPEC), str(folder), "--out", str(tmp_path / "out"), "--executor", "none"]) == 0
+    assert "correct" in capsys.readouterr().out
+    assert main(["grade", str(SPEC), str(folder), "--executor", "threads"]) == 2
