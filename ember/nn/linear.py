@@ -193,11 +193,11 @@ class CMul(_Elementwise):
 
     def checkInput(self, input: np.ndarray) -> None:
         Module.checkInput(self, input)
-        if input.size == self.weight.size or input.ndim == 0:
+        if input.size == self.weight.size:
             return
         if input.ndim in (len(self.shape), len(self.shape) + 1):
             super().checkInput(input)
-        elif input.shape[0] == 0 or input.size // input.shape[0] != self.weight.size:
+        elif input.ndim == 0 or input.shape[0] == 0 or input.size // input.shape[0] != self.weight.size:
             self.fail(f"expected input of {self.weight.size} elements, of shape {self.shape} or "
                       f"(batch, {', '.join(map(str, self.shape))}), or a batch of {self.weight.size}-element "
                       f"examples, got {input.shape}")

@@ -102,6 +102,7 @@ def test_lookup_table_float32_keeps_integer_input():
     (lambda: nn.CMul((1, 3, 4, 1)), (5, 7), r"CMul\(1x3x4x1\): expected input of 12 elements, of shape "
                                             r"\(1, 3, 4, 1\) or \(batch, 1, 3, 4, 1\), or a batch of 12-element "
                                             r"examples, got \(5, 7\)"),
+    (lambda: nn.CMul(5), (), r"CMul\(5\): expected input of 5 elements, .* got \(\)"),
     (lambda: nn.CAdd(5), (2, 2, 5), r"CAdd\(5\): expected input .* got \(2, 2, 5\)"),
     (lambda: nn.Add(4), (4, 3), r"Add\(4\): expected input of shape \(4,\) or \(batch, 4\), got \(4, 3\)"),
 ])
