@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.check.jacobians import _criterion_check, _jacobian_checks
+from ember.check.jacobians import _backprop_loss, _criterion_check, _jacobian_checks
 from ember.check.params import _module_paths, _Snapshot
 from ember.check.report import CheckResult, ModelReport, ModuleReport
 from ember.check.structure import _describe, _is_float, copy_structure, flatten, leaves
@@ -104,11 +104,9 @@ def fast_check_model(model: Module, criterion: Criterion, input: Any, target: An
     positions = [k for k, leaf in enumerate(leaves(pristine)) if _is_float(leaf)]
     snapshot = _Snapshot(model)
     try:
-        model.zeroGradParameters()
-        x = copy_structure(pristine)
-        output = model.forward(x)
-        criterion.forward(output, target)
-        grad_input = model.backward(x, criterion.backward(output, target))
+        x, grad_input = _backprop_loss(model, criterion, pristine, target)
+        if grad_input is None:
+            positions = []
         gradients = [g.copy() for g in model.parameters()[1]]
         input_gradients = [np.asarray(leaves(grad_input)[k], dtype=np.float64).copy() for k in positions]
     finally:

@@ -250,6 +250,18 @@ def _jacobian_checks(module: Module, input: Any, eps: float, tol: float, label: 
     return results
 
 
+def _backprop_loss(model: Module, criterion: Any, pristine: Any, target: Any) -> tuple[Any, Any]:
+    """Zero the gradients and run ``model`` and ``criterion`` forward and backward once on a copy of
+    ``pristine``; return the copy and the model's gradInput (``None`` where the first layer's gradInput is
+    switched off, Torch's idiom: then there is no input gradient to compare).
+    """
+    model.zeroGradParameters()
+    x = copy_structure(pristine)
+    output = model.forward(x)
+    criterion.forward(output, target)
+    return x, model.backward(x, criterion.backward(output, target))
+
+
 def _criterion_check(criterion: Any, output: Any, target: Any, eps: float, tol: float,
                      label: str) -> CheckResult:
     pristine = copy_structure(output)

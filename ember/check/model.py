@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ember.check.compare import check_settings
-from ember.check.jacobians import _criterion_check, _gather, _jacobian_checks
+from ember.check.jacobians import _backprop_loss, _criterion_check, _gather, _jacobian_checks
 from ember.check.params import _module_paths, _Snapshot
 from ember.check.report import CheckResult, ModelReport, ModuleReport
 from ember.check.structure import _describe, _is_float, _leaf_paths, _warn_if_single, copy_structure, leaves
@@ -34,12 +34,8 @@ def _loss_gradients(model: Module, criterion: Criterion, input: Any, target: Any
     positions = [k for k, leaf in enumerate(leaves(pristine)) if _is_float(leaf)] if wrt_input else []
     snapshot = _Snapshot(model)
     try:
-        model.zeroGradParameters()
-        x = copy_structure(pristine)
-        output = model.forward(x)
-        criterion.forward(output, target)
-        grad_input = model.backward(x, criterion.backward(output, target))
-        if grad_input is None:  # the first layer's gradInput switched off (Torch's idiom): no input gradient
+        x, grad_input = _backprop_loss(model, criterion, pristine, target)
+        if grad_input is None:
             positions = []
         backprop_input = _gather(grad_input, leaves(x), positions, _leaf_paths(x)) if positions else None
         backprop = np.concatenate([g.astype(np.float64).ravel() for g in model.parameters()[1]] or [np.empty(0)])
