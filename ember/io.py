@@ -55,6 +55,7 @@ from safetensors.numpy import save_file
 
 from ember import nn
 from ember.errors import ModelFileError, UntrustedModuleError
+from ember.files import existing_file
 from ember.nn.containers import Container
 from ember.nn.module import Module, _memory_key
 from ember.random import get_rng
@@ -340,8 +341,7 @@ def _umask() -> int:
 
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """All tensors (copied into memory) and the metadata of a safetensors file."""
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    existing_file(path, "a model file")
     try:
         with safe_open(str(path), framework="np") as opened:
             metadata = opened.metadata() or {}

@@ -322,3 +322,10 @@ def test_a_save_removes_what_killed_saves_left_and_spares_one_in_progress(tmp_pa
     assert in_progress.exists() and other.exists()  # a save in progress, and another file's leftovers
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([".m.safetensors.def456.tmp",
                                                                  ".other.safetensors.abc123.tmp", "m.safetensors"])
+
+
+def test_a_directory_given_as_a_model_file_is_called_a_directory(tmp_path):
+    with pytest.raises(IsADirectoryError, match=rf"{tmp_path.name}' is a directory, expected a model file"):
+        io.load(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"nope.safetensors: no such file"):
+        io.load(tmp_path / "nope.safetensors")

@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from ember.files import existing_file
+
 #: The environment variable naming the data directory.
 ENV_VAR = "EMBER_DATA_DIR"
 
@@ -85,16 +87,6 @@ def _find_file(folder: Path, candidates: list[str], what: str, hint: str = "") -
         if (folder / name).is_file():
             return folder / name
     raise FileNotFoundError(f"{what}: none of {', '.join(candidates)} in {str(folder)!r}{hint}")
-
-
-def _existing_file(path: PathLike) -> Path:
-    """``path`` as a Path, after checking that it names a readable file (not a directory)."""
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{str(path)!r} is a directory, expected a data file")
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
-    return path
 
 
 # -- CSV -------------------------------------------------------------------------------------------------------------
@@ -159,7 +151,7 @@ def _parse_numeric_slowly(path: Path, delimiter: str = ",", header: bool = False
 
 def _parse_numeric(path: Path, delimiter: str = ",", header: bool = False) -> np.ndarray:
     """All values of a delimited numeric file as a 2-D float64 array, checked."""
-    _existing_file(path)
+    existing_file(path, "a data file")
     skip = next(_data_lines(path), (0, ""))[0] if header else 0  # the header's line number
     try:
         with warnings.catch_warnings():
@@ -199,7 +191,7 @@ def _check_labels(path: Path, labels: np.ndarray, column: int, n_classes: int | 
 def csv_header(path: PathLike, delimiter: str = ",") -> list[str]:
     """The column names on the first non-blank line of a delimited file."""
     path = Path(path)
-    _existing_file(path)
+    existing_file(path, "a data file")
     first = next(_data_lines(path), None)
     if first is None:
         raise ValueError(f"{path}: no header (the file is empty)")
@@ -411,7 +403,7 @@ def read_idx(path: PathLike) -> np.ndarray:
             (in the decompressed data for a ``.gz`` file).
 
     """
-    path = _existing_file(path)
+    path = existing_file(path, "a data file")
     size = path.stat().st_size
     with open(path, "rb") as plain:
         compressed = plain.read(2) == b"\x1f\x8b"
