@@ -20,8 +20,9 @@ Accuracy is reported as the criterion declares in ``output_meaning``
 (:mod:`ember.nn.criterion`):
 
 * ``"scores"`` (``ClassNLLCriterion``, ``CrossEntropyCriterion``,
-  ``MultiMarginCriterion``, ``MultiClassHingeCriterion``): the predicted class
-  is the argmax of the output's last dimension, compared with the integer label;
+  ``MultiMarginCriterion``, ``MultiClassHingeCriterion``, ``SpatialClassNLLCriterion``): the
+  predicted class is the argmax over the batch's class axis, axis 1 as in Torch (``(n, C)``, or
+  ``(n, C, H, W)`` per pixel, the fraction of correct pixels per example), compared with the integer label;
 * ``"probability"`` (``BCECriterion``): each output is a probability, predicted 1
   when > 0.5, compared with the target thresholded at 0.5 (the fraction of
   correct elements per example, for multi-label outputs);
@@ -121,8 +122,9 @@ def _targets(y: Any, n: int, meaning: str, dtype: np.dtype, name: str) -> np.nda
 
 def _correct(output: np.ndarray, target: np.ndarray, meaning: str) -> float:
     """The number of correctly classified examples in a batch (fractional for multi-label outputs)."""
-    if meaning == "scores":
-        return float(np.count_nonzero(output.argmax(axis=-1) == target))
+    if meaning == "scores":  # classes on axis 1 of a batch, as Torch's (n, C) and (n, C, H, W)
+        hits = np.count_nonzero(output.argmax(axis=1) == target)
+        return float(hits * len(output) / target.size)
     hits = np.count_nonzero((output > 0.5) == (target > 0.5))
     return hits * (len(output) if output.ndim > 1 else 1) / output.size
 

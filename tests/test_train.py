@@ -155,6 +155,23 @@ def test_accuracy_kinds():
     assert set(evaluate(regression, nn.MSECriterion(), X, X[:, :1] * 2)) == {"loss"}
 
 
+def test_pixel_scores_take_the_class_axis_1():
+    """SpatialClassNLL's accuracy is per pixel, argmax over axis 1 of (n, C, H, W), in fit and evaluate."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 2, 3, 4))
+    y = rng.integers(0, 3, size=(6, 3, 4))
+    model = nn.Sequential(nn.SpatialConvolution(2, 3, 1, 1), nn.SpatialLogSoftMax())
+    model.reset(0)
+    criterion = nn.SpatialClassNLLCriterion()
+    expected = float(np.mean(model.forward(X).argmax(axis=1) == y))
+    scores = evaluate(model, criterion, X, y, batch_size=4)
+    assert scores["accuracy"] == pytest.approx(expected)
+    assert scores["loss"] == pytest.approx(criterion.forward(model.forward(X), y))
+    history = fit(model, criterion, X, y, config={"learning_rate": 0.5}, epochs=20, batch_size=None, progress=False)
+    assert history["accuracy"][0] == pytest.approx(expected)  # full batch: the accuracy before the step
+    assert history["accuracy"][-1] > expected
+
+
 def test_metrics_argument():
     X, y = blobs()
     history = fit(classifier(), nn.ClassNLLCriterion(), X, y, metrics=("loss",), validation_data=(X, y),
