@@ -9,8 +9,8 @@ by the number of examples (or elements), as in Torch.
 A criterion also declares what its input means for metrics, in ``output_meaning``:
 ``"scores"`` (one score per class on axis 1 of a batch, as in Torch: the prediction
 is the argmax over that axis, compared with an integer label), ``"probability"``
-(a probability per element, thresholded at 0.5) or ``"value"`` (regression: no accuracy). ``ember.train`` reads it; a user's own
-criterion sets it the same way.
+(a probability per element, thresholded at 0.5) or ``"value"`` (regression: no
+accuracy). ``ember.train`` reads it; a user's own criterion sets it the same way.
 """
 
 from __future__ import annotations
