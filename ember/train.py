@@ -21,8 +21,9 @@ Accuracy is reported as the criterion declares in ``output_meaning``
 
 * ``"scores"`` (``ClassNLLCriterion``, ``CrossEntropyCriterion``,
   ``MultiMarginCriterion``, ``MultiClassHingeCriterion``, ``SpatialClassNLLCriterion``): the
-  predicted class is the argmax over the batch's class axis, axis 1 as in Torch (``(n, C)``, or
-  ``(n, C, H, W)`` per pixel, the fraction of correct pixels per example), compared with the integer label;
+  predicted class is the argmax over the criterion's ``class_axis`` (the last axis, or -3 for the
+  ``(n, C, H, W)`` of ``SpatialClassNLLCriterion``: the fraction of correct pixels per example), compared with
+  the integer label;
 * ``"probability"`` (``BCECriterion``): each output is a probability, predicted 1
   when > 0.5, compared with the target thresholded at 0.5 (the fraction of
   correct elements per example, for multi-label outputs);
@@ -120,11 +121,13 @@ def _targets(y: Any, n: int, meaning: str, dtype: np.dtype, name: str) -> np.nda
     return array
 
 
-def _correct(output: np.ndarray, target: np.ndarray, meaning: str) -> float:
-    """The number of correctly classified examples in a batch (fractional for multi-label outputs)."""
-    if meaning == "scores":  # classes on axis 1 of a batch, as Torch's (n, C) and (n, C, H, W)
-        hits = np.count_nonzero(output.argmax(axis=1) == target)
-        return float(hits * len(output) / target.size)
+def _correct(output: np.ndarray, target: np.ndarray, meaning: str, class_axis: int = -1) -> float:
+    """The number of correctly classified examples in a batch (fractional for multi-label outputs, and
+    for scores per pixel: the criterion's ``class_axis`` counts from the end, -3 for ``(n, C, H, W)``).
+    """
+    if meaning == "scores":
+        hits = np.count_nonzero(output.argmax(axis=class_axis) == target)
+        return hits / math.prod(output.shape[class_axis + 1:]) if class_axis != -1 else float(hits)
     hits = np.count_nonzero((output > 0.5) == (target > 0.5))
     return hits * (len(output) if output.ndim > 1 else 1) / output.size
 
@@ -280,6 +283,7 @@ class Training:
         self.shuffle, self.validation, self.metrics, self.checkpoint = shuffle, validation, metrics, checkpoint
         self.rng = np.random.default_rng(seed)
         self.meaning = criterion.output_meaning
+        self.class_axis = criterion.class_axis
         self.with_accuracy = "accuracy" in metrics and self.meaning in CLASSIFICATION
         names = [name for name in METRICS if name in metrics and (name == "loss" or self.with_accuracy)]
         if validation is not None:
@@ -363,7 +367,8 @@ class Training:
             if not math.isfinite(loss):
                 raise FloatingPointError(f"fit: the loss is {loss} at epoch {self.epoch + 1}, batch {self.batch + 1} "
                                          f"of {self.n_batches}; training stopped (try a lower learning rate)")
-            self.first = (loss, _correct(output, targets, self.meaning) if self.with_accuracy else 0.0)
+            correct = _correct(output, targets, self.meaning, self.class_axis) if self.with_accuracy else 0.0
+            self.first = (loss, correct)
         self.model.backward(inputs, self.criterion.backward(output, targets))
         return loss, self.grads
 
@@ -538,7 +543,7 @@ class DistributedTraining(Training):
 
     def score(self, output: np.ndarray, targets: np.ndarray) -> float:
         """The number of correct predictions in a micro-batch."""
-        return _correct(output, targets, self.meaning)
+        return _correct(output, targets, self.meaning, self.class_axis)
 
     def save_checkpoint(self) -> None:
         """Rank 0 writes the checkpoint (atomically); every rank raises if that failed."""
@@ -814,7 +819,7 @@ def evaluate(model: Module, criterion: Criterion, X: Any, y: Any, *, batch_size:
             output = model.forward(inputs)
             loss_sum += criterion.forward(output, targets) * _batch_weight(criterion, len(inputs))
             if meaning in CLASSIFICATION:
-                correct += _correct(output, targets, meaning)
+                correct += _correct(output, targets, meaning, criterion.class_axis)
     finally:
         if was_training:
             model.training()

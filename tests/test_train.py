@@ -156,7 +156,8 @@ def test_accuracy_kinds():
 
 
 def test_pixel_scores_take_the_class_axis_1():
-    """SpatialClassNLL's accuracy is per pixel, argmax over axis 1 of (n, C, H, W), in fit and evaluate."""
+    """SpatialClassNLL's accuracy is per pixel, argmax over the classes of (n, C, H, W) (its class_axis -3),
+    in fit (batches and single examples) and evaluate."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(6, 2, 3, 4))
     y = rng.integers(0, 3, size=(6, 3, 4))
@@ -170,6 +171,9 @@ def test_pixel_scores_take_the_class_axis_1():
     history = fit(model, criterion, X, y, config={"learning_rate": 0.5}, epochs=20, batch_size=None, progress=False)
     assert history["accuracy"][0] == pytest.approx(expected)  # full batch: the accuracy before the step
     assert history["accuracy"][-1] > expected
+    model.reset(0)
+    history = fit(model, criterion, X, y, config={"learning_rate": 0.1}, epochs=1, batch_size=1, progress=False)
+    assert 0 <= history["accuracy"][0] <= 1
 
 
 def test_metrics_argument():

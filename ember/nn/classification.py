@@ -200,6 +200,8 @@ class SpatialClassNLLCriterion(ClassNLLCriterion):
 
     """
 
+    class_axis = -3
+
     def checkInput(self, input: Any, target: Any) -> None:
         Criterion.checkInput(self, input, target)
         if input.ndim not in (3, 4):

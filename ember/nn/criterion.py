@@ -7,8 +7,9 @@ and returns it, and ``updateGradInput(input, target)``, which sets
 by the number of examples (or elements), as in Torch.
 
 A criterion also declares what its input means for metrics, in ``output_meaning``:
-``"scores"`` (one score per class on axis 1 of a batch, as in Torch: the prediction
-is the argmax over that axis, compared with an integer label), ``"probability"``
+``"scores"`` (one score per class along ``class_axis``, counted from the end: -1, or
+-3 for per-pixel scores ``(C, H, W)``; the prediction is the argmax over that axis,
+compared with an integer label), ``"probability"``
 (a probability per element, thresholded at 0.5) or ``"value"`` (regression: no
 accuracy). ``ember.train`` reads it; a user's own criterion sets it the same way.
 """
@@ -33,6 +34,8 @@ class Criterion:
     _scratch: tuple[str, ...] = ()
     #: what the input means for metrics: ``"scores"``, ``"probability"`` or ``"value"`` (see the module docstring).
     output_meaning: str = "value"
+    #: with ``"scores"``: the axis of the classes, counted from the end (-3 for per-pixel scores).
+    class_axis: int = -1
 
     def __init__(self) -> None:
         self.output = 0.0
