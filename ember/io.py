@@ -85,10 +85,9 @@ def module_classes() -> dict[str, type[Module]]:
 
 # -- architecture ---------------------------------------------------------------------------
 
-def _json_value(value: Any, where: str, places: dict[int, str] | None = None) -> Any:
+def _json_value(value: Any, where: str) -> Any:
     """``value`` as plain JSON data (tuples become lists, a module its description), or a ``TypeError``
-    saying where it is. A module already described in the model's tree (``places``: its ``id`` → its
-    place, e.g. the pooling module an unpooling module reads) becomes a reference ``{"__ref__": place}``.
+    saying where it is.
     """
     if value is None or isinstance(value, (bool, str)):
         return value
@@ -96,31 +95,25 @@ def _json_value(value: Any, where: str, places: dict[int, str] | None = None) ->
         return value
     if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "biuf":
         return value.item()
-    if isinstance(value, Module):  # a wrapped module (Sequencer's, a Decorator's), or one of the tree's
-        if places and id(value) in places:
-            return {"__ref__": places[id(value)]}
+    if isinstance(value, Module):  # a wrapped module (Sequencer's, a Decorator's)
         return {"__module__": architecture(value)}
     if isinstance(value, (list, tuple)):
-        return [_json_value(item, f"{where}[{i}]", places) for i, item in enumerate(value)]
+        return [_json_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {key: _json_value(item, f"{where}[{key!r}]", places) for key, item in value.items()}
+        return {key: _json_value(item, f"{where}[{key!r}]") for key, item in value.items()}
     raise TypeError(f"cannot describe {where} = {value!r} ({type(value).__name__}) in JSON; "
                     f"only numbers, strings, booleans, None, modules and lists of them can be saved")
 
 
 def _from_json(value: Any, classes: _Classes, where: str) -> Any:
     """Undo :func:`_json_value` as far as constructors need: lists become tuples again, module
-    descriptions modules, references the module of the tree already built at that place.
+    descriptions modules.
     """
     if isinstance(value, list):
         return tuple(_from_json(item, classes, where) for item in value)
     if isinstance(value, dict):
         if set(value) == {"__module__"}:
             return _build(value["__module__"], classes, where)
-        if set(value) == {"__ref__"}:
-            if value["__ref__"] not in classes.built:
-                raise ValueError(f"{where}: refers to {value['__ref__']!r}, which is not a module built before it")
-            return classes.built[value["__ref__"]]
         return {key: _from_json(item, classes, where) for key, item in value.items()}
     return value
 
@@ -143,39 +136,27 @@ def architecture(model: Module, modes: bool = True) -> dict[str, Any]:
     A module that is not one of ``ember.nn``'s is named by its import path
     (``"my_layers:Scale"``); loading it needs ``trusted=``. A container's children are taken
     from ``.modules``. ``modes=False`` leaves out the ``"train"`` entries (to compare
-    architectures whatever mode the models are in). A module that a configuration holds and
-    that sits earlier in the tree (an unpooling module's pooling module) is recorded as a
-    reference to its place (``{"__ref__": "model.modules[0]"}``), so a load links them again.
+    architectures whatever mode the models are in).
 
     Raises:
         ProtocolError: a module's constructor takes arguments but it defines no ``config()``.
         TypeError: a configuration cannot be written as JSON.
 
     """
-    return _describe(model, modes, {}, "model")
-
-
-def _describe(model: Module, modes: bool, places: dict[int, str], where: str) -> dict[str, Any]:
-    """:func:`architecture` of ``model`` at ``where`` in the tree, in pre-order (as :func:`_build` builds)."""
     name = type_name(type(model))
-    description: dict[str, Any] = {"type": name, "config": _json_value(model.config(), f"{name}.config()", places)}
-    places.setdefault(id(model), where)
+    description: dict[str, Any] = {"type": name, "config": _json_value(model.config(), f"{name}.config()")}
     if modes:
         description["train"] = bool(model.train)
     if isinstance(model, Container):
-        description["modules"] = [_describe(child, modes, places, f"{where}.modules[{i}]")
-                                  for i, child in enumerate(model.modules)]
+        description["modules"] = [architecture(child, modes) for child in model.modules]
     return description
 
 
 class _Classes:
-    """The classes a load may build: ember.nn's, and exactly those the caller trusts; and the modules
-    built so far by place (``model.modules[0]``), for references.
-    """
+    """The classes a load may build: ember.nn's, and exactly those the caller trusts."""
 
     def __init__(self, trusted: Iterable[type[Module] | str] | None) -> None:
         self.builtin = module_classes()
-        self.built: dict[str, Module] = {}
         self.by_name: dict[str, type[Module]] = {}
         self.by_qualname: dict[str, type[Module]] = {}
         for item in trusted or ():
@@ -252,7 +233,6 @@ def _build(description: Any, classes: _Classes, where: str) -> Module:
         module = cls.from_config(arguments)
     except Exception as exc:
         raise ValueError(f"{where}: cannot build {name} from config {config}: {exc}") from exc
-    classes.built.setdefault(where, module)
     for i, child in enumerate(children or []):
         module.add(_build(child, classes, f"{where}.modules[{i}]"))
     module.train = bool(description.get("train", True))

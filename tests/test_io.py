@@ -147,24 +147,6 @@ def test_a_module_of_your_own_is_saved_by_name_and_loaded_only_when_trusted(tmp_
     assert type(io.load(path, trusted=[MyModule])[1]) is MyModule
 
 
-def test_an_unpooling_module_reads_its_own_pooling_module_again_after_a_load(tmp_path):
-    pool = nn.SpatialMaxPooling(2, 2)
-    encoder = nn.Sequential(nn.SpatialConvolution(1, 2, 3, 3, 1, 1, 1, 1), pool)
-    model = nn.Sequential(encoder, nn.Sequential(nn.Tanh(), nn.SpatialMaxUnpooling(pool)))
-    x = np.random.default_rng(0).normal(size=(2, 1, 4, 6))
-    expected = model.forward(x).copy()
-    loaded = io.load(io.save(model, tmp_path / "unpool.safetensors"))
-    unpool, loaded_pool = loaded.get(1).get(1), loaded.get(0).get(1)
-    assert unpool.pooling is loaded_pool
-    np.testing.assert_array_equal(loaded.forward(x), expected)
-    lone = io.load(io.save(nn.SpatialMaxUnpooling(nn.SpatialMaxPooling(2, 2)), tmp_path / "lone.safetensors"))
-    assert isinstance(lone.pooling, nn.SpatialMaxPooling)  # a pooling module outside the tree: its own copy
-    description = io.architecture(model)
-    description["modules"][1]["modules"][1]["config"]["pooling"] = {"__ref__": "model.modules[7]"}
-    with pytest.raises(ValueError, match=r"refers to 'model.modules\[7\]', which is not a module built before it"):
-        io.build(description)
-
-
 def test_save_rejects_non_json_arguments(tmp_path):
     with pytest.raises(TypeError, match="cannot describe .*ndarray"):
         io.save(nn.Sequential(nn.MulConstant(np.ones(3))), tmp_path / "m.safetensors")
