@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
-import tempfile
-from pathlib import Path
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
 
-from ember import data, io, models, nn
-from ember.callbacks import EarlyStopping
+from ember import data, io, models
 from ember.cli.common import (
     UsageError,
     add_data_dir,
@@ -28,24 +24,13 @@ from ember.cli.common import (
 )
 from ember.metrics import ConfusionMatrix
 from ember.optim import schedules
-from ember.random import manual_seed
-from ember.recipes import lenet
-from ember.train import ResumeMismatchError, evaluate, fit, predict, predict_proba
+from ember.recipes import train as recipe
+from ember.train import evaluate, predict, predict_proba
 
-#: the optimizers ``ember train`` offers (functions of ember.optim).
-OPTIMIZERS = ("sgd", "adam", "adamax", "adagrad", "rmsprop", "adadelta", "lbfgs")
-#: the optimizers that take a learning-rate decay (``--lr-decay``).
-LR_DECAY_OPTIMIZERS = ("sgd", "adam", "adagrad")
-#: the models ``ember train`` builds, and the training settings each uses unless flags override them
-#: (``lr_decay`` only applies to the optimizers that take it).
-MODEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    "mlp": {"hidden": [50], "activation": "sigmoid", "optimizer": "sgd", "lr": 0.01, "lr_decay": 0.0, "epochs": 20,
-            "batch_size": 1, "validation_split": 0.0},
-    "lenet": {"optimizer": lenet.OPTIMIZER, "lr": lenet.LEARNING_RATE, "lr_decay": lenet.LEARNING_RATE_DECAY,
-              "epochs": lenet.EPOCHS, "batch_size": lenet.BATCH_SIZE, "validation_split": 0.2},
-}
 #: examples per forward pass when evaluating or predicting (bounds the memory a CNN's buffers take).
-EVALUATION_BATCH = 1000
+EVALUATION_BATCH = recipe.EVALUATION_BATCH
+#: the options of ``ember train`` that are fields of :class:`ember.recipes.train.Settings` under the same name.
+SETTINGS = {f.name for f in fields(recipe.Settings)} - {"model", "trust", "progress"}
 
 
 def dataset_spec(text: str) -> str:
@@ -57,10 +42,10 @@ def dataset_spec(text: str) -> str:
     return text
 
 
-def batch_size_arg(text: str) -> int | None:
+def batch_size_arg(text: str) -> int | str:
     """The argparse type of ``--batch-size``: a positive integer, or ``full`` (one batch of everything)."""
     if text.lower() in ("full", "all"):
-        return None
+        return "full"
     return positive_int(text)
 
 
@@ -80,45 +65,6 @@ def label_column_arg(text: str) -> int | str:
         return text
 
 
-#: the command-line option of each setting that ``--resume`` requires to be unchanged.
-RESUME_OPTIONS = {"learning_rate": "--lr", "learning_rate_decay": "--lr-decay", "momentum": "--momentum",
-                  "weight_decay": "--weight-decay", "batch_size": "--batch-size", "seed": "--seed",
-                  "schedule": "--schedule"}
-
-
-def _resume_message(error: ResumeMismatchError, path: str) -> str:
-    """``--lr 0.5 differs from the checkpoint's 0.1``: the library's refusal in the command line's words."""
-    if error.what == "data":
-        return (f"{path}: the training data ({error.given}) differ from the checkpoint's ({error.saved}): resume "
-                f"with the same --dataset/--data, --limit and --validation-split")
-    if error.what == "shuffle":
-        flag = {True: "--shuffle", False: "--no-shuffle"}
-        return f"{path}: {flag[error.given]} differs from the checkpoint's {flag[error.saved]}"
-    option = RESUME_OPTIONS.get(error.what, error.what)
-    shown = {None: "none"}
-    return (f"{path}: {option} {shown.get(error.given, error.given)} differs from the checkpoint's "
-            f"{shown.get(error.saved, error.saved)}")
-
-
-def _metrics_table(rows: dict[str, dict[str, float]]) -> str:
-    """A small aligned table: one row per data split, columns loss and accuracy."""
-    columns = [name for name in ("loss", "accuracy") if any(name in row for row in rows.values())]
-    width = max(len(name) for name in rows) + 2
-    lines = [" " * width + "".join(f"{name:>12}" for name in columns)]
-    for name, row in rows.items():
-        cells = []
-        for column in columns:
-            value = row.get(column)
-            if value is None:
-                cells.append(f"{'-':>12}")
-            elif column == "accuracy":
-                cells.append(f"{100 * value:>11.2f}%")
-            else:
-                cells.append(f"{value:>12.4f}")
-        lines.append(f"{name:<{width}}" + "".join(cells))
-    return "\n".join(lines)
-
-
 def _targets_for(y: np.ndarray, criterion: Any) -> np.ndarray:
     """Labels as ``criterion`` wants them: a column of floats for a probability per example (BCE)."""
     if criterion.output_meaning == "probability":
@@ -128,153 +74,30 @@ def _targets_for(y: np.ndarray, criterion: Any) -> np.ndarray:
 
 # -- train ------------------------------------------------------------------------------------
 
-def _training_settings(args: argparse.Namespace) -> None:
-    """Fill in the settings not given on the command line with ``--model``'s defaults; check the combination."""
-    if args.model == "lenet":
-        if args.dataset != "mnist":
-            raise UsageError(f"--model lenet takes 28x28 images: use --dataset mnist (got {args.dataset or args.data})")
-        given = [f"--{name}" for name in ("hidden", "activation") if hasattr(args, name)]
-        if given:
-            verb = "shape" if len(given) > 1 else "shapes"
-            raise UsageError(f"{' and '.join(given)} {verb} the mlp model; lenet's layers are fixed")
-    lr_decay_given = hasattr(args, "lr_decay")
-    for name, value in MODEL_DEFAULTS[args.model].items():
-        if not hasattr(args, name):
-            setattr(args, name, value)
-    if args.lr_decay and args.optimizer not in LR_DECAY_OPTIMIZERS:
-        if lr_decay_given:
-            raise UsageError(f"--lr-decay: {args.optimizer} has no learning-rate decay "
-                             f"({', '.join(LR_DECAY_OPTIMIZERS)} have)")
-        args.lr_decay = 0.0
-
-
-def _training_data(args: argparse.Namespace) -> tuple[data.Dataset, str]:
-    """The dataset ``--dataset`` names, or the ``--data`` (and ``--test``) CSV files; and a name for it."""
-    if args.dataset is not None:
-        return data.load(args.dataset, args.data_dir, seed=args.seed), args.dataset
-    options = dict(label_column=args.label_column, header=args.header, delimiter=args.delimiter,
-                   regression=args.regression)
-    train = data.load_csv(args.data, **options)
-    test = data.load_csv(args.test, **options) if args.test else None
-    if test is not None and test[0].shape[1] != train[0].shape[1]:
-        raise ValueError(f"{args.test}: {test[0].shape[1]} features per row, but {args.data} has "
-                         f"{train[0].shape[1]}")
-    return data.Dataset(args.data, train, test), args.data
+def model_arg(text: str) -> str:
+    """The argparse type of ``--model``: mlp, lenet, ``FILE.py:Class`` or a saved ``MODEL.safetensors``."""
+    if text in recipe.MODEL_DEFAULTS or ".py:" in text or text.endswith(".safetensors"):
+        return text
+    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose mlp, lenet, FILE.py:Class or a saved "
+                                     f"MODEL.safetensors)")
 
 
 def _train(args: argparse.Namespace) -> int:
-    if args.allreduce and not args.distributed:
-        raise UsageError("--allreduce chooses how --distributed sums the ranks' gradients: add --distributed")
-    if not args.distributed:
-        return _train_here(args, None)
-    from ember.distributed import DataParallel
-
-    parallel = DataParallel(micro_batch=args.micro_batch, exact=not args.allreduce)
-    with parallel.guard(), contextlib.ExitStack() as stack:
-        if not parallel.root:  # rank 0 prints what one process would
-            stack.enter_context(contextlib.redirect_stdout(stack.enter_context(open(os.devnull, "w"))))
-        return _train_here(args, parallel)
-
-
-def _train_here(args: argparse.Namespace, parallel: Any) -> int:
-    """``ember train`` in this process, or on this rank of ``parallel`` (a DataParallel)."""
-    _training_settings(args)
-    hidden = [] if args.model != "mlp" or args.hidden == [0] else args.hidden
-    if 0 in hidden:
-        raise UsageError("--hidden: 0 means no hidden layer and must be given alone (--hidden 0)")
-    if args.test and not args.data:
-        raise UsageError("--test goes with --data (a --dataset brings its own test set)")
-    if args.regression and (args.model != "mlp" or not args.data):
-        raise UsageError("--regression trains the mlp on a --data CSV file with real-valued targets")
-    dataset, name = _training_data(args)
-    X, y = dataset.train
-    if args.limit is not None:
-        X, y = X[:args.limit], y[:args.limit]
-    validation = dataset.test
-    held_out = None
-    if args.validation_split:
-        n_test = int(np.ceil(args.validation_split * len(X)))
-        if not 0 < n_test < len(X):
-            raise UsageError(f"--validation-split {args.validation_split} leaves {n_test} of {len(X)} examples")
-        kept, held_out = data.split_indices(len(X), n_test, seed=args.seed)
-        X, y, validation = X[kept], y[kept], (X[held_out], y[held_out])
-    if args.regression:
-        y = y.reshape(len(y), 1)
-        validation = None if validation is None else (validation[0], validation[1].reshape(-1, 1))
-        n_outputs = 1
-    else:
-        n_outputs = int(max(y.max(), validation[1].max() if validation is not None else 0)) + 1
-    manual_seed(args.seed)
-    if args.model == "lenet":
-        model = models.lenet(max(n_outputs, lenet.N_CLASSES))
-    else:
-        model = models.mlp(X.shape[1], hidden, args.activation, n_outputs, regression=args.regression)
-    criterion = nn.MSECriterion() if args.regression else models.criterion_for(model)
-    config: dict[str, Any] = {"learning_rate": args.lr}
-    if args.lr_decay:
-        config["learning_rate_decay"] = args.lr_decay
-    if args.momentum:
-        config["momentum"] = args.momentum
-    if args.weight_decay is not None:
-        config["weight_decay"] = args.weight_decay
-    what = "targets" if args.regression else f"{n_outputs} classes"
-    print(f"{name}: {len(X)} training examples, {X.shape[1]} features, {what}"
-          + (f", {len(validation[0])} held out" if validation is not None else ""))
-    print(model)
     inputs = {"--data": args.data, "--test": args.test}
     for option, path in (("--save", args.save), ("--checkpoint", args.checkpoint), ("--log", args.log)):
         check_outputs(inputs, {option: path})
-    root = parallel is None or parallel.root
-    for target in (args.save, args.checkpoint, args.log):
-        if target and root:
-            Path(target).resolve().parent.mkdir(parents=True, exist_ok=True)
-    stopping = None
-    if args.early_stopping:
-        monitor = "val_loss" if validation is not None else "loss"
-        stopping = EarlyStopping(monitor, patience=args.early_stopping)
+    model: Any = args.model
+    if ".py:" in model:
+        from ember.cli.classes import load_module_class
+
+        model = load_module_class(model)[0]
+    settings = recipe.Settings(**{name: value for name, value in vars(args).items() if name in SETTINGS},
+                               model=model, trust=_trusted(args), progress=not args.quiet)
     try:
-        history = fit(model, criterion, X, y, optimizer=args.optimizer, config=config, epochs=args.epochs,
-                      batch_size=args.batch_size, shuffle=args.shuffle, validation_data=validation,
-                      progress=not args.quiet, seed=args.seed, resume=args.resume, checkpoint=args.checkpoint,
-                      schedule=args.schedule, early_stopping=stopping, log=args.log, distributed=parallel or False)
-    except ResumeMismatchError as error:
-        raise ValueError(_resume_message(error, args.resume)) from None
-    if not root:
-        return 0
-    rows = {"train": evaluate(model, criterion, X, y, batch_size=EVALUATION_BATCH)}
-    if validation is not None:
-        rows["test" if dataset.test is not None and not args.validation_split else "validation"] = \
-            evaluate(model, criterion, *validation, batch_size=EVALUATION_BATCH)
-    decay = f", decay {args.lr_decay}" if args.lr_decay else ""
-    schedule = f", {args.schedule} schedule" if args.schedule else ""
-    stopped = (f"; early stopping after epoch {stopping.stopped_epoch}, best epoch {stopping.best_epoch} restored"
-               if stopping is not None and stopping.stopped_epoch else "")
-    print(f"after {history.epochs} epochs ({args.optimizer}, learning rate {args.lr}{decay}{schedule}, "
-          f"batch size {args.batch_size or 'full'}{stopped}):")
-    print(_metrics_table(rows))
-    if args.log:
-        print(f"training log: {args.log}")
-    if args.save:
-        info = {"dataset": name, "limit": args.limit, "seed": args.seed,
-                "held_out": None if held_out is None else sorted(int(i) for i in held_out)}
-        print(f"model saved: {_save_or_keep(model, args.save, info={'ember train': info})}")
+        recipe.run(settings)
+    except recipe.SettingsError as error:
+        raise UsageError(str(error)) from None
     return 0
-
-
-def _save_or_keep(model: Any, path: str, info: dict[str, Any] | None = None) -> Path:
-    """Save the trained model to ``path``; if that fails (a full disk, say), keep it in the temporary
-    folder and name both in the error, so that minutes of training are not lost.
-    """
-    try:
-        return io.save(model, path, info=info)
-    except OSError as error:
-        kept = Path(tempfile.mkdtemp(prefix="ember-unsaved-")) / Path(path).name
-        try:
-            io.save(model, kept, info=info)
-        except OSError:
-            raise OSError(f"--save {path!r}: {error.strerror or error}; the model could not be kept elsewhere "
-                          f"either") from None
-        raise OSError(f"--save {path!r}: {error.strerror or error}; the trained model was kept in {kept}") from None
 
 
 # -- evaluate ---------------------------------------------------------------------------------
@@ -324,7 +147,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     criterion = models.criterion_for(model)
     rows = {name: evaluate(model, criterion, X, _targets_for(y, criterion), batch_size=EVALUATION_BATCH)
             for name, (X, y) in splits.items()}
-    print(_metrics_table(rows))
+    print(recipe.metrics_table(rows))
     for name in rows:
         if name in trained_on:
             print(f"note: {trained_on[name]}")
@@ -360,8 +183,9 @@ def _predict(args: argparse.Namespace) -> int:
 # -- registration -----------------------------------------------------------------------------
 
 TRAIN_DESCRIPTION = """\
-Train a classifier with the ClassNLL loss: the --model network, ending in
-LogSoftMax. Shows a progress bar when stderr is a terminal, prints a table of the
+Train a classifier on a dataset: the --model network, with the criterion that
+suits its output (ClassNLL after LogSoftMax, BCE after Sigmoid, else
+cross-entropy; MSE with --regression). Shows a progress bar when stderr is a terminal, prints a table of the
 final loss and accuracy on the training set and on the test set (ocr-letters has
 one) or the --validation-split, and saves the model with --save.
 
@@ -376,6 +200,12 @@ models:
          the recipe ember.recipes.lenet (>= 97% test accuracy): {lenet}
          (8000 images to train, 2000 held out). Flags override them; --hidden and
          --activation do not apply.
+  FILE.py:Class       a Module class of your own (or a function returning a
+         Module), built as Class(n_features, n_outputs); it trains with the mlp's
+         defaults, and the checkpoints of --resume hold it.
+  MODEL.safetensors   a model saved by --save (or ember.io.save), trained further;
+         a class of your own in it must be named with --trust FILE.py:Class.
+The whole workflow is one library call: ember.recipes.train.run(Settings(...)).
 
 datasets:
   iris               Fisher's Iris, 150 x 4, 3 classes (shipped with ember)
@@ -396,6 +226,8 @@ examples:
   ember train --dataset ocr-letters:small --hidden 50 --lr 0.1 --epochs 5 --no-shuffle --save ocr.safetensors
   ember train --dataset spirals --hidden 100 --activation relu --optimizer adam --batch-size 32 --epochs 100
   ember train --dataset mnist --model lenet --save lenet.safetensors
+  ember train --dataset iris --model my_layers.py:ScaledNet --checkpoint run.ckpt.safetensors
+  ember train --dataset iris --model mine.safetensors --trust my_layers.py:Scale --epochs 5
   ember train --dataset mnist --model lenet --limit 1000 --epochs 1    # a quick try
   mpiexec -n 4 ember train --dataset mnist --model lenet --distributed --checkpoint run.ckpt.safetensors
 """
@@ -433,13 +265,13 @@ examples:
 def _model_defaults(model: str) -> str:
     """``--hidden 50, --activation sigmoid, ...``: the settings ``model`` trains with unless flags say otherwise."""
     shown = {name: " ".join(map(str, value)) if isinstance(value, list) else value
-             for name, value in MODEL_DEFAULTS[model].items() if value}
+             for name, value in recipe.MODEL_DEFAULTS[model].items() if value}
     return ", ".join(f"--{name.replace('_', '-')} {value}" for name, value in shown.items())
 
 
 def _default(name: str) -> str:
     """``mlp: 0.01; lenet: 0.001``: the defaults of setting ``name`` by model, for a help string."""
-    values = {model: settings[name] for model, settings in MODEL_DEFAULTS.items() if name in settings}
+    values = {model: settings[name] for model, settings in recipe.MODEL_DEFAULTS.items() if name in settings}
     shown = "; ".join(f"{model}: {' '.join(map(str, v)) if isinstance(v, list) else v or 'none'}"
                       for model, v in values.items())
     return f"(default: {shown})"
@@ -465,21 +297,22 @@ def add_parsers(subparsers: Any) -> None:
                        help="the --data targets are real values: an mlp without LogSoftMax and MSECriterion")
     add_data_dir(train)
     # The training settings default to argparse.SUPPRESS: absent from the namespace unless given, and then
-    # filled in with --model's defaults (MODEL_DEFAULTS) by _training_settings.
+    # filled in with --model's defaults (ember.recipes.train.MODEL_DEFAULTS) by the recipe.
     unset = argparse.SUPPRESS
-    train.add_argument("--model", choices=tuple(MODEL_DEFAULTS), default="mlp",
-                       help="the network: mlp (Linear layers) or lenet (a CNN for mnist); see above")
+    train.add_argument("--model", type=model_arg, default="mlp", metavar="{mlp,lenet}|FILE.py:Class|MODEL.safetensors",
+                       help="the network: mlp (Linear layers), lenet (a CNN for mnist), a Module class of your own "
+                            "(built as Class(n_features, n_outputs)) or a saved model to train further; see above")
     train.add_argument("--hidden", type=nonnegative_int, nargs="+", default=unset, metavar="N",
                        help=f"mlp hidden layer sizes, several for a deeper network, 0 alone for none "
                             f"{_default('hidden')}")
     train.add_argument("--activation", choices=sorted(models.ACTIVATIONS), default=unset,
                        help=f"the mlp hidden layers' non-linearity {_default('activation')}")
-    train.add_argument("--optimizer", choices=OPTIMIZERS, default=unset,
+    train.add_argument("--optimizer", choices=recipe.OPTIMIZERS, default=unset,
                        help=f"an ember.optim optimizer {_default('optimizer')}")
     train.add_argument("--lr", type=positive_float, default=unset, help=f"learning rate {_default('lr')}")
     train.add_argument("--lr-decay", type=positive_float, default=unset, metavar="D",
                        help=f"learning-rate decay, the step size at step t is lr / (1 + t*D); "
-                            f"{', '.join(LR_DECAY_OPTIMIZERS)} only {_default('lr_decay')}")
+                            f"{', '.join(recipe.LR_DECAY_OPTIMIZERS)} only {_default('lr_decay')}")
     train.add_argument("--momentum", type=unit_fraction, default=0.0, metavar="M", help="momentum, sgd only")
     train.add_argument("--weight-decay", type=positive_float, default=None, metavar="L2",
                        help="L2 weight decay, for the optimizers that take it (if not given: none)")
@@ -512,6 +345,9 @@ def add_parsers(subparsers: Any) -> None:
     train.add_argument("--checkpoint", metavar="PATH", help="write a checkpoint to PATH after every epoch")
     train.add_argument("--resume", metavar="PATH",
                        help="continue from a checkpoint (same arguments; --epochs is the total)")
+    train.add_argument("--trust", action="append", metavar="FILE.py:Class",
+                       help="a module class of your own that a saved --model (and so its --resume checkpoint) "
+                            "uses (repeatable); nothing else the file names is imported or run")
     train.add_argument("--distributed", action="store_true",
                        help="data-parallel on the ranks of an MPI job (mpiexec -n R ember train ... --distributed; "
                             "pip install 'ember[mpi]'): each batch is cut into micro-batches summed in a fixed "

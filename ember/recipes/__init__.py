@@ -9,6 +9,8 @@
 * :mod:`ember.recipes.vectorised` — vectorised gradients: linear regression by gradient descent, a
   hand-derived one-hidden-layer ReLU network checked against backprop, the Legendre P3 module fitted to
   sin(x).
+* :mod:`ember.recipes.train` — ``ember train`` as one call: ``run(Settings(dataset=..., model=...))`` loads the
+  data, builds the model (mlp, lenet, a class of your own, a saved model), fits, scores and saves it.
 * :mod:`ember.recipes.tour` — a tour of Torch ``nn``: every cell of the classic tutorial, printed and checked.
 * :mod:`ember.recipes.lenet` — a LeNet-style CNN on MNIST (``ember.models.lenet``): ``train_lenet`` (8k/2k
   split, Adam, ≥ 97% test accuracy in 12 epochs).
