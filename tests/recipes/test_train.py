@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ember import nn
 from ember.cli import main
 from ember.nn.module import Module
 from ember.recipes import train
