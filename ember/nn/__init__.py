@@ -1,5 +1,6 @@
 """ember.nn: modules, containers and criteria with Torch's ``nn`` protocol, on NumPy."""
 
+from ember.nn import tables
 from ember.nn.activation import (
     ELU,
     HardTanh,
@@ -42,15 +43,19 @@ from ember.nn.containers import (
     Sequential,
 )
 from ember.nn.conv import SpatialConvolution, TemporalConvolution
+from ember.nn.convmap import SpatialConvolutionMap, SpatialFullConvolutionMap
 from ember.nn.criterion import Criterion
 from ember.nn.decorators import Collapse, Decorator, GradientReversal, NaN, PrintSize, Profile, ZeroGrad
+from ember.nn.depthwise import SpatialDepthWiseConvolution, SpatialSubSampling
 from ember.nn.dilated import SpatialDilatedMaxPooling, TemporalDynamicKMaxPooling, TemporalMaxPooling
+from ember.nn.dilatedconv import SpatialDilatedConvolution
 from ember.nn.dropout import Dropout, SpatialDropout
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
 from ember.nn.feature import GatedLinearUnit, SpatialLogSoftMax, SpatialSoftMax
 from ember.nn.graph import Node, gModule
 from ember.nn.indexing import Constant, Index, MaskedSelect, OneHot, PixelShuffle
 from ember.nn.linear import Add, CAdd, CMul, Identity, Linear, LookupTable, Mul
+from ember.nn.local import SpatialConvolutionLocal
 from ember.nn.loss import (
     AbsCriterion,
     BCECriterion,
@@ -104,6 +109,7 @@ from ember.nn.table import (
     SelectTable,
     SplitTable,
 )
+from ember.nn.transposed import SpatialFullConvolution
 from ember.nn.unpooling import SpatialMaxUnpooling, VolumetricMaxUnpooling
 from ember.nn.upsampling import SpatialUpSamplingBilinear, SpatialUpSamplingNearest, UpSampling
 from ember.nn.volumetric import (

@@ -266,3 +266,41 @@ class TemporalConvolution(Module):
     def extra_repr(self) -> str:
         return f"{self.input_frame_size} -> {self.output_frame_size}, {self.kW}" + (
             f", {self.dW}" if self.dW != 1 else "")
+
+
+# -- the im2col engine, as functions (the convolution variants in dilatedconv.py, transposed.py, depthwise.py,
+# local.py and convmap.py build on them). Planes are kept batch-last, ``(C, H, W, batch)``, as above.
+
+def padded_planes(x: np.ndarray, padH: int, padW: int, buffer: Any) -> np.ndarray:
+    """``x`` ``(batch, C, H, W)`` copied batch-last into ``(C, H + 2·padH, W + 2·padW, batch)`` with a zero
+    border, in ``buffer`` when its shape and dtype fit (its border is zeroed once, when it is made).
+    """
+    n, c, h, w = x.shape
+    padded = filled(buffer, x, 0.0, (c, h + 2 * padH, w + 2 * padW, n))
+    np.copyto(padded[:, padH:padH + h, padW:padW + w], x.transpose(1, 2, 3, 0))
+    return padded
+
+
+def unfolded(padded: np.ndarray, kH: int, kW: int, dH: int, dW: int, out_h: int, out_w: int,
+             dilationH: int = 1, dilationW: int = 1) -> np.ndarray:
+    """The windows of batch-last planes ``(C, Hp, Wp, batch)`` as a strided view ``(C, kH, kW, out_h, out_w,
+    batch)``: ``[c, u, v, i, j, n] = padded[c, i·dH + u·dilationH, j·dW + v·dilationW, n]`` (no copy).
+    """
+    span = (dilationH * (kH - 1) + 1, dilationW * (kW - 1) + 1)
+    windows = sliding_window_view(padded, span, axis=(1, 2))  # (C, ., ., N, spanH, spanW)
+    windows = windows[:, :(out_h - 1) * dH + 1:dH, :(out_w - 1) * dW + 1:dW, :, ::dilationH, ::dilationW]
+    return windows.transpose(0, 4, 5, 1, 2, 3)
+
+
+def fold(cols: np.ndarray, grad: np.ndarray, dH: int, dW: int, dilationH: int = 1, dilationW: int = 1) -> np.ndarray:
+    """The adjoint of :func:`unfolded` (*col2im*): ``grad`` ``(C, Hp, Wp, batch)`` is zeroed, then each window
+    ``cols[:, u, v]`` (``cols`` shaped ``(C, kH, kW, out_h, out_w, batch)``, any strides) is added where
+    it was read — one slice-add per kernel offset ``(u, v)``.
+    """
+    _, kH, kW, out_h, out_w, _ = cols.shape
+    grad.fill(0)
+    for u in range(kH):
+        rows = slice(u * dilationH, u * dilationH + dH * (out_h - 1) + 1, dH)
+        for v in range(kW):
+            grad[:, rows, v * dilationW:v * dilationW + dW * (out_w - 1) + 1:dW] += cols[:, u, v]
+    return grad
