@@ -270,8 +270,9 @@ class Training:
                  config: dict[str, Any], batch_size: int, shuffle: bool, validation: tuple | None,
                  metrics: Sequence[str], seed: int | None, checkpoint: str | os.PathLike | None,
                  callbacks: Sequence[Callback] = (), schedule: Any = None, epochs: int = 1,
-                 fast: bool = False) -> None:
+                 fast: bool = False, penalty: Callable[[Module], float] | None = None) -> None:
         self.model, self.criterion, self.X, self.y = model, criterion, X, y
+        self.penalty = penalty
         self.config, self.seed = dict(config), seed
         self.callbacks = list(callbacks)
         self.batch_hooks = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
@@ -298,7 +299,8 @@ class Training:
         self._data_fingerprint: str | None = None
         self.schedule = self._make_schedule(schedule, epochs)
 
-        compilable = fast and optimizer is optim.sgd and not self.batch_hooks  # per-batch hooks need Python steps
+        # per-batch hooks and a penalty need Python steps
+        compilable = fast and optimizer is optim.sgd and not self.batch_hooks and penalty is None
         self.compiled = _compiled(model, criterion) if compilable else None
         # batch_size=1 steps on single examples (a (n,) row, not a (1, n) batch through GEMM), unless a
         # module needs the batch dimension (batch normalisation)
@@ -363,6 +365,8 @@ class Training:
         inputs, targets = self.inputs, self.targets
         output = self.model.forward(inputs)
         loss = self.criterion.forward(output, targets)
+        if self.penalty is not None:  # a loss term outside the criterion; it adds its own gradient
+            loss += float(self.penalty(self.model))
         if self.first is None:
             if not math.isfinite(loss):
                 raise FloatingPointError(f"fit: the loss is {loss} at epoch {self.epoch + 1}, batch {self.batch + 1} "
@@ -590,7 +594,8 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         resume: str | os.PathLike | None = None,
         checkpoint: str | os.PathLike | None = None,
         fast: bool = False,
-        distributed: Any = False) -> History:
+        distributed: Any = False,
+        penalty: Callable[[Module], float] | None = None) -> History:
     """Train ``model`` on ``(X, y)`` with ``criterion`` and a functional optimizer; return the :class:`History`.
 
     Args:
@@ -661,6 +666,13 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
             the checkpoint and the log; ``resume`` works with any number of
             ranks (with the same micro-batch size). ``fast`` does not apply:
             every step runs through the NumPy modules.
+        penalty: a loss term outside the criterion, ``penalty(model) -> value``,
+            called at every evaluation of a batch (after the gradients are
+            zeroed, before the backward pass): its value is added to the batch's
+            loss, which the optimizer sees and the history records, and its
+            gradient is the penalty's to add to the model's parameter gradients
+            (``m.gradWeight += λ * m.weight``), or the optimizer's (``sgd``'s
+            ``weight_decays`` for ``λ/2 · ‖W‖²``). Not with ``distributed``.
 
     Returns:
         The :class:`History`, per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
@@ -704,6 +716,9 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         X_val = _inputs(validation_data[0], dtype, "validation X")
         validation = (X_val, _targets(validation_data[1], len(X_val), meaning, dtype, "validation y"))
     parallel = _data_parallel(distributed)
+    if penalty is not None and (parallel is not None or not callable(penalty)):
+        raise (TypeError(f"penalty must be a function penalty(model) -> float, got {type(penalty).__name__}")
+               if not callable(penalty) else ValueError("fit: penalty does not apply with distributed"))
     hooks = [c if isinstance(c, Callback) else _EpochFunction(c) for c in callbacks]
     if early_stopping is True:
         early_stopping = EarlyStopping()
@@ -718,7 +733,7 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
                     metrics=metrics, seed=seed, checkpoint=checkpoint, callbacks=hooks, schedule=schedule,
                     epochs=epochs, fast=fast)
     if parallel is None:
-        training = Training(model, criterion, X, y, **settings)
+        training = Training(model, criterion, X, y, **settings, penalty=penalty)
         if resume is not None:
             training.resume(resume, dict(config or {}))
         return training.run(epochs, progress)

@@ -176,6 +176,30 @@ def test_pixel_scores_take_the_class_axis_1():
     assert 0 <= history["accuracy"][0] <= 1
 
 
+def test_a_penalty_outside_the_criterion_is_in_the_loss_and_adds_its_own_gradient():
+    """penalty(model) = λ/2‖θ‖², adding λθ to the gradients, trains as sgd's weight_decay λ does; its value is
+    in the loss the history records."""
+    X, y = blobs()
+    lam = 0.05
+
+    def penalty(model):
+        params, grads = model.parameters()
+        for p, g in zip(params, grads):
+            g += lam * p
+        return 0.5 * lam * sum(float(np.sum(p * p)) for p in params)
+
+    penalised, decayed = classifier(), classifier()
+    start = 0.5 * lam * float(np.sum(penalised.getParameters()[0] ** 2))
+    history = fit(penalised, nn.ClassNLLCriterion(), X, y, config={"learning_rate": 0.2}, epochs=5,
+                  progress=False, penalty=penalty)
+    plain = fit(decayed, nn.ClassNLLCriterion(), X, y, config={"learning_rate": 0.2, "weight_decay": lam},
+                epochs=5, progress=False)
+    np.testing.assert_allclose(penalised.getParameters()[0], decayed.getParameters()[0], rtol=1e-12, atol=1e-14)
+    assert history["loss"][0] == pytest.approx(plain["loss"][0] + start)
+    with pytest.raises(TypeError, match="penalty must be a function penalty\\(model\\) -> float, got int"):
+        fit(classifier(), nn.ClassNLLCriterion(), X, y, penalty=3)
+
+
 def test_metrics_argument():
     X, y = blobs()
     history = fit(classifier(), nn.ClassNLLCriterion(), X, y, metrics=("loss",), validation_data=(X, y),

@@ -146,31 +146,22 @@ def l2_penalty(model: nn.Module, weight_decay: float) -> float:
 def train_batch(model: nn.Module, criterion: nn.Criterion, X: np.ndarray, y: np.ndarray, iterations: int,
                 learning_rate: float, weight_decay: float = 0.0,
                 progress: Callable[[int, float], None] | None = None) -> list[float]:
-    """Full-batch gradient descent (``optim.sgd``) with optional weight decay on the weights.
+    """Full-batch gradient descent (``optim.sgd``) with optional weight decay on the weights, through
+    :func:`ember.train.fit`: one epoch per iteration, the penalty ``λ/2 · ‖W‖²`` as ``fit``'s ``penalty``
+    (its gradient ``λ W`` is added by the optimizer, ``weight_decays``).
 
     Returns:
         The loss at each iteration (the criterion plus ``λ/2 · ‖W‖²``), before its update.
 
     """
-    params, grads = model.getParameters()
-    state: dict[str, Any] = {"learning_rate": learning_rate}
+    config: dict[str, Any] = {"learning_rate": learning_rate}
     if weight_decay:
-        state["weight_decays"] = weight_decays(model, weight_decay)
-
-    def feval(x: np.ndarray) -> tuple[float, np.ndarray]:
-        # the gradient of the penalty, λ W, is added by the optimizer (weight_decays)
-        grads.fill(0.0)
-        loss = criterion.forward(model.forward(X), y)
-        model.backward(X, criterion.backward(model.output, y))
-        return loss + (l2_penalty(model, weight_decay) if weight_decay else 0.0), grads
-
-    losses = []
-    for iteration in range(1, iterations + 1):
-        _, (loss,) = optim.sgd(feval, params, state)
-        losses.append(float(loss))
-        if progress is not None:
-            progress(iteration, float(loss))
-    return losses
+        config["weight_decays"] = weight_decays(model, weight_decay)
+    callbacks = [] if progress is None else [lambda epoch, logs: progress(epoch, logs["loss"])]
+    history = fit(model, criterion, X, y, optimizer=optim.sgd, config=config, epochs=iterations, batch_size=None,
+                  metrics=("loss",), callbacks=callbacks, progress=False,
+                  penalty=(lambda m: l2_penalty(m, weight_decay)) if weight_decay else None)
+    return [float(loss) for loss in history["loss"]]
 
 
 @dataclass

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from ember import check, nn
+from ember import check, nn, optim
 from ember.recipes import dense
 from tests.optional import skip_reason
 
@@ -70,6 +70,30 @@ def test_xor_training_matches_a_hand_written_backprop():
     np.testing.assert_allclose(model.get(0).weight, W1, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(model.get(0).bias, b1, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(model.get(2).weight, W2, rtol=1e-8, atol=1e-10)
+
+
+def test_xor_training_through_fit_is_bit_identical_to_the_lab_loop():
+    """train_batch runs fit with a penalty; the loop it replaced (sgd with weight_decays, the penalty in the
+    loss) gives the same losses and parameters, bit for bit."""
+    lam, lr, steps = 0.01, 0.25, 30
+    model = dense.build_dense(2, dense.XOR_LAYERS, rng=np.random.default_rng(3))
+    reference = model.clone()
+    params, grads = reference.getParameters()
+    criterion = nn.BCECriterion()
+    state = {"learning_rate": lr, "weight_decays": dense.weight_decays(reference, lam)}
+
+    def feval(x):
+        grads.fill(0.0)
+        loss = criterion.forward(reference.forward(dense.XOR_X), dense.XOR_Y)
+        reference.backward(dense.XOR_X, criterion.backward(reference.output, dense.XOR_Y))
+        return loss + dense.l2_penalty(reference, lam), grads
+
+    expected = [float(optim.sgd(feval, params, state)[1][0]) for _ in range(steps)]
+    seen = []
+    losses = dense.train_batch(model, nn.BCECriterion(), dense.XOR_X, dense.XOR_Y, steps, lr, weight_decay=lam,
+                               progress=lambda i, loss: seen.append((i, loss)))
+    assert losses == expected and seen == list(enumerate(expected, 1))
+    np.testing.assert_array_equal(model.getParameters()[0], params)
 
 
 def test_weight_decay_touches_weights_only_and_shrinks_them():
