@@ -213,3 +213,20 @@ def test_default_initialisation_is_torchs():
         assert uniform_within(module.weight, bound) and uniform_within(module.bias, bound)
     module = nn.SpatialFullConvolution(40, 8, 3, 3).reset(0, stdv=0.01)
     assert uniform_within(module.weight, 0.01)
+
+
+def test_a_network_of_the_variants_saves_and_loads(tmp_path):
+    from ember import io
+
+    rng = np.random.default_rng(10)
+    model = nn.Sequential(
+        nn.SpatialConvolutionMap(nn.tables.random(3, 4, 2, rng=rng), 3, 3, rng=rng), nn.Tanh(),
+        nn.SpatialSubSampling(4, 2, 2, 2, 2, rng=rng), nn.SpatialDepthWiseConvolution(4, 2, 3, 3, padW=1, rng=rng),
+        nn.SpatialDilatedConvolution(8, 3, 3, 3, 1, 1, 2, 2, 2, 2, rng=rng),
+        nn.SpatialFullConvolution(3, 2, 3, 3, 2, 2, 1, 1, 1, 1, rng=rng),
+        nn.SpatialFullConvolutionMap(nn.tables.oneToOne(2), 2, 2, rng=rng),
+        nn.SpatialConvolutionLocal(2, 1, 9, 9, 3, 3, 2, 2, rng=rng))
+    x = rng.standard_normal((2, 3, 10, 10))
+    loaded = io.load(io.save(model, tmp_path / "variants.safetensors"))
+    assert loaded.forward(x).shape == (2, 1, 4, 4)
+    np.testing.assert_array_equal(loaded.output, model.forward(x))
