@@ -52,6 +52,7 @@ from ember.nn.dilatedconv import SpatialDilatedConvolution
 from ember.nn.dropout import Dropout, SpatialDropout
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
 from ember.nn.feature import GatedLinearUnit, SpatialLogSoftMax, SpatialSoftMax
+from ember.nn.fractional import SpatialFractionalMaxPooling, VolumetricFractionalMaxPooling
 from ember.nn.graph import Node, gModule
 from ember.nn.indexing import Constant, Index, MaskedSelect, OneHot, PixelShuffle
 from ember.nn.linear import Add, CAdd, CMul, Identity, Linear, LookupTable, Mul
@@ -109,6 +110,7 @@ from ember.nn.table import (
     SelectTable,
     SplitTable,
 )
+from ember.nn.temporal import TemporalRowConvolution, TemporalSubSampling
 from ember.nn.transposed import SpatialFullConvolution
 from ember.nn.unpooling import SpatialMaxUnpooling, VolumetricMaxUnpooling
 from ember.nn.upsampling import SpatialUpSamplingBilinear, SpatialUpSamplingNearest, UpSampling
@@ -118,5 +120,10 @@ from ember.nn.volumetric import (
     VolumetricDilatedMaxPooling,
     VolumetricDropout,
     VolumetricMaxPooling,
+)
+from ember.nn.volumetric_conv import (
+    VolumetricConvolution,
+    VolumetricDilatedConvolution,
+    VolumetricFullConvolution,
 )
 from ember.nn.zip import CAddTensorTable, CriterionTable, MixtureTable, ZipTable, ZipTableOneToMany
