@@ -105,14 +105,15 @@ class _ConvolutionBase(Module):
     def _output_size(self, input: np.ndarray) -> tuple[int, ...]:
         raise NotImplementedError
 
-    def checkInput(self, input: np.ndarray) -> None:
-        super().checkInput(input)
+    def checkInput(self, input: Any) -> None:
+        x = input[0] if type(input) is list else input  # (a table only reaches here from _FullConvolutionND)
+        super().checkInput(x)
         n, c = self.n_dims, self.n_input_plane
         names = ", ".join(_NAMES[-n:])
-        if input.ndim not in (n + 1, n + 2) or input.shape[-n - 1] != c:
-            self.fail(f"expected input of shape ({c}, {names}) or (batch, {c}, {names}), got {input.shape}")
+        if x.ndim not in (n + 1, n + 2) or x.shape[-n - 1] != c:
+            self.fail(f"expected input of shape ({c}, {names}) or (batch, {c}, {names}), got {x.shape}")
         if min(self._output_size(input)) < 1:
-            self.fail(f"input {input.shape[-n:]} gives an empty output {self._output_size(input)} for the kernel "
+            self.fail(f"input {x.shape[-n:]} gives an empty output {self._output_size(input)} for the kernel "
                       f"{self.k} (stride {self.d}, padding {self.pad}, dilation {self.dil})")
 
     def _batch(self, input: np.ndarray) -> np.ndarray:
@@ -220,7 +221,9 @@ class _FullConvolutionND(_ConvolutionBase):
     """The transpose of ``_ConvolutionND`` (Torch's full convolution, PyTorch's ``ConvTranspose``): each input
     position scatters ``x[n, c, j…] · W[c, o, u…]`` to output position ``j·d + u·dil − pad``; ``adj`` extra
     positions at the end of each dimension (PyTorch's ``output_padding``) receive only the bias.
-    ``out = (in − 1)·d − 2·pad + dil·(k − 1) + 1 + adj``.
+    ``out = (in − 1)·d − 2·pad + dil·(k − 1) + 1 + adj``. As Torch's, it also takes a table ``[x, like]``: the
+    ``adj`` are then those that bring the output closest to ``like``'s trailing sizes (``like`` gets a zero
+    gradient).
 
     Forward: one GEMM ``Wᵀ @ x`` into columns and one col2im (``∏k`` slice-adds). Backward: the input
     gradient is the convolution of ``g`` (one im2col copy, one GEMM); the weight gradient one GEMM
@@ -236,9 +239,27 @@ class _FullConvolutionND(_ConvolutionBase):
         if min(adj) < 0 or any(a >= max(s, dl) for a, s, dl in zip(adj, d, dil)):
             self.fail(f"adj {adj} must be at least 0 and smaller than the stride {d} (or the dilation {dil})")
 
-    def _output_size(self, input: np.ndarray) -> tuple[int, ...]:
+    def checkInput(self, input: Any) -> None:
+        if type(input) is list and (len(input) != 2 or not all(type(a) is np.ndarray for a in input)
+                                    or input[1].ndim < self.n_dims):
+            self.fail(f"expected an array or a table [input, like] of two arrays, 'like' at least {self.n_dims}-D, "
+                      f"got {[getattr(item, 'shape', type(item).__name__) for item in input]}")
+        super().checkInput(input)
+
+    def _split(self, input: Any) -> tuple[np.ndarray, tuple[int, ...]]:
+        """The input array and the ``adj`` to use: the module's, or from ``like`` in ``[x, like]`` (Torch's
+        ``calculateAdj``: ``(like + 2·pad − dil·(k − 1) − 1) mod d``).
+        """
+        if type(input) is not list:
+            return input, self.adj
+        like = input[1].shape[-self.n_dims:]
+        return input[0], tuple((t + 2 * p - dl * (kk - 1) - 1) % st
+                               for t, p, dl, kk, st in zip(like, self.pad, self.dil, self.k, self.d))
+
+    def _output_size(self, input: Any) -> tuple[int, ...]:
+        x, adj = self._split(input)
         return tuple((s - 1) * st - 2 * p + dl * (kk - 1) + 1 + a for s, st, p, dl, kk, a in
-                     zip(input.shape[-self.n_dims:], self.d, self.pad, self.dil, self.k, self.adj))
+                     zip(x.shape[-self.n_dims:], self.d, self.pad, self.dil, self.k, adj))
 
     def _input_matrix(self, x: np.ndarray) -> np.ndarray:
         """The input as ``(C, ∏in·N)``, in a reused buffer."""
@@ -246,8 +267,9 @@ class _FullConvolutionND(_ConvolutionBase):
         np.copyto(x_t, batch_last(x))
         return x_t.reshape(self.n_input_plane, -1)
 
-    def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        x = self._batch(input)
+    def updateOutput(self, input: Any) -> np.ndarray:
+        array = self._split(input)[0]
+        x = self._batch(array)
         size, out = x.shape[2:], self._output_size(input)
         x_t = self._input_matrix(x)
         cols = self.finput = resized(self.finput, x, (self.n_output_plane,) + self.k + size + (x.shape[0],))
@@ -257,7 +279,7 @@ class _FullConvolutionND(_ConvolutionBase):
         full.fill(0)
         fold(cols, self.k, self.d, self.dil, size, full)
         crop = (slice(None),) + tuple(slice(p, p + o) for p, o in zip(self.pad, out)) + (slice(None),)
-        return self._finish(input, full[crop], out)
+        return self._finish(array, full[crop], out)
 
     def _grad_columns(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
         """im2col of the padded ``gradOutput`` on the input's grid: ``(O·∏k, ∏in·N)``."""
@@ -268,19 +290,30 @@ class _FullConvolutionND(_ConvolutionBase):
         unfold(padded, self.k, self.d, self.dil, size, cols)
         return cols.reshape(self.weight[0].size, -1)
 
-    def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray | None:
+    def updateGradInput(self, input: Any, gradOutput: np.ndarray) -> Any:
         if self.gradInput is None:
             return None
-        x = self._batch(input)
-        cols = self._grad_columns(input, gradOutput)
+        array = self._split(input)[0]
+        x = self._batch(array)
+        cols = self._grad_columns(array, gradOutput)
         grad_t = self._output_t = resized(self._output_t, x, x.shape[1:] + x.shape[:1])
         np.matmul(self.weight.reshape(self.n_input_plane, -1), cols, out=grad_t.reshape(self.n_input_plane, -1))
-        self.gradInput = resized(self.gradInput, input)
-        np.copyto(self.gradInput.reshape(x.shape), batch_first(grad_t))
+        table = type(self.gradInput) is list
+        previous = (self.gradInput[0] if self.gradInput else None) if table else self.gradInput
+        grad = resized(previous, array)
+        np.copyto(grad.reshape(x.shape), batch_first(grad_t))
+        if type(input) is list:  # Torch: the size tensor gets a zero gradient
+            zeros = self.gradInput[1] if table and len(self.gradInput) == 2 else None
+            if type(zeros) is not np.ndarray or zeros.shape != input[1].shape or zeros.dtype != input[1].dtype:
+                zeros = np.zeros_like(input[1])
+            self.gradInput = [grad, zeros]
+        else:
+            self.gradInput = grad
         return self.gradInput
 
-    def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
-        x_t = self._input_matrix(self._batch(input))
-        cols = self._grad_columns(input, gradOutput)
+    def accGradParameters(self, input: Any, gradOutput: np.ndarray, scale: float = 1.0) -> None:
+        array = self._split(input)[0]
+        x_t = self._input_matrix(self._batch(array))
+        cols = self._grad_columns(array, gradOutput)
         add_product(self.gradWeight.reshape(self.n_input_plane, -1), x_t, cols.T, scale)
         self._grad_bias(gradOutput, scale)

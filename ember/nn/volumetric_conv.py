@@ -100,8 +100,10 @@ class VolumetricFullConvolution(_FullConvolutionND):
 
     Attributes:
         weight: ``(C, O, kT, kH, kW)`` (Torch's and PyTorch's layout); weight and bias
-            uniform(−1/√(kT·kW·kH·C), +…) as Torch. Torch's table input ``{x, target}`` (adj from a target
-            size) is not supported: give ``adj``.
+            uniform(−1/√(kT·kW·kH·C), +…) as Torch.
+
+    A table ``[x, like]`` (Torch's ``{input, targetTensor}``) takes the ``adj`` that make the output as close
+    to ``like``'s ``(T, H, W)`` as the strides allow; the gradient is then ``[∂L/∂x, zeros like like]``.
 
     Example:
         >>> VolumetricFullConvolution(4, 1, 2, 2, 2, 2, 2, 2).forward(np.ones((4, 3, 3, 3))).shape

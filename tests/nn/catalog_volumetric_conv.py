@@ -12,8 +12,12 @@ def conv3d(torch, m, x, p):
 
 
 def conv_transpose3d(torch, m, x, p):
-    bias = p[1] if len(p) > 1 else None
-    return torch.nn.functional.conv_transpose3d(x, p[0], bias, stride=m.d, padding=m.pad, output_padding=m.adj,
+    """ConvTranspose3d; a table [x, like] takes output_padding (like + 2·pad − k) mod stride, as Torch's."""
+    bias, adj = p[1] if len(p) > 1 else None, m.adj
+    if isinstance(x, list):
+        x, like = x
+        adj = tuple((t + 2 * pad - k) % d for t, pad, k, d in zip(like.shape[-3:], m.pad, m.k, m.d))
+    return torch.nn.functional.conv_transpose3d(x, p[0], bias, stride=m.d, padding=m.pad, output_padding=adj,
                                                 dilation=m.dil)
 
 
@@ -34,6 +38,11 @@ CASES = [
          lambda rng: nn.VolumetricFullConvolution(2, 1, 3, 2, 2, dT=2, dW=2, dH=3, padT=1, padW=0, padH=1, adjT=1,
                                                   adjW=0, adjH=2, rng=rng),
          normal(2, 2, 2, 2), normal(2, 2, 2, 2, 2), torch=conv_transpose3d),
+    Case("VolumetricFullConvolution([input, like])",
+         lambda rng: nn.VolumetricFullConvolution(2, 1, 2, 2, 2, 2, 2, 2, rng=rng),
+         lambda rng: [rng.standard_normal((2, 2, 2, 2)), rng.standard_normal((1, 5, 4, 5))],
+         lambda rng: [rng.standard_normal((2, 2, 2, 2, 2)), rng.standard_normal((2, 1, 5, 4, 5))],
+         torch=conv_transpose3d),
     Case("VolumetricFullConvolution(no bias)",
          lambda rng: nn.VolumetricFullConvolution(1, 2, 2, 1, 2, dT=2, bias=False, rng=rng),
          normal(1, 2, 2, 3), normal(2, 1, 2, 2, 3), torch=conv_transpose3d),

@@ -59,3 +59,15 @@ def test_one_example_has_no_batch_dimension():
         np.ones((2, 2, 3, 4))).shape == (3, 4, 6, 8)
     assert nn.TemporalRowConvolution(4, 3, 2, feat_first=True).forward(np.ones((4, 9))).shape == (4, 4)
     assert nn.TemporalSubSampling(4, 3, 2).forward(np.ones((9, 4))).shape == (4, 4)
+
+
+def test_full_convolution_takes_its_adjustments_from_a_like_table():
+    module = nn.VolumetricFullConvolution(2, 1, 3, 3, 3, 2, 2, 2, 1, 1, 1)
+    x = np.random.default_rng(0).standard_normal((2, 2, 3, 4))
+    out = module.forward([x, np.zeros((4, 5, 8))])
+    assert out.shape == (1, 4, 5, 8)  # adj (1, 0, 1): exactly like's size
+    np.testing.assert_array_equal(out[:, :3, :5, :7], module.clone().forward(x))
+    grad = module.backward([x, np.zeros((4, 5, 8))], np.ones(out.shape))
+    assert grad[0].shape == x.shape and not grad[1].any()
+    with pytest.raises(InputError, match=r"table \[input, like\]"):
+        module.forward([x])
