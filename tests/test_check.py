@@ -623,3 +623,39 @@ def test_a_finite_difference_step_that_is_not_positive_is_refused(eps):
         check.jacobian(nn.Tanh(), np.array([0.1, -0.2]), eps=eps)
     with pytest.raises(InputError, match=r"check_module: eps must be a finite number > 0"):
         check.check_module(nn.Tanh(), np.array([0.1, -0.2]), eps=eps)
+
+
+class _SquaredError(nn.Criterion):
+    """½‖x − t‖² with planted mistakes, for check_criterion."""
+
+    def __init__(self, bug: str | None = None) -> None:
+        super().__init__()
+        self.bug = bug
+
+    def updateOutput(self, input, target):
+        if self.bug == "writes input":
+            input += 0.0 * input + 1e-3
+        loss = 0.5 * float(np.sum((input - target) ** 2)) * (2.0 if self.bug == "batch" and input.ndim > 1 else 1.0)
+        self.output = np.float64(loss) if self.bug == "numpy loss" else loss
+        return self.output
+
+    def updateGradInput(self, input, target):
+        grad = input - target
+        if self.bug == "accumulates":
+            self.gradInput = grad if self.gradInput.shape != grad.shape else self.gradInput + grad
+        else:
+            self.gradInput = (-grad if self.bug == "sign" else grad).astype(input.dtype)
+        return self.gradInput
+
+
+@pytest.mark.parametrize(("bug", "failed"), [(None, []), ("sign", ["jacobian"]), ("batch", ["jacobian", "batch"]),
+                                             ("accumulates", ["batch", "accumulate", "deterministic"]),
+                                             ("writes input", ["batch", "unchanged"]), ("numpy loss", ["dtype"])])
+def test_check_criterion_finds_each_planted_mistake(bug, failed):
+    rng = np.random.default_rng(0)
+    x, t = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    kept = x.copy()
+    report = check.check_criterion(_SquaredError(bug), x, t, batch=True)
+    assert sorted(c.name for c in report.failed) == sorted(failed), str(report)
+    assert str(report).startswith("check_criterion _SquaredError at input (3, 4) float64: ")
+    np.testing.assert_array_equal(x, kept)

@@ -9,6 +9,9 @@
   accumulation and ``scale``, determinism and linearity of ``backward``, input
   and ``gradOutput`` left unchanged, float32 stays float32). It returns a
   :class:`ModuleReport`.
+* :func:`check_criterion` is the same audit for a criterion, check for check (the Jacobian of the
+  loss, a batch's summed loss = its examples', gradInput overwritten not accumulated, determinism,
+  input and target unchanged, a Python-float loss and float32 kept).
 * :func:`gradient_error` is the whole-model check: the symmetric relative error
   ``‖g_backprop − g_numeric‖ / ‖g_backprop + g_numeric‖`` over all parameters.
 * :func:`check_model` runs it and, when it fails, the **bug localiser**: every
@@ -48,6 +51,7 @@ them, the element is at a kink: reported as ``KINK``, which counts as ok.
 """
 
 from ember.check.audit import assert_module, check_module
+from ember.check.criteria import check_criterion
 from ember.check.diagnose import Diagnosis, diagnose_jacobian
 from ember.check.jacobians import jacobian, jacobian_error
 from ember.check.model import assert_gradients, check_model, gradient_error, record_inputs

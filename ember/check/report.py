@@ -68,7 +68,7 @@ def _counts(checks: list[CheckResult]) -> str:
 
 @dataclass
 class ModuleReport:
-    """What :func:`check_module` found: ``ok``, and one :class:`CheckResult` per check.
+    """What :func:`check_module` (or :func:`check_criterion`) found: ``ok``, and one :class:`CheckResult` per check.
 
     ``str(report)`` is a header line and one line per check.
     """
@@ -78,6 +78,8 @@ class ModuleReport:
     checks: list[CheckResult] = field(default_factory=list)
     #: notes that do not fail the report (e.g. an undeclared floating-point array attribute).
     warnings: list[str] = field(default_factory=list)
+    #: the audit that made it: ``check_module`` or ``check_criterion``.
+    checker: str = "check_module"
 
     @property
     def ok(self) -> bool:
@@ -90,7 +92,7 @@ class ModuleReport:
 
     def __str__(self) -> str:
         verdict = "OK" if self.ok else "FAIL"
-        head = f"check_module {self.module} at input {self.input}: {verdict} ({_counts(self.checks)})"
+        head = f"{self.checker} {self.module} at input {self.input}: {verdict} ({_counts(self.checks)})"
         return "\n".join([head] + [f"  {check}" for check in self.checks]
                          + [f"  WARN {warning}" for warning in self.warnings])
 

@@ -1,9 +1,11 @@
-"""The module catalog: one table of (module factory, example inputs, PyTorch equivalent).
+"""The catalog of modules and criteria: one table of (factory, example inputs, PyTorch equivalent).
 
-Each family registers its cases in ``tests/nn/catalog_<family>.py`` as a list
-``CASES``; ``test_catalog.py`` runs the Jacobian, batch-consistency, dtype, repr
-and PyTorch conformance tests over all of them, so registering a module tests it
-everywhere.
+Each family registers its modules in ``tests/nn/catalog_<family>.py`` as a list
+``CASES`` of :class:`Case`, and its criteria as a list ``CRITERIA`` of
+:class:`CriterionCase` (either list may be absent); ``test_catalog.py`` runs the
+Jacobian, batch-consistency, dtype, repr and PyTorch conformance tests and the
+full audit (``check_module``, ``check_criterion``) over all of them, so
+registering a module or a criterion tests it everywhere.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 import tests.nn as package
+from ember.nn.criterion import Criterion
 
 
 @dataclass
@@ -45,13 +48,42 @@ class Case:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
+def _catalogs() -> list[Any]:
+    return [importlib.import_module(f"tests.nn.{info.name}")
+            for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name)
+            if info.name.startswith("catalog_")]
+
+
 def all_cases() -> list[Case]:
     """Every ``CASES`` list of every ``tests/nn/catalog_*.py``."""
-    cases = []
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.startswith("catalog_"):
-            cases.extend(importlib.import_module(f"tests.nn.{info.name}").CASES)
-    return cases
+    return [case for catalog in _catalogs() for case in getattr(catalog, "CASES", ())]
+
+
+@dataclass
+class CriterionCase:
+    """One criterion under test.
+
+    Attributes:
+        id: the test id.
+        make: builds the criterion (float64, sizeAverage true).
+        input: ``input(rng, batch)`` builds an input; ``batch`` is ``None`` for a single example.
+        target: ``target(rng, input)`` builds a target for that input.
+        torch: ``torch(torch, criterion, x, t) -> loss`` in torch float64, honouring ``sizeAverage``.
+        per_example: whether a batch's summed loss is its examples' (false for 1-D batches of scores,
+            whose examples are numbers, not arrays).
+    """
+
+    id: str
+    make: Callable[[], Criterion]
+    input: Callable[[np.random.Generator, int | None], Any]
+    target: Callable[[np.random.Generator, Any], Any]
+    torch: Callable[..., Any]
+    per_example: bool = True  # a batch is its examples stacked (False: the criterion has no single-example form)
+
+
+def all_criteria() -> list[CriterionCase]:
+    """Every ``CRITERIA`` list of every ``tests/nn/catalog_*.py``."""
+    return [case for catalog in _catalogs() for case in getattr(catalog, "CRITERIA", ())]
 
 
 def normal(*shape: int) -> Callable[[np.random.Generator], np.ndarray]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ember.check import check_module, copy_structure, flatten, jacobian, leaves
-from tests.nn.catalog import all_cases
+from ember.check import check_criterion, check_module, copy_structure, flatten, jacobian, leaves
+from tests.nn.catalog import all_cases, all_criteria
 
 CASES = all_cases()
 MODES = [(case, mode) for case in CASES for mode in ("single", "batch") if getattr(case, mode) is not None]
@@ -191,3 +191,24 @@ def test_protocol_audit(case):
         module, x = build(case, "single")
         report = check_module(module, x, batch=False)
     assert report.ok, str(report)
+
+
+CRITERIA = all_criteria()
+CRITERION_MODES = [(case, mode) for case in CRITERIA for mode in ("single", "batch")]
+
+
+@pytest.mark.parametrize(("case", "mode"), CRITERION_MODES, ids=[f"{c.id}-{m}" for c, m in CRITERION_MODES])
+def test_criterion_audit(case, mode):
+    """ember.check.check_criterion on every catalog criterion: the module audit in its criterion form (Jacobian,
+    a batch's summed loss and gradients = its examples', gradInput overwritten, determinism, input and target
+    unchanged, dtype), and no WARN line."""
+    from tests.nn.catalog_criteria import BATCH
+
+    rng = np.random.default_rng(0)
+    criterion = case.make()
+    x = case.input(rng, None if mode == "single" else BATCH)
+    report = check_criterion(criterion, x, case.target(rng, x), batch=mode == "batch" and case.per_example)
+    assert report.ok, str(report)
+    assert not report.warnings, str(report)
+    assert [check.name for check in report.checks] == ["jacobian", "batch", "accumulate", "scale", "deterministic",
+                                                       "linear", "unchanged", "dtype"]
