@@ -85,9 +85,9 @@ def module_classes() -> dict[str, type[Module]]:
 
 # -- architecture ---------------------------------------------------------------------------
 
-def _json_value(value: Any, where: str) -> Any:
+def _json_value(value: Any, where: str, seen: dict[int, int] | None = None) -> Any:
     """``value`` as plain JSON data (tuples become lists, a module its description), or a ``TypeError``
-    saying where it is.
+    saying where it is. ``seen`` numbers the modules described so far (see :func:`architecture`).
     """
     if value is None or isinstance(value, (bool, str)):
         return value
@@ -95,26 +95,26 @@ def _json_value(value: Any, where: str) -> Any:
         return value
     if isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "biuf":
         return value.item()
-    if isinstance(value, Module):  # a wrapped module (Sequencer's, a Decorator's)
-        return {"__module__": architecture(value)}
+    if isinstance(value, Module):  # a wrapped module (Sequencer's, a Decorator's, a graph's node's)
+        return {"__module__": _describe(value, True, {} if seen is None else seen)}
     if isinstance(value, (list, tuple)):
-        return [_json_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
+        return [_json_value(item, f"{where}[{i}]", seen) for i, item in enumerate(value)]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {key: _json_value(item, f"{where}[{key!r}]") for key, item in value.items()}
+        return {key: _json_value(item, f"{where}[{key!r}]", seen) for key, item in value.items()}
     raise TypeError(f"cannot describe {where} = {value!r} ({type(value).__name__}) in JSON; "
                     f"only numbers, strings, booleans, None, modules and lists of them can be saved")
 
 
-def _from_json(value: Any, classes: _Classes, where: str) -> Any:
+def _from_json(value: Any, classes: _Classes, where: str, built: list[Module]) -> Any:
     """Undo :func:`_json_value` as far as constructors need: lists become tuples again, module
     descriptions modules.
     """
     if isinstance(value, list):
-        return tuple(_from_json(item, classes, where) for item in value)
+        return tuple(_from_json(item, classes, where, built) for item in value)
     if isinstance(value, dict):
         if set(value) == {"__module__"}:
-            return _build(value["__module__"], classes, where)
-        return {key: _from_json(item, classes, where) for key, item in value.items()}
+            return _build(value["__module__"], classes, where, built)
+        return {key: _from_json(item, classes, where, built) for key, item in value.items()}
     return value
 
 
@@ -135,20 +135,30 @@ def architecture(model: Module, modes: bool = True) -> dict[str, Any]:
 
     A module that is not one of ``ember.nn``'s is named by its import path
     (``"my_layers:Scale"``); loading it needs ``trusted=``. A container's children are taken
-    from ``.modules``. ``modes=False`` leaves out the ``"train"`` entries (to compare
-    architectures whatever mode the models are in).
+    from ``.modules``; modules in a configuration (a ``Sequencer``'s, a graph's nodes') are
+    described there. A module met a second time (one module at two places, an unpooling
+    module's pooling module) is ``{"__ref__": n}``, the n-th module described (from 0, in the
+    order of this description), so that loading rebuilds one module, not two. ``modes=False``
+    leaves out the ``"train"`` entries (to compare architectures whatever mode the models are in).
 
     Raises:
         ProtocolError: a module's constructor takes arguments but it defines no ``config()``.
         TypeError: a configuration cannot be written as JSON.
 
     """
+    return _describe(model, modes, {})
+
+
+def _describe(model: Module, modes: bool, seen: dict[int, int]) -> dict[str, Any]:
+    if id(model) in seen:
+        return {"__ref__": seen[id(model)]}
+    seen[id(model)] = len(seen)
     name = type_name(type(model))
-    description: dict[str, Any] = {"type": name, "config": _json_value(model.config(), f"{name}.config()")}
+    description: dict[str, Any] = {"type": name, "config": _json_value(model.config(), f"{name}.config()", seen)}
     if modes:
         description["train"] = bool(model.train)
     if isinstance(model, Container):
-        description["modules"] = [architecture(child, modes) for child in model.modules]
+        description["modules"] = [_describe(child, modes, seen) for child in model.modules]
     return description
 
 
@@ -212,12 +222,19 @@ def build(description: dict[str, Any], trusted: Iterable[type[Module] | str] | N
     classes = _Classes(trusted)
     state = get_rng().bit_generator.state
     try:
-        return _build(description, classes, "model")
+        return _build(description, classes, "model", [])
     finally:
         get_rng().bit_generator.state = state
 
 
-def _build(description: Any, classes: _Classes, where: str) -> Module:
+def _build(description: Any, classes: _Classes, where: str, built: list[Module]) -> Module:
+    """The module ``description`` describes; ``built`` lists the modules built so far, which ``__ref__`` names."""
+    if isinstance(description, dict) and set(description) == {"__ref__"}:
+        ref = description["__ref__"]
+        if not (isinstance(ref, int) and 0 <= ref < len(built)) or built[ref] is None:
+            raise ValueError(f"{where}: a reference to module {ref!r}, which is not one described before it "
+                             f"(of {len(built)}, the unfinished ones containing this one excluded)")
+        return built[ref]
     if not isinstance(description, dict) or not isinstance(description.get("type"), str):
         raise ValueError(f"{where}: expected an object with a 'type', got {description!r:.80}")
     name = description["type"]
@@ -228,13 +245,16 @@ def _build(description: Any, classes: _Classes, where: str) -> Module:
     children = description.get("modules")
     if (children is not None) != issubclass(cls, Container) or not isinstance(children or [], list):
         raise ValueError(f"{where} ({name}): 'modules' must be a list exactly when the type is a container")
-    arguments = _from_json(config, classes, f"{where}.config")
+    index = len(built)
+    built.append(None)  # numbered before the modules in its configuration, as architecture() numbers them
+    arguments = _from_json(config, classes, f"{where}.config", built)
     try:
         module = cls.from_config(arguments)
     except Exception as exc:
         raise ValueError(f"{where}: cannot build {name} from config {config}: {exc}") from exc
     for i, child in enumerate(children or []):
-        module.add(_build(child, classes, f"{where}.modules[{i}]"))
+        module.add(_build(child, classes, f"{where}.modules[{i}]", built))
+    built[index] = module  # (only now: a module inside it cannot refer to it)
     module.train = bool(description.get("train", True))
     return module
 
@@ -408,8 +428,12 @@ def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, 
         model.type(dtype)
     expected, _ = _model_tensors(model)
     expected = {name: array for name, array in expected.items() if name not in aliases}
+    modules = model.listModules()
+    # a buffer that is None until set (a recurrent layer's initial state h0) is filled when the file has it
+    unset = {f"{i}.{name}": (module, name) for i, module in enumerate(modules)
+             for name in module.declared_buffers() if getattr(module, name) is None}
     missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
+    extra = sorted(set(tensors) - set(expected) - set(unset))
     if missing or extra:
         raise ModelFileError(f"{path}: tensors do not match the architecture: "
                          f"missing {missing or 'none'}, unexpected {extra or 'none'}")
@@ -418,8 +442,12 @@ def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, 
         if array.shape != target.shape or array.dtype != target.dtype:
             raise ModelFileError(f"{path}: tensor {name!r} has shape {array.shape} and dtype {array.dtype}, "
                              f"the architecture needs {target.shape} and {target.dtype}")
-    modules = model.listModules()
     for name, array in tensors.items():
+        if name in unset:
+            if array.dtype != np.dtype(dtype):
+                raise ModelFileError(f"{path}: tensor {name!r} has dtype {array.dtype}, the model's is {dtype}")
+            setattr(*unset[name], array)
+            continue
         index, attribute = name.split(".", 1)
         getattr(modules[int(index)], attribute)[...] = array
     for name, source in aliases.items():

@@ -208,7 +208,11 @@ def _restore_from_checkpoint(path: Any, model: Module, params: np.ndarray, optim
     params[...] = saved
     for mine, theirs in zip(model.listModules(), checkpoint.model.listModules()):
         for name in mine.declared_buffers():
-            getattr(mine, name)[...] = getattr(theirs, name)
+            value, current = getattr(theirs, name), getattr(mine, name)
+            if value is None or current is None or current.shape != value.shape:  # (an unset h0, say)
+                setattr(mine, name, None if value is None else value.copy())
+            else:
+                current[...] = value
     return checkpoint
 
 

@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 
-from ember.errors import ProtocolError
 from ember.nn.module import Module, resized
 from ember.random import get_rng
 
@@ -265,7 +264,26 @@ class gModule(Module):  # noqa: N801 - nngraph's name
         return self
 
     def config(self) -> dict[str, Any]:
-        raise ProtocolError("gModule has no config(): a graph is built from nodes, which ember.io cannot save yet")
+        """The graph as data: per node (topological order) its module, parents (node numbers), whether it
+        takes a table, its name and where it was made; the input and output node numbers. ``ember.io``
+        saves it and :meth:`from_config` rebuilds the same graph (same numbering).
+        """
+        return {"nodes": [{"module": node.module, "inputs": [parent.index for parent in node.inputs],
+                           "table": node.table, "name": node.name, "where": node.where} for node in self.nodes],
+                "inputs": [node.index for node in self.inputs], "outputs": [node.index for node in self.outputs]}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> gModule:
+        """The graph :meth:`config` describes (its modules used as they are, in new nodes)."""
+        nodes: list[Node] = []
+        for i, spec in enumerate(config["nodes"]):
+            parents = [int(j) for j in spec["inputs"]]
+            if any(not 0 <= j < i for j in parents):
+                raise ValueError(f"gModule: node {i}'s parents {parents} must be earlier nodes")
+            node = Node(spec["module"], [nodes[j] for j in parents], bool(spec["table"]), str(spec.get("where", "?")))
+            node.name = spec.get("name")
+            nodes.append(node)
+        return cls([nodes[int(i)] for i in config["inputs"]], [nodes[int(i)] for i in config["outputs"]])
 
     # -- forward ----------------------------------------------------------------------------------
 

@@ -55,14 +55,17 @@ class _Recurrent(Module):
     _n_states = 1
     _gate_names: tuple[str, ...] = ()
     _state_names_given = ("h0",)
+    _scratch: tuple[str, ...] = ("hidden", "_carry", "_keep", "_masked_output")
 
     def __init__(self) -> None:
         super().__init__()
-        self.h0: np.ndarray | None = None
+        self.register_buffer("h0", None)  # an initial state set by the user: saved and converted
         self.hidden: np.ndarray | None = None
         self._remember = False
         self._carry: list[np.ndarray] | None = None
         self._mask: np.ndarray | None = None
+        self._keep: np.ndarray | None = None
+        self._masked_output: np.ndarray | None = None
         self._states: list[Any] = [None] * self._n_states
         self._d_states: list[Any] = [None] * self._n_states
         self._single = False
@@ -168,7 +171,7 @@ class _Recurrent(Module):
         out = states[0][1:]
         if mask is not None:
             self._keep = keep
-            self._masked_output = resized(getattr(self, "_masked_output", None), out)
+            self._masked_output = resized(self._masked_output, out)
             out = np.multiply(out, keep, out=self._masked_output)  # zero at padded steps
         last = [s[t_len] for s in states]
         self._set_last([s[0] for s in last] if self._single else last)
@@ -235,7 +238,6 @@ class _Recurrent(Module):
         super().clearState()
         self._states = [None] * self._n_states
         self._d_states = [None] * self._n_states
-        self._carry = None
         return self
 
     def extra_repr(self) -> str:
@@ -246,6 +248,7 @@ class _Cell(_Recurrent):
     """The built-in layers: PyTorch's parameters, initialised uniform(−1/√H, 1/√H) as PyTorch does."""
 
     _n_gates = 1
+    _scratch = _Recurrent._scratch + ("_gates", "_d_gates", "_grad_x")
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator | None = None) -> None:
         super().__init__()
@@ -259,6 +262,7 @@ class _Cell(_Recurrent):
         self.register_parameter("bias_hh", np.empty(rows))
         self._gates: Any = None
         self._d_gates: Any = None
+        self._grad_x: Any = None
         self.reset(rng)
 
     def config(self) -> dict[str, Any]:
@@ -288,10 +292,9 @@ class _Cell(_Recurrent):
 
     def _finish_back(self, x: np.ndarray) -> np.ndarray:
         t_len, n, f = x.shape
-        self.gradInput_buffer = resized(getattr(self, "gradInput_buffer", None), x)
-        np.matmul(self._d_gates.reshape(t_len * n, -1), self.weight_ih,
-                  out=self.gradInput_buffer.reshape(t_len * n, f))
-        return self.gradInput_buffer
+        self._grad_x = resized(self._grad_x, x)
+        np.matmul(self._d_gates.reshape(t_len * n, -1), self.weight_ih, out=self._grad_x.reshape(t_len * n, f))
+        return self._grad_x
 
     def _accumulate(self, x: np.ndarray, scale: float, d_hidden: np.ndarray | None = None) -> None:
         t_len, n, f = x.shape
@@ -302,12 +305,6 @@ class _Cell(_Recurrent):
         add_product(self.gradWeight_hh, d_hh.T, previous, scale)
         self.gradBias_ih += scale * d_in.sum(axis=0)
         self.gradBias_hh += scale * d_hh.sum(axis=0)
-
-    def clearState(self) -> _Cell:
-        super().clearState()
-        self._gates = self._d_gates = None
-        self.gradInput_buffer = None
-        return self
 
 
 class RNN(_Cell):
@@ -395,11 +392,12 @@ class LSTM(_Cell):
     _n_gates = 4
     _gate_names = ("i (input)", "f (forget)", "g (cell)", "o (output)")
     _state_names_given = ("h0", "c0")
+    _scratch = _Cell._scratch + ("cell", "_tanh_c")
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator | None = None) -> None:
-        self.c0: np.ndarray | None = None
-        self.cell: np.ndarray | None = None
         super().__init__(input_size, hidden_size, rng=rng)
+        self.register_buffer("c0", None)
+        self.cell: np.ndarray | None = None
         self._tanh_c: Any = None
 
     def _initial_given(self) -> list[np.ndarray | None]:
@@ -472,6 +470,7 @@ class GRU(_Cell):
 
     _n_gates = 3
     _gate_names = ("r (reset)", "z (update)", "n (new)")
+    _scratch = _Cell._scratch + ("_hidden_part", "_d_hidden")
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator | None = None) -> None:
         super().__init__(input_size, hidden_size, rng=rng)
@@ -525,11 +524,6 @@ class GRU(_Cell):
         x = (input[0] if self._given else input)
         self._accumulate(x[:, None, :] if self._single else x, scale, self._d_hidden)
 
-    def clearState(self) -> GRU:
-        super().clearState()
-        self._hidden_part = self._d_hidden = None
-        return self
-
 
 # -- any step module, recurrent ---------------------------------------------------------------------
 
@@ -564,6 +558,8 @@ class Recurrence(_Recurrent):
 
     """
 
+    _scratch = _Recurrent._scratch + ("states", "_x", "_grad_x", "_grad_x_steps")
+
     def __init__(self, step: Module, input_size: int, hidden_size: int, n_states: int = 1) -> None:
         if not isinstance(step, Module):
             raise TypeError(f"Recurrence: expected a step Module, got {type(step).__name__}")
@@ -577,6 +573,10 @@ class Recurrence(_Recurrent):
         self._step_inputs: list[Any] = []
         self._step_grads: list[Any] = []
         self.initial: list[np.ndarray | None] = [None] * self._n_states
+        self.states: list[np.ndarray] | None = None
+        self._x: np.ndarray | None = None
+        self._grad_x: np.ndarray | None = None
+        self._grad_x_steps: list[Any] | None = None
 
     def config(self) -> dict[str, Any]:
         return {"step": self.step, "input_size": self.input_size, "hidden_size": self.hidden_size,
@@ -645,7 +645,7 @@ class Recurrence(_Recurrent):
         return super().updateGradInput(input, gradOutput)
 
     def _finish_back(self, x: np.ndarray) -> np.ndarray:
-        self._grad_x = resized(getattr(self, "_grad_x", None), x)
+        self._grad_x = resized(self._grad_x, x)
         for t, grad in enumerate(self._grad_x_steps):
             self._grad_x[t] = grad
         return self._grad_x
