@@ -274,10 +274,11 @@ class Training:
                  config: dict[str, Any], batch_size: int, shuffle: bool, validation: tuple | None,
                  metrics: Sequence[str], seed: int | None, checkpoint: str | os.PathLike | None,
                  callbacks: Sequence[Callback] = (), schedule: Any = None, epochs: int = 1,
-                 fast: bool = False, penalty: Callable[[Module], float] | None = None) -> None:
+                 fast: bool = False, penalty: Callable[[Module], float] | None = None,
+                 clip: float | None = None) -> None:
         self.model, self.criterion, self.X, self.y = model, criterion, X, y
         self.penalty = penalty
-        self.config, self.seed = dict(config), seed
+        self.config, self.seed, self.clip = dict(config), seed, clip
         self.callbacks = list(callbacks)
         self.batch_hooks = [c for c in self.callbacks if type(c).on_batch_end is not Callback.on_batch_end]
         self.epoch_learning_rate: float | None = None
@@ -303,8 +304,8 @@ class Training:
         self._data_fingerprint: str | None = None
         self.schedule = self._make_schedule(schedule, epochs)
 
-        # per-batch hooks and a penalty need Python steps
-        compilable = fast and optimizer is optim.sgd and not self.batch_hooks and penalty is None
+        # per-batch hooks, a penalty and clipping need Python steps
+        compilable = fast and optimizer is optim.sgd and not self.batch_hooks and penalty is None and clip is None
         self.compiled = _compiled(model, criterion) if compilable else None
         # batch_size=1 steps on single examples (a (n,) row, not a (1, n) batch through GEMM), unless a
         # module needs the batch dimension (batch normalisation)
@@ -327,7 +328,8 @@ class Training:
         if self._data_fingerprint is None:  # hashed once per run
             self._data_fingerprint = _fingerprint(self.X, self.y)
         return {"config": _scalars(self.config), "batch_size": self.size, "shuffle": self.shuffle,
-                "schedule": _schedule_name(self.schedule_spec), "seed": self.seed, "data": self._data_fingerprint}
+                "schedule": _schedule_name(self.schedule_spec), "seed": self.seed, "data": self._data_fingerprint,
+                "clip_grad_norm": self.clip}
 
     def _check_settings(self, path: Any, saved: dict[str, Any]) -> None:
         """Raise :class:`ResumeMismatchError` for the first setting that differs from the checkpoint's."""
@@ -336,7 +338,7 @@ class Training:
             mine, theirs = given["config"].get(key), saved.get("config", {}).get(key)
             if mine != theirs:
                 raise ResumeMismatchError(path, key, mine, theirs)
-        for key in ("data", "batch_size", "shuffle", "schedule", "seed"):
+        for key in ("data", "batch_size", "shuffle", "schedule", "seed", "clip_grad_norm"):
             if key in saved and given[key] != saved[key]:
                 raise ResumeMismatchError(path, key, given[key], saved[key])
 
@@ -378,6 +380,8 @@ class Training:
             correct = _correct(output, targets, self.meaning, self.class_axis) if self.with_accuracy else 0.0
             self.first = (loss, correct)
         self.model.backward(inputs, self.criterion.backward(output, targets))
+        if self.clip is not None:
+            optim.clip_grad_norm(self.grads, self.clip)
         return loss, self.grads
 
     def run_batch(self, inputs: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
@@ -547,6 +551,8 @@ class DistributedTraining(Training):
                     f"fit: the loss is {loss} at epoch {self.epoch + 1}, batch {self.batch + 1} of "
                     f"{self.n_batches}; training stopped (try a lower learning rate)"))
             self.first = (loss, correct)
+        if self.clip is not None:  # the same summed gradient on every rank: the same clipping
+            optim.clip_grad_norm(self.grads, self.clip)
         return loss, self.grads
 
     def score(self, output: np.ndarray, targets: np.ndarray) -> float:
@@ -587,6 +593,7 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         epochs: int = 1,
         batch_size: int | None = None,
         shuffle: bool = False,
+        clip_grad_norm: float | None = None,
         validation_data: tuple[Any, Any] | None = None,
         metrics: Sequence[str] = METRICS,
         callbacks: Iterable[Callback | Callable[[int, dict[str, float]], Any]] = (),
@@ -619,6 +626,11 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         batch_size: ``None`` for full-batch steps, 1 for one step per example
             (classic SGD), ``n`` for mini-batches of ``n`` (the last may be smaller).
         shuffle: visit the examples in a new random order each epoch (else in order).
+        clip_grad_norm: rescale each batch's gradient (all parameters together)
+            to this Euclidean norm when it is larger, before the optimizer
+            uses it (:func:`ember.optim.clip_grad_norm`, PyTorch's
+            ``clip_grad_norm_``); ``None``: no clipping. Steps then run in
+            Python even with ``fast``.
         validation_data: ``(X_val, y_val)`` evaluated after every epoch.
         metrics: which of ``"loss"`` and ``"accuracy"`` to record; accuracy is
             recorded only for classification criteria (see the module docstring).
@@ -732,10 +744,15 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         hooks.append(early_stopping)
     if log is not None and (parallel is None or parallel.root):
         hooks.append(CSVLogger(log))
+    if clip_grad_norm is not None and not (isinstance(clip_grad_norm, (int, float, np.floating))
+                                           and not isinstance(clip_grad_norm, bool) and clip_grad_norm > 0
+                                           and math.isfinite(clip_grad_norm)):
+        raise ValueError(f"clip_grad_norm must be a positive number (or None), got {clip_grad_norm!r}")
     settings = dict(optimizer=_resolve_optimizer(optimizer), config=dict(config or {}),
                     batch_size=_check_batch_size(batch_size, len(X)), shuffle=shuffle, validation=validation,
                     metrics=metrics, seed=seed, checkpoint=checkpoint, callbacks=hooks, schedule=schedule,
-                    epochs=epochs, fast=fast)
+                    epochs=epochs, fast=fast,
+                    clip=None if clip_grad_norm is None else float(clip_grad_norm))
     if parallel is None:
         training = Training(model, criterion, X, y, **settings, penalty=penalty)
         if resume is not None:
@@ -748,7 +765,7 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
             "metrics": list(metrics), "micro_batch": parallel.micro_batch, "exact": parallel.exact,
             "schedule": _schedule_name(schedule), "resume": resume is not None, "checkpoint": checkpoint is not None,
             "callbacks": [type(hook).__name__ for hook in hooks if not isinstance(hook, CSVLogger)], "fast": fast,
-            "validation": validation is not None})
+            "validation": validation is not None, "clip_grad_norm": settings["clip"]})
         training = DistributedTraining(model, criterion, X, y, parallel=parallel, **settings)
         if resume is not None:
             training.resume(resume, dict(config or {}))

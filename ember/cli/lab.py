@@ -49,6 +49,7 @@ def _lab_charrnn(args: argparse.Namespace) -> int:
     settings = charrnn.Settings(hidden=args.hidden, seq_length=args.seq_length, batch_size=args.batch_size,
                                 epochs=args.epochs, seed=args.seed, temperature=args.temperature,
                                 max_chars=args.max_chars, max_seconds=args.max_seconds, dtype=args.dtype,
+                                max_norm=args.clip_grad_norm,
                                 data_dir=args.data_dir)
     result = charrnn.run(settings, out=args.out, report=print)
     wrote(result.figure)
@@ -136,6 +137,8 @@ def add_parsers(subparsers: Any) -> None:
     chars.add_argument("--batch-size", type=positive_int, default=charrnn.Settings.batch_size,
                        help="streams read side by side")
     chars.add_argument("--epochs", type=positive_int, default=charrnn.Settings.epochs, help="passes over the text")
+    chars.add_argument("--clip-grad-norm", type=positive_float, default=charrnn.Settings.max_norm, metavar="MAX",
+                       help="rescale each step's gradient to this Euclidean norm when larger")
     chars.add_argument("--temperature", type=positive_float, default=charrnn.Settings.temperature,
                        help="sampling temperature")
     chars.add_argument("--max-chars", type=positive_int, default=None, help="use only the text's first characters")

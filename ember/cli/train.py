@@ -314,6 +314,9 @@ def add_parsers(subparsers: Any) -> None:
                        help=f"learning-rate decay, the step size at step t is lr / (1 + t*D); "
                             f"{', '.join(recipe.LR_DECAY_OPTIMIZERS)} only {_default('lr_decay')}")
     train.add_argument("--momentum", type=unit_fraction, default=0.0, metavar="M", help="momentum, sgd only")
+    train.add_argument("--clip-grad-norm", type=positive_float, default=None, metavar="MAX",
+                       help="rescale each step's gradient to this Euclidean norm when larger (PyTorch's "
+                            "clip_grad_norm_) (if not given: no clipping)")
     train.add_argument("--weight-decay", type=positive_float, default=None, metavar="L2",
                        help="L2 weight decay, for the optimizers that take it (if not given: none)")
     train.add_argument("--epochs", type=nonnegative_int, default=unset, metavar="N",

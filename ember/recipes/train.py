@@ -50,7 +50,7 @@ EVALUATION_BATCH = 1000
 #: the option of each setting that a resume requires to be unchanged.
 RESUME_OPTIONS = {"learning_rate": "--lr", "learning_rate_decay": "--lr-decay", "momentum": "--momentum",
                   "weight_decay": "--weight-decay", "batch_size": "--batch-size", "seed": "--seed",
-                  "schedule": "--schedule"}
+                  "schedule": "--schedule", "clip_grad_norm": "--clip-grad-norm"}
 
 
 class SettingsError(ValueError):
@@ -83,6 +83,7 @@ class Settings:
     lr_decay: float | None = None
     momentum: float = 0.0
     weight_decay: float | None = None
+    clip_grad_norm: float | None = None
     epochs: int | None = None
     batch_size: int | None | str = None  # None: the model's default; "full": one batch of everything
     shuffle: bool = True
@@ -309,7 +310,7 @@ def _run(s: Settings, log: Callable[[str], None], parallel: Any) -> Result:
                              batch_size=s.batch_size, shuffle=s.shuffle, validation_data=validation,
                              progress=s.progress and root, seed=s.seed, resume=s.resume, checkpoint=s.checkpoint,
                              schedule=s.schedule, early_stopping=result.stopping, log=s.log,
-                             distributed=parallel or False)
+                             distributed=parallel or False, clip_grad_norm=s.clip_grad_norm)
     except ResumeMismatchError as error:
         raise ValueError(resume_message(error, s.resume)) from None
     if not root:

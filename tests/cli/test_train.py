@@ -263,6 +263,8 @@ def test_train_on_csv_files_with_header_schedule_log_and_resume_checks(tmp_path)
     for change, message in [(["--lr", "0.5"], "--lr 0.5 differs from the checkpoint's 0.1"),
                             (["--lr", "0.1", "--no-shuffle"], "--no-shuffle differs from the checkpoint's --shuffle"),
                             (["--lr", "0.1", "--seed", "2"], "--seed 2 differs from the checkpoint's 0"),
+                            (["--lr", "0.1", "--clip-grad-norm", "1"],
+                             "--clip-grad-norm 1.0 differs from the checkpoint's none"),
                             (["--lr", "0.1", "--limit", "50"], "the training data (50 rows, sha256 ")]:
         refused = ember("train", *common, *change, "--epochs", "4", "--resume", "c.safetensors", cwd=tmp_path)
         assert refused.returncode == 1 and message in refused.stderr, refused.stderr
