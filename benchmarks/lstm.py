@@ -56,6 +56,7 @@ def setup_w6(quick: bool) -> dict:
     x = rng.standard_normal((T, N, F)).astype(np.float32)
     g = rng.standard_normal((T, N, H)).astype(np.float32)
     lstm = nn.LSTM(F, H, rng=rng).float()
+    lstm.gradInput = None  # the data need no gradient (PyTorch's input does not require one; NumPy skips it too)
     flat, flat_grad = lstm.getParameters()
 
     def run_ember():
