@@ -241,3 +241,19 @@ def test_clip_grad_norm_scales_the_flat_gradient():
     np.testing.assert_array_equal(arrays[0], before[0])
     with pytest.raises(ValueError, match="max_norm must be positive"):
         optim.clip_grad_norm(grads, 0)
+
+
+@pytest.mark.parametrize("make", [lambda: nn.LSTM(3, 4), lambda: nn.GRU(3, 4), lambda: nn.RNN(3, 4)],
+                         ids=["LSTM", "GRU", "RNN"])
+def test_a_switched_off_grad_input_gives_none_and_the_same_parameter_gradients(make):
+    rng = np.random.default_rng(0)
+    x, g = rng.standard_normal((5, 2, 3)), rng.standard_normal((5, 2, 4))
+    layer = make()
+    twin = layer.clone()
+    twin.gradInput = None
+    layer.forward(x)
+    layer.backward(x, g)
+    twin.forward(x)
+    assert twin.backward(x, g) is None and twin.gradInput is None
+    for a, b in zip(twin.parameters()[1], layer.parameters()[1], strict=True):
+        np.testing.assert_array_equal(a, b)
