@@ -8,6 +8,8 @@ backward per step in reverse, and the weight gradients as one GEMM each.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 T, N, F, H = 50, 32, 64, 128
@@ -70,7 +72,7 @@ def setup_w6(quick: bool) -> dict:
     def run_numpy():
         _numpy_step(params, x, g)
 
-    torch = _torch(None)
+    torch = _torch(int(os.environ.get("OPENBLAS_NUM_THREADS") or 0) or None)  # the threads NumPy's BLAS has
     if torch is None:
         return {"ember": run_ember, "numpy": run_numpy, "pytorch": "not installed"}
     model = torch.nn.LSTM(F, H).float()

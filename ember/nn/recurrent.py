@@ -288,12 +288,12 @@ class _Cell(_Recurrent):
             array[...] = generator.uniform(-stdv, stdv, array.shape)
         return self
 
-    def _project(self, x: np.ndarray, bias: np.ndarray) -> np.ndarray:
-        """``x W_ihᵀ + bias`` for all steps at once, as ``(T, N, G·H)``: one GEMM."""
+    def _project(self, x: np.ndarray, bias: np.ndarray, weight_t: np.ndarray | None = None) -> np.ndarray:
+        """``x W_ihᵀ + bias`` for all steps at once, as ``(T, N, G·H)``: one GEMM (``weight_t``: W_ihᵀ given)."""
         t_len, n, f = x.shape
         self._gates = resized(self._gates, x, (t_len, n, self._n_gates * self.hidden_size))
         flat = self._gates.reshape(t_len * n, -1)
-        np.matmul(x.reshape(t_len * n, f), self.weight_ih.T, out=flat)
+        np.matmul(x.reshape(t_len * n, f), self.weight_ih.T if weight_t is None else weight_t, out=flat)
         flat += bias
         return self._gates
 
@@ -404,14 +404,14 @@ class LSTM(_Cell):
     _n_gates = 4
     _gate_names = ("i (input)", "f (forget)", "g (cell)", "o (output)")
     _state_names_given = ("h0", "c0")
-    _scratch = _Cell._scratch + ("cell", "_tanh_c", "_half", "_shift", "_w_hh_t", "_hh", "_ig", "_d_act",
+    _scratch = _Cell._scratch + ("cell", "_tanh_c", "_half", "_shift", "_w_ih_t", "_w_hh_t", "_hh", "_ig", "_d_act",
                                  "_d_tanh_c", "_dc")
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator | None = None) -> None:
         super().__init__(input_size, hidden_size, rng=rng)
         self.register_buffer("c0", None)
         self.cell: np.ndarray | None = None
-        self._tanh_c = self._half = self._shift = self._w_hh_t = self._hh = self._ig = None
+        self._tanh_c = self._half = self._shift = self._w_ih_t = self._w_hh_t = self._hh = self._ig = None
         self._d_act = self._d_tanh_c = self._dc = None
 
     def _initial_given(self) -> list[np.ndarray | None]:
@@ -421,16 +421,19 @@ class LSTM(_Cell):
         self.hidden, self.cell = states
 
     def _prepare(self, x: np.ndarray) -> None:
-        # σ(z) = 0.5 tanh(z / 2) + 0.5: the i, f, o pre-activations are halved (`_half`: in the projection,
-        # and in the per-step weights `_w_hh_t`, W_hhᵀ made contiguous once per sequence, the faster GEMM), so
+        # σ(z) = 0.5 tanh(z / 2) + 0.5: the i, f, o pre-activations are halved (`_half`, in W_ihᵀ, W_hhᵀ and the
+        # bias: copies made once per sequence, contiguous for the faster GEMM), so
         # that each step is one tanh over all four gates, then `· _half + _shift` (identity on g).
         h, rows = self.hidden_size, 4 * self.hidden_size
         self._half = filled(self._half, x, 0.5, (rows,))
         self._half[2 * h:3 * h] = 1.0
         self._shift = filled(self._shift, x, 0.5, (rows,))
         self._shift[2 * h:3 * h] = 0.0
-        gates = self._project(x, self.bias_ih + self.bias_hh)
-        gates *= self._half
+        bias = self.bias_ih + self.bias_hh
+        bias *= self._half
+        self._w_ih_t = resized(self._w_ih_t, x, (self.input_size, rows))
+        np.multiply(self.weight_ih.T, self._half, out=self._w_ih_t)
+        self._project(x, bias, self._w_ih_t)
         self._w_hh_t = resized(self._w_hh_t, x, (h, rows))
         np.multiply(self.weight_hh.T, self._half, out=self._w_hh_t)
         self._hh = resized(self._hh, x, (x.shape[1], rows))

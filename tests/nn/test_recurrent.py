@@ -257,3 +257,24 @@ def test_a_switched_off_grad_input_gives_none_and_the_same_parameter_gradients(m
     assert twin.backward(x, g) is None and twin.gradInput is None
     for a, b in zip(twin.parameters()[1], layer.parameters()[1], strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_conforms_to_pytorch_to_1e_12_at_a_larger_size(torch, kind):
+    t_len, n, f, h = 20, 8, 16, 32
+    rng = np.random.default_rng(0)
+    layer = getattr(nn, kind)(f, h, rng=rng)
+    x, g = 2 * rng.standard_normal((t_len, n, f)), rng.standard_normal((t_len, n, h))
+    reference = getattr(torch.nn, kind)(f, h)
+    names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    with torch.no_grad():
+        for name in names:
+            getattr(reference, f"{name}_l0").copy_(torch.from_numpy(getattr(layer, name)))
+    xt = torch.from_numpy(x).requires_grad_()
+    out, _ = reference(xt)
+    out.backward(torch.from_numpy(g))
+    np.testing.assert_allclose(layer.forward(x), out.detach().numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(layer.backward(x, g), xt.grad.numpy(), rtol=0, atol=1e-12)
+    for name in names:
+        np.testing.assert_allclose(getattr(layer, "grad" + name[0].upper() + name[1:]),
+                                   getattr(reference, f"{name}_l0").grad.numpy(), rtol=0, atol=1e-12)
