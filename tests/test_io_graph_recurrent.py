@@ -48,6 +48,9 @@ def test_every_catalog_module_round_trips(case, tmp_path):
     module.evaluate()  # the same arithmetic twice (no dropout noise); the mode itself is saved
     loaded = io.load(io.save(module, tmp_path / "m.safetensors"))
     assert [m.train for m in loaded.listModules()] == [m.train for m in module.listModules()]
+    if hasattr(module, "setRandomSamples"):  # fractional pooling: its regions are random draws, not saved state
+        module.forward(x)
+        loaded.setRandomSamples(module.randomSamples)
     _assert_same_module(loaded, module, x)
 
 
