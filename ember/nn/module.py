@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import copy
 import inspect
+import sys
 from collections.abc import Callable, Iterator
 from types import MappingProxyType
 from typing import Any, NoReturn
 
 import numpy as np
 
-from ember.blas import add_scaled
+from ember.blas import ScaledAdd, add_scaled
 from ember.errors import INPUT_ERRORS, InputError, ProtocolError
 
 
@@ -104,6 +105,61 @@ def _existing_flat(unique: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndar
     return (flat_params, flat_grads) if offset == flat_params.size == flat_grads.size else None
 
 
+class _Probe:
+    value: Any
+
+
+def _calibrate_references() -> int:
+    """What ``sys.getrefcount(getattr(m, name))`` counts beyond the module attribute itself."""
+    probe = _Probe()
+    probe.value = np.empty(1)
+    return sys.getrefcount(probe.value) - 1
+
+
+_OTHER_REFERENCES = _calibrate_references()
+
+
+class _FlatStorage:
+    """The flat parameters and gradients a tree's ``updateParameters``/``zeroGradParameters`` act on in
+    one operation each, with what must still hold for them to be the tree's: the identity of every
+    parameter and gradient array and of every container's children, and no parameter declared since.
+    ``params is None`` records that the tree cannot be flattened without changing what others hold
+    (then the two methods walk the tree), so that it is not tried again every step.
+    """
+
+    __slots__ = ("params", "grads", "step", "checks", "families", "declarations")
+
+    def __init__(self, root: Module, flat: tuple[np.ndarray, np.ndarray] | None) -> None:
+        self.declarations = _DECLARATIONS[0]
+        slots = list(root._parameter_slots())
+        self.checks = []
+        for module, name, grad_name in slots:
+            for attribute in (name, grad_name):
+                if attribute not in module.__dict__:  # (a property, say: nothing to compare cheaply)
+                    flat = None
+                self.checks.append((module.__dict__, attribute, module.__dict__.get(attribute)))
+        self.families = [(module, tuple(module.children())) for module in root.listModules()
+                         if type(module).children is not Module.children]
+        self.params, self.grads = flat if flat is not None else (None, None)
+        self.step = None if flat is None else ScaledAdd(self.params, self.grads)
+
+    def valid(self) -> bool:
+        if _DECLARATIONS[0] != self.declarations:
+            return False
+        for attributes, name, value in self.checks:
+            if attributes.get(name) is not value:
+                return False
+        for module, children in self.families:
+            if tuple(module.children()) != children:
+                return False
+        return True
+
+
+#: how many parameters have been declared so far (by ``register_parameter``): flat storage built before
+#: a declaration is checked again.
+_DECLARATIONS = [0]
+
+
 def gradient_name(name: str) -> str:
     """The gradient attribute of parameter ``name``, as Torch names them: ``weight`` → ``gradWeight``."""
     return "grad" + name[:1].upper() + name[1:]
@@ -150,6 +206,12 @@ class Module:
         self.train = True
         self.recheck()
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The state to copy or pickle: all but the cached flat storage (a copy flattens its own)."""
+        state = self.__dict__.copy()
+        state.pop("_flat", None)
+        return state
+
     def recheck(self) -> None:
         """Forget which input was checked, so that the next ``forward`` checks it again (call it
         after changing a setting that ``checkInput`` depends on).
@@ -172,6 +234,7 @@ class Module:
         if self._parameters is _NOTHING:  # (not `self.__dict__`: reading it slows every attribute access)
             self._parameters = {}
         grad_name = gradient_name(name)
+        _DECLARATIONS[0] += 1
         self._parameters[name] = grad_name
         self._grad_names = tuple(self._parameters.values())
         setattr(self, name, value)
@@ -459,17 +522,79 @@ class Module:
             setattr(module, grad_name, views[index][1])
         return flat_params, flat_grads
 
+    def _flat_storage(self) -> _FlatStorage:
+        """The flat storage of this tree's parameters, checked still to be theirs (else rebuilt).
+
+        Parameters that already lie in one flat pair (``getParameters()``) are used as they are. Otherwise
+        the tree is flattened (as ``getParameters()`` does) only where nobody else can notice: every
+        parameter and gradient an array of its own (not a view), held by nothing but the tree's modules
+        (a caller's reference, a ``sharedClone`` outside the tree, an optimizer's state keep the arrays
+        where they are, and the two methods then walk the tree as Torch does).
+        """
+        storage = self.__dict__.get("_flat")
+        if storage is not None and storage.valid():
+            return storage
+        slots = list(self._parameter_slots())
+        flat = None
+        if slots:
+            unique = {}
+            for module, name, grad_name in slots:
+                unique.setdefault(id(getattr(module, name)), (module, name, grad_name))
+            flat = _existing_flat([(getattr(m, n), getattr(m, g)) for m, n, g in unique.values()])
+            if flat is None and self._movable(slots):
+                flat = self.getParameters()
+        storage = _FlatStorage(self, flat)
+        self._flat = storage
+        return storage
+
+    @staticmethod
+    def _movable(slots: list[tuple[Module, str, str]]) -> bool:
+        """Whether the parameters and gradients of ``slots`` can move into flat storage unnoticed: each its own
+        float array of one dtype, referenced by these module attributes alone, its gradient by its own slots'.
+        """
+        holders: dict[int, int] = {}
+        for module, name, grad_name in slots:
+            for attribute in (name, grad_name):
+                key = id(getattr(module, attribute))
+                holders[key] = holders.get(key, 0) + 1
+        dtypes = set()
+        for module, name, grad_name in slots:
+            for attribute in (name, grad_name):
+                value = getattr(module, attribute)
+                if type(value) is not np.ndarray or value.base is not None:
+                    return False
+                dtypes.add(value.dtype)
+                if sys.getrefcount(getattr(module, attribute)) - _OTHER_REFERENCES > holders[id(value)] + 1:
+                    return False  # (+ 1: `value` here)
+        return len(dtypes) == 1
+
     def zeroGradParameters(self) -> None:
-        """Set every parameter gradient to zero (``backward`` only ever adds to them)."""
-        for grad_name in self._grad_names if self._parameters is not _NOTHING else self._declared().values():
-            grad = getattr(self, grad_name)
-            if grad is not None:
-                grad.fill(0)
-        for child in self.children():
-            child.zeroGradParameters()
+        """Set every parameter gradient to zero (``backward`` only ever adds to them): one ``fill`` over the
+        flat gradients (see ``updateParameters``), else gradient by gradient.
+        """
+        storage = self._flat_storage()
+        if storage.grads is not None:
+            storage.grads.fill(0)
+            return
+        for module in self.listModules():
+            for grad_name in module._declared().values():
+                grad = getattr(module, grad_name)
+                if grad is not None:
+                    grad.fill(0)
 
     def updateParameters(self, learningRate: float) -> None:
-        """Plain gradient step: θ ← θ − learningRate · ∂L/∂θ for every parameter."""
+        """Plain gradient step: θ ← θ − learningRate · ∂L/∂θ for every parameter.
+
+        One BLAS ``axpy`` over flat storage: the first call (or ``zeroGradParameters``) moves the tree's
+        parameters and gradients into two flat arrays, as ``getParameters()`` does, when nobody else holds
+        them (arrays you took from the modules before stay the model's: then the tree is walked parameter by
+        parameter instead). Later calls check in a few identity comparisons that the flat arrays are still
+        the model's (after ``type()``, ``share()``, adding modules or assigning a parameter, they are rebuilt).
+        """
+        storage = self._flat_storage()
+        if storage.step is not None:
+            storage.step(-learningRate)
+            return
         for param, grad in zip(*self.parameters()):
             add_scaled(param, grad, -learningRate)
 
