@@ -60,6 +60,8 @@ from typing import Any
 
 import numpy as np
 
+from ember.threads import cores, limit_blas_threads
+
 __all__ = ["EXECUTORS", "DataParallel", "MismatchError", "RankError", "fingerprint", "make_executor", "mpi",
            "parallel_map"]
 
@@ -392,6 +394,8 @@ def make_executor(kind: str = "processes", workers: int | None = None) -> concur
             (``mpi4py.futures.MPIPoolExecutor``: spawned workers, or the ranks of
             ``mpiexec -n N python -m mpi4py.futures ...``) or ``"none"`` (in this process).
         workers: the number of workers (default: one per core; for ``"mpi"``, MPI's universe size).
+            Each process or MPI worker starts limited to ``cores // workers`` BLAS threads
+            (:func:`ember.threads.limit_blas_threads`), so that the workers never oversubscribe the cores.
 
     Raises:
         ValueError: an unknown kind or a non-positive number of workers.
@@ -408,8 +412,12 @@ def make_executor(kind: str = "processes", workers: int | None = None) -> concur
         mpi()
         from mpi4py.futures import MPIPoolExecutor
 
-        return MPIPoolExecutor(max_workers=workers)
-    return concurrent.futures.ProcessPoolExecutor(max_workers=workers or os.cpu_count())
+        # workers=None: MPI's universe, of a size unknown here: one BLAS thread each (never oversubscribed)
+        return MPIPoolExecutor(max_workers=workers, initializer=limit_blas_threads,
+                               initargs=(workers or cores(),))
+    workers = workers or cores()
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, initializer=limit_blas_threads,
+                                                  initargs=(workers,))
 
 
 def parallel_map(function: Callable[[Any], Any], items: Iterable[Any], *,

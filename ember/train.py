@@ -48,6 +48,7 @@ from ember.nn.containers import Sequential
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module
 from ember.random import get_rng
+from ember.threads import blas_threads
 
 __all__ = ["DistributedTraining", "History", "ResumeMismatchError", "Training", "evaluate", "fit", "predict",
            "predict_proba"]
@@ -757,7 +758,8 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         training = Training(model, criterion, X, y, **settings, penalty=penalty)
         if resume is not None:
             training.resume(resume, dict(config or {}))
-        return training.run(epochs, progress)
+        with blas_threads(1):  # no more BLAS threads than cores (nor than a worker's limit): ember.threads
+            return training.run(epochs, progress)
     with parallel.guard():
         parallel.check_same(settings={
             "epochs": epochs, "batch_size": settings["batch_size"], "shuffle": shuffle, "seed": seed,

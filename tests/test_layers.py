@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ember"
 
 #: bottom to top; a module may import its own layer and the layers below it.
 LAYERS = [
-    {"ember.blas", "ember.random", "ember.errors", "ember.files", "ember.finite_differences"},
+    {"ember.blas", "ember.random", "ember.errors", "ember.files", "ember.finite_differences", "ember.threads"},
     {"ember.nn"},
     {"ember.fast"},
     {"ember.check"},

@@ -6,6 +6,7 @@ returns the container so that calls chain. Printing follows Torch.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,26 @@ def copy_into(buffer: Any, value: Any) -> Any:
     buffer = resized(buffer, value)
     np.copyto(buffer, value)
     return buffer
+
+
+_DROPPED: dict[tuple[Any, int], bool] = {}  # (code, instruction) -> whether the call made there drops its result
+
+
+def result_dropped(frame: Any) -> bool:
+    """Whether the call being made from ``frame`` drops its result: the instruction after it pops the value
+    (a statement such as ``net.backward(x, g)``), rather than storing, returning or passing it on.
+    """
+    key = (frame.f_code, frame.f_lasti)
+    dropped = _DROPPED.get(key)
+    if dropped is None:
+        import dis  # (on first use: import time)
+
+        after = (i for i in dis.get_instructions(frame.f_code) if i.offset > frame.f_lasti)
+        dropped = next(after).opname == "POP_TOP"
+        if len(_DROPPED) > 4096:
+            _DROPPED.clear()
+        _DROPPED[key] = dropped
+    return dropped
 
 
 def locate(exc: BaseException, container: Container, child: Module | int) -> None:
@@ -160,7 +181,39 @@ class Sequential(Container):
         """The input each child saw in the last forward pass."""
         return [input] + [module.output for module in self.modules[:-1]]
 
+    #: the first child's input gradient, skipped by a backward whose result was dropped: (child, input, gradOutput)
+    _deferred: tuple[Module, Any, Any] | None = None
+
+    @property
+    def gradInput(self) -> Any:
+        """``∂L/∂input`` of the last backward (computed now if that backward skipped it: see ``backward``)."""
+        deferred = self._deferred
+        if deferred is not None:
+            self._deferred = None
+            module, input, grad = deferred
+            try:
+                self._grad_input = module.updateGradInput(input, grad)
+            except Exception as exc:
+                locate(exc, self, module)
+                raise
+        return self._grad_input
+
+    @gradInput.setter
+    def gradInput(self, value: Any) -> None:
+        self._deferred = None
+        self._grad_input = value
+
     def backward(self, input: Any, gradOutput: Any, scale: float = 1.0) -> Any:
+        """Backward through the children in reverse; return ``gradInput``.
+
+        A first child that can do without its input gradient (``skips_gradInput``: a ``Linear`` or a
+        convolution fed with data) computes only its parameter gradients when this call's result is dropped
+        (``net.backward(x, g)`` as a statement, as the seeds write it): nothing then asks for ``∂L/∂x``.
+        Reading ``net.gradInput`` afterwards computes it then (before the parameters or the input change: it
+        uses them as they are when read); the first child's own ``gradInput`` is not updated by such a call.
+        Using the result (``g = net.backward(x, gOut)``, as containers and ``ember.check`` do) computes it
+        as always.
+        """
         modules = self.modules
         grad = gradOutput
         try:
@@ -169,6 +222,14 @@ class Sequential(Container):
                 grad = module.backward(modules[i - 1].output, grad, scale)
             if modules:
                 module = modules[0]
+                if module.skips_gradInput and type(input) is np.ndarray and result_dropped(sys._getframe(1)):
+                    output = module.output
+                    if type(grad) is np.ndarray and type(output) is np.ndarray and grad.shape != output.shape:
+                        module.fail(f"expected gradOutput of shape {output.shape} (the output's), got {grad.shape}")
+                    module.accGradParameters(input, grad, scale)
+                    self._grad_input = None
+                    self._deferred = (module, input, grad)
+                    return None
                 grad = module.backward(input, grad, scale)
         except Exception as exc:
             locate(exc, self, module)

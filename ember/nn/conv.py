@@ -65,6 +65,8 @@ class SpatialConvolution(Module):
 
     """
 
+    skips_gradInput = True  # parameter gradients need only the input and gradOutput
+
     _scratch = ("finput", "fgradInput", "_padded", "_grad_padded", "_output_t", "_grad_output_t")
 
     def __init__(self, n_input_plane: int, n_output_plane: int, kW: int, kH: int, dW: int = 1, dH: int = 1,
@@ -202,6 +204,8 @@ class TemporalConvolution(Module):
         ``(O,)``.
 
     """
+
+    skips_gradInput = True  # parameter gradients need only the input and gradOutput
 
     _scratch = ("finput", "fgradInput")
 

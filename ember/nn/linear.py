@@ -38,6 +38,8 @@ class Linear(Module):
 
     """
 
+    skips_gradInput = True  # parameter gradients need only the input and gradOutput
+
     _scratch = ("_ones",)
 
     def __init__(self, n_in: int, n_out: int, bias: bool = True, rng: int | np.random.Generator | None = None) -> None:

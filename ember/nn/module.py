@@ -199,6 +199,10 @@ class Module:
     _grad_checked = False
     #: the axis along which a batch input stacks its examples (1 for sequences ``(T, N, F)``).
     batch_dim: int = 0
+    #: whether ``accGradParameters`` works without ``updateGradInput`` having run, so that a first child fed
+    #: with data may skip its input gradient (see ``Sequential.backward``): the modules whose parameter
+    #: gradients read only the input and ``gradOutput`` (Linear, the convolutions) say so.
+    skips_gradInput: bool = False
 
     def __init__(self) -> None:
         self.output: Any = np.empty(0)
