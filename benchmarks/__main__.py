@@ -64,6 +64,9 @@ def run(argv: list[str] | None = None) -> int:
             "ember_peak_bytes": results["ember"].peak_bytes, "numpy_peak_bytes": results["numpy"].peak_bytes,
         })
     print(format_table(rows))
+    loaded = _loaded_vs_quiet(rows)
+    if loaded:
+        print(loaded)
     scaling = []
     if ranks:
         if wanted and "W2" not in wanted:
@@ -81,6 +84,26 @@ def run(argv: list[str] | None = None) -> int:
             json.dump({"environment": environment, "results": rows, "ranks": scaling}, handle, indent=2)
         print(f"wrote {args.json}")
     return 0
+
+
+#: W7L's target: ember's W7-16 step with a busy-loop process on every core, within this factor of its quiet time.
+LOADED_TARGET = 1.3
+
+
+def _loaded_vs_quiet(rows: list[dict]) -> str:
+    """W7L against W7-16 of the same run (each row gains ``*_loaded_vs_quiet``), as a line; '' without both."""
+    by_id = {row["workload"].split()[0].upper(): row for row in rows}
+    quiet, loaded = by_id.get("W7-16"), by_id.get("W7L")
+    if quiet is None or loaded is None:
+        return ""
+    parts = []
+    for side in ("ember", "numpy"):
+        value = loaded[f"{side}_s"] / quiet[f"{side}_s"]
+        loaded[f"{side}_loaded_vs_quiet"] = value
+        parts.append(f"{side} {value:.2f}x")
+    loaded["target_loaded_vs_quiet"] = LOADED_TARGET
+    return (f"W7L every core busy vs W7-16 quiet (medians of this run): {', '.join(parts)} "
+            f"(target for ember: {LOADED_TARGET}x)")
 
 
 if __name__ == "__main__":

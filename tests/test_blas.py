@@ -158,3 +158,15 @@ def test_add_scaled_with_mixed_dtypes_or_broadcasting_takes_the_numpy_route(back
     target = np.ones((2, size), dtype=np.float32)
     add_scaled(target, np.full(size, 2.0), 0.5)  # float64 row broadcast over a float32 target
     np.testing.assert_array_equal(target, np.full((2, size), 2.0, dtype=np.float32))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_add_product_over_a_long_inner_dimension_sums_slices_to_the_same_result(dtype):
+    """A small target over k ≥ LONG_INNER (a first convolution's weight gradient) is summed slice by slice."""
+    rng = np.random.default_rng(4)
+    k = blas.LONG_INNER + blas.INNER_CHUNK // 3  # a short last slice
+    a, b = rng.standard_normal((3, k)).astype(dtype), rng.standard_normal((5, k)).astype(dtype).T
+    target = rng.standard_normal((3, 5)).astype(dtype)
+    expected = target.astype(np.float64) + 0.5 * (a.astype(np.float64) @ b)
+    add_product(target, a, b, 0.5)
+    np.testing.assert_allclose(target, expected, rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-3)

@@ -181,8 +181,8 @@ class Sequential(Container):
         """The input each child saw in the last forward pass."""
         return [input] + [module.output for module in self.modules[:-1]]
 
-    #: the first child's input gradient, skipped by a backward whose result was dropped: (child, input, gradOutput)
-    _deferred: tuple[Module, Any, Any] | None = None
+    #: the input gradient that a backward whose result was dropped skipped: (input, gradOutput of child p, p)
+    _deferred: tuple[Any, Any, int] | None = None
 
     @property
     def gradInput(self) -> Any:
@@ -190,12 +190,16 @@ class Sequential(Container):
         deferred = self._deferred
         if deferred is not None:
             self._deferred = None
-            module, input, grad = deferred
+            input, grad, first = deferred
+            modules = self.modules
             try:
-                self._grad_input = module.updateGradInput(input, grad)
+                for i in range(first, -1, -1):
+                    module = modules[i]
+                    grad = module.updateGradInput(modules[i - 1].output if i else input, grad)
             except Exception as exc:
                 locate(exc, self, module)
                 raise
+            self._grad_input = grad
         return self._grad_input
 
     @gradInput.setter
@@ -203,33 +207,47 @@ class Sequential(Container):
         self._deferred = None
         self._grad_input = value
 
+    def _first_trained(self) -> int | None:
+        """The index of the first child with parameters when it ``skips_gradInput`` and every child before it is
+        a leaf without parameters (a ``View``, say): the children whose input gradients nobody needs when
+        this container's own is not asked for. ``None`` otherwise.
+        """
+        for i, module in enumerate(self.modules):
+            if module.skips_gradInput:
+                return i
+            if module.children() or module._declared():
+                return None
+        return None
+
     def backward(self, input: Any, gradOutput: Any, scale: float = 1.0) -> Any:
         """Backward through the children in reverse; return ``gradInput``.
 
-        A first child that can do without its input gradient (``skips_gradInput``: a ``Linear`` or a
-        convolution fed with data) computes only its parameter gradients when this call's result is dropped
-        (``net.backward(x, g)`` as a statement, as the seeds write it): nothing then asks for ``∂L/∂x``.
-        Reading ``net.gradInput`` afterwards computes it then (before the parameters or the input change: it
-        uses them as they are when read); the first child's own ``gradInput`` is not updated by such a call.
-        Using the result (``g = net.backward(x, gOut)``, as containers and ``ember.check`` do) computes it
-        as always.
+        When this call's result is dropped (``net.backward(x, g)`` written as a statement, as the seeds write
+        it) nothing asks for ``∂L/∂x``: a first trained child that can do without it (``skips_gradInput``: a
+        ``Linear`` or a convolution fed with data, after parameter-free leaves such as a ``View``) computes only
+        its parameter gradients, and the leaves before it nothing. Reading ``net.gradInput`` afterwards
+        computes it then (with the parameters and the input as they are when read: read it before changing
+        them); those children's own ``gradInput`` is not updated by such a call. Using the result
+        (``g = net.backward(x, gOut)``, as containers and ``ember.check`` do) computes it as always.
         """
         modules = self.modules
         grad = gradOutput
+        first = self._first_trained() if type(input) is np.ndarray and result_dropped(sys._getframe(1)) else None
         try:
-            for i in range(len(modules) - 1, 0, -1):
+            for i in range(len(modules) - 1, 0 if first is None else first, -1):
                 module = modules[i]
                 grad = module.backward(modules[i - 1].output, grad, scale)
+            if first is not None:
+                module = modules[first]
+                output = module.output
+                if type(grad) is np.ndarray and type(output) is np.ndarray and grad.shape != output.shape:
+                    module.fail(f"expected gradOutput of shape {output.shape} (the output's), got {grad.shape}")
+                module.accGradParameters(modules[first - 1].output if first else input, grad, scale)
+                self._grad_input = None
+                self._deferred = (input, grad, first)
+                return None
             if modules:
                 module = modules[0]
-                if module.skips_gradInput and type(input) is np.ndarray and result_dropped(sys._getframe(1)):
-                    output = module.output
-                    if type(grad) is np.ndarray and type(output) is np.ndarray and grad.shape != output.shape:
-                        module.fail(f"expected gradOutput of shape {output.shape} (the output's), got {grad.shape}")
-                    module.accGradParameters(input, grad, scale)
-                    self._grad_input = None
-                    self._deferred = (module, input, grad)
-                    return None
                 grad = module.backward(input, grad, scale)
         except Exception as exc:
             locate(exc, self, module)

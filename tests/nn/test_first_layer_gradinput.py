@@ -79,3 +79,23 @@ def test_a_wrong_gradOutput_is_refused_naming_the_module_on_the_skipping_path():
     net.forward(x)
     with pytest.raises(Exception, match=r"Sequential\[0\] > Linear\(4 -> 3\): expected gradOutput of shape"):
         net.backward(x, np.ones(2))
+
+
+def test_parameter_free_leaves_before_the_first_layer_are_skipped_too():
+    rng = np.random.default_rng(3)
+    net = nn.Sequential(nn.View(1, 4, 4, n_input_dims=1), nn.SpatialConvolution(1, 2, 3, 3, rng=rng), nn.ReLU(),
+                        nn.View(-1, n_input_dims=3),
+                        nn.Linear(8, 2, rng=rng))
+    x = rng.standard_normal((2, 16))
+    g = rng.standard_normal((2, 2))
+    net.forward(x)
+    wanted = net.backward(x, g).copy()
+    wanted_grads = net.getParameters()[1].copy()
+    calls = counting(net.modules[1])
+    net.zeroGradParameters()
+    net.forward(x)
+    net.backward(x, g)
+    assert not calls
+    np.testing.assert_allclose(net.getParameters()[1], wanted_grads, rtol=1e-14)
+    np.testing.assert_allclose(net.gradInput, wanted, rtol=1e-14)
+    assert net.gradInput.shape == (2, 16)
