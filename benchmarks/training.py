@@ -277,6 +277,74 @@ def _setup_w8(batch: int):
     return setup
 
 
+def setup_w8_pooling(quick: bool) -> dict:
+    """LeNet's two max poolings (2x2, stride 2) on (64, 6, 28, 28) and (64, 16, 10, 10) float32: forward and
+    backward, against PyTorch's MaxPool2d.
+    """
+    batch = 16 if quick else 64
+    rng = np.random.default_rng(0)
+    shapes = [(batch, 6, 28, 28), (batch, 16, 10, 10)]
+    inputs = [rng.standard_normal(shape, dtype=np.float32) for shape in shapes]
+    grads = [rng.standard_normal((n, c, h // 2, w // 2), dtype=np.float32) for n, c, h, w in shapes]
+    pools = [nn.SpatialMaxPooling(2, 2, 2, 2) for _ in shapes]
+
+    def run():
+        for pool, x, g in zip(pools, inputs, grads):
+            pool.forward(x)
+            pool.backward(x, g)
+
+    torch = _torch(None)
+    if torch is None:
+        return {"ember": run, "numpy": "not written", "pytorch": "not installed"}
+    pairs = [(torch.from_numpy(x).requires_grad_(), torch.from_numpy(g)) for x, g in zip(inputs, grads)]
+    pool = torch.nn.MaxPool2d(2)
+
+    def run_torch():
+        for x, g in pairs:
+            x.grad = None
+            pool(x).backward(g)
+
+    return {"ember": run, "numpy": "no hand-written NumPy pooling", "pytorch": run_torch}
+
+
+def setup_w8_conv_backward(quick: bool) -> dict:
+    """LeNet's two convolutions' backward alone (input, weight and bias gradients; the forward pass done once
+    beforehand), float32, batch 64, against PyTorch's backward through the same graph (kept).
+    """
+    batch = 16 if quick else 64
+    rng = np.random.default_rng(0)
+    specs = [(1, 6, 2, 28), (6, 16, 0, 14)]  # (in, out, pad, size), 5x5 kernels
+    convs, data = [], []
+    for n_in, n_out, pad, size in specs:
+        conv = nn.SpatialConvolution(n_in, n_out, 5, 5, padW=pad, padH=pad, rng=rng).float()
+        x = rng.random((batch, n_in, size, size), dtype=np.float32)
+        g = rng.standard_normal(conv.forward(x).shape, dtype=np.float32)
+        convs.append(conv)
+        data.append((x, g))
+
+    def run():
+        for conv, (x, g) in zip(convs, data):
+            conv.backward(x, g)
+
+    torch = _torch(None)
+    if torch is None:
+        return {"ember": run, "numpy": "not written", "pytorch": "not installed"}
+    graphs = []
+    for conv, (x, g), (n_in, n_out, pad, _) in zip(convs, data, specs):
+        layer = torch.nn.Conv2d(n_in, n_out, 5, padding=pad, dtype=torch.float32)
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(conv.weight))
+            layer.bias.copy_(torch.from_numpy(conv.bias))
+        xt = torch.from_numpy(x).requires_grad_()
+        graphs.append((layer(xt), torch.from_numpy(g)))
+
+    def run_torch():
+        for output, g in graphs:
+            output.backward(g, retain_graph=True)
+
+    return {"ember": run, "numpy": "no hand-written NumPy here (W5 has one)", "pytorch": run_torch}
+
+
 # -- I: start-up ------------------------------------------------------------------------------------
 
 def _importing(module: str):
@@ -304,5 +372,7 @@ WORKLOADS = [
     *(Workload(f"W7c-{b} ember.fast (b={b})", "epoch", None, 0.5, _setup_w7(b, compiled=True)) for b in (4, 16, 64)),
     Workload("W7L W7-16, every core busy", "epoch", None, None, setup_w7_loaded),
     *(Workload(f"W8-{b} LeNet step (f32, b={b})", "10 steps", 1.0, None, _setup_w8(b)) for b in (16, 64)),
+    Workload("W8p LeNet max pooling fwd+bwd (b=64)", "batch", None, None, setup_w8_pooling),
+    Workload("W8b LeNet conv backward (b=64)", "batch", None, None, setup_w8_conv_backward),
     Workload("I import (fresh process)", "process", None, None, setup_import),
 ]
