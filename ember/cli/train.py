@@ -7,9 +7,7 @@ import sys
 from dataclasses import fields
 from typing import Any
 
-import numpy as np
-
-from ember import data, io, models
+from ember import data, models
 from ember.cli.common import (
     UsageError,
     add_data_dir,
@@ -22,13 +20,9 @@ from ember.cli.common import (
     positive_int,
     unit_fraction,
 )
-from ember.metrics import ConfusionMatrix
 from ember.optim import schedules
 from ember.recipes import train as recipe
-from ember.train import evaluate, predict, predict_proba
 
-#: examples per forward pass when evaluating or predicting (bounds the memory a CNN's buffers take).
-EVALUATION_BATCH = recipe.EVALUATION_BATCH
 #: the options of ``ember train`` that are fields of :class:`ember.recipes.train.Settings` under the same name.
 SETTINGS = {f.name for f in fields(recipe.Settings)} - {"model", "trust", "progress"}
 
@@ -65,13 +59,6 @@ def label_column_arg(text: str) -> int | str:
         return text
 
 
-def _targets_for(y: np.ndarray, criterion: Any) -> np.ndarray:
-    """Labels as ``criterion`` wants them: a column of floats for a probability per example (BCE)."""
-    if criterion.output_meaning == "probability":
-        return y.reshape(len(y), -1).astype(np.float64)
-    return y
-
-
 # -- train ------------------------------------------------------------------------------------
 
 def model_arg(text: str) -> str:
@@ -102,30 +89,6 @@ def _train(args: argparse.Namespace) -> int:
 
 # -- evaluate ---------------------------------------------------------------------------------
 
-def _splits(dataset: data.Dataset, record: dict[str, Any], spec: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """The parts of ``dataset`` to evaluate on, and a note for each part the model was trained on.
-
-    ``record`` is what ``ember train --save`` kept in the model file: when the model was trained on this
-    dataset with rows held out, ``train`` and ``test`` are those rows (the held-out rows are the test part).
-    """
-    same = record.get("dataset") == spec
-    if dataset.test is not None:
-        notes = {"train": "the model was trained on this part"} if same else {}
-        return {"train": dataset.train, "test": dataset.test}, notes
-    X, y = dataset.train
-    if not same:
-        return {"all": dataset.train}, {}
-    n = len(X) if record.get("limit") is None else min(int(record["limit"]), len(X))
-    if record.get("held_out") is None:
-        note = f"the model was trained on {'all' if n == len(X) else f'the first {n}'} of these examples"
-        return {"all": dataset.train}, {"all": note}
-    held = np.asarray(record["held_out"], dtype=np.int64)
-    trained = np.setdiff1d(np.arange(n), held)
-    notes = {"train": "the model was trained on this part (test is the part 'ember train' held out)",
-             "all": f"{len(trained)} of these {len(X)} examples were used to train the model"}
-    return {"train": (X[trained], y[trained]), "test": (X[held], y[held]), "all": dataset.train}, notes
-
-
 def _trusted(args: argparse.Namespace) -> list[type]:
     """The module classes named by ``--trust FILE.py:Class`` (repeatable), which the model file may use."""
     from ember.cli.classes import load_module_class
@@ -134,48 +97,22 @@ def _trusted(args: argparse.Namespace) -> list[type]:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    model = io.load(args.model, trusted=_trusted(args))
-    dataset = data.load(args.dataset, args.data_dir, seed=args.seed)
-    splits, trained_on = _splits(dataset, io.info(args.model).get("ember train", {}), args.dataset)
-    if args.split:
-        if args.split not in splits:
-            raise UsageError(f"--split {args.split}: {args.dataset} has only {', '.join(splits)} (a model trained "
-                             f"with --validation-split records the rows it held out as its test part)")
-        splits = {args.split: splits[args.split]}
-    elif "test" in splits:
-        splits = {"train": splits["train"], "test": splits["test"]}
-    criterion = models.criterion_for(model)
-    rows = {name: evaluate(model, criterion, X, _targets_for(y, criterion), batch_size=EVALUATION_BATCH)
-            for name, (X, y) in splits.items()}
-    print(recipe.metrics_table(rows))
-    for name in rows:
-        if name in trained_on:
-            print(f"note: {trained_on[name]}")
-    X, y = next(reversed(splits.values()))
-    predicted = predict(model, X, batch_size=EVALUATION_BATCH)
-    n_classes = max(int(y.max()), int(predicted.max()), 1) + 1
-    names = dataset.classes if dataset.classes is not None and len(dataset.classes) == n_classes else None
-    matrix = ConfusionMatrix(n_classes, labels=names)
-    matrix.batch_add(predicted, y)
-    print(f"on {next(reversed(splits))}:")
-    print(matrix)
+    settings = recipe.EvaluateSettings(args.model, args.dataset, args.data_dir, args.split, args.seed, _trusted(args))
+    try:
+        recipe.run_evaluate(settings)
+    except recipe.SettingsError as error:
+        raise UsageError(str(error)) from None
     return 0
 
 
 # -- predict ----------------------------------------------------------------------------------
 
 def _predict(args: argparse.Namespace) -> int:
-    model = io.load(args.model, trusted=_trusted(args))
-    X, y = data.load_csv(args.csv, label_column=args.label_column)
-    if args.proba:
-        probabilities = predict_proba(model, X, batch_size=EVALUATION_BATCH)
-        lines = [",".join(f"{p:.6g}" for p in row) for row in probabilities]
-    else:
-        lines = [str(int(label)) for label in predict(model, X, batch_size=EVALUATION_BATCH)]
-    sys.stdout.write("\n".join(lines) + "\n")
-    if y is not None:
-        accuracy = float(np.mean(predict(model, X, batch_size=EVALUATION_BATCH) == y))
-        print(f"accuracy against column {args.label_column}: {100 * accuracy:.2f}% ({len(y)} rows)",
+    result = recipe.run_predict(recipe.PredictSettings(args.model, args.csv, args.label_column, args.proba,
+                                                       _trusted(args)))
+    sys.stdout.write("\n".join(result.lines) + "\n")
+    if result.accuracy is not None:
+        print(f"accuracy against column {args.label_column}: {100 * result.accuracy:.2f}% ({result.rows} rows)",
               file=sys.stderr)
     return 0
 

@@ -1,4 +1,5 @@
-"""Train a classifier (or a regression) on a dataset: the workflow of ``ember train`` as one library call.
+"""Train a classifier (or a regression) on a dataset: ``ember train``, ``evaluate`` and ``predict``, each one
+library call (:func:`run`, :func:`run_evaluate`, :func:`run_predict`).
 
 :func:`run` loads the data (a named dataset or CSV files), holds out a validation part, builds the
 model (``mlp``, ``lenet``, a module class or function of your own, or a saved model file), trains it
@@ -25,13 +26,15 @@ import numpy as np
 
 from ember import data, io, models, nn
 from ember.callbacks import EarlyStopping
+from ember.metrics import ConfusionMatrix
 from ember.nn.module import Module
 from ember.random import manual_seed
 from ember.recipes import lenet
-from ember.train import History, ResumeMismatchError, evaluate, fit
+from ember.train import History, ResumeMismatchError, evaluate, fit, predict, predict_proba
 
-__all__ = ["LR_DECAY_OPTIMIZERS", "MODEL_DEFAULTS", "OPTIMIZERS", "Result", "Settings", "SettingsError",
-           "metrics_table", "run"]
+__all__ = ["LR_DECAY_OPTIMIZERS", "MODEL_DEFAULTS", "OPTIMIZERS", "EvaluateResult", "EvaluateSettings",
+           "PredictResult", "PredictSettings", "Result", "Settings", "SettingsError", "metrics_table", "run",
+           "run_evaluate", "run_predict"]
 
 #: the optimizers ``ember train`` offers (functions of ember.optim).
 OPTIMIZERS = ("sgd", "adam", "adamax", "adagrad", "rmsprop", "adadelta", "lbfgs")
@@ -335,3 +338,128 @@ def _run(s: Settings, log: Callable[[str], None], parallel: Any) -> Result:
         result.saved = save_or_keep(model, s.save, info={"ember train": info})
         log(f"model saved: {result.saved}")
     return result
+
+
+# -- a saved model: evaluate it on a dataset, predict the rows of a CSV file -----------------------------------
+
+
+@dataclass
+class EvaluateSettings:
+    """``ember evaluate``: a saved model file (``trust``: your classes in it) and the dataset to score it on."""
+
+    model: str
+    dataset: str
+    data_dir: str | None = None
+    split: str | None = None  # "train", "test" or "all"; None: every part the dataset has
+    seed: int = 0
+    trust: Sequence[type[Module] | str] = ()
+
+
+@dataclass
+class EvaluateResult:
+    """The metrics per part (``rows``), a note for each part the model was trained on, the confusion matrix
+    of the last part.
+    """
+
+    rows: dict[str, dict[str, float]]
+    notes: dict[str, str]
+    matrix: ConfusionMatrix
+
+
+def _targets_for(y: np.ndarray, criterion: Any) -> np.ndarray:
+    """Labels as ``criterion`` wants them: a column of floats for a probability per example (BCE)."""
+    if criterion.output_meaning == "probability":
+        return y.reshape(len(y), -1).astype(np.float64)
+    return y
+
+
+def splits(dataset: data.Dataset, record: dict[str, Any], spec: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The parts of ``dataset`` to evaluate on, and a note for each part the model was trained on.
+
+    ``record`` is what :func:`run` kept in the model file it saved: when the model was trained on this
+    dataset with rows held out, ``train`` and ``test`` are those rows (the held-out rows are the test part).
+    """
+    same = record.get("dataset") == spec
+    if dataset.test is not None:
+        notes = {"train": "the model was trained on this part"} if same else {}
+        return {"train": dataset.train, "test": dataset.test}, notes
+    X, y = dataset.train
+    if not same:
+        return {"all": dataset.train}, {}
+    n = len(X) if record.get("limit") is None else min(int(record["limit"]), len(X))
+    if record.get("held_out") is None:
+        note = f"the model was trained on {'all' if n == len(X) else f'the first {n}'} of these examples"
+        return {"all": dataset.train}, {"all": note}
+    held = np.asarray(record["held_out"], dtype=np.int64)
+    trained = np.setdiff1d(np.arange(n), held)
+    notes = {"train": "the model was trained on this part (test is the part 'ember train' held out)",
+             "all": f"{len(trained)} of these {len(X)} examples were used to train the model"}
+    return {"train": (X[trained], y[trained]), "test": (X[held], y[held]), "all": dataset.train}, notes
+
+
+def run_evaluate(settings: EvaluateSettings, log: Callable[[str], None] = print) -> EvaluateResult:
+    """Score a saved model on each part of a dataset (the rows :func:`run` held out are its test part); ``log``
+    prints the metrics table, the notes and the confusion matrix of the last part.
+    """
+    s = settings
+    model = io.load(s.model, trusted=s.trust)
+    dataset = data.load(s.dataset, s.data_dir, seed=s.seed)
+    parts, trained_on = splits(dataset, io.info(s.model).get("ember train", {}), s.dataset)
+    if s.split:
+        if s.split not in parts:
+            raise SettingsError(f"--split {s.split}: {s.dataset} has only {', '.join(parts)} (a model trained "
+                                f"with --validation-split records the rows it held out as its test part)")
+        parts = {s.split: parts[s.split]}
+    elif "test" in parts:
+        parts = {"train": parts["train"], "test": parts["test"]}
+    criterion = models.criterion_for(model)
+    rows = {name: evaluate(model, criterion, X, _targets_for(y, criterion), batch_size=EVALUATION_BATCH)
+            for name, (X, y) in parts.items()}
+    log(metrics_table(rows))
+    notes = {name: trained_on[name] for name in rows if name in trained_on}
+    for note in notes.values():
+        log(f"note: {note}")
+    X, y = next(reversed(parts.values()))
+    predicted = predict(model, X, batch_size=EVALUATION_BATCH)
+    n_classes = max(int(y.max()), int(predicted.max()), 1) + 1
+    names = dataset.classes if dataset.classes is not None and len(dataset.classes) == n_classes else None
+    matrix = ConfusionMatrix(n_classes, labels=names)
+    matrix.batch_add(predicted, y)
+    log(f"on {next(reversed(parts))}:")
+    log(str(matrix))
+    return EvaluateResult(rows, notes, matrix)
+
+
+@dataclass
+class PredictSettings:
+    """``ember predict``: a saved model file, a CSV file of features (``label_column``: a column of true
+    labels, left out), class probabilities instead of labels (``proba``).
+    """
+
+    model: str
+    csv: str
+    label_column: int | None = None
+    proba: bool = False
+    trust: Sequence[type[Module] | str] = ()
+
+
+@dataclass
+class PredictResult:
+    """One line per row (a label, or comma-separated probabilities); the accuracy against the label column."""
+
+    lines: list[str]
+    accuracy: float | None = None
+    rows: int = 0
+
+
+def run_predict(settings: PredictSettings) -> PredictResult:
+    """Predict each row of a CSV file with a saved model."""
+    s = settings
+    model = io.load(s.model, trusted=s.trust)
+    X, y = data.load_csv(s.csv, label_column=s.label_column)
+    labels = predict(model, X, batch_size=EVALUATION_BATCH)
+    if s.proba:
+        lines = [",".join(f"{p:.6g}" for p in row) for row in predict_proba(model, X, batch_size=EVALUATION_BATCH)]
+    else:
+        lines = [str(int(label)) for label in labels]
+    return PredictResult(lines, None if y is None else float(np.mean(labels == y)), len(X))

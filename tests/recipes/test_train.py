@@ -122,3 +122,26 @@ def test_ember_train_takes_your_model_and_trust_on_a_saved_model_and_its_resume(
     assert "layers.py defines no 'Nope'" in capsys.readouterr().err
     assert main([*common, "--model", "cnn"]) == 2
     assert "argument --model: invalid choice: 'cnn'" in capsys.readouterr().err
+
+
+def test_a_saved_model_is_evaluated_and_predicts_in_one_call_each(tmp_path):
+    saved = tmp_path / "iris.safetensors"
+    train.run(train.Settings(dataset="iris", hidden=[5], lr=0.1, epochs=20, validation_split=0.3, save=str(saved),
+                             progress=False), log=lambda line: None)
+    lines = []
+    result = train.run_evaluate(train.EvaluateSettings(str(saved), "iris"), log=lines.append)
+    assert list(result.rows) == ["train", "test"] and len(result.notes) == 1
+    assert result.matrix.mat.sum() == 45  # the rows held out
+    assert lines[-2] == "on test:" and "note: the model was trained on this part" in lines[1:-2][0]
+    with pytest.raises(train.SettingsError, match="--split test: xor has only all"):
+        train.run_evaluate(train.EvaluateSettings(str(saved), "xor", split="test"))
+    from ember import data
+
+    X, y = data.iris()
+    csv = tmp_path / "rows.csv"
+    np.savetxt(csv, np.c_[y, X], delimiter=",", fmt="%.6g")
+    predicted = train.run_predict(train.PredictSettings(str(saved), str(csv), label_column=0))
+    assert len(predicted.lines) == 150 and set(predicted.lines) <= {"0", "1", "2"} and predicted.rows == 150
+    assert predicted.accuracy == np.mean(np.array(predicted.lines, dtype=int) == y)
+    probabilities = train.run_predict(train.PredictSettings(str(saved), str(csv), label_column=0, proba=True))
+    assert np.allclose(np.array([line.split(",") for line in probabilities.lines], dtype=float).sum(axis=1), 1)
