@@ -185,14 +185,18 @@ class _EmberEstimator(BaseEstimator):
         """
         validation = None
         if self.early_stopping:
-            stratify = y if not self._regression and len(np.unique(y)) > 1 else None
-            try:
-                X, X_val, T, _, _, y_val = train_test_split(
-                    X, T, y, test_size=self.validation_fraction, stratify=stratify,
-                    random_state=int(self._rng.integers(2**31 - 1)))
-            except ValueError as error:
-                self._fail(f"early_stopping: cannot hold out validation_fraction={self.validation_fraction} of "
-                           f"{len(X)} examples ({error})")
+            seed = int(self._rng.integers(2**31 - 1))
+            stratify = y if not self._regression else None
+            try:  # stratified where every class can be in both parts, else a plain random split
+                X, X_val, T, _, _, y_val = train_test_split(X, T, y, test_size=self.validation_fraction,
+                                                            stratify=stratify, random_state=seed)
+            except ValueError:
+                try:
+                    X, X_val, T, _, _, y_val = train_test_split(X, T, y, test_size=self.validation_fraction,
+                                                                random_state=seed)
+                except ValueError as error:
+                    self._fail(f"early_stopping: cannot hold out validation_fraction={self.validation_fraction} "
+                               f"of {len(X)} examples ({error})")
             validation = (X_val, y_val)
             self.validation_scores_: list[float] = []
             self.best_validation_score_ = -math.inf
@@ -274,7 +278,7 @@ class EmberClassifier(ClassifierMixin, _EmberEstimator):
         check_classification_targets(y)
         self.classes_, labels = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
-            self._fail(f"needs at least two classes to train, but y holds one class ({self.classes_[0]!r})")
+            self._fail(f"needs at least two classes to train, but y holds one class ({self.classes_[0].tolist()!r})")
         self._build(X.shape[1], len(self.classes_), self._generator())
         self._train(X.astype(self.dtype, copy=False), labels, labels)
         return self
@@ -291,14 +295,16 @@ class EmberClassifier(ClassifierMixin, _EmberEstimator):
         if first:
             self.classes_ = unique_labels(classes)
             if len(self.classes_) < 2:
-                self._fail(f"needs at least two classes to train, got classes={list(self.classes_)}")
+                self._fail(f"needs at least two classes to train, got classes={self.classes_.tolist()}")
             self._build(X.shape[1], len(self.classes_), self._generator())
         elif classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            self._fail(f"classes={list(unique_labels(classes))} differ from the first call's {list(self.classes_)}")
+            self._fail(f"classes={unique_labels(classes).tolist()} differ from the first call's "
+                       f"{self.classes_.tolist()}")
         labels = np.searchsorted(self.classes_, y)
         unknown = (labels >= len(self.classes_)) | (self.classes_[np.minimum(labels, len(self.classes_) - 1)] != y)
         if unknown.any():
-            self._fail(f"y holds the label {y[np.argmax(unknown)]!r}, not among classes {list(self.classes_)}")
+            self._fail(f"y holds the label {y[np.argmax(unknown)].tolist()!r}, not among classes "
+                       f"{self.classes_.tolist()}")
         loss = self._epoch(X.astype(self.dtype, copy=False), labels)
         self._record(loss)
         return self
