@@ -48,6 +48,8 @@ examples:
   ember neuralnet small_train.csv small_test.csv train.labels test.labels metrics.txt 2 4 2 0.1
   ember neuralnet $EMBER_DATA_DIR/ocr-letters/small_train.csv $EMBER_DATA_DIR/ocr-letters/small_test.csv \\
       train.labels test.labels metrics.txt 10 50 1 0.01 --check-gradient --plot-dir figures/
+  ember neuralnet small_train.csv small_test.csv train.labels test.labels metrics.txt 2 4 2 0.1 \\
+      --init-weights alpha.csv beta.csv
 """
 
 SWEEP_DESCRIPTION = """\
@@ -87,6 +89,10 @@ def neuralnet_parser() -> argparse.ArgumentParser:
     parser.add_argument("--check-gradient", action="store_true",
                         help="before training, compare the network's backprop gradient with centred finite "
                              "differences on the first 5 training examples (exit 1 if they differ)")
+    parser.add_argument("--init-weights", nargs=2, metavar=("ALPHA_CSV", "BETA_CSV"), default=None,
+                        help="start from these weights instead of INIT_FLAG's (the homework's debugging runs): "
+                             "alpha (HIDDEN_UNITS rows, 1 + features columns) and beta (10 rows, 1 + "
+                             "HIDDEN_UNITS columns), comma-separated, the bias in column 0")
     add_seed(parser, "the RANDOM initialisation")
     parser.add_argument("--fast", action="store_true",
                         help="train with ember.fast's compiled kernel (needs numba: pip install 'ember[fast]'); "
@@ -132,11 +138,13 @@ def cmd_neuralnet(args: argparse.Namespace) -> int:
 
 
 def _neuralnet(args: argparse.Namespace) -> int:
-    check_outputs({"TRAIN_CSV": args.train_csv, "TEST_CSV": args.test_csv},
+    alpha, beta = args.init_weights or (None, None)
+    check_outputs({"TRAIN_CSV": args.train_csv, "TEST_CSV": args.test_csv, "ALPHA_CSV": alpha, "BETA_CSV": beta},
                   {"TRAIN_OUT": args.train_out, "TEST_OUT": args.test_out, "METRICS_OUT": args.metrics_out})
     settings = ocr.Settings(args.train_csv, args.test_csv, args.train_out, args.test_out, args.metrics_out,
                             args.num_epoch, args.hidden_units, args.init_rand, args.learning_rate,
-                            check_gradient=args.check_gradient, seed=args.seed, fast=args.fast)
+                            check_gradient=args.check_gradient, seed=args.seed, fast=args.fast,
+                            init_weights=args.init_weights and tuple(args.init_weights))
 
     def progress(epoch: int, train_loss: float, test_loss: float) -> None:
         if not args.quiet:

@@ -14,7 +14,9 @@ the end, each example is labelled with its most probable class.
 Initialisation (``init_rand``):
 
 * ``True`` (RANDOM): weights uniform(−0.1, 0.1), biases zero;
-* ``False`` (ZERO): every weight and bias zero.
+* ``False`` (ZERO): every weight and bias zero;
+* ``init=(alpha, beta)`` (the homework's debugging runs): the given ``α`` ``(D, M + 1)`` and ``β``
+  ``(K, D + 1)``, bias in column 0, as arrays or the paths of CSV files (overrides ``init_rand``).
 
 Example::
 
@@ -22,6 +24,9 @@ Example::
     result = ocr.train_and_test("small_train.csv", "small_test.csv", num_epoch=2, num_hidden=4,
                                 init_rand=True, learning_rate=0.1)
     print(result["loss_per_epoch_train"], result["err_val"])
+
+``train_and_test`` also takes the handout's positional form
+``train_and_test(X_train, y_train, X_val, y_val, num_epoch, num_hidden, init_rand, learning_rate)``.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ SWEEP_HIDDEN_UNITS = (5, 20, 50, 100, 200)
 SWEEP_LEARNING_RATES = (0.1, 0.01, 0.001)
 
 Data = Any  # an (X, y) pair, or the path of a CSV file (label, then the pixels)
+Weights = Any  # an (alpha, beta) pair of arrays or of CSV paths, the bias in column 0 of each
 
 
 def load(data: Data, what: str = "data") -> tuple[np.ndarray, np.ndarray]:
@@ -89,8 +95,49 @@ def load(data: Data, what: str = "data") -> tuple[np.ndarray, np.ndarray]:
     return X, y_float.astype(np.int64)
 
 
+def load_weights(init: Weights, num_features: int, num_hidden: int,
+                 num_classes: int = NUM_CLASSES) -> tuple[np.ndarray, np.ndarray]:
+    """The homework's initial weights ``(α, β)`` as float64 arrays, checked against the network's sizes.
+
+    Args:
+        init: a pair ``(alpha, beta)`` of arrays, or of the paths of CSV files (comma-separated, no header):
+            ``α`` ``(D, M + 1)`` and ``β`` ``(K, D + 1)``, the bias in column 0 of each.
+        num_features: ``M``, pixels per example.
+        num_hidden: ``D``, hidden units.
+        num_classes: ``K``.
+
+    Raises:
+        ValueError: a file that is not a table of numbers, or a shape that does not fit (naming the file or
+            the array, its shape and the expected one).
+
+    """
+    if not isinstance(init, (tuple, list)) or len(init) != 2:
+        raise TypeError(f"ocr: init must be a pair (alpha, beta) of arrays or CSV paths, got {type(init).__name__}")
+    expected = {"alpha": (num_hidden, num_features + 1), "beta": (num_classes, num_hidden + 1)}
+    arrays = []
+    for name, value in zip(expected, init):
+        where = name
+        if isinstance(value, (str, os.PathLike)):
+            from ember.files import existing_file
+
+            where = f"{name} file {os.fspath(value)!r}"
+            try:
+                value = np.loadtxt(existing_file(value, f"the {name} CSV"), delimiter=",", ndmin=2)
+            except ValueError as error:
+                raise ValueError(f"ocr: {where} is not a comma-separated table of numbers ({error})") from None
+        array = np.array(value, dtype=np.float64, ndmin=2)
+        if array.shape != expected[name]:
+            raise ValueError(f"ocr: {where} has shape {array.shape}, expected {expected[name]} ({name} holds the "
+                             f"bias in column 0; M={num_features} features, D={num_hidden} hidden units, "
+                             f"K={num_classes} classes)")
+        if not np.isfinite(array).all():
+            raise ValueError(f"ocr: {where} holds values that are not finite numbers")
+        arrays.append(array)
+    return arrays[0], arrays[1]
+
+
 def build_network(num_features: int, num_hidden: int, init_rand: bool = True, num_classes: int = NUM_CLASSES,
-                  rng: np.random.Generator | None = None) -> nn.Sequential:
+                  rng: np.random.Generator | None = None, *, init: Weights | None = None) -> nn.Sequential:
     """``Linear(M → D) → Sigmoid → Linear(D → K)``: the scores ``b`` whose softmax is ``ŷ``.
 
     Args:
@@ -99,12 +146,19 @@ def build_network(num_features: int, num_hidden: int, init_rand: bool = True, nu
         init_rand: RANDOM (weights uniform(−0.1, 0.1), biases 0) when true, ZERO (all 0) when false.
         num_classes: ``K``.
         rng: generator for RANDOM (default: the library-wide one, see :func:`ember.manual_seed`).
+        init: given initial weights ``(α, β)`` (see :func:`load_weights`), instead of ``init_rand``.
 
     """
     if num_features < 1 or num_hidden < 1 or num_classes < 2:
         raise ValueError(f"ocr: expected at least 1 feature, 1 hidden unit and 2 classes, got "
                          f"num_features={num_features}, num_hidden={num_hidden}, num_classes={num_classes}")
     model = nn.Sequential(nn.Linear(num_features, num_hidden), nn.Sigmoid(), nn.Linear(num_hidden, num_classes))
+    if init is not None:
+        for layer, weights in zip((model.get(0), model.get(2)), load_weights(init, num_features, num_hidden,
+                                                                             num_classes)):
+            layer.bias[...] = weights[:, 0]
+            layer.weight[...] = weights[:, 1:]
+        return model
     rng = get_rng(rng)
     for layer in (model.get(0), model.get(2)):
         if init_rand:
@@ -141,7 +195,7 @@ class Trained:
 
 def train(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, init_rand: bool,
           learning_rate: float, *, rng: np.random.Generator | None = None, progress: Any = None,
-          fast: bool = False) -> Trained:
+          fast: bool = False, init: Weights | None = None) -> Trained:
     """:func:`train_and_test`, also returning the trained model.
 
     Args:
@@ -155,6 +209,8 @@ def train(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, in
         progress: optional callable ``progress(epoch, loss_train, loss_val)`` called after each epoch.
         fast: run the epochs as one compiled kernel each (``ember.fast``, numba: ``pip install
             'ember[fast]'``); the same arithmetic, so the same losses and labels to rounding (~1e-15).
+        init: start from the given weights ``(α, β)`` (arrays or CSV paths, bias in column 0; see
+            :func:`load_weights`) instead of ``init_rand``'s.
 
     Returns:
         A :class:`Trained` with the model and the dict of :func:`train_and_test`.
@@ -172,7 +228,7 @@ def train(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, in
     if not learning_rate > 0:
         raise ValueError(f"ocr: learning_rate must be > 0, got {learning_rate!r}")
 
-    model = build_network(X_train.shape[1], int(num_hidden), bool(init_rand), rng=rng)
+    model = build_network(X_train.shape[1], int(num_hidden), bool(init_rand), rng=rng, init=init)
     losses_train: list[float] = []
     losses_val: list[float] = []
     criterion = nn.CrossEntropyCriterion()
@@ -212,17 +268,30 @@ def _compiled(model: nn.Module, criterion: nn.Criterion) -> Any:
     return fast.compile(model, criterion)
 
 
-def train_and_test(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, init_rand: bool,
-                   learning_rate: float) -> dict[str, Any]:
-    """Train the homework's network on ``train_data`` and evaluate it on ``test_data``.
+#: the argument names of :func:`train_and_test`: ember's (data as pairs or paths) and the handout's.
+_ARGUMENTS = ("train_data", "test_data", "num_epoch", "num_hidden", "init_rand", "learning_rate")
+_HANDOUT_ARGUMENTS = ("X_train", "y_train", "X_val", "y_val", "num_epoch", "num_hidden", "init_rand",
+                      "learning_rate")
+
+
+def train_and_test(*args: Any, init: Weights | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Train the homework's network on the training data and evaluate it on the test data.
+
+    Called as ``train_and_test(train_data, test_data, num_epoch, num_hidden, init_rand, learning_rate)``,
+    or in the handout's form ``train_and_test(X_train, y_train, X_val, y_val, num_epoch, num_hidden,
+    init_rand, learning_rate)`` (positionally or by these names).
 
     Args:
-        train_data: an ``(X, y)`` pair or the path of the training CSV (label, then ``M`` pixels).
-        test_data: the same for the test (validation) set.
+        *args: the arguments below, in one of the two orders.
+        **kwargs: the same by name: ``train_data`` (an ``(X, y)`` pair or the path of the training CSV:
+            label, then ``M`` pixels) and ``test_data`` (the same for the test, or validation, set), or the
+            handout's ``X_train``, ``y_train``, ``X_val``, ``y_val``; then the following.
         num_epoch: passes over the training data.
         num_hidden: hidden units ``D``.
         init_rand: RANDOM initialisation (weights uniform(−0.1, 0.1), biases 0) when true, ZERO when false.
         learning_rate: the fixed SGD step ``γ``.
+        init: start from the given ``(α, β)`` instead (arrays or CSV paths, bias in column 0; the
+            homework's debugging runs); ``init_rand`` is then not used.
 
     Returns:
         A dict with ``loss_per_epoch_train`` and ``loss_per_epoch_val`` (lists of ``num_epoch`` mean
@@ -230,10 +299,27 @@ def train_and_test(train_data: Data, test_data: Data, num_epoch: int, num_hidden
         in [0, 1]) and ``y_hat_train`` and ``y_hat_val`` (predicted labels, int arrays).
 
     RANDOM draws from the library-wide generator: call :func:`ember.manual_seed` first for a
-    reproducible run (ZERO is deterministic).
+    reproducible run (ZERO and given weights are deterministic).
 
     """
-    return train(train_data, test_data, num_epoch, num_hidden, init_rand, learning_rate).result
+    names = _HANDOUT_ARGUMENTS if len(args) > len(_ARGUMENTS) or "X_train" in kwargs else _ARGUMENTS
+    if len(args) > len(names):
+        raise TypeError(f"train_and_test takes at most {len(names)} positional arguments, got {len(args)}")
+    given = dict(zip(names, args))
+    for name, value in kwargs.items():
+        if name not in names:
+            raise TypeError(f"train_and_test got an unexpected argument {name!r} (its arguments: {', '.join(names)})")
+        if name in given:
+            raise TypeError(f"train_and_test got two values for {name!r}")
+        given[name] = value
+    missing = [name for name in names if name not in given]
+    if missing:
+        raise TypeError(f"train_and_test is missing {', '.join(map(repr, missing))}")
+    if names is _HANDOUT_ARGUMENTS:
+        given["train_data"] = (given.pop("X_train"), given.pop("y_train"))
+        given["test_data"] = (given.pop("X_val"), given.pop("y_val"))
+    return train(given["train_data"], given["test_data"], given["num_epoch"], given["num_hidden"],
+                 given["init_rand"], given["learning_rate"], init=init).result
 
 
 # -- gradient check -----------------------------------------------------------------------------
@@ -434,6 +520,7 @@ class Settings:
     check_gradient: bool = False
     seed: int = 0
     fast: bool = False
+    init_weights: Weights | None = None
 
 
 @dataclass
@@ -457,12 +544,17 @@ def run(settings: Settings, out: str | Path | None = None, log: Callable[[str], 
     """
     train_data, test_data = load(settings.train_csv, "TRAIN_CSV"), load(settings.test_csv, "TEST_CSV")
     n, m = train_data[0].shape
+    start = "RANDOM" if settings.init_rand else "ZERO"
+    if settings.init_weights is not None:
+        start = "given (" + ", ".join(str(w) if isinstance(w, (str, os.PathLike)) else "array"
+                                      for w in settings.init_weights) + ")"
     log(f"{n} training and {len(test_data[1])} test examples, {m} features; {settings.hidden_units} hidden units, "
-        f"{'RANDOM' if settings.init_rand else 'ZERO'} initialisation, learning rate {settings.learning_rate:g}, "
+        f"{start} initialisation, learning rate {settings.learning_rate:g}, "
         f"{settings.num_epoch} epochs")
     result = Result(None)
     if settings.check_gradient:
-        model = build_network(m, settings.hidden_units, settings.init_rand, rng=np.random.default_rng(settings.seed))
+        model = build_network(m, settings.hidden_units, settings.init_rand, rng=np.random.default_rng(settings.seed),
+                              init=settings.init_weights)
         count = min(5, n)
         report = gradient_check(model, train_data[0][:count], train_data[1][:count])
         result.gradient_error = report["relative_error"]
@@ -473,7 +565,7 @@ def run(settings: Settings, out: str | Path | None = None, log: Callable[[str], 
             return result
     result.trained = train(train_data, test_data, settings.num_epoch, settings.hidden_units, settings.init_rand,
                            settings.learning_rate, rng=np.random.default_rng(settings.seed), progress=progress,
-                           fast=settings.fast)
+                           fast=settings.fast, init=settings.init_weights)
     numbers = result.trained.result
     log(f"error(train): {numbers['err_train']}")
     log(f"error(test): {numbers['err_val']}")

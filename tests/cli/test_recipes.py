@@ -62,6 +62,27 @@ def test_neuralnet_matches_train_and_test(data_dir, tmp_path):
     assert all((tmp_path / p).stat().st_size > 0 for p in paths)
 
 
+def test_neuralnet_init_weights(data_dir, tmp_path, monkeypatch, capsys):
+    """--init-weights ALPHA_CSV BETA_CSV: the metrics are train_and_test's from the same weights."""
+    from ember.recipes import ocr
+
+    monkeypatch.chdir(tmp_path)
+    train_csv, test_csv = data_dir / "ocr-letters" / "tiny_train.csv", data_dir / "ocr-letters" / "tiny_test.csv"
+    rng = np.random.default_rng(0)
+    alpha, beta = rng.normal(0, 0.1, (3, 6)), rng.normal(0, 0.1, (10, 4))  # tiny: 5 pixels
+    np.savetxt("alpha.csv", alpha, delimiter=",", fmt="%.17g")
+    np.savetxt("beta.csv", beta, delimiter=",", fmt="%.17g")
+    argv = ["neuralnet", str(train_csv), str(test_csv), "tr", "te", "m.txt", "2", "3", "1", "0.1", "--init-weights",
+            "alpha.csv", "beta.csv"]
+    assert main(argv) == 0
+    assert "given (alpha.csv, beta.csv) initialisation" in capsys.readouterr().out
+    result = ocr.train_and_test(train_csv, test_csv, 2, 3, True, 0.1, init=(alpha, beta))
+    assert (tmp_path / "m.txt").read_text() == ocr.write_metrics(tmp_path / "expected.txt", result).read_text()
+    assert main([*argv[:3], "alpha.csv", *argv[4:]]) == 2  # TRAIN_OUT would overwrite ALPHA_CSV
+    assert main([*argv[:7], "4", *argv[8:]]) == 1  # 4 hidden units: alpha's shape does not fit
+    assert "alpha file 'alpha.csv' has shape (3, 6), expected (4, 6)" in capsys.readouterr().err
+
+
 def test_neuralnet_argument_errors(tmp_path, capsys):
     assert main(["neuralnet", "a.csv", "b.csv", "c", "d", "e", "1", "2", "3", "0.1"]) == 2
     assert "INIT_FLAG must be 1 (random) or 2 (zero), got '3'" in capsys.readouterr().err

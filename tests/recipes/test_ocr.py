@@ -10,10 +10,12 @@ from ember.recipes import ocr
 from tests.optional import skip_reason
 
 
-def procedural(X, y, X_test, y_test, num_epoch, num_hidden, learning_rate, rng=None, K=10):
+def procedural(X, y, X_test, y_test, num_epoch, num_hidden, learning_rate, rng=None, K=10, init=None):
     """The homework's Algorithm 1 written out by hand (α, β with the bias in column 0)."""
     M = X.shape[1]
-    if rng is None:
+    if init is not None:
+        alpha, beta = (np.array(w, dtype=float) for w in init)
+    elif rng is None:
         alpha = np.zeros((num_hidden, M + 1))
         beta = np.zeros((K, num_hidden + 1))
     else:  # the same draws, in the same order, as ocr.build_network
@@ -201,3 +203,60 @@ def test_run_is_the_homework_end_to_end(toy, tmp_path):
     assert result.ok and result.gradient_error < 1e-6
     assert [p.name for p in result.files] == ["train.labels", "test.labels", "metrics.txt"]
     assert len(result.trained.result["loss_per_epoch_train"]) == 2
+
+
+def homework_weights(M, D, K=10, seed=11):
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, 0.3, (D, M + 1)), rng.normal(0, 0.3, (K, D + 1))
+
+
+def test_given_initial_weights_match_the_procedural_algorithm(toy, tmp_path):
+    X, y, Xt, yt = toy
+    alpha, beta = homework_weights(X.shape[1], 4)
+    expected = procedural(X, y, Xt, yt, 3, 4, 0.1, init=(alpha, beta))
+    result = ocr.train_and_test((X, y), (Xt, yt), 3, 4, True, 0.1, init=(alpha, beta))
+    np.testing.assert_allclose(result["loss_per_epoch_train"], expected[0], rtol=1e-12)
+    np.testing.assert_allclose(result["loss_per_epoch_val"], expected[1], rtol=1e-12)
+    np.testing.assert_array_equal(result["y_hat_train"], expected[2])
+    np.testing.assert_array_equal(result["y_hat_val"], expected[3])
+    np.savetxt(tmp_path / "alpha.csv", alpha, delimiter=",", fmt="%.17g")
+    np.savetxt(tmp_path / "beta.csv", beta, delimiter=",", fmt="%.17g")
+    from_files = ocr.train_and_test((X, y), (Xt, yt), 3, 4, False, 0.1,
+                                    init=(tmp_path / "alpha.csv", str(tmp_path / "beta.csv")))
+    assert from_files["loss_per_epoch_val"] == result["loss_per_epoch_val"]
+    model = ocr.build_network(X.shape[1], 4, init=(alpha, beta))
+    np.testing.assert_array_equal(model.get(0).bias, alpha[:, 0])
+    np.testing.assert_array_equal(model.get(2).weight, beta[:, 1:])
+
+
+def test_the_handouts_positional_form(toy):
+    X, y, Xt, yt = toy
+    ours = ocr.train_and_test((X, y), (Xt, yt), 2, 3, False, 0.1)
+    handout = ocr.train_and_test(X, y, Xt, yt, 2, 3, False, 0.1)
+    named = ocr.train_and_test(X_train=X, y_train=y, X_val=Xt, y_val=yt, num_epoch=2, num_hidden=3, init_rand=False,
+                               learning_rate=0.1)
+    for result in (handout, named):
+        assert result["loss_per_epoch_train"] == ours["loss_per_epoch_train"]
+        np.testing.assert_array_equal(result["y_hat_val"], ours["y_hat_val"])
+    alpha, beta = homework_weights(X.shape[1], 3)
+    given = ocr.train_and_test(X, y, Xt, yt, 2, 3, True, 0.1, init=(alpha, beta))
+    assert given["loss_per_epoch_val"] == ocr.train_and_test((X, y), (Xt, yt), 2, 3, True, 0.1,
+                                                             init=(alpha, beta))["loss_per_epoch_val"]
+    with pytest.raises(TypeError, match="missing 'learning_rate'"):
+        ocr.train_and_test(X, y, Xt, yt, 2, 3, False)
+    with pytest.raises(TypeError, match="two values for 'num_epoch'"):
+        ocr.train_and_test(X, y, Xt, yt, 2, 3, False, 0.1, num_epoch=3)
+    with pytest.raises(TypeError, match="unexpected argument 'epochs'"):
+        ocr.train_and_test((X, y), (Xt, yt), 2, 3, False, 0.1, epochs=3)
+
+
+def test_bad_initial_weights_are_named(toy, tmp_path):
+    X, y, Xt, yt = toy
+    alpha, beta = homework_weights(X.shape[1], 4)
+    with pytest.raises(ValueError, match=r"alpha has shape \(4, 13\), expected \(5, 13\)"):
+        ocr.train_and_test((X, y), (Xt, yt), 1, 5, True, 0.1, init=(alpha, beta))
+    (tmp_path / "beta.csv").write_text("1,2\nx,4\n")
+    with pytest.raises(ValueError, match="beta file .*beta.csv' is not a comma-separated table"):
+        ocr.train_and_test((X, y), (Xt, yt), 1, 4, True, 0.1, init=(alpha, tmp_path / "beta.csv"))
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        ocr.train_and_test((X, y), (Xt, yt), 1, 4, True, 0.1, init=(tmp_path / "missing.csv", beta))
