@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ember import data, nn, optim, plot
+from ember import nn, optim, plot
 from ember.distributed import parallel_map
 from ember.train import evaluate, fit, predict
 
@@ -321,12 +321,15 @@ MNIST_TRAIN = 8000
 
 @dataclass
 class MnistResult:
-    """A network trained on 8,000 MNIST images and tested on 2,000.
+    """A network trained on MNIST images (8,000 of the shipped 10,000, or the 60,000 training images) and tested on
+    others.
 
     Attributes:
         model: the network (its output is log-probabilities).
         history: the ``ember.train`` history (loss and accuracy per epoch).
         train_accuracy, test_accuracy: the final accuracies.
+        figure: the loss curve written by :func:`run_mnist`.
+        data: :func:`run_mnist`'s record of the images used (``ember.recipes.lenet.MnistData.record``).
 
     """
 
@@ -335,6 +338,7 @@ class MnistResult:
     train_accuracy: float
     test_accuracy: float
     figure: Path | None = None
+    data: dict[str, Any] | None = None
 
 
 def split_mnist(X: np.ndarray, y: np.ndarray, n_train: int = MNIST_TRAIN, seed: int = 0) -> tuple[tuple, tuple]:
@@ -348,7 +352,8 @@ def split_mnist(X: np.ndarray, y: np.ndarray, n_train: int = MNIST_TRAIN, seed: 
 
 def train_mnist(X: np.ndarray, y: np.ndarray, *, layers: Sequence[Any] = MNIST_LAYERS, epochs: int = 10,
                 batch_size: int = 32, learning_rate: float = 0.1, n_train: int = MNIST_TRAIN, seed: int = 0,
-                dtype: Any = np.float32, progress: bool = False) -> MnistResult:
+                dtype: Any = np.float32, progress: bool = False,
+                test_data: tuple[np.ndarray, np.ndarray] | None = None) -> MnistResult:
     """The lab's optional part: softmax output and categorical cross-entropy on MNIST.
 
     The output layer is a softmax over the 10 digits and the loss the categorical
@@ -367,12 +372,17 @@ def train_mnist(X: np.ndarray, y: np.ndarray, *, layers: Sequence[Any] = MNIST_L
         seed: seed of the split, the initialisation and the shuffling.
         dtype: float32 (default, faster) or float64.
         progress: show ``ember.train``'s progress bar.
+        test_data: ``(X_test, y_test)`` to test on (``ember.recipes.lenet.mnist_data``'s): then all of ``X``
+            trains and nothing is split off (``n_train`` is not used).
 
     """
     if not layers or str(layers[-1]).lower() != "logsoftmax":
         raise ValueError("train_mnist: the layer list must end with 'logsoftmax' (softmax + categorical "
                          "cross-entropy are computed as LogSoftMax + ClassNLLCriterion)")
-    (X_train, y_train), (X_test, y_test) = split_mnist(X, y, n_train, seed)
+    if test_data is None:
+        (X_train, y_train), (X_test, y_test) = split_mnist(X, y, n_train, seed)
+    else:
+        (X_train, y_train), (X_test, y_test) = (X, y), test_data
     model = build_dense(X.shape[1], layers, rng=np.random.default_rng(seed)).type(dtype)
     criterion = nn.ClassNLLCriterion()
     history = fit(model, criterion, X_train.astype(dtype), y_train, optimizer=optim.sgd,
@@ -500,15 +510,20 @@ class MnistSettings:
 
 def run_mnist(settings: MnistSettings, out: str | Path, log: Callable[[str], None] = print,
               progress: bool = False) -> MnistResult:
-    """Train on the shipped MNIST images, log the per-epoch metrics, write the loss curve into ``out``."""
-    X, y = data.mnist(data_dir=settings.data_dir)
+    """Train on MNIST (its 60,000 training images when downloaded, else ``settings.train`` of the shipped 10,000),
+    log the per-epoch metrics and which images were used, write the loss curve into ``out``.
+    """
+    from ember.recipes.lenet import mnist_data
+
+    mnist = mnist_data(settings.data_dir, n_train=settings.train, seed=settings.seed)
+    (X, y), test = mnist.train, mnist.test
     layers = list(settings.layers)
-    log(f"MNIST: {len(X)} images, {settings.train} for training and {len(X) - settings.train} for testing; "
+    log(f"{mnist.description}; "
         f"build_dense(784, {layers}), softmax + categorical cross-entropy (LogSoftMax + ClassNLL), "
         f"SGD learning rate {settings.learning_rate:g}, batches of {settings.batch_size}, {settings.epochs} epochs")
     result = train_mnist(X, y, layers=layers, epochs=settings.epochs, batch_size=settings.batch_size,
-                         learning_rate=settings.learning_rate, n_train=settings.train, seed=settings.seed,
-                         progress=progress)
+                         learning_rate=settings.learning_rate, seed=settings.seed, progress=progress, test_data=test)
+    result.data = mnist.record
     history = result.history
     for epoch, (loss, val_loss) in enumerate(zip(history["loss"], history["val_loss"]), start=1):
         log(f"epoch {epoch:3d}  train loss {loss:.4f}  test loss {val_loss:.4f}  "

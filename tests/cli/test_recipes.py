@@ -133,11 +133,12 @@ def test_lab_xor_and_grid(tmp_path, capsys):
     assert (tmp_path / "xor-grid.csv").is_file() and len(figures(out)) == 2
 
 
-def test_lab_mnist(data_dir, tmp_path, capsys):
+def test_lab_mnist(data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("EMBER_CACHE", str(tmp_path / "cache"))  # no downloaded training set: the shipped split
     assert main(["lab", "mnist", "--data-dir", str(data_dir), "--epochs", "1", "--train", "1000", "--layers", "16",
                  "relu", "10", "logsoftmax", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "1000 for training and 9000 for testing" in out and "test accuracy" in out
+    assert "split 1000 for training / 9000 for testing" in out and "test accuracy" in out
     assert [p.name for p in figures(out)] == ["mnist-loss.png"]
 
 

@@ -156,14 +156,15 @@ def test_mnist_reaches_93_percent(data_dir, tmp_path):
     import subprocess
     import sys
 
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg",
+               EMBER_CACHE=str(tmp_path / "cache"))  # no downloaded training set: the 8k/2k split
     pytest.importorskip("matplotlib", reason=skip_reason("matplotlib", "the figures"))
     done = subprocess.run([sys.executable, "-m", "ember", "lab", "mnist", "--data-dir", str(data_dir), "--quiet",
                            "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     accuracy = float(re.search(r"test accuracy (\d+\.\d+)% \(", done.stdout).group(1))
     assert accuracy >= 93.0, done.stdout
-    assert "8000 for training and 2000 for testing" in done.stdout
+    assert "split 8000 for training / 2000 for testing" in done.stdout
 
 
 def test_grid_rows_are_the_same_on_every_executor():

@@ -92,9 +92,72 @@ def test_train_lenet_rejects_images_of_another_size():
 def test_example_script_one_epoch(data_dir, tmp_path):
     done = subprocess.run([sys.executable, str(EXAMPLE), "--epochs", "1", "--save", "lenet.safetensors"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=180,
-                          env={**os.environ, **ONE_THREAD, "EMBER_DATA_DIR": str(data_dir)})
+                          env={**os.environ, **ONE_THREAD, "EMBER_DATA_DIR": str(data_dir),
+                               "EMBER_CACHE": str(tmp_path / "cache")})
     assert done.returncode == 0, done.stderr
-    assert "8000 training and 2000 test images" in done.stdout and "epoch  1:" in done.stdout
+    assert "split 8000 for training / 2000 for testing" in done.stdout and "epoch  1:" in done.stdout
     accuracy = float(done.stdout.split("test accuracy ")[-1].split("%")[0])
     assert accuracy > 85  # one epoch of the recipe's training reaches about 90%
-    assert (tmp_path / "lenet.safetensors").is_file()
+    assert io.info(tmp_path / "lenet.safetensors")["ember train"]["held_out"] == sorted(
+        data.split_indices(10000, 2000, seed=0)[1].tolist())
+
+
+def fake_mnist(folder, kinds):
+    """Small MNIST-format files: ``kinds`` maps ``"train"``/``"t10k"`` to a number of images."""
+    from tests.data.test_datasets import write_mnist
+
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    for kind, n in kinds.items():
+        write_mnist(folder / "mnist", kind, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+                    (np.arange(n) % 10).astype(np.uint8), compress=True)
+
+
+def test_mnist_data_uses_the_training_set_when_present(tmp_path, monkeypatch):
+    monkeypatch.setenv("EMBER_CACHE", str(tmp_path / "cache"))
+    fake_mnist(tmp_path / "full", {"train": 30, "t10k": 20})
+    full = lenet.mnist_data(tmp_path / "full", seed=3)
+    assert len(full.train[0]) == 30 and len(full.test[0]) == 20 and full.train[0].shape[1] == 784
+    assert full.record == {"dataset": "mnist", "limit": None, "seed": 3, "held_out": None}
+    assert full.description == "MNIST: 30 training images, 20 test images"
+    fake_mnist(tmp_path / "shipped", {"t10k": 20})
+    split = lenet.mnist_data(tmp_path / "shipped", n_test=5, seed=3)
+    kept, held_out = data.split_indices(20, 5, seed=3)
+    assert split.record["held_out"] == sorted(held_out.tolist())
+    X, y = data.mnist(data_dir=tmp_path / "shipped")
+    np.testing.assert_array_equal(split.test[0], X[held_out])
+    np.testing.assert_array_equal(split.train[1], y[kept])
+    assert "split 15 for training / 5 for testing" in split.description
+    assert len(lenet.mnist_data(tmp_path / "shipped", n_train=12).train[0]) == 12
+    with pytest.raises(ValueError, match="leave 1 to 19 of the 20 images for testing, got 20"):
+        lenet.mnist_data(tmp_path / "shipped", n_test=20)
+
+
+def test_a_recipe_save_records_the_split_for_evaluate(tmp_path, monkeypatch, capsys):
+    from ember.cli import main
+
+    monkeypatch.setenv("EMBER_CACHE", str(tmp_path / "cache"))
+    fake_mnist(tmp_path, {"t10k": 40})
+    mnist = lenet.mnist_data(tmp_path, n_test=10)
+    with one_blas_thread():
+        result = lenet.train_lenet(*mnist.train, test_data=mnist.test, epochs=1, batch_size=10)
+    assert len(result.history["val_loss"]) == 1
+    io.save(result.model, tmp_path / "lenet.safetensors", info={"ember train": mnist.record})
+    argv = ["evaluate", str(tmp_path / "lenet.safetensors"), "--dataset", "mnist", "--data-dir", str(tmp_path)]
+    assert main([*argv, "--split", "test"]) == 0
+    out = capsys.readouterr().out
+    assert "test" in out and "on test:" in out
+    assert main([*argv, "--split", "all"]) == 0
+    assert "30 of these 40 examples were used to train the model" in capsys.readouterr().out
+
+
+def test_lab_mnist_uses_the_training_set_when_present(tmp_path, monkeypatch):
+    from ember.recipes import dense
+
+    monkeypatch.setenv("EMBER_CACHE", str(tmp_path / "cache"))
+    fake_mnist(tmp_path, {"train": 30, "t10k": 20})
+    lines = []
+    result = dense.run_mnist(dense.MnistSettings((8, "relu", 10, "logsoftmax"), epochs=1, batch_size=10,
+                                                 data_dir=tmp_path), tmp_path / "out", log=lines.append)
+    assert lines[0].startswith("MNIST: 30 training images, 20 test images")
+    assert result.data["held_out"] is None and len(result.history["loss"]) == 1
