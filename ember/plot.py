@@ -38,6 +38,24 @@ def _figure(width: float, height: float) -> Any:
     return figure
 
 
+def _integer_ticks(axes: Any, x: bool = True, y: bool = True) -> None:
+    """Ticks only at whole numbers on the chosen axes (indices, epochs): never ``0.5`` of a row."""
+    from matplotlib.ticker import MaxNLocator
+
+    if x:
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if y:
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _suptitle(figure: Any, title: str) -> None:
+    """The figure's title, wrapped to lines that fit its width (a long title is never cut at the edges)."""
+    import textwrap
+
+    characters = max(16, int(figure.get_figwidth() * 9.5))  # ~0.105 inch per character at 12 pt
+    figure.suptitle(textwrap.fill(title, characters))
+
+
 def _save(figure: Any, path: str | Path) -> Path:
     """Write ``figure`` to ``path`` (creating its folder) and return the path."""
     path = Path(path)
@@ -95,6 +113,8 @@ def line_plot(path: str | Path, series: Mapping[str, Sequence[float]], x: Sequen
         axes.plot(xs, ys, marker="o" if markers else None, label=str(label))
     if log_x:
         axes.set_xscale("log")
+    elif x is None:  # counts 1, 2, …: epochs or iterations, never 1.25
+        _integer_ticks(axes, y=False)
     if log_y:
         axes.set_yscale("log")
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
@@ -104,17 +124,20 @@ def line_plot(path: str | Path, series: Mapping[str, Sequence[float]], x: Sequen
 
 
 def loss_curves(path: str | Path, train: Sequence[float], validation: Sequence[float] | None = None, *,
-                title: str = "Loss", xlabel: str = "epoch", ylabel: str = "loss", log_y: bool = False) -> Path:
+                title: str = "Loss", xlabel: str = "epoch", ylabel: str = "loss", log_y: bool = False,
+                validation_label: str = "validation") -> Path:
     """The training loss per epoch (or iteration), with the validation loss beside it when given.
 
     Args:
         path: where to write the figure.
         train: the training loss, one value per epoch.
-        validation: the validation loss, one value per epoch (optional).
+        validation: the held-out loss, one value per epoch (optional).
         title: the title.
         xlabel: the text of the x axis.
         ylabel: the text of the y axis.
         log_y: a logarithmic loss axis.
+        validation_label: the legend's name of the held-out curve: ``"test"`` when it is measured on the
+            test set (the OCR and MNIST workflows), ``"validation"`` on a validation set.
 
     Returns:
         ``Path(path)``.
@@ -122,7 +145,7 @@ def loss_curves(path: str | Path, train: Sequence[float], validation: Sequence[f
     """
     series = {"train": train}
     if validation is not None:
-        series["validation"] = validation
+        series[validation_label] = validation
     return line_plot(path, series, title=title, xlabel=xlabel, ylabel=ylabel, log_y=log_y)
 
 
@@ -253,13 +276,20 @@ def weight_images(path: str | Path, weights: Any, *, title: str = "Weights", ann
     matrices = _named_matrices(weights)
     if annotate is None:
         annotate = all(m.size <= 64 for _, m in matrices)
-    figure = _figure(max(3.2 * len(matrices), 4.0), 3.8)
-    figure.suptitle(title)
+    # each panel sized by its matrix: about 0.05 inch (5 pixels) per column and 0.16 inch per row at least
+    widths = [min(max(3.2, 1.6 + 0.05 * m.shape[1] + (0.45 * m.shape[1] if annotate else 0)), 12.0)
+              for _, m in matrices]
+    height = min(max(3.8, 1.8 + max(0.16 * m.shape[0] + (0.3 * m.shape[0] if annotate else 0) for _, m in matrices)),
+                 9.0)
+    figure = _figure(max(sum(widths), 4.0), height)
+    _suptitle(figure, title)
+    grid = figure.add_gridspec(1, len(matrices), width_ratios=widths)
     for index, (name, matrix) in enumerate(matrices):
-        axes = figure.add_subplot(1, len(matrices), index + 1)
+        axes = figure.add_subplot(grid[0, index])
         limit = float(np.abs(matrix).max()) or 1.0
         image = axes.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
         axes.set(title=f"{name} {matrix.shape[0]}x{matrix.shape[1]}", xlabel="input", ylabel="output unit")
+        _integer_ticks(axes)
         if matrix.shape[0] <= 20:
             axes.set_yticks(range(matrix.shape[0]))
         if matrix.shape[1] <= 20:
@@ -269,6 +299,52 @@ def weight_images(path: str | Path, weights: Any, *, title: str = "Weights", ann
                 axes.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=9,
                           color="white" if abs(value) > 0.6 * limit else "black")
         figure.colorbar(image, ax=axes, shrink=0.8)
+    return _save(figure, path)
+
+
+def unit_images(path: str | Path, weights: np.ndarray, image_shape: tuple[int, int], *,
+                title: str = "Hidden units", columns: int = 10, max_units: int = 50) -> Path:
+    """What each unit of a layer looks for: its incoming weights (one row of ``weights``) drawn as an image
+    of the input's shape (e.g. a 16x8 letter), on one diverging colour scale centred at zero.
+
+    Args:
+        path: where to write the figure.
+        weights: ``(units, h·w)``, a Linear layer's ``weight``.
+        image_shape: ``(h, w)`` of one input image.
+        title: the figure title.
+        columns: images per row.
+        max_units: draw at most this many units (the first ones; the title says so).
+
+    Returns:
+        ``Path(path)``.
+
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    height, width = image_shape
+    if weights.ndim != 2 or weights.shape[1] != height * width:
+        raise ValueError(f"ember.plot.unit_images: expected weights of shape (units, {height * width}) for "
+                         f"{height}x{width} images, got {weights.shape}")
+    shown = weights[:max_units]
+    if len(shown) < len(weights):
+        title = f"{title} (the first {len(shown)} of {len(weights)})"
+    columns = max(1, min(columns, len(shown)))
+    rows = -(-len(shown) // columns)
+    scale = 1.5 / max(height, width)  # inches per input pixel: the longer side of each image is 1.5 inch
+    figure = _figure(max(columns * (width * scale + 0.2) + 1.3, 5.0), rows * (height * scale + 0.35) + 0.9)
+    _suptitle(figure, title)
+    grid = figure.add_gridspec(rows, columns)
+    limit = float(np.abs(shown).max()) or 1.0
+    image = None
+    panels = []
+    for unit, row in enumerate(shown):
+        axes = figure.add_subplot(grid[unit // columns, unit % columns])
+        image = axes.imshow(row.reshape(height, width), cmap="RdBu_r", vmin=-limit, vmax=limit,
+                            interpolation="nearest")
+        axes.set_xticks([])
+        axes.set_yticks([])
+        axes.set_title(f"unit {unit}", fontsize=8)
+        panels.append(axes)
+    figure.colorbar(image, ax=panels, shrink=0.6, label="weight")
     return _save(figure, path)
 
 
@@ -289,7 +365,7 @@ def hinton(path: str | Path, weights: Any, *, title: str = "Hinton diagram") -> 
 
     matrices = _named_matrices(weights)
     figure = _figure(max(3.2 * len(matrices), 4.0), 3.8)
-    figure.suptitle(title)
+    _suptitle(figure, title)
     for index, (name, matrix) in enumerate(matrices):
         axes = figure.add_subplot(1, len(matrices), index + 1)
         axes.set_facecolor("grey")
@@ -344,7 +420,7 @@ def letter_grid(path: str | Path, X: np.ndarray, y: np.ndarray, *, per_class: in
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     classes = np.unique(y)
     figure = _figure(0.55 * per_class + 0.8, 0.95 * len(classes) + 0.6)
-    figure.suptitle(title)
+    _suptitle(figure, title)
     grid = figure.add_gridspec(len(classes), per_class)
     for row, label in enumerate(classes):
         members = np.flatnonzero(y == label)
@@ -391,7 +467,7 @@ def jacobian_heatmap(path: str | Path, analytic: np.ndarray, numeric: np.ndarray
     difference = analytic - numeric
     largest = float(np.abs(difference).max(initial=0.0))
     figure = _figure(11.0, 3.9)
-    figure.suptitle(f"{title} (max |difference| = {largest:.3g})")
+    _suptitle(figure, f"{title} (max |difference| = {largest:.3g})")
     limit = float(max(np.abs(analytic).max(initial=0.0), np.abs(numeric).max(initial=0.0))) or 1.0
     panels = (("backprop", analytic, limit), ("finite differences", numeric, limit),
               ("difference", difference, largest or 1.0))
@@ -399,6 +475,7 @@ def jacobian_heatmap(path: str | Path, analytic: np.ndarray, numeric: np.ndarray
         axes = figure.add_subplot(1, 3, index + 1)
         image = axes.imshow(matrix, cmap="RdBu_r", vmin=-scale, vmax=scale, aspect="auto", interpolation="nearest")
         axes.set(title=name, xlabel="input element", ylabel="output element")
+        _integer_ticks(axes)  # element indices: 0, 1, 2, never 0.5
         figure.colorbar(image, ax=axes, shrink=0.8)
     return _save(figure, path)
 
@@ -431,15 +508,15 @@ def scatter_fit(path: str | Path, x: Sequence[float], y: Sequence[float],
         raise ValueError(f"ember.plot.scatter_fit: {x.size} x values for {y.size} y values")
     figure = _figure(6.4, 4.2)
     axes = figure.add_subplot()
-    axes.scatter(x, y, s=6, alpha=0.5, label="data")
+    axes.scatter(x, y, s=6, alpha=0.5, color="0.45", label="data")  # grey data; each fit in its own colour
     curve_x = x if fit_x is None else _as_series(fit_x, "fit_x")
     order = np.argsort(curve_x)
-    for label, values in (fits or {}).items():
+    for index, (label, values) in enumerate((fits or {}).items()):
         values = _as_series(values, f"fit {label!r}")
         if values.size != curve_x.size:
             raise ValueError(f"ember.plot.scatter_fit: fit {label!r} has {values.size} values for "
                              f"{curve_x.size} points")
-        axes.plot(curve_x[order], values[order], linewidth=2, label=str(label))
+        axes.plot(curve_x[order], values[order], linewidth=2, color=f"C{(index + 1) % 10}", label=str(label))
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
     axes.grid(True, alpha=0.3)
     axes.legend()

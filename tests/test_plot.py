@@ -122,3 +122,105 @@ def test_no_pyplot_state_is_left_behind(tmp_path):
         import matplotlib.pyplot as plt
 
         assert plt.get_fignums() == []
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures the plot functions save, drawn, in a list (to measure what a reader sees)."""
+    figures = []
+    save = plot._save
+
+    def keep(figure, path):
+        figure.canvas.draw()
+        figures.append(figure)
+        return save(figure, path)
+
+    monkeypatch.setattr(plot, "_save", keep)
+    return figures
+
+
+def inside(figure, artist):
+    box, frame = artist.get_window_extent(figure.canvas.get_renderer()), figure.bbox
+    return (box.x0 >= frame.x0 - 0.5 and box.x1 <= frame.x1 + 0.5
+            and box.y0 >= frame.y0 - 0.5 and box.y1 <= frame.y1 + 0.5)
+
+
+def ticks_are_integers(axes):
+    return all(float(t).is_integer() for t in [*axes.get_xticks(), *axes.get_yticks()])
+
+
+def test_long_titles_stay_inside_the_figure(tmp_path, drawn):
+    title = "Hidden-layer weights of the OCR network after training, one row per hidden unit (alpha)"
+    plot.weight_images(tmp_path / "w.png", {"alpha": np.ones((20, 128))}, title=title)
+    plot.hinton(tmp_path / "h.png", np.ones((2, 3)), title=title)
+    plot.jacobian_heatmap(tmp_path / "j.png", np.eye(3), np.eye(3), title=title * 2)
+    plot.unit_images(tmp_path / "u.png", np.ones((3, 128)), (16, 8), title=title)
+    for figure in drawn:
+        assert inside(figure, figure._suptitle), figure._suptitle.get_text()
+
+
+def test_a_wide_weight_matrix_gets_visible_cells(tmp_path, drawn):
+    plot.weight_images(tmp_path / "w.png", {"alpha": np.random.default_rng(0).normal(size=(20, 128))})
+    axes = drawn[0].axes[0]
+    box = axes.get_window_extent(drawn[0].canvas.get_renderer())
+    assert box.width / 128 >= 3 and box.height / 20 >= 8, (box.width, box.height)  # pixels per cell
+    assert ticks_are_integers(axes)
+
+
+def test_unit_images_draw_each_unit_as_an_image(tmp_path, drawn):
+    weights = np.random.default_rng(0).normal(size=(12, 128))
+    path = plot.unit_images(tmp_path / "u.png", weights, (16, 8), columns=5)
+    assert_not_blank(path, tmp_path / "u.png")
+    images = [axes for axes in drawn[0].axes if axes.images]
+    assert len(images) == 12 and images[0].images[0].get_array().shape == (16, 8)
+    np.testing.assert_array_equal(images[3].images[0].get_array(), weights[3].reshape(16, 8))
+    box = images[0].get_window_extent(drawn[0].canvas.get_renderer())
+    assert box.height >= 100 and box.width >= 50  # a letter-sized image, not a sliver
+    plot.unit_images(tmp_path / "many.png", np.zeros((80, 128)), (16, 8))
+    assert "the first 50 of 80" in drawn[1]._suptitle.get_text()
+    with pytest.raises(ValueError, match=r"\(units, 128\) for 16x8"):
+        plot.unit_images(tmp_path / "bad.png", weights[:, :100], (16, 8))
+
+
+def test_heatmap_and_epoch_ticks_are_whole_numbers(tmp_path, drawn):
+    plot.jacobian_heatmap(tmp_path / "j.png", np.eye(3), np.eye(3) + 1e-9)
+    plot.loss_curves(tmp_path / "l.png", [3.0, 2.0, 1.0], [3.5, 2.5, 2.0])
+    heatmaps = [axes for axes in drawn[0].axes if axes.images and axes.get_label() != "<colorbar>"]
+    assert len(heatmaps) == 3
+    for axes in heatmaps:
+        assert ticks_are_integers(axes) and len(axes.get_xticks()) >= 2
+    assert all(float(t).is_integer() for t in drawn[1].axes[0].get_xticks())
+
+
+def test_held_out_curve_is_named_as_asked(tmp_path, drawn):
+    plot.loss_curves(tmp_path / "l.png", [1.0, 0.5], [1.2, 0.8], validation_label="test")
+    plot.loss_curves(tmp_path / "v.png", [1.0, 0.5], [1.2, 0.8])
+    legends = [[text.get_text() for text in figure.axes[0].get_legend().get_texts()] for figure in drawn]
+    assert legends == [["train", "test"], ["train", "validation"]]
+
+
+def test_data_and_fits_are_drawn_in_different_colours(tmp_path, drawn):
+    from matplotlib.colors import to_rgba
+
+    x = np.linspace(-3, 3, 50)
+    plot.scatter_fit(tmp_path / "fit.png", x, np.sin(x), {"one": 0.3 * x, "two": 0.2 * x})
+    axes = drawn[0].axes[0]
+    data_colour = tuple(axes.collections[0].get_facecolor()[0][:3])
+    fit_colours = [to_rgba(line.get_color())[:3] for line in axes.lines]
+    assert len(set(fit_colours)) == 2 and data_colour not in fit_colours
+
+
+def test_the_workflows_figures(tmp_path, drawn):
+    """The OCR figures: the test curve is called test, the hidden units are letter images; MNIST's likewise."""
+    from ember.recipes import ocr
+
+    rng = np.random.default_rng(0)
+    X, y = (rng.random((40, 128)) > 0.5).astype(float), np.arange(40) % 10
+    trained = ocr.train((X, y), (X, y), 2, 6, True, 0.1, rng=rng)
+    names = [path.name for path in ocr.figures(trained, (X, y), tmp_path)]
+    assert names == ["crossentropy.png", "test_letters.png", "hidden_weights.png"]
+    curves, _, hidden = drawn
+    assert [text.get_text() for text in curves.axes[0].get_legend().get_texts()] == ["train", "test"]
+    assert sum(1 for axes in hidden.axes if axes.images) == 6
+    for figure in drawn:
+        assert inside(figure, figure._suptitle) if figure._suptitle else True

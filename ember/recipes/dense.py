@@ -531,7 +531,7 @@ def run_mnist(settings: MnistSettings, out: str | Path, log: Callable[[str], Non
     log(f"train accuracy {100 * result.train_accuracy:.2f}%, test accuracy {100 * result.test_accuracy:.2f}% "
         f"(the lab's target: 93%: {'reached' if result.test_accuracy >= 0.93 else 'not reached'})")
     result.figure = plot.loss_curves(Path(out) / "mnist-loss.png", history["loss"], history["val_loss"],
-                                     ylabel="categorical cross-entropy",
-                                     title="MNIST: loss per epoch (validation = test)")
+                                     ylabel="categorical cross-entropy", title="MNIST: loss per epoch",
+                                     validation_label="test")
     log(f"wrote figure: {result.figure}")
     return result

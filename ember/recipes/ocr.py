@@ -490,7 +490,7 @@ def plot_sweep(rows: Sequence[dict[str, Any]], out_dir: str | Path, *, learning_
         if row["hidden_units"] == hidden:
             paths.append(plot.loss_curves(out_dir / f"crossentropy_vs_epoch_lr{row['learning_rate']:g}.png",
                                           row["loss_per_epoch_train"], row["loss_per_epoch_val"],
-                                          ylabel="average cross-entropy",
+                                          ylabel="average cross-entropy", validation_label="test",
                                           title=f"Cross-entropy vs epoch (learning rate {row['learning_rate']:g}, "
                                                 f"{hidden} hidden units)"))
     return paths
@@ -588,14 +588,20 @@ def figures(trained: Trained, test_data: tuple[np.ndarray, np.ndarray], out: Pat
     if numbers["loss_per_epoch_train"]:
         paths.append(plot.loss_curves(out / "crossentropy.png", numbers["loss_per_epoch_train"],
                                       numbers["loss_per_epoch_val"], ylabel="mean cross-entropy",
-                                      title="OCR letters: cross-entropy per epoch"))
+                                      title="OCR letters: cross-entropy per epoch", validation_label="test"))
     X_test, y_test = test_data
     if X_test.shape[1] == 16 * 8:
         paths.append(plot.letter_grid(out / "test_letters.png", X_test, y_test, per_class=10,
                                       predictions=numbers["y_hat_val"],
                                       title="Test letters (a wrong prediction is written above its image)"))
-    paths.append(plot.weight_images(out / "hidden_weights.png", {"alpha (hidden)": trained.model.get(0).weight},
-                                    title="Hidden-layer weights (one row per hidden unit)"))
+    weights = trained.model.get(0).weight
+    if weights.shape[1] == 16 * 8:  # each hidden unit's 128 weights as the 16x8 letter image it responds to
+        paths.append(plot.unit_images(out / "hidden_weights.png", weights, (16, 8),
+                                      title="Hidden-layer weights: what each hidden unit responds to (alpha, one "
+                                            "16x8 image per unit)"))
+    else:
+        paths.append(plot.weight_images(out / "hidden_weights.png", {"alpha (hidden)": weights},
+                                        title="Hidden-layer weights (one row per hidden unit)"))
     return paths
 
 
