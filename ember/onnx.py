@@ -11,7 +11,16 @@ translating each module into ONNX operators (opset 17):
 - BatchNormalization and SpatialBatchNormalization with their running statistics;
 - View, Reshape, Transpose, Squeeze, Unsqueeze, Narrow, Select;
 - Sequential, Concat, ConcatTable, ParallelTable, JoinTable, SelectTable, CAddTable, CSubTable, CMulTable,
-  CDivTable, CMaxTable, CMinTable.
+  CDivTable, CMaxTable, CMinTable, and gModule graphs (nngraph) with one input;
+- reductions Sum, Mean, Max, Min; Replicate; LookupTable (``Gather``; the example input is then the integer
+  indices);
+- GELU (exact and tanh), SiLU, Mish, CELU, SELU, ReLU6, RReLU (its evaluation slope), CReLU, HardShrink,
+  SoftShrink, TanhShrink; SpatialReflectionPadding and SpatialReplicationPadding;
+- TemporalConvolution (a 1-D ``Conv``), and RNN, LSTM and GRU (ONNX's operators, the gates reordered) run from
+  the zero state; Sequencer around any per-row module;
+- SpatialDilatedConvolution, SpatialFullConvolution (``ConvTranspose``), SpatialDepthWiseConvolution (a grouped
+  ``Conv``), SpatialDilatedMaxPooling, SpatialUpSamplingNearest (``Resize``), SpatialSoftMax,
+  SpatialLogSoftMax; GradientReversal and VolumetricDropout (identity going forward).
 
 Any other module raises :class:`ExportError` naming it and where it sits. The
 first dimension of the input is a symbolic batch size (``dynamic_batch``), and
@@ -99,7 +108,7 @@ def _convert(g: _Graph, module: nn.Module, name, value, where: str):
     if converter is None:
         raise ExportError(f"{where}{module!r}: no ONNX translation for {type(module).__name__} (supported: "
                           f"{', '.join(supported())})")
-    if isinstance(module, nn.Container):
+    if isinstance(module, (nn.Container, nn.gModule, nn.Sequencer)):
         return converter(g, module, name, value, where)
     out_name = converter(g, module, name, value)
     return out_name, _copy(module.forward(value))
@@ -343,9 +352,254 @@ for _cls, _op in ((nn.CAddTable, "Add"), (nn.CSubTable, "Sub"), (nn.CMulTable, "
     _converts(_cls)(_pairwise(_op))
 
 
+# -- graphs (nngraph) ------------------------------------------------------------------------------------------------
+
+@_converts(nn.gModule)
+def _graph(g, module, name, value, where):
+    """Each node in the graph's topological order, fed its parents' outputs (a list for a table node)."""
+    if len(module.inputs) != 1:
+        raise ExportError(f"{where}{module.describe()}: a gModule with {len(module.inputs)} inputs; export takes "
+                          f"one input array")
+    names: dict[int, object] = {}
+    values: dict[int, object] = {}
+    for node in module.nodes:
+        if not node.inputs:
+            x_name, x_value = name, value
+        elif node.table:
+            x_name = [names[parent.index] for parent in node.inputs]
+            x_value = [values[parent.index] for parent in node.inputs]
+        else:
+            x_name, x_value = names[node.inputs[0].index], values[node.inputs[0].index]
+        names[node.index], values[node.index] = _convert(g, node.module, x_name, x_value,
+                                                         f"{where}gModule node[{node.index}] > ")
+    outs = [(names[node.index], values[node.index]) for node in module.outputs]
+    if len(outs) == 1:
+        return outs[0]
+    return [n for n, _ in outs], [v for _, v in outs]
+
+
+# -- reductions, replication, embeddings -----------------------------------------------------------------------------
+
+@_converts(nn.Sum, nn.Mean, nn.Max, nn.Min)
+def _reduction(g, module, name, value):
+    axis, shape, _ = module._planned(value)  # the module's own axis (batch shift, negative dims)
+    keepdims = int(len(shape) == value.ndim)
+    if isinstance(module, nn.Max):
+        return g.op("ReduceMin" if isinstance(module, nn.Min) else "ReduceMax", [name], axes=[axis],
+                    keepdims=keepdims)
+    if module.size_average:
+        return g.op("ReduceMean", [name], axes=[axis], keepdims=keepdims)
+    return g.op("ReduceSum", [name, g.const("axes", [axis], np.int64)], keepdims=keepdims)
+
+
+@_converts(nn.Replicate)
+def _replicate(g, module, name, value):
+    axis, shape = module._planned(value)
+    expanded = g.op("Unsqueeze", [name, g.const("axes", [axis], np.int64)])
+    repeats = [1] * len(shape)
+    repeats[axis] = module.n_features
+    return g.op("Tile", [expanded, g.const("repeats", repeats, np.int64)])
+
+
+@_converts(nn.LookupTable)
+def _lookup_table(g, module, name, value):
+    indices = g.op("Cast", [name], to=7)  # int64
+    return g.op("Gather", [g.const("weight", module.weight), indices], axis=0)
+
+
+# -- more activations ------------------------------------------------------------------------------------------------
+
+@_converts(nn.SELU)
+def _selu(g, module, name, value):
+    return g.op("Selu", [name], alpha=float(module.ALPHA), gamma=float(module.SCALE))
+
+
+@_converts(nn.CELU)
+def _celu(g, module, name, value):
+    if g.dtype != np.float32:  # onnxruntime's Celu is float32 only: max(0, x) + min(0, α (exp(x/α) − 1))
+        alpha = g.const("alpha", module.alpha)
+        negative = g.op("Mul", [alpha, g.op("Sub", [g.op("Exp", [g.op("Div", [name, alpha])]), g.const("one", 1)])])
+        return g.op("Add", [g.op("Relu", [name]), g.op("Min", [negative, g.const("zero", 0)])])
+    return g.op("Celu", [name], alpha=float(module.alpha))
+
+
+@_converts(nn.ReLU6)
+def _relu6(g, module, name, value):
+    return g.op("Clip", [name, g.const("min", 0), g.const("max", 6)])
+
+
+@_converts(nn.HardShrink, nn.SoftShrink)
+def _shrink(g, module, name, value):
+    bias = module.lambd if isinstance(module, nn.SoftShrink) else 0.0
+    return g.op("Shrink", [name], lambd=float(module.lambd), bias=float(bias))
+
+
+@_converts(nn.TanhShrink)
+def _tanh_shrink(g, module, name, value):
+    return g.op("Sub", [name, g.op("Tanh", [name])])
+
+
+@_converts(nn.SiLU)
+def _silu(g, module, name, value):
+    return g.op("Mul", [name, g.op("Sigmoid", [name])])
+
+
+@_converts(nn.Mish)
+def _mish(g, module, name, value):
+    return g.op("Mul", [name, g.op("Tanh", [g.op("Softplus", [name])])])
+
+
+@_converts(nn.GELU)
+def _gelu(g, module, name, value):
+    half = g.op("Mul", [name, g.const("half", 0.5)])
+    if module.approximate == "tanh":  # 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))
+        cube = g.op("Mul", [g.op("Mul", [name, name]), name])
+        inner = g.op("Add", [name, g.op("Mul", [cube, g.const("c", 0.044715)])])
+        core = g.op("Tanh", [g.op("Mul", [inner, g.const("sqrt_2_over_pi", np.sqrt(2 / np.pi))])])
+    else:  # 0.5 x (1 + erf(x / √2))
+        core = g.op("Erf", [g.op("Div", [name, g.const("sqrt2", np.sqrt(2.0))])])
+    return g.op("Mul", [half, g.op("Add", [core, g.const("one", 1.0)])])
+
+
+@_converts(nn.RReLU)
+def _rrelu(g, module, name, value):  # evaluation mode: the mean slope
+    return g.op("LeakyRelu", [name], alpha=float(0.5 * (module.lower + module.upper)))
+
+
+@_converts(nn.CReLU)
+def _crelu(g, module, name, value):
+    axis = 1 if value.ndim == module.n_input_dims + 1 else 0
+    return g.op("Concat", [g.op("Relu", [name]), g.op("Relu", [g.op("Neg", [name])])], axis=axis)
+
+
+@_converts(nn.SpatialReflectionPadding, nn.SpatialReplicationPadding)
+def _border_padding(g, module, name, value):
+    lead = value.ndim - 2
+    pads = [0] * lead + [module.pad_t, module.pad_l] + [0] * lead + [module.pad_b, module.pad_r]
+    mode = "edge" if isinstance(module, nn.SpatialReplicationPadding) else "reflect"
+    return g.op("Pad", [name, g.const("pads", pads, np.int64)], mode=mode)
+
+
+# -- sequences -------------------------------------------------------------------------------------------------------
+
+@_converts(nn.TemporalConvolution)
+def _temporal_convolution(g, module, name, value):
+    """A 1-D ``Conv`` over (batch, frame size, time): ember's weight ``(O, kW·F)`` is ONNX's ``(O, F, kW)``."""
+    out, frame = module.output_frame_size, module.input_frame_size
+    weight = module.weight.reshape(out, module.kW, frame).transpose(0, 2, 1)
+    axes = g.const("axes", [0], np.int64)
+    x = name if value.ndim == 3 else g.op("Unsqueeze", [name, axes])
+    conv = g.op("Conv", [g.op("Transpose", [x], perm=[0, 2, 1]), g.const("weight", weight),
+                         g.const("bias", module.bias)], kernel_shape=[module.kW], strides=[module.dW])
+    y = g.op("Transpose", [conv], perm=[0, 2, 1])
+    return y if value.ndim == 3 else g.op("Squeeze", [y, axes])
+
+
+#: ember's (PyTorch's) gate blocks in the order of ONNX's: LSTM i f g o -> i o f c; GRU r z n -> z r h.
+_GATE_ORDER = {nn.LSTM: (0, 3, 1, 2), nn.GRU: (1, 0, 2), nn.RNN: (0,)}
+
+
+@_converts(nn.RNN, nn.LSTM, nn.GRU)
+def _recurrent(g, module, name, value):
+    """ONNX's ``RNN``/``LSTM``/``GRU`` (one layer, one direction, from a zero state) on a (T, batch, F) sequence."""
+    if isinstance(name, list) or module.h0 is not None or getattr(module, "c0", None) is not None \
+            or module._remember:
+        raise ExportError(f"{module.describe()}: only a run from the zero state exports (no given h0/c0, no "
+                          f"remember())")
+    hidden = module.hidden_size
+    order = _GATE_ORDER[type(module)]
+
+    def gates(array):
+        blocks = np.split(array, len(order), axis=0)
+        return np.concatenate([blocks[i] for i in order], axis=0)
+
+    weights = [g.const("W", gates(module.weight_ih)[None]), g.const("R", gates(module.weight_hh)[None]),
+               g.const("B", np.concatenate([gates(module.bias_ih), gates(module.bias_hh)])[None])]
+    axes = g.const("axes", [1], np.int64)
+    x = name if value.ndim == 3 else g.op("Unsqueeze", [name, axes])
+    settings = {"hidden_size": hidden}
+    if isinstance(module, nn.GRU):
+        settings["linear_before_reset"] = 1  # PyTorch's GRU: r * (W_hn h + b_hn)
+    if isinstance(module, nn.RNN):
+        settings["activations"] = ["Relu" if module.nonlinearity == "relu" else "Tanh"]
+    op_type = {nn.LSTM: "LSTM", nn.GRU: "GRU", nn.RNN: "RNN"}[type(module)]
+    out = g.name(op_type.lower())
+    g.nodes.append(g.onnx.helper.make_node(op_type, [x, *weights], [out], **settings))  # Y: (T, 1, batch, H)
+    squeezed = g.op("Squeeze", [out, axes])
+    return squeezed if value.ndim == 3 else g.op("Squeeze", [squeezed, axes])
+
+
+# -- more convolutions, pooling, resampling --------------------------------------------------------------------------
+
+@_converts(nn.SpatialDilatedConvolution)
+def _dilated_convolution(g, module, name, value):
+    inputs = [g.const("weight", module.weight)] + ([] if module.bias is None else [g.const("bias", module.bias)])
+    return _spatial(g, value, name, lambda x: g.op(
+        "Conv", [x, *inputs], kernel_shape=[module.kH, module.kW], strides=[module.dH, module.dW],
+        pads=[module.padH, module.padW, module.padH, module.padW], dilations=[module.dilationH, module.dilationW]))
+
+
+@_converts(nn.SpatialFullConvolution)
+def _full_convolution(g, module, name, value):
+    """``ConvTranspose``: ember's weight ``(in, out, kH, kW)`` is ONNX's layout; ``adj`` is ``output_padding``."""
+    if isinstance(name, list):
+        raise ExportError(f"{module.describe()}: the [input, like] form sizes its output at run time; export "
+                          f"takes one input array")
+    inputs = [g.const("weight", module.weight)] + ([] if module.bias is None else [g.const("bias", module.bias)])
+    return _spatial(g, value, name, lambda x: g.op(
+        "ConvTranspose", [x, *inputs], kernel_shape=[module.kH, module.kW], strides=[module.dH, module.dW],
+        pads=[module.padH, module.padW, module.padH, module.padW], output_padding=[module.adjH, module.adjW]))
+
+
+@_converts(nn.SpatialDepthWiseConvolution)
+def _depthwise_convolution(g, module, name, value):
+    """A grouped ``Conv``: ember's output plane ``c·m + k`` is ``W[k, c] ⋆ x[c]``, one group per input plane."""
+    planes = module.n_input_plane
+    weight = module.weight.transpose(1, 0, 2, 3).reshape(-1, 1, module.kH, module.kW)
+    inputs = [g.const("weight", weight)]
+    if module.bias is not None:
+        inputs.append(g.const("bias", np.asarray(module.bias).T.reshape(-1)))
+    return _spatial(g, value, name, lambda x: g.op(
+        "Conv", [x, *inputs], kernel_shape=[module.kH, module.kW], strides=[module.dH, module.dW],
+        pads=[module.padH, module.padW, module.padH, module.padW], group=planes))
+
+
+@_converts(nn.SpatialDilatedMaxPooling)
+def _dilated_max_pooling(g, module, name, value):
+    c = module.config()
+    return _spatial(g, value, name, lambda x: g.op(
+        "MaxPool", [x], kernel_shape=[c["kH"], c["kW"]], strides=[c["dH"], c["dW"]],
+        pads=[c["padH"], c["padW"], c["padH"], c["padW"]], dilations=[c["dilationH"], c["dilationW"]],
+        ceil_mode=int(c["ceil_mode"])))
+
+
+@_converts(nn.SpatialUpSamplingNearest)
+def _upsampling_nearest(g, module, name, value):
+    scales = [1.0] * (value.ndim - 2) + [float(module.scale_factor)] * 2
+    return g.op("Resize", [name, "", g.const("scales", scales, np.float32)], mode="nearest",
+                coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+
+
+_converts(nn.SpatialSoftMax, nn.SpatialLogSoftMax)(_softmax)
+_converts(nn.GradientReversal, nn.VolumetricDropout)(_identity)  # identity going forward
+
+
+@_converts(nn.Sequencer)
+def _sequencer(g, module, name, value, where):
+    """The inner module on the ``T·N`` rows of the sequence, then the ``(T, N)`` lead shaped back."""
+    lead = 2 if value.ndim >= (2 if value.dtype.kind in "iu" else 3) else 1
+    flat_value = value.reshape((-1,) + value.shape[lead:])
+    flat = g.op("Reshape", [name, g.const("shape", [-1, *value.shape[lead:]], np.int64)])
+    inner, inner_value = _convert(g, module.module, flat, flat_value, f"{where}Sequencer > ")
+    leading = g.op("Slice", [g.op("Shape", [name]), g.const("starts", [0], np.int64),
+                             g.const("ends", [lead], np.int64), g.const("axes", [0], np.int64)])
+    shape = g.op("Concat", [leading, g.const("trailing", list(inner_value.shape[1:]), np.int64)], axis=0)
+    return g.op("Reshape", [inner, shape]), inner_value.reshape(value.shape[:lead] + inner_value.shape[1:])
+
+
 # -- the model -------------------------------------------------------------------------------------------------------
 
-_ELEMENT_TYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 11}
+_ELEMENT_TYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 11, np.dtype(np.int32): 6, np.dtype(np.int64): 7}
 
 
 def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike | None = None, *,
@@ -381,8 +635,16 @@ def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike 
     onnx = _onnx()
     example = np.asarray(example_input)
     if example.dtype not in _ELEMENT_TYPES:
-        raise ExportError(f"export: the example input must be float32 or float64, got {example.dtype}")
-    g = _Graph(example.dtype)
+        raise ExportError(f"export: the example input must be float32 or float64 (int32 or int64 indices for a "
+                          f"LookupTable), got {example.dtype}")
+    dtype = example.dtype
+    if dtype.kind == "i":  # indices: the constants take the dtype of the model's parameters
+        params = model.parameters()[0]
+        dtype = params[0].dtype if params else np.dtype(np.float64)
+        if not any(isinstance(m, nn.LookupTable) for m in model.listModules()):
+            raise ExportError(f"export: an integer example input ({example.dtype}) is for a model that starts with "
+                              f"a LookupTable; the example input must be float32 or float64")
+    g = _Graph(dtype)
     modes = [(module, module.train) for module in model.listModules()]
     model.evaluate()
     try:
@@ -398,13 +660,15 @@ def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike 
         return (["batch"] + dims[1:]) if batched and dims and dims[0] == example.shape[0] else dims
 
     names, values = (out_name, out_value) if isinstance(out_name, list) else ([out_name], [out_value])
+    out_elements = [_ELEMENT_TYPES[np.asarray(v).dtype] for v in values]
     output_names = [output_name] if len(names) == 1 else [f"{output_name}_{i}" for i in range(len(names))]
     for inner, outer in zip(names, output_names):
         g.nodes.append(onnx.helper.make_node("Identity", [inner], [outer]))
     graph = onnx.helper.make_graph(
         g.nodes, type(model).__name__,
         [onnx.helper.make_tensor_value_info(input_name, element, shape(example))],
-        [onnx.helper.make_tensor_value_info(name, element, shape(value)) for name, value in zip(output_names, values)],
+        [onnx.helper.make_tensor_value_info(name, kind, shape(value))
+         for name, kind, value in zip(output_names, out_elements, values)],
         g.initializers)
     proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)],
                                    producer_name="ember")

@@ -48,7 +48,57 @@ def parallel():
                          nn.ParallelTable(nn.Tanh(), nn.Linear(3, 2)), nn.JoinTable(1))
 
 
+def graph():
+    x = nn.Identity()()
+    h1 = nn.Tanh()(nn.Linear(4, 5)(x))
+    h2 = nn.Linear(4, 5)(x)
+    joined = nn.JoinTable(1)([nn.CAddTable()([h1, h2]), h1])
+    return nn.gModule([x], [nn.LogSoftMax()(nn.Linear(10, 3)(joined))])
+
+
+def reductions():
+    parts = nn.ConcatTable(nn.Sum(1, n_input_dims=2), nn.Mean(0, n_input_dims=2), nn.Max(1, n_input_dims=2),
+                           nn.Min(-1), nn.Sum(1, n_input_dims=2, size_average=True))
+    return nn.Sequential(parts, nn.JoinTable(1), nn.Replicate(3, 1, n_dim=1), nn.Sum(1, n_input_dims=2, squeeze=False))
+
+
+def newer():
+    return nn.Sequential(nn.Linear(5, 6), nn.GELU(), nn.GELU("tanh"), nn.SiLU(), nn.Mish(), nn.CELU(0.7), nn.SELU(),
+                         nn.ReLU6(), nn.RReLU(), nn.HardShrink(0.1), nn.SoftShrink(0.05), nn.TanhShrink(),
+                         nn.MulConstant(20.0), nn.Linear(6, 4), nn.CReLU())
+
+
+def border_padding():
+    return nn.Sequential(nn.SpatialReflectionPadding(1, 2, 1, 0), nn.SpatialReplicationPadding(0, 1, 2, 1),
+                         nn.SpatialConvolution(2, 2, 3, 3))
+
+
+def convolutions():
+    return nn.Sequential(
+        nn.SpatialDilatedConvolution(2, 3, 3, 3, 1, 1, 2, 2, 2, 2),
+        nn.SpatialDepthWiseConvolution(3, 2, 3, 3, 1, 1, 1, 1),
+        nn.SpatialFullConvolution(6, 2, 3, 3, 2, 2, 1, 1, 1, 1), nn.SpatialDilatedMaxPooling(3, 3, 1, 1, 1, 1, 2, 2),
+        nn.SpatialUpSamplingNearest(2), nn.GradientReversal(), nn.SpatialLogSoftMax())
+
+
+def char_model():
+    return nn.Sequential(nn.LSTM(3, 5), nn.Sequencer(nn.Sequential(nn.Linear(5, 4), nn.LogSoftMax())))
+
+
 CASES = {
+    "convolutions": (convolutions, (2, 2, 7, 6)),
+    "one-example-convolutions": (convolutions, (2, 7, 6)),
+    "sequencer": (char_model, (6, 2, 3)),
+    "graph": (graph, (6, 4)),
+    "reductions": (reductions, (5, 4, 6)),
+    "newer-activations": (newer, (7, 5)),
+    "border-padding": (border_padding, (3, 2, 5, 5)),
+    "temporal": (lambda: nn.Sequential(nn.TemporalConvolution(3, 4, 3, 2), nn.Tanh()), (2, 9, 3)),
+    "one-example-temporal": (lambda: nn.TemporalConvolution(3, 4, 2), (7, 3)),
+    "lstm": (lambda: nn.LSTM(3, 5), (6, 4, 3)),
+    "gru": (lambda: nn.GRU(3, 5), (6, 4, 3)),
+    "rnn-relu": (lambda: nn.Sequential(nn.RNN(3, 4, nonlinearity="relu"), nn.RNN(4, 2)), (5, 2, 3)),
+    "one-example-lstm": (lambda: nn.LSTM(3, 4), (6, 3)),
     "mlp": (lambda: nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3), nn.LogSoftMax()), (6, 4)),
     "lenet": (lenet, (3, 1, 16, 16)),
     "activations": (activations, (7, 5)),
@@ -110,10 +160,39 @@ def test_float64_model_and_table_outputs():
 
 
 def test_unsupported_module_is_named_with_its_place():
-    model = nn.Sequential(nn.Linear(4, 4), nn.Concat(1, nn.Linear(4, 2), nn.Sequential(nn.Linear(4, 2), nn.Max(1))))
-    with pytest.raises(ember_onnx.ExportError, match=r"^Sequential\[1\] > Concat\[1\] > Sequential\[1\] > .*Max.*: no "
-                                                     r"ONNX translation for Max \(supported: .*Linear"):
+    model = nn.Sequential(nn.Linear(4, 4), nn.Concat(1, nn.Linear(4, 2), nn.Sequential(nn.Linear(4, 2),
+                                                                                        nn.Normalize(2))))
+    with pytest.raises(ember_onnx.ExportError, match=r"^Sequential\[1\] > Concat\[1\] > Sequential\[1\] > "
+                                                     r".*Normalize.*: no ONNX translation for Normalize "
+                                                     r"\(supported: .*Linear"):
         ember_onnx.export(model, np.zeros((2, 4)))
-    with pytest.raises(ember_onnx.ExportError, match=r"float32 or float64, got int64"):
-        ember_onnx.export(nn.Linear(2, 2), np.zeros((1, 2), dtype=np.int64))
+    with pytest.raises(ember_onnx.ExportError, match=r"float32 or float64 \(int32 or int64 indices for a "
+                                                     r"LookupTable\), got float16"):
+        ember_onnx.export(nn.Linear(2, 2), np.zeros((1, 2), dtype=np.float16))
     assert "SpatialConvolution" in ember_onnx.supported() and "BatchNormalization" in ember_onnx.supported()
+
+
+def test_lookup_table_takes_integer_indices():
+    ember.manual_seed(2)
+    model = nn.Sequential(nn.LookupTable(10, 4), nn.Tanh(), nn.Sum(2))
+    indices = np.random.default_rng(2).integers(0, 10, (5, 2))
+    proto = ember_onnx.export(model, indices)
+    assert proto.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.INT64
+    np.testing.assert_allclose(run(proto, indices)[0], model.forward(indices), rtol=1e-12, atol=1e-12)
+    # a character model's front: onnxruntime runs its recurrent operators in float32 only
+    model = nn.Sequential(nn.LookupTable(10, 4), nn.LSTM(4, 3)).float()
+    indices = indices.astype(np.int32)
+    got = run(ember_onnx.export(model, indices), indices)[0]
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, model.forward(indices), rtol=1e-5, atol=1e-6)
+
+
+def test_what_cannot_be_exported_is_named():
+    a, b = nn.Identity()(), nn.Identity()()
+    two_inputs = nn.gModule([a, b], [nn.CAddTable()([a, b])])
+    with pytest.raises(ember_onnx.ExportError, match="a gModule with 2 inputs"):
+        ember_onnx.export(two_inputs, np.zeros((2, 3)))
+    with pytest.raises(ember_onnx.ExportError, match=r"LSTM\(3 -> 4\): only a run from the zero state"):
+        ember_onnx.export(nn.LSTM(3, 4).remember(), np.zeros((5, 2, 3)))
+    with pytest.raises(ember_onnx.ExportError, match="starts with a LookupTable"):
+        ember_onnx.export(nn.Linear(2, 2), np.zeros((1, 2), dtype=np.int64))
