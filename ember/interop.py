@@ -3,11 +3,13 @@ safetensors files (:func:`state_dict`, :func:`load_state_dict`, :func:`save_stat
 
 The architectures both libraries share convert with their weights (and batch normalisation's running
 statistics), so that a model trained in one computes the same outputs in the other (to rounding in float64):
-``Sequential``, ``Linear``, ``SpatialConvolution`` (``Conv2d``), max and average pooling, zero, reflection and
-replication padding, batch normalisation, dropout, ``LookupTable`` (``Embedding``), ``Identity``, the
-activations with a PyTorch twin, the softmax family, ``View`` as ``Flatten``/``Unflatten``, and — on their own,
-since PyTorch's return ``(output, state)`` — ``RNN``, ``LSTM`` and ``GRU`` (one layer, sequence first, the same
-gate layout). PyTorch modules compute on batches (the first dimension is the batch), as the converted ones do.
+``Sequential``, ``Linear``, ``SpatialConvolution`` and ``SpatialDilatedConvolution`` (``Conv2d``),
+``SpatialFullConvolution`` (``ConvTranspose2d``), max (also dilated) and average pooling, nearest upsampling,
+zero, reflection and replication padding, batch normalisation, dropout, ``LookupTable`` (``Embedding``),
+``Identity``, the activations with a PyTorch twin, the softmax family, ``View`` as ``Flatten``/``Unflatten``,
+and — on their own, since PyTorch's return ``(output, state)`` — ``RNN``, ``LSTM`` and ``GRU`` (one layer,
+sequence first, the same gate layout). PyTorch modules compute on batches (the first dimension is the batch),
+as the converted ones do.
 
 :func:`state_dict` names an ember module's arrays as PyTorch names its twin's (``"0.weight"``,
 ``"3.running_mean"``), so a state dict moves between the two without PyTorch installed; ``to_torch`` and
@@ -161,6 +163,17 @@ _TO_TORCH: dict[str, Callable[[Any, Any], Any]] = {
     "Linear": lambda torch, m: torch.nn.Linear(m.weight.shape[1], m.weight.shape[0], bias=m.bias is not None),
     "SpatialConvolution": lambda torch, m: torch.nn.Conv2d(
         m.n_input_plane, m.n_output_plane, (m.kH, m.kW), (m.dH, m.dW), (m.padH, m.padW), bias=m.bias is not None),
+    "SpatialDilatedConvolution": lambda torch, m: torch.nn.Conv2d(
+        m.n_input_plane, m.n_output_plane, (m.kH, m.kW), (m.dH, m.dW), (m.padH, m.padW),
+        dilation=(m.dilationH, m.dilationW), bias=m.bias is not None),
+    "SpatialFullConvolution": lambda torch, m: torch.nn.ConvTranspose2d(
+        m.n_input_plane, m.n_output_plane, (m.kH, m.kW), (m.dH, m.dW), (m.padH, m.padW),
+        output_padding=(m.adjH, m.adjW), bias=m.bias is not None),
+    "SpatialDilatedMaxPooling": lambda torch, m: torch.nn.MaxPool2d(
+        (m.config()["kH"], m.config()["kW"]), (m.config()["dH"], m.config()["dW"]),
+        (m.config()["padH"], m.config()["padW"]), dilation=(m.config()["dilationH"], m.config()["dilationW"]),
+        ceil_mode=m.ceil_mode),
+    "SpatialUpSamplingNearest": lambda torch, m: torch.nn.Upsample(scale_factor=m.scale_factor, mode="nearest"),
     "SpatialMaxPooling": lambda torch, m: torch.nn.MaxPool2d(
         (m.kH, m.kW), (m.dH, m.dW), (m.padH, m.padW), ceil_mode=m.ceil_mode),
     "SpatialAveragePooling": lambda torch, m: torch.nn.AvgPool2d(
@@ -259,17 +272,41 @@ def _pair(value: Any) -> tuple[int, int]:
 
 
 def _conv2d(t: Any) -> nn.Module:
-    if t.groups != 1 or _pair(t.dilation) != (1, 1) or t.padding_mode != "zeros" or isinstance(t.padding, str):
-        raise InteropError("only groups=1, dilation=1 and explicit zero padding have an ember twin")
+    if t.groups != 1 or t.padding_mode != "zeros" or isinstance(t.padding, str):
+        raise InteropError("only groups=1 and explicit zero padding have an ember twin")
     (kH, kW), (dH, dW), (padH, padW) = _pair(t.kernel_size), _pair(t.stride), _pair(t.padding)
+    if _pair(t.dilation) != (1, 1):
+        dilationH, dilationW = _pair(t.dilation)
+        return nn.SpatialDilatedConvolution(t.in_channels, t.out_channels, kW, kH, dW, dH, padW, padH, dilationW,
+                                            dilationH, bias=t.bias is not None)
     return nn.SpatialConvolution(t.in_channels, t.out_channels, kW, kH, dW, dH, padW, padH, bias=t.bias is not None)
 
 
+def _conv_transpose2d(t: Any) -> nn.Module:
+    if t.groups != 1 or _pair(t.dilation) != (1, 1) or t.padding_mode != "zeros" or isinstance(t.padding, str):
+        raise InteropError("only groups=1, dilation=1 and explicit zero padding have an ember twin")
+    (kH, kW), (dH, dW), (padH, padW) = _pair(t.kernel_size), _pair(t.stride), _pair(t.padding)
+    adjH, adjW = _pair(t.output_padding)
+    return nn.SpatialFullConvolution(t.in_channels, t.out_channels, kW, kH, dW, dH, padW, padH, adjW, adjH,
+                                     bias=t.bias is not None)
+
+
 def _max_pool(t: Any) -> nn.Module:
-    if _pair(t.dilation) != (1, 1) or t.return_indices:
-        raise InteropError("only dilation=1 without return_indices has an ember twin")
+    if t.return_indices:
+        raise InteropError("return_indices has no ember twin")
     (kH, kW), (dH, dW), (padH, padW) = _pair(t.kernel_size), _pair(t.stride or t.kernel_size), _pair(t.padding)
+    if _pair(t.dilation) != (1, 1):
+        dilationH, dilationW = _pair(t.dilation)
+        return nn.SpatialDilatedMaxPooling(kW, kH, dW, dH, padW, padH, dilationW, dilationH, ceil_mode=t.ceil_mode)
     return nn.SpatialMaxPooling(kW, kH, dW, dH, padW, padH, ceil_mode=t.ceil_mode)
+
+
+def _upsample(t: Any) -> nn.Module:
+    scale = t.scale_factor
+    scale = scale[0] if isinstance(scale, tuple) and len(set(scale)) == 1 else scale
+    if t.mode != "nearest" or t.size is not None or not isinstance(scale, (int, float)) or scale != int(scale):
+        raise InteropError("only mode='nearest' with one whole-number scale_factor has an ember twin")
+    return nn.SpatialUpSamplingNearest(int(scale))
 
 
 def _avg_pool(t: Any) -> nn.Module:
@@ -323,7 +360,9 @@ def _recurrent(t: Any) -> nn.Module:
 _FROM_TORCH: dict[str, Callable[[Any], nn.Module]] = {
     "Linear": lambda t: nn.Linear(t.in_features, t.out_features, bias=t.bias is not None),
     "Conv2d": _conv2d,
+    "ConvTranspose2d": _conv_transpose2d,
     "MaxPool2d": _max_pool,
+    "Upsample": _upsample,
     "AvgPool2d": _avg_pool,
     "ZeroPad2d": _padding(nn.SpatialZeroPadding),
     "ReflectionPad2d": _padding(nn.SpatialReflectionPadding),
@@ -362,8 +401,8 @@ _FROM_TORCH: dict[str, Callable[[Any], nn.Module]] = {
     "GRU": _recurrent,
 }
 #: the spatial PyTorch layers: after them a ``Flatten`` flattens (C, H, W) examples.
-_SPATIAL = ("Conv2d", "MaxPool2d", "AvgPool2d", "ZeroPad2d", "ReflectionPad2d", "ReplicationPad2d", "BatchNorm2d",
-            "Dropout2d")
+_SPATIAL = ("Conv2d", "ConvTranspose2d", "Upsample", "MaxPool2d", "AvgPool2d", "ZeroPad2d", "ReflectionPad2d",
+            "ReplicationPad2d", "BatchNorm2d", "Dropout2d")
 
 
 def _build_ember(t: Any, path: str, dims: list[int | None], top: bool) -> nn.Module:

@@ -43,8 +43,15 @@ def activations():
         nn.Linear(6, 4), nn.Tanh(), nn.ReLU(), nn.SoftMin())
 
 
+def resampling():
+    return nn.Sequential(nn.SpatialDilatedConvolution(2, 3, 3, 3, 1, 1, 2, 2, 2, 2), nn.ReLU(),
+                         nn.SpatialFullConvolution(3, 2, 3, 3, 2, 2, 1, 1, 1, 1),
+                         nn.SpatialDilatedMaxPooling(3, 3, 1, 1, 1, 1, 2, 2), nn.SpatialUpSamplingNearest(2))
+
+
 MODELS = {"mlp": (mlp, (9, 6)), "lenet": (lenet, (4, 784)), "batchnorm": (batchnorm_mlp, (9, 6)),
-          "convnet": (convnet, (3, 162)), "activations": (activations, (9, 6))}
+          "convnet": (convnet, (3, 162)), "activations": (activations, (9, 6)),
+          "resampling": (resampling, (2, 2, 7, 6))}
 
 
 def warmed(factory, shape, rng):
