@@ -74,7 +74,11 @@ def _arrays(module: nn.Module, prefix: str = "", path: str = "") -> Iterator[tup
         raise InteropError(f"{_where(path, module)}: no PyTorch equivalent (convertible: "
                            f"{', '.join(sorted(_TO_TORCH))})")
     names = [n for n in module.declared_parameters() if getattr(module, n) is not None]
-    names += [n for n in module.declared_buffers() if getattr(module, n, None) is not None]
+    buffers = [n for n in module.declared_buffers() if getattr(module, n, None) is not None]
+    if name in _RECURRENT and buffers:  # h0/c0: PyTorch passes the initial state with the input instead
+        raise InteropError(f"{_where(path, module)}: its given initial state ({', '.join(buffers)}) has no place in "
+                           f"PyTorch's {name}, which takes it with the input; unset it to convert")
+    names += buffers
     for attribute in names:
         key = _RECURRENT_NAMES.get(attribute, attribute) if name in _RECURRENT else attribute
         yield prefix + key, path, module, attribute

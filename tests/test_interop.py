@@ -128,6 +128,9 @@ def test_recurrent_layers_and_embeddings(kind, torch):
     with torch.no_grad():
         np.testing.assert_allclose(twin(torch.from_numpy(x))[0].numpy(), layer.forward(x), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(interop.from_torch(twin).forward(x), layer.forward(x))
+    layer.h0 = np.zeros((2, 5))
+    with pytest.raises(interop.InteropError, match="its given initial state \\(h0"):
+        interop.to_torch(layer)
     table = nn.LookupTable(10, 4)
     indices = np.array([[1, 9, 0], [3, 3, 2]])
     with torch.no_grad():
