@@ -65,7 +65,7 @@ class _FractionalMaxPooling(Module):
                       f"got {outputs}")
         self.outputs = tuple(int(o) for o in outputs) if sizes else None
         self.ratios = None if sizes else tuple(float(o) for o in outputs)
-        self.randomSamples: np.ndarray | None = None
+        self.register_buffer("randomSamples", None)  # the regions' draws: saved, so a loaded model pools the same
         self._given = False  # samples set by setRandomSamples: refuse an input they do not fit
         self.indices: np.ndarray | None = None
 

@@ -183,7 +183,8 @@ def test_conforms_to_pytorch(torch, case, mode):
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_protocol_audit(case):
     """ember.check.check_module on the case: Jacobians, batch mode (on the case's own batch), accumulation,
-    scale, determinism, linearity, input unchanged, dtype."""
+    scale, determinism, linearity, input unchanged, dtype; and no WARN line (every floating-point array a
+    built-in module keeps is a declared parameter, gradient or buffer, or listed in ``_scratch``)."""
     if case.batch is not None and case.per_example:
         module, x = build(case, "batch")
         report = check_module(module, x, batch=True)
@@ -191,6 +192,7 @@ def test_protocol_audit(case):
         module, x = build(case, "single")
         report = check_module(module, x, batch=False)
     assert report.ok, str(report)
+    assert not report.warnings, str(report)
 
 
 CRITERIA = all_criteria()
