@@ -4,8 +4,8 @@
 :mod:`ember.nn.tables` (``full``, ``oneToOne``, ``random``).
 
 Both lay their ``K`` kernels into a dense ``(O, C, kH, kW)`` weight (zeros where nothing is linked) and run
-the im2col + GEMM engines of :mod:`ember.nn.dilatedconv` and :mod:`ember.nn.transposed`; the dense weight's
-gradient is gathered back to the ``K`` kernels. A sparse table does ``C·O/K`` times the multiply-adds it
+the im2col + GEMM bases of :mod:`ember.nn.convnd`; the dense weight's gradient is gathered back to the ``K``
+kernels. A sparse table does ``C·O/K`` times the multiply-adds it
 needs, which one GEMM makes up for at the sizes these layers have.
 """
 
@@ -16,35 +16,37 @@ from typing import Any
 import numpy as np
 
 from ember.errors import InputError
-from ember.nn.dilatedconv import GemmConvolution, check_at_least
+from ember.nn.convnd import ConvolutionND, FullConvolutionND, Planar, check_at_least
 from ember.nn.module import Module
-from ember.nn.transposed import TransposedConvolution
 from ember.random import get_rng
 
 
-class ConnectionTable(Module):
-    """The connection table, the ``(K, kH, kW)`` kernels and the ``(O,)`` bias shared by the two classes."""
+class ConnectionTable(Planar):
+    """The connection table, the ``(K, kH, kW)`` kernels and the ``(O,)`` bias shared by the two classes
+    (mixed in before their convolution base).
+    """
 
+    _scratch = ConvolutionND._scratch + ("_dense",)
+    _extra_planes = True
     #: which column of the table indexes the rows of the dense weight (0: input planes, 1: output planes)
     _dense_rows = 1
 
-    def _init_table(self, conn_table: Any, kW: int, kH: int, dW: int, dH: int) -> None:
+    def __init__(self, conn_table: Any, kW: int, kH: int, dW: int = 1, dH: int = 1,
+                 rng: int | np.random.Generator | None = None) -> None:
         table = np.asarray(conn_table)
-        self.kW, self.kH, self.dW, self.dH = kW, kH, dW, dH
         if table.ndim != 2 or table.shape[1] != 2 or len(table) == 0 or not (
                 np.issubdtype(table.dtype, np.integer) or (
                     np.issubdtype(table.dtype, np.floating) and np.all(table == np.round(table)))) or table.min() < 0:
             raise InputError(f"{type(self).__name__}: expected a connection table of shape (K, 2) holding 0-based "
                              f"plane numbers [input, output] (see nn.tables), got {table.shape} {table.dtype}")
-        self.conn_table = table.astype(np.int64)
-        self.n_input_plane, self.n_output_plane = (int(v) + 1 for v in self.conn_table.max(axis=0))
         check_at_least(self, kW=(kW, 1), kH=(kH, 1), dW=(dW, 1), dH=(dH, 1))
+        self.conn_table = table.astype(np.int64)
         pairs = self.conn_table[:, ::-1] if self._dense_rows == 1 else self.conn_table
         self._dense_index = (pairs[:, 0], pairs[:, 1])
         self._unique_pairs = len(np.unique(pairs, axis=0)) == len(pairs)
-        self.register_parameter("weight", np.empty((len(table), kH, kW)))
-        self.register_parameter("bias", np.empty(self.n_output_plane))
-        self._dense = None
+        n_input_plane, n_output_plane = (int(v) + 1 for v in self.conn_table.max(axis=0))
+        super().__init__(n_input_plane, n_output_plane, (kH, kW), (dH, dW), (0, 0), (1, 1), True, rng,
+                         weight_shape=(len(table), kH, kW))
 
     def config(self) -> dict[str, Any]:
         return {"conn_table": self.conn_table.tolist(), "kW": self.kW, "kH": self.kH, "dW": self.dW, "dH": self.dH}
@@ -64,9 +66,12 @@ class ConnectionTable(Module):
         self.bias[...] = rng.uniform(-bias_stdv, bias_stdv, self.bias.shape)
         return self
 
-    def _dense_weight(self, rows: int, columns: int) -> np.ndarray:
-        """The kernels laid into a ``(rows, columns, kH, kW)`` array, zeros where no pair is linked."""
-        shape = (rows, columns, self.kH, self.kW)
+    def _weight_matrix(self) -> np.ndarray:
+        """The kernels laid into the dense weight ``(O, C, kH, kW)`` (``(C, O, kH, kW)`` for the transposed class),
+        zeros where no pair is linked, as the base's weight matrix.
+        """
+        planes = (self.n_output_plane, self.n_input_plane)
+        shape = (planes if self._dense_rows == 1 else planes[::-1]) + (self.kH, self.kW)
         if type(self._dense) is not np.ndarray or self._dense.shape != shape or self._dense.dtype != self.weight.dtype:
             self._dense = np.empty(shape, dtype=self.weight.dtype)
         self._dense.fill(0)
@@ -74,18 +79,18 @@ class ConnectionTable(Module):
             self._dense[self._dense_index] = self.weight
         else:  # a pair linked twice: both kernels add up, as in Torch
             np.add.at(self._dense, self._dense_index, self.weight)
-        return self._dense
+        return self._dense.reshape(shape[0], -1)
 
-    def _acc_dense_gradient(self, grad: np.ndarray, scale: float) -> None:
-        """Add ``scale`` times each kernel's entry of the dense weight's gradient to ``gradWeight``."""
-        self.gradWeight += scale * grad.reshape(self._dense.shape)[self._dense_index]
+    def _acc_weight_matrix(self, a: np.ndarray, b: np.ndarray, scale: float) -> None:
+        """Add ``scale`` times each kernel's entry of the dense weight's gradient ``a @ b`` to ``gradWeight``."""
+        self.gradWeight += scale * (a @ b).reshape(self._dense.shape)[self._dense_index]
 
     def extra_repr(self) -> str:
         text = f"{self.n_input_plane} -> {self.n_output_plane}, {len(self.conn_table)} kernels {self.kW}x{self.kH}"
         return text + (f", {self.dW},{self.dH}" if self.dW != 1 or self.dH != 1 else "")
 
 
-class SpatialConvolutionMap(ConnectionTable, GemmConvolution):
+class SpatialConvolutionMap(ConnectionTable, ConvolutionND):
     """2-D convolution through a connection table (Torch's ``nn.SpatialConvolutionMap``).
 
     ``y[n, o, i, j] = b[o] + Σ_{k: table[k, 1] = o} Σ_{u, v} W[k, u, v] · x[n, table[k, 0], i·dH + u, j·dW + v]``
@@ -117,26 +122,8 @@ class SpatialConvolutionMap(ConnectionTable, GemmConvolution):
 
     """
 
-    _scratch = GemmConvolution._scratch + ("_dense",)
-    _extra_planes = True
-    padW = padH = 0
-    dilationW = dilationH = 1
 
-    def __init__(self, conn_table: Any, kW: int, kH: int, dW: int = 1, dH: int = 1,
-                 rng: int | np.random.Generator | None = None) -> None:
-        super().__init__()
-        self._init_table(conn_table, kW, kH, dW, dH)
-        self._init_buffers()
-        self.reset(rng)
-
-    def _weight_matrix(self) -> np.ndarray:
-        return self._dense_weight(self.n_output_plane, self.n_input_plane).reshape(self.n_output_plane, -1)
-
-    def _acc_weight_matrix(self, a: np.ndarray, b: np.ndarray, scale: float) -> None:
-        self._acc_dense_gradient(a @ b, scale)
-
-
-class SpatialFullConvolutionMap(ConnectionTable, TransposedConvolution):
+class SpatialFullConvolutionMap(ConnectionTable, FullConvolutionND):
     """2-D transposed ("full") convolution through a connection table (Torch's ``nn.SpatialFullConvolutionMap``):
     the adjoint of ``SpatialConvolutionMap`` with the same table, plus a bias.
 
@@ -169,20 +156,5 @@ class SpatialFullConvolutionMap(ConnectionTable, TransposedConvolution):
 
     """
 
-    _scratch = TransposedConvolution._scratch + ("_dense",)
-    _extra_planes = True
+    _table_input = False
     _dense_rows = 0
-    padW = padH = adjW = adjH = 0
-
-    def __init__(self, conn_table: Any, kW: int, kH: int, dW: int = 1, dH: int = 1,
-                 rng: int | np.random.Generator | None = None) -> None:
-        super().__init__()
-        self._init_table(conn_table, kW, kH, dW, dH)
-        self._init_buffers()
-        self.reset(rng)
-
-    def _weight_matrix(self) -> np.ndarray:
-        return self._dense_weight(self.n_input_plane, self.n_output_plane).reshape(self.n_input_plane, -1)
-
-    def _acc_weight_matrix(self, a: np.ndarray, b: np.ndarray, scale: float) -> None:
-        self._acc_dense_gradient(a @ b, scale)

@@ -2,7 +2,8 @@
 ``nn.SpatialDepthWiseConvolution`` (``multiplier`` kernels per input plane) and ``nn.SpatialSubSampling``
 (one trainable weight per plane times the sum over each window, LeNet-1's sub-sampling layer).
 
-Both use :mod:`ember.nn.conv`'s engine on batch-last planes: the depth-wise convolution copies each plane's
+Both use the engine of :mod:`ember.nn.im2col` on batch-last planes and the geometry, parameters and checks of
+:class:`ember.nn.convnd.ConvolutionBase`: the depth-wise convolution copies each plane's
 windows into ``finput`` ``(C, kH·kW, oH·oW·batch)`` and does one batched GEMM (``C`` products of
 ``(multiplier, kH·kW)`` by ``(kH·kW, oH·oW·batch)``); the sub-sampling sums the windows of a strided view
 (no copy). Their backward passes fold the window gradients back with one slice-add per kernel offset.
@@ -10,45 +11,24 @@ windows into ``finput`` ``(C, kH·kW, oH·oW·batch)`` and does one batched GEMM
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from ember.nn.conv import fold, padded_planes, unfolded
-from ember.nn.dilatedconv import check_at_least
-from ember.nn.module import Module, resized
-from ember.random import get_rng
+from ember.nn.convnd import ConvolutionBase, Planar, check_at_least
+from ember.nn.im2col import fold, interior, padded_copy, unfold, windows
+from ember.nn.module import resized
 
 
-class PlaneWise(Module):
-    """Shared input checks of the plane-by-plane modules (``n_input_plane``, ``kW``, ``kH``, ``dW``,
-    ``dH``, ``padW``, ``padH``).
-    """
-
-    def _output_size(self, input: np.ndarray) -> tuple[int, int]:
-        return ((input.shape[-2] + 2 * self.padH - self.kH) // self.dH + 1,
-                (input.shape[-1] + 2 * self.padW - self.kW) // self.dW + 1)
-
-    def checkInput(self, input: np.ndarray) -> None:
-        super().checkInput(input)
-        planes = self.n_input_plane
-        if input.ndim not in (3, 4) or input.shape[-3] != planes:
-            self.fail(f"expected input of shape ({planes}, H, W) or (batch, {planes}, H, W), got {input.shape}")
-        out_h, out_w = self._output_size(input)
-        if out_h < 1 or out_w < 1:
-            self.fail(f"input {input.shape[-2]}x{input.shape[-1]} (padded {input.shape[-2] + 2 * self.padH}x"
-                      f"{input.shape[-1] + 2 * self.padW}) is smaller than the kernel {self.kH}x{self.kW}")
-
-    def _planes_batch_last(self, gradOutput: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        """``gradOutput`` ``(batch, C·m, oH, oW)`` as ``shape`` ``(C, m, oH, oW, batch)``, in a reused buffer."""
-        g = gradOutput if gradOutput.ndim == 4 else gradOutput[None]
-        g_t = self._grad_output_t = resized(self._grad_output_t, g, shape)
-        np.copyto(g_t, g.reshape((len(g),) + shape[:-1]).transpose(1, 2, 3, 4, 0))
-        return g_t
+def planes_batch_last(gradOutput: np.ndarray, shape: tuple[int, ...], buffer: np.ndarray | None) -> np.ndarray:
+    """``gradOutput`` ``(batch, C·m, oH, oW)`` as ``shape`` ``(C, m, oH, oW, batch)``, in ``buffer`` when it fits."""
+    g = gradOutput if gradOutput.ndim == 4 else gradOutput[None]
+    g_t = resized(buffer, g, shape)
+    np.copyto(g_t, g.reshape((len(g),) + shape[:-1]).transpose(1, 2, 3, 4, 0))
+    return g_t
 
 
-class SpatialDepthWiseConvolution(PlaneWise):
+class SpatialDepthWiseConvolution(Planar, ConvolutionBase):
     """Depth-wise 2-D convolution (Torch's ``nn.SpatialDepthWiseConvolution``; PyTorch's ``Conv2d`` with
     ``groups = C`` and ``C·m`` output channels): ``m = n_output_plane`` kernels per input plane, each plane
     convolved on its own.
@@ -89,44 +69,29 @@ class SpatialDepthWiseConvolution(PlaneWise):
     def __init__(self, n_input_plane: int, n_output_plane: int, kW: int, kH: int, dW: int = 1, dH: int = 1,
                  padW: int = 0, padH: int | None = None, bias: bool = True,
                  rng: int | np.random.Generator | None = None) -> None:
-        super().__init__()
         padH = padW if padH is None else padH
-        self.n_input_plane, self.n_output_plane = n_input_plane, n_output_plane
-        self.kW, self.kH, self.dW, self.dH, self.padW, self.padH = kW, kH, dW, dH, padW, padH
         check_at_least(self, n_input_plane=(n_input_plane, 1), n_output_plane=(n_output_plane, 1), kW=(kW, 1),
                        kH=(kH, 1), dW=(dW, 1), dH=(dH, 1), padW=(padW, 0), padH=(padH, 0))
-        self.register_parameter("weight", np.empty((n_output_plane, n_input_plane, kH, kW)))
-        self.register_parameter("bias", np.empty((n_output_plane, n_input_plane)) if bias else None)
-        for name in self._scratch:
-            setattr(self, name, None)
-        self.reset(rng)
+        super().__init__(n_input_plane, n_output_plane, (kH, kW), (dH, dW), (padH, padW), (1, 1),
+                         (n_output_plane, n_input_plane, kH, kW), (n_output_plane, n_input_plane) if bias else None,
+                         rng)
 
     def config(self) -> dict[str, Any]:
         return {"n_input_plane": self.n_input_plane, "n_output_plane": self.n_output_plane, "kW": self.kW,
                 "kH": self.kH, "dW": self.dW, "dH": self.dH, "padW": self.padW, "padH": self.padH,
                 "bias": self.bias is not None}
 
-    def reset(self, rng: int | np.random.Generator | None = None, *,
-              stdv: float | None = None) -> SpatialDepthWiseConvolution:
-        """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(kW·kH·n_input_plane) unless given."""
-        rng = get_rng(rng)
-        stdv = 1.0 / math.sqrt(self.kW * self.kH * self.n_input_plane) if stdv is None else stdv
-        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
-        if self.bias is not None:
-            self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
-        return self
-
     def _kernels(self) -> np.ndarray:
         """The weight as ``C`` matrices ``(m, kH·kW)``: a ``(C, m, kH·kW)`` view."""
         return self.weight.reshape(self.n_output_plane, self.n_input_plane, -1).transpose(1, 0, 2)
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        x = input if input.ndim == 4 else input[None]
+        x = self._batch(input)
         n, planes, m = len(x), self.n_input_plane, self.n_output_plane
         out_h, out_w = self._output_size(input)
-        padded = self._padded = padded_planes(x, self.padH, self.padW, self._padded)
+        padded = self._padded = padded_copy(x, self.pad, self._padded)
         cols = self.finput = resized(self.finput, x, (planes, self.kH, self.kW, out_h, out_w, n))
-        np.copyto(cols, unfolded(padded, self.kH, self.kW, self.dH, self.dW, out_h, out_w))
+        unfold(padded, self.k, self.d, self.dil, (out_h, out_w), cols)
         out_t = self._output_t = resized(self._output_t, x, (planes, m, out_h, out_w, n))
         np.matmul(self._kernels(), cols.reshape(planes, self.kH * self.kW, -1), out=out_t.reshape(planes, m, -1))
         self.output = resized(self.output, input, input.shape[:-3] + (planes * m, out_h, out_w))
@@ -140,22 +105,20 @@ class SpatialDepthWiseConvolution(PlaneWise):
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray | None:
         if self.gradInput is None:
             return None
-        x = input if input.ndim == 4 else input[None]
-        planes, h, w = x.shape[1:]
-        g_t = self._planes_batch_last(gradOutput, self._output_t.shape)
+        x = self._batch(input)
+        planes = x.shape[1]
+        g_t = self._grad_output_t = planes_batch_last(gradOutput, self._output_t.shape, self._grad_output_t)
         grad_cols = self.fgradInput = resized(self.fgradInput, x, self.finput.shape)
         np.matmul(self._kernels().transpose(0, 2, 1), g_t.reshape(planes, self.n_output_plane, -1),
                   out=grad_cols.reshape(planes, self.kH * self.kW, -1))
-        grad = fold(grad_cols, resized(self._grad_padded, x, self._padded.shape), self.dH, self.dW)
-        self._grad_padded = grad
-        self.gradInput = resized(self.gradInput, input)
-        interior = grad[:, self.padH:self.padH + h, self.padW:self.padW + w]
-        np.copyto(self.gradInput.reshape(x.shape), interior.transpose(3, 0, 1, 2))
+        grad = self._grad_padded = fold(grad_cols, self.d, self.dil, resized(self._grad_padded, x, self._padded.shape))
+        self.gradInput = self._set_grad_input(self.gradInput, input, grad[interior(self.pad, x.shape[2:])])
         return self.gradInput
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
         planes, m = self.n_input_plane, self.n_output_plane
-        g = self._planes_batch_last(gradOutput, self._output_t.shape).reshape(planes, m, -1)
+        g_t = self._grad_output_t = planes_batch_last(gradOutput, self._output_t.shape, self._grad_output_t)
+        g = g_t.reshape(planes, m, -1)
         cols = self.finput.reshape(planes, self.kH * self.kW, -1)
         grad = np.matmul(g, cols.transpose(0, 2, 1))  # (C, m, kH·kW)
         self.gradWeight += scale * grad.transpose(1, 0, 2).reshape(self.gradWeight.shape)
@@ -163,15 +126,10 @@ class SpatialDepthWiseConvolution(PlaneWise):
             self.gradBias += scale * g.sum(axis=2).T
 
     def extra_repr(self) -> str:
-        text = f"{self.n_input_plane} -> {self.n_output_plane}, {self.kW}x{self.kH}"
-        if self.dW != 1 or self.dH != 1 or self.padW or self.padH:
-            text += f", {self.dW},{self.dH}"
-        if self.padW or self.padH:
-            text += f", {self.padW},{self.padH}"
-        return text + ("" if self.bias is not None else " without bias")
+        return self._stride_pad_repr() + ("" if self.bias is not None else " without bias")
 
 
-class SpatialSubSampling(PlaneWise):
+class SpatialSubSampling(Planar, ConvolutionBase):
     """Trainable sub-sampling of each plane (Torch's ``nn.SpatialSubSampling``): the sum over each
     ``kH × kW`` window, times a weight per plane, plus a bias per plane.
 
@@ -202,38 +160,26 @@ class SpatialSubSampling(PlaneWise):
     """
 
     _scratch = ("_sums", "_padded", "_grad_padded", "_grad_output_t")
-    padW = padH = 0
 
     def __init__(self, n_input_plane: int, kW: int, kH: int, dW: int = 1, dH: int = 1,
                  rng: int | np.random.Generator | None = None) -> None:
-        super().__init__()
-        self.n_input_plane, self.kW, self.kH, self.dW, self.dH = n_input_plane, kW, kH, dW, dH
         check_at_least(self, n_input_plane=(n_input_plane, 1), kW=(kW, 1), kH=(kH, 1), dW=(dW, 1), dH=(dH, 1))
-        self.register_parameter("weight", np.empty(n_input_plane))
-        self.register_parameter("bias", np.empty(n_input_plane))
-        for name in self._scratch:
-            setattr(self, name, None)
-        self.reset(rng)
+        super().__init__(n_input_plane, n_input_plane, (kH, kW), (dH, dW), (0, 0), (1, 1), (n_input_plane,),
+                         (n_input_plane,), rng)
 
     def config(self) -> dict[str, Any]:
         return {"n_input_plane": self.n_input_plane, "kW": self.kW, "kH": self.kH, "dW": self.dW, "dH": self.dH}
 
-    def reset(self, rng: int | np.random.Generator | None = None, *,
-              stdv: float | None = None) -> SpatialSubSampling:
-        """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(kW·kH) unless given."""
-        rng = get_rng(rng)
-        stdv = 1.0 / math.sqrt(self.kW * self.kH) if stdv is None else stdv
-        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
-        self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
-        return self
+    def _fan_in(self) -> int:
+        return self.kW * self.kH  # Torch's: one weight per plane
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        x = input if input.ndim == 4 else input[None]
+        x = self._batch(input)
         n, planes = x.shape[:2]
         out_h, out_w = self._output_size(input)
-        padded = self._padded = padded_planes(x, 0, 0, self._padded)
+        padded = self._padded = padded_copy(x, self.pad, self._padded)
         sums = self._sums = resized(self._sums, x, (planes, out_h, out_w, n))
-        np.sum(unfolded(padded, self.kH, self.kW, self.dH, self.dW, out_h, out_w), axis=(1, 2), out=sums)
+        np.sum(windows(padded, self.k, self.d, self.dil, (out_h, out_w)), axis=(1, 2), out=sums)
         self.output = resized(self.output, input, input.shape[:-2] + (out_h, out_w))
         out = self.output.reshape((n, planes, out_h, out_w))
         np.multiply(sums.transpose(3, 0, 1, 2), self.weight[:, None, None], out=out)
@@ -243,14 +189,14 @@ class SpatialSubSampling(PlaneWise):
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray | None:
         if self.gradInput is None:
             return None
-        x = input if input.ndim == 4 else input[None]
-        g_t = self._planes_batch_last(gradOutput, self._sums.shape[:1] + (1,) + self._sums.shape[1:])[:, 0]
+        x = self._batch(input)
+        g_t = self._grad_output_t = planes_batch_last(gradOutput, self._sums.shape[:1] + (1,) + self._sums.shape[1:],
+                                                      self._grad_output_t)
+        g_t = g_t[:, 0]
         g_t *= self.weight[:, None, None, None]
-        windows = np.broadcast_to(g_t[:, None, None], (len(g_t), self.kH, self.kW) + g_t.shape[1:])
-        grad = fold(windows, resized(self._grad_padded, x, self._padded.shape), self.dH, self.dW)
-        self._grad_padded = grad
-        self.gradInput = resized(self.gradInput, input)
-        np.copyto(self.gradInput.reshape(x.shape), grad.transpose(3, 0, 1, 2))
+        spread = np.broadcast_to(g_t[:, None, None], (len(g_t), self.kH, self.kW) + g_t.shape[1:])
+        grad = self._grad_padded = fold(spread, self.d, self.dil, resized(self._grad_padded, x, self._padded.shape))
+        self.gradInput = self._set_grad_input(self.gradInput, input, grad)
         return self.gradInput
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:

@@ -1,7 +1,8 @@
 """Locally connected layer: Torch's ``nn.SpatialConvolutionLocal``, a convolution whose weights are not shared
 across positions (each output pixel has its own kernel).
 
-On :mod:`ember.nn.conv`'s engine: the windows are copied position-major into ``finput``
+On the engine of :mod:`ember.nn.im2col` (geometry, parameters and initialisation from
+:class:`ember.nn.convnd.ConvolutionBase`): the windows are copied position-major into ``finput``
 ``(oH·oW, C·kH·kW, batch)``, and the forward pass is one batched GEMM (``oH·oW`` products of the
 ``(O, C·kH·kW)`` kernel of a position by its ``(C·kH·kW, batch)`` windows). The backward pass is the
 transposed batched GEMM and one slice-add per kernel offset; the weight gradient one batched GEMM.
@@ -9,18 +10,17 @@ transposed batched GEMM and one slice-add per kernel offset; the weight gradient
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from ember.nn.conv import fold, padded_planes, unfolded
-from ember.nn.dilatedconv import check_at_least
+from ember.errors import InputError
+from ember.nn.convnd import ConvolutionBase, Planar, check_at_least
+from ember.nn.im2col import fold, interior, padded_copy, windows
 from ember.nn.module import Module, resized
-from ember.random import get_rng
 
 
-class SpatialConvolutionLocal(Module):
+class SpatialConvolutionLocal(Planar, ConvolutionBase):
     """2-D locally connected layer (Torch's ``nn.SpatialConvolutionLocal``): a convolution without weight
     sharing, for inputs of one fixed size ``iH × iW``.
 
@@ -58,38 +58,25 @@ class SpatialConvolutionLocal(Module):
     def __init__(self, n_input_plane: int, n_output_plane: int, iW: int, iH: int, kW: int, kH: int, dW: int = 1,
                  dH: int = 1, padW: int = 0, padH: int | None = None,
                  rng: int | np.random.Generator | None = None) -> None:
-        super().__init__()
         padH = padW if padH is None else padH
-        self.n_input_plane, self.n_output_plane, self.iW, self.iH = n_input_plane, n_output_plane, iW, iH
-        self.kW, self.kH, self.dW, self.dH, self.padW, self.padH = kW, kH, dW, dH, padW, padH
         check_at_least(self, n_input_plane=(n_input_plane, 1), n_output_plane=(n_output_plane, 1), kW=(kW, 1),
                        kH=(kH, 1), dW=(dW, 1), dH=(dH, 1), padW=(padW, 0), padH=(padH, 0))
+        self.iW, self.iH = iW, iH
         self.oW, self.oH = (iW + 2 * padW - kW) // dW + 1, (iH + 2 * padH - kH) // dH + 1
         if self.oW < 1 or self.oH < 1:
-            self.fail(f"input {iH}x{iW} (padded {iH + 2 * padH}x{iW + 2 * padW}) is smaller than the kernel "
-                      f"{kH}x{kW}")
-        self.register_parameter("weight", np.empty((self.oH, self.oW, n_output_plane, n_input_plane, kH, kW)))
-        self.register_parameter("bias", np.empty((n_output_plane, self.oH, self.oW)))
-        for name in self._scratch:
-            setattr(self, name, None)
-        self.reset(rng)
+            raise InputError(f"SpatialConvolutionLocal: input {iH}x{iW} (padded {iH + 2 * padH}x{iW + 2 * padW}) is "
+                             f"smaller than the kernel {kH}x{kW}")
+        super().__init__(n_input_plane, n_output_plane, (kH, kW), (dH, dW), (padH, padW), (1, 1),
+                         (self.oH, self.oW, n_output_plane, n_input_plane, kH, kW), (n_output_plane, self.oH, self.oW),
+                         rng)
 
     def config(self) -> dict[str, Any]:
         return {"n_input_plane": self.n_input_plane, "n_output_plane": self.n_output_plane, "iW": self.iW,
                 "iH": self.iH, "kW": self.kW, "kH": self.kH, "dW": self.dW, "dH": self.dH, "padW": self.padW,
                 "padH": self.padH}
 
-    def reset(self, rng: int | np.random.Generator | None = None, *,
-              stdv: float | None = None) -> SpatialConvolutionLocal:
-        """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(kW·kH·n_input_plane) unless given."""
-        rng = get_rng(rng)
-        stdv = 1.0 / math.sqrt(self.kW * self.kH * self.n_input_plane) if stdv is None else stdv
-        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
-        self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
-        return self
-
     def checkInput(self, input: np.ndarray) -> None:
-        super().checkInput(input)
+        Module.checkInput(self, input)
         expected = (self.n_input_plane, self.iH, self.iW)
         if input.ndim not in (3, 4) or input.shape[-3:] != expected:
             self.fail(f"expected input of shape {expected} or (batch, {', '.join(map(str, expected))}), "
@@ -107,12 +94,12 @@ class SpatialConvolutionLocal(Module):
         return g_t.reshape(self.oH * self.oW, self.n_output_plane, -1)
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        x = input if input.ndim == 4 else input[None]
+        x = self._batch(input)
         n, (out_h, out_w), out_planes = len(x), (self.oH, self.oW), self.n_output_plane
-        padded = self._padded = padded_planes(x, self.padH, self.padW, self._padded)
-        windows = unfolded(padded, self.kH, self.kW, self.dH, self.dW, out_h, out_w)  # (C, kH, kW, oH, oW, N)
+        padded = self._padded = padded_copy(x, self.pad, self._padded)
+        view = windows(padded, self.k, self.d, self.dil, (out_h, out_w))  # (C, kH, kW, oH, oW, N)
         cols = self.finput = resized(self.finput, x, (out_h, out_w, self.n_input_plane, self.kH, self.kW, n))
-        np.copyto(cols, windows.transpose(3, 4, 0, 1, 2, 5))
+        np.copyto(cols, view.transpose(3, 4, 0, 1, 2, 5))
         out_t = self._output_t = resized(self._output_t, x, (out_h, out_w, out_planes, n))
         np.matmul(self._matrices(self.weight), cols.reshape(out_h * out_w, -1, n),
                   out=out_t.reshape(out_h * out_w, out_planes, n))
@@ -123,18 +110,14 @@ class SpatialConvolutionLocal(Module):
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray | None:
         if self.gradInput is None:
             return None
-        x = input if input.ndim == 4 else input[None]
-        h, w = x.shape[2:]
+        x = self._batch(input)
         g_t = self._batch_last(gradOutput)
         grad_cols = self.fgradInput = resized(self.fgradInput, x, self.finput.shape)
         np.matmul(self._matrices(self.weight).transpose(0, 2, 1), g_t,
                   out=grad_cols.reshape(self.oH * self.oW, -1, len(x)))
-        grad = fold(grad_cols.transpose(2, 3, 4, 0, 1, 5), resized(self._grad_padded, x, self._padded.shape),
-                    self.dH, self.dW)
-        self._grad_padded = grad
-        self.gradInput = resized(self.gradInput, input)
-        interior = grad[:, self.padH:self.padH + h, self.padW:self.padW + w]
-        np.copyto(self.gradInput.reshape(x.shape), interior.transpose(3, 0, 1, 2))
+        grad = self._grad_padded = fold(grad_cols.transpose(2, 3, 4, 0, 1, 5), self.d, self.dil,
+                                        resized(self._grad_padded, x, self._padded.shape))
+        self.gradInput = self._set_grad_input(self.gradInput, input, grad[interior(self.pad, x.shape[2:])])
         return self.gradInput
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
@@ -144,9 +127,4 @@ class SpatialConvolutionLocal(Module):
         self.gradBias += scale * g_t.sum(axis=2).T.reshape(self.gradBias.shape)
 
     def extra_repr(self) -> str:
-        text = f"{self.n_input_plane} -> {self.n_output_plane}, {self.iW}x{self.iH}, {self.kW}x{self.kH}"
-        if self.dW != 1 or self.dH != 1 or self.padW or self.padH:
-            text += f", {self.dW},{self.dH}"
-        if self.padW or self.padH:
-            text += f", {self.padW},{self.padH}"
-        return text
+        return self._stride_pad_repr().replace(", ", f", {self.iW}x{self.iH}, ", 1)  # the input size after "C -> O"

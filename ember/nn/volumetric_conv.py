@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.nn.convnd import _ConvolutionND, _FullConvolutionND
+from ember.nn.convnd import ConvolutionND, FullConvolutionND
 
 
 def _geometry(module: Any) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def _geometry(module: Any) -> dict[str, Any]:
             "bias": module.bias is not None}
 
 
-class VolumetricConvolution(_ConvolutionND):
+class VolumetricConvolution(ConvolutionND):
     """3-D convolution (cross-correlation) over volumes (Torch's ``nn.VolumetricConvolution``, PyTorch's
     ``Conv3d``).
 
@@ -58,7 +58,7 @@ class VolumetricConvolution(_ConvolutionND):
         return _geometry(self)
 
 
-class VolumetricDilatedConvolution(_ConvolutionND):
+class VolumetricDilatedConvolution(ConvolutionND):
     """``VolumetricConvolution`` whose kernel taps are ``dilationT, dilationH, dilationW`` apart (Torch's
     ``nn.VolumetricDilatedConvolution``, PyTorch's ``Conv3d(dilation=…)``):
     ``y[n, o, t, i, j] = b[o] + Σ W[o, c, u, v, w] · x̃[n, c, t·dT + u·dilationT, i·dH + v·dilationH,
@@ -80,7 +80,7 @@ class VolumetricDilatedConvolution(_ConvolutionND):
         return {**_geometry(self), "dilationT": self.dil[0], "dilationW": self.dil[2], "dilationH": self.dil[1]}
 
 
-class VolumetricFullConvolution(_FullConvolutionND):
+class VolumetricFullConvolution(FullConvolutionND):
     """Transposed 3-D convolution (Torch's ``nn.VolumetricFullConvolution``, PyTorch's ``ConvTranspose3d``):
     the adjoint of ``VolumetricConvolution``'s map from input to output, plus a bias.
 
@@ -116,7 +116,7 @@ class VolumetricFullConvolution(_FullConvolutionND):
                  adjW: int = 0, adjH: int = 0, bias: bool = True,
                  rng: int | np.random.Generator | None = None) -> None:
         super().__init__(n_input_plane, n_output_plane, (kT, kH, kW), (dT, dH, dW), (padT, padH, padW), (1, 1, 1),
-                         (adjT, adjH, adjW), bias, rng)
+                         bias, rng, adj=(adjT, adjH, adjW))
 
     def config(self) -> dict[str, Any]:
         return {**_geometry(self), "adjT": self.adj[0], "adjW": self.adj[2], "adjH": self.adj[1]}
