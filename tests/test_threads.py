@@ -21,10 +21,15 @@ def worker_blas_threads(_item) -> list[int]:
     return blas_counts()
 
 
-def test_threads_per_job_shares_the_cores_and_never_goes_below_one():
+def test_threads_per_job_shares_the_idle_cores_and_never_goes_below_one(monkeypatch):
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (0.9, 0.9, 0.9))  # this process alone
     assert threads.threads_per_job(1) == threads.cores()
     assert threads.threads_per_job(threads.cores()) == 1
     assert threads.threads_per_job(10 * threads.cores()) == 1
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (5.0 * threads.cores(),) * 3)  # a busy machine
+    assert threads.threads_per_job(1) == 1
+    with threads.blas_threads(1) as limit:
+        assert limit == 1 and set(blas_counts()) == {1}
 
 
 def test_the_limit_holds_inside_the_block_never_raises_and_is_undone():
