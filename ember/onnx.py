@@ -20,7 +20,8 @@ translating each module into ONNX operators (opset 17):
   the zero state; Sequencer around any per-row module;
 - SpatialDilatedConvolution, SpatialFullConvolution (``ConvTranspose``), SpatialDepthWiseConvolution (a grouped
   ``Conv``), SpatialDilatedMaxPooling, SpatialUpSamplingNearest (``Resize``), SpatialSoftMax,
-  SpatialLogSoftMax; GradientReversal and VolumetricDropout (identity going forward).
+  SpatialLogSoftMax; GradientReversal and VolumetricDropout (identity going forward);
+- CMul, CAdd, Add, Mul (CMul's case — broadcast, same elements, batch of examples — as the example input has it).
 
 Any other module raises :class:`ExportError` naming it and where it sits. The
 first dimension of the input is a symbolic batch size (``dynamic_batch``), and
@@ -595,6 +596,37 @@ def _sequencer(g, module, name, value, where):
                              g.const("ends", [lead], np.int64), g.const("axes", [0], np.int64)])
     shape = g.op("Concat", [leading, g.const("trailing", list(inner_value.shape[1:]), np.int64)], axis=0)
     return g.op("Reshape", [inner, shape]), inner_value.reshape(value.shape[:lead] + inner_value.shape[1:])
+
+
+# -- learned element-wise scales and shifts --------------------------------------------------------------------------
+
+@_converts(nn.CAdd)
+def _cadd(g, module, name, value):
+    return g.op("Add", [name, g.const("bias", module.bias)])  # NumPy's broadcasting is ONNX's
+
+
+@_converts(nn.Add)
+def _add(g, module, name, value):
+    return g.op("Add", [name, g.const("bias", module.bias[0] if module.scalar else module.bias)])
+
+
+@_converts(nn.Mul)
+def _mul(g, module, name, value):
+    return g.op("Mul", [name, g.const("weight", module.weight[0])])
+
+
+@_converts(nn.CMul)
+def _cmul(g, module, name, value):
+    """Torch's three cases, as the example input falls in them: broadcast, same elements, or a batch of them."""
+    weight = module.weight
+    if value.size != weight.size and value.ndim in (weight.ndim, weight.ndim + 1):
+        return g.op("Mul", [name, g.const("weight", weight)])
+    if value.size == weight.size:
+        shape, factor = list(weight.shape), weight
+    else:
+        shape, factor = [0, -1], weight.reshape(1, -1)
+    product = g.op("Mul", [g.op("Reshape", [name, g.const("shape", shape, np.int64)]), g.const("weight", factor)])
+    return g.op("Reshape", [product, g.op("Shape", [name])])
 
 
 # -- the model -------------------------------------------------------------------------------------------------------

@@ -85,7 +85,13 @@ def char_model():
     return nn.Sequential(nn.LSTM(3, 5), nn.Sequencer(nn.Sequential(nn.Linear(5, 4), nn.LogSoftMax())))
 
 
+def scales():
+    return nn.Sequential(nn.CMul(4), nn.CAdd(4), nn.Add(4), nn.Add(4, scalar=True), nn.Mul(), nn.View(-1, 2, 2),
+                         nn.CMul((1, 2, 1)), nn.CAdd((2, 1)), nn.View(-1, 4), nn.CMul((2, 1, 2)))
+
+
 CASES = {
+    "scales": (scales, (5, 4)),
     "convolutions": (convolutions, (2, 2, 7, 6)),
     "one-example-convolutions": (convolutions, (2, 7, 6)),
     "sequencer": (char_model, (6, 2, 3)),
