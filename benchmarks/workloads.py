@@ -31,12 +31,14 @@ class Workload:
 
 
 def _torch(threads: int | None):
-    """PyTorch, or the reason it cannot be used."""
+    """PyTorch on ``threads`` threads (``None``: the threads NumPy's BLAS is given by ``OPENBLAS_NUM_THREADS``,
+    else one per core, so that both sides get the same), or ``None`` where it is not installed.
+    """
     try:
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.set_num_threads(threads or int(os.environ.get("OPENBLAS_NUM_THREADS") or 0) or os.cpu_count() or 1)
     return torch
 
 
