@@ -29,3 +29,13 @@ def get_rng(rng: int | np.random.Generator | None = None) -> np.random.Generator
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
     raise TypeError(f"expected rng as an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")
+
+
+def fill_uniform(stdv: float, *arrays: np.ndarray | None, rng: int | np.random.Generator | None = None) -> None:
+    """Fill each array in place, in order, from uniform(−stdv, stdv) (Torch's default initialisation), drawing
+    from :func:`get_rng`'s generator; ``None`` entries (an absent bias) are skipped.
+    """
+    generator = get_rng(rng)
+    for array in arrays:
+        if array is not None:
+            array[...] = generator.uniform(-stdv, stdv, array.shape)

@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ember.blas import add_product
 from ember.nn.module import Module, filled, resized
-from ember.random import get_rng
+from ember.random import fill_uniform
 
 
 class SpatialConvolution(Module):
@@ -91,11 +91,8 @@ class SpatialConvolution(Module):
 
     def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> SpatialConvolution:
         """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(kW·kH·n_input_plane) unless given."""
-        rng = get_rng(rng)
         stdv = 1.0 / math.sqrt(self.kW * self.kH * self.n_input_plane) if stdv is None else stdv
-        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
-        if self.bias is not None:
-            self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
+        fill_uniform(stdv, self.weight, self.bias, rng=rng)
         return self
 
     def checkInput(self, input: np.ndarray) -> None:
@@ -226,10 +223,8 @@ class TemporalConvolution(Module):
 
     def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> TemporalConvolution:
         """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(kW·input_frame_size) unless given."""
-        rng = get_rng(rng)
         stdv = 1.0 / math.sqrt(self.kW * self.input_frame_size) if stdv is None else stdv
-        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
-        self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
+        fill_uniform(stdv, self.weight, self.bias, rng=rng)
         return self
 
     def checkInput(self, input: np.ndarray) -> None:

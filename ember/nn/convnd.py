@@ -18,7 +18,7 @@ from ember.blas import add_product
 from ember.errors import InputError
 from ember.nn.im2col import batch_first, batch_last, fold, interior, padded_copy, unfold
 from ember.nn.module import Module, resized
-from ember.random import get_rng
+from ember.random import fill_uniform
 
 _NAMES = ("T", "H", "W")
 
@@ -69,11 +69,8 @@ class ConvolutionBase(Module):
         """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(∏k · n_input_plane) unless given
         (Torch's default for the convolutions and their transposes).
         """
-        rng = get_rng(rng)
         stdv = 1.0 / math.sqrt(self._fan_in()) if stdv is None else stdv
-        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
-        if self.bias is not None:
-            self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
+        fill_uniform(stdv, self.weight, self.bias, rng=rng)
         return self
 
     def _output_size(self, input: Any) -> tuple[int, ...]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ember.blas import add_outer, add_product
 from ember.nn.module import Module, filled, resized
-from ember.random import get_rng
+from ember.random import fill_uniform, get_rng
 
 
 class Linear(Module):
@@ -55,11 +55,8 @@ class Linear(Module):
 
     def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> Linear:
         """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√n_in unless given."""
-        rng = get_rng(rng)
         stdv = 1.0 / math.sqrt(self.n_in) if stdv is None else stdv
-        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
-        if self.bias is not None:
-            self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
+        fill_uniform(stdv, self.weight, self.bias, rng=rng)
         return self
 
     def checkInput(self, input: np.ndarray) -> None:

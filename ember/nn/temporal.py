@@ -13,7 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ember.nn.module import Module, resized
-from ember.random import get_rng
+from ember.random import fill_uniform
 
 
 class _Temporal(Module):
@@ -95,10 +95,8 @@ class TemporalSubSampling(_Temporal):
 
     def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> TemporalSubSampling:
         """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√kW unless given."""
-        rng = get_rng(rng)
         stdv = 1.0 / math.sqrt(self.kW) if stdv is None else stdv
-        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
-        self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
+        fill_uniform(stdv, self.weight, self.bias, rng=rng)
         return self
 
     def checkInput(self, input: np.ndarray) -> None:
@@ -170,11 +168,8 @@ class TemporalRowConvolution(_Temporal):
     def reset(self, rng: int | np.random.Generator | None = None, *,
               stdv: float | None = None) -> TemporalRowConvolution:
         """Draw weight and bias from uniform(−stdv, stdv), stdv = 1/√(kW·input_frame_size) unless given."""
-        rng = get_rng(rng)
         stdv = 1.0 / math.sqrt(self.kW * self.input_frame_size) if stdv is None else stdv
-        self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
-        if self.bias is not None:
-            self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape)
+        fill_uniform(stdv, self.weight, self.bias, rng=rng)
         return self
 
     def checkInput(self, input: np.ndarray) -> None:
