@@ -24,6 +24,7 @@ from ember.nn.adaptive import (
     SpatialAdaptiveMaxPooling,
     SpatialLPPooling,
 )
+from ember.nn.bilinear import Bilinear
 from ember.nn.classification import (
     BCEWithLogitsCriterion,
     ClassSimplexCriterion,
@@ -49,13 +50,16 @@ from ember.nn.decorators import Collapse, Decorator, GradientReversal, NaN, Prin
 from ember.nn.depthwise import SpatialDepthWiseConvolution, SpatialSubSampling
 from ember.nn.dilated import SpatialDilatedMaxPooling, TemporalDynamicKMaxPooling, TemporalMaxPooling
 from ember.nn.dilatedconv import SpatialDilatedConvolution
+from ember.nn.distance import Cosine, Euclidean, WeightedEuclidean
 from ember.nn.dropout import Dropout, SpatialDropout
 from ember.nn.elementwise import Abs, AddConstant, Clamp, Exp, Log, MulConstant, Power, Sqrt, Square
 from ember.nn.feature import GatedLinearUnit, SpatialLogSoftMax, SpatialSoftMax
 from ember.nn.fractional import SpatialFractionalMaxPooling, VolumetricFractionalMaxPooling
 from ember.nn.graph import Node, gModule
 from ember.nn.indexing import Constant, Index, MaskedSelect, OneHot, PixelShuffle
+from ember.nn.layernorm import LayerNormalization
 from ember.nn.linear import Add, CAdd, CMul, Identity, Linear, LookupTable, Mul
+from ember.nn.linear_parts import Maxout, PartialLinear
 from ember.nn.local import SpatialConvolutionLocal
 from ember.nn.loss import (
     AbsCriterion,
@@ -126,4 +130,5 @@ from ember.nn.volumetric_conv import (
     VolumetricDilatedConvolution,
     VolumetricFullConvolution,
 )
+from ember.nn.weightnorm import LinearWeightNorm, WeightNorm
 from ember.nn.zip import CAddTensorTable, CriterionTable, MixtureTable, ZipTable, ZipTableOneToMany
