@@ -61,6 +61,11 @@ from ember.nn.layernorm import LayerNormalization
 from ember.nn.linear import Add, CAdd, CMul, Identity, Linear, LookupTable, Mul
 from ember.nn.linear_parts import Maxout, PartialLinear
 from ember.nn.local import SpatialConvolutionLocal
+from ember.nn.local_normalization import (
+    SpatialContrastiveNormalization,
+    SpatialDivisiveNormalization,
+    SpatialSubtractiveNormalization,
+)
 from ember.nn.loss import (
     AbsCriterion,
     BCECriterion,

@@ -383,11 +383,24 @@ class LookupTable(Module):
 
     Forward: ``y[..., :] = W[x[...], :]``. Backward: ``∂L/∂W[i] += scale · Σ_{k : x_k = i} g_k``
     (scattered with ``np.add.at``, so repeated indices accumulate). Indices are not
-    differentiable: ``gradInput`` is zeros shaped like the input, as Torch.
+    differentiable: ``gradInput`` is zeros shaped like the input, as Torch. An index below 0 or from
+    ``n_index`` on is refused (``InputIndexError`` naming the module).
+
+    Torch's options (PyTorch ``embedding``'s ``padding_idx``, ``max_norm``, ``norm_type``,
+    ``scale_grad_by_freq``): ``padding_value``: that row gets no gradient (its output is the row as it is;
+    PyTorch's ``nn.Embedding`` also starts it at zero, Torch does not); ``max_norm``: before each lookup, every
+    row looked up whose ``norm_type``-norm exceeds it is scaled in place by ``max_norm/(norm + 1e-7)``;
+    ``scale_grad_by_freq``: each occurrence's gradient is divided by the number of times its index occurs
+    in the input. With these the backward is, by design, not the Jacobian of the forward.
 
     Args:
         n_index: the number of rows of ``W`` (valid indices are ``0 … n_index − 1``).
         n_output: the size of each row.
+        padding_value: the row that gets no gradient (0-based; default ``None``: none). ``setPadding``.
+        max_norm: the largest norm a looked-up row keeps (default ``None``: no limit). ``setMaxNorm``.
+        norm_type: the ``p`` of that norm (default 2). ``setNormType``.
+        scale_grad_by_freq: divide gradients by the index frequencies (default ``False``).
+            ``scaleGradByFreq()`` turns it on.
         rng: generator for the initialisation (default: the library-wide one).
 
     Shape: input an integer array ``(n,)`` or ``(batch, n)``; output ``(n, n_output)`` or
@@ -402,15 +415,51 @@ class LookupTable(Module):
 
     """
 
-    def __init__(self, n_index: int, n_output: int, rng: int | np.random.Generator | None = None) -> None:
+    def __init__(self, n_index: int, n_output: int, padding_value: int | None = None, max_norm: float | None = None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         self.n_index, self.n_output = n_index, n_output
+        self.padding_value: int | None = None
+        self.max_norm: float | None = None
+        self.norm_type = 2.0
+        self.scale_grad_by_freq = bool(scale_grad_by_freq)
+        self.setPadding(padding_value).setMaxNorm(max_norm).setNormType(norm_type)
         self.register_parameter("weight", np.empty((n_index, n_output)))
         self._unsigned = np.dtype(np.uint64)
         self.reset(rng)
 
     def config(self) -> dict[str, Any]:
-        return {"n_index": self.n_index, "n_output": self.n_output}
+        return {"n_index": self.n_index, "n_output": self.n_output, "padding_value": self.padding_value,
+                "max_norm": self.max_norm, "norm_type": self.norm_type, "scale_grad_by_freq": self.scale_grad_by_freq}
+
+    def setPadding(self, padding_value: int | None) -> LookupTable:
+        """The row that gets no gradient (0-based), or ``None``; returns ``self``."""
+        if padding_value is not None and not (isinstance(padding_value, (int, np.integer))
+                                              and 0 <= padding_value < self.n_index):
+            self.fail(f"padding_value must be a row index 0 … {self.n_index - 1} or None, got {padding_value!r}",
+                      IndexError)
+        self.padding_value = None if padding_value is None else int(padding_value)
+        return self
+
+    def setMaxNorm(self, max_norm: float | None) -> LookupTable:
+        """Limit the norm of the rows looked up (``None``: no limit); returns ``self``."""
+        if max_norm is not None and not (isinstance(max_norm, (int, float, np.floating)) and max_norm > 0):
+            self.fail(f"max_norm must be a positive number or None, got {max_norm!r}")
+        self.max_norm = None if max_norm is None else float(max_norm)
+        return self
+
+    def setNormType(self, norm_type: float) -> LookupTable:
+        """The ``p`` of the norm that ``max_norm`` limits; returns ``self``."""
+        if not (isinstance(norm_type, (int, float, np.floating)) and norm_type > 0):
+            self.fail(f"norm_type must be a positive number (math.inf too), got {norm_type!r}")
+        self.norm_type = float(norm_type)
+        return self
+
+    def scaleGradByFreq(self) -> LookupTable:
+        """Divide each index's gradient by its frequency in the input (Torch's method); returns ``self``."""
+        self.scale_grad_by_freq = True
+        return self
 
     def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> LookupTable:
         """Draw the weight from normal(0, stdv²), stdv = 1 unless given."""
@@ -434,9 +483,19 @@ class LookupTable(Module):
             index = input[bad].flat[0]
             self.fail(f"index {index} out of range for {self.n_index} rows (indices are 0-based)", IndexError)
 
+    def _renorm(self, input: np.ndarray) -> None:
+        """Scale the rows looked up whose norm exceeds ``max_norm`` (in place, as Torch and PyTorch)."""
+        rows = np.unique(input)
+        norms = np.linalg.norm(self.weight[rows], ord=self.norm_type, axis=1)
+        over = norms > self.max_norm
+        if over.any():
+            self.weight[rows[over]] *= (self.max_norm / (norms[over] + 1e-7))[:, None].astype(self.weight.dtype)
+
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         if input.size and input.view(self._unsigned).max() >= self.n_index:
             self._check_range(input)
+        if self.max_norm is not None and input.size:
+            self._renorm(input)
         self.output = resized(self.output, self.weight, input.shape + (self.n_output,))
         np.take(self.weight, input, axis=0, out=self.output, mode="clip")  # range checked above
         return self.output
@@ -450,7 +509,22 @@ class LookupTable(Module):
         return self.gradInput
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
-        np.add.at(self.gradWeight, input, gradOutput if scale == 1 else scale * gradOutput)
+        if self.padding_value is None and not self.scale_grad_by_freq:
+            np.add.at(self.gradWeight, input, gradOutput if scale == 1 else scale * gradOutput)
+            return
+        rows, grads = input.ravel(), gradOutput.reshape(-1, self.n_output) * scale
+        if self.scale_grad_by_freq:
+            counts = np.bincount(rows, minlength=self.n_index)
+            grads = grads / counts[rows, None].astype(grads.dtype)
+        if self.padding_value is not None:
+            kept = rows != self.padding_value
+            rows, grads = rows[kept], grads[kept]
+        np.add.at(self.gradWeight, rows, grads)
 
     def extra_repr(self) -> str:
-        return f"{self.n_index} -> {self.n_output}"
+        options = [f"padding_value={self.padding_value}"] if self.padding_value is not None else []
+        if self.max_norm is not None:
+            options.append(f"max_norm={self.max_norm:g}" + ("" if self.norm_type == 2 else f", p={self.norm_type:g}"))
+        if self.scale_grad_by_freq:
+            options.append("scale_grad_by_freq")
+        return ", ".join([f"{self.n_index} -> {self.n_output}", *options])
