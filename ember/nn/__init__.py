@@ -103,6 +103,7 @@ from ember.nn.recurrent import GRU, LSTM, RNN, MaskZero, Recurrence, Sequencer, 
 from ember.nn.reduction import Max, Mean, Min, Sum
 from ember.nn.shape import Narrow, Replicate, Reshape, Select, Squeeze, Transpose, Unsqueeze, View
 from ember.nn.smooth import CELU, GELU, SELU, Mish, SiLU
+from ember.nn.sparse import IndexLinear, SparseLinear
 from ember.nn.table import (
     CAddTable,
     CDivTable,
