@@ -191,8 +191,11 @@ class SpatialContrastiveNormalization(Module):
     def config(self) -> dict[str, Any]:
         return self.divisive.config()
 
-    def children(self) -> list[Module]:
-        return [self.subtractive, self.divisive]
+    def clearState(self) -> Module:
+        # the two stages are built from the configuration, not children (nothing in them to train, save or switch)
+        self.subtractive.clearState()
+        self.divisive.clearState()
+        return super().clearState()
 
     def checkInput(self, input: np.ndarray) -> None:
         self.subtractive.checkInput(input)
