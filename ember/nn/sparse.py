@@ -122,7 +122,7 @@ class SparseLinear(_SparseAffine):
                 self.fail(f"expected (index, value) rows of shape (nnz, 2), (batch, nnz, 2) or a list of (nnz, 2) "
                           f"arrays, got {array.shape}")
 
-    def _flat(self, input: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    def _pairs(self, input: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """(example, index, value) per pair, and the number of examples."""
         if isinstance(input, list):
             pairs = np.concatenate(input) if len(input) > 1 else input[0]
@@ -141,7 +141,7 @@ class SparseLinear(_SparseAffine):
         return examples, indices, pairs[:, 1], n_examples
 
     def updateOutput(self, input: Any) -> np.ndarray:
-        examples, indices, values, n_examples = self._flat(input)
+        examples, indices, values, n_examples = self._pairs(input)
         out = self._affine(examples, indices, values, n_examples)
         batch = isinstance(input, list) or input.ndim == 3
         self.output = out if batch else out[0]
@@ -169,16 +169,23 @@ class SparseLinear(_SparseAffine):
 
 
 class IndexLinear(_SparseAffine):
-    """``y = Σ_k v_k W[i_k + keys_offset] + b`` for sparse inputs given as keys and values
-    (Torch's ``nn.IndexLinear``, without its ``normalize`` option).
+    """``y = Σ_k u_k W[i_k] + b`` for sparse inputs given as keys and values (Torch's ``nn.IndexLinear``),
+    ``i_k`` the key plus ``keys_offset``; ``u_k = v_k``, or with ``normalize``:
+    ``u_k = v_k / m_{i_k} + c_{i_k}`` (``sign(v_k) + c_{i_k}`` where ``|v_k| > m_{i_k}``), ``m_i`` the largest
+    ``|v|`` seen for feature ``i`` in training (updated before use, so training never clamps) and ``c_i`` a
+    learned per-feature bias.
 
-    Backward: ``∂L/∂v_k = g · W[i_k]`` (keys and sizes get zeros); ``∂L/∂W[i_k] += scale · v_k g``;
+    Backward: ``∂L/∂v_k = g · W[i_k]`` (times ``1/m_{i_k}``, or 0 where clamped, with ``normalize``; keys
+    and sizes get zeros); ``∂L/∂W[i_k] += scale · u_k g``; ``∂L/∂c_{i_k} += scale · g · W[i_k]``;
     ``∂L/∂b += scale · Σ_batch g``.
 
     Args:
         n_in: the number of features (rows of ``W``).
         n_out: size of each output example.
         keys_offset: added to every key to give its row (Torch's ``keysOffset``, default 0).
+        normalize: normalise the values per feature, as above (default ``False``). Torch keeps ``m``, its
+            inverse, an update scale and ``c`` in four extra columns of ``weight``; ember keeps ``m`` in the
+            buffer ``max_abs`` and ``c`` in the parameter ``shift``.
         rng: if given, the weights are drawn as :meth:`reset` draws them; else they start at zero, as Torch's.
 
     Shape, Torch's three forms: ``[keys, values]`` (two 1-D arrays, one example, output ``(n_out,)``);
@@ -191,30 +198,53 @@ class IndexLinear(_SparseAffine):
 
     """
 
-    def __init__(self, n_in: int, n_out: int, keys_offset: int = 0,
+    _scratch = ("_examples", "_indices", "_normalised", "_slope")
+
+    def __init__(self, n_in: int, n_out: int, keys_offset: int = 0, normalize: bool = False,
                  rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
-        self.n_in, self.n_out, self.keys_offset = n_in, n_out, int(keys_offset)
+        self.n_in, self.n_out, self.keys_offset, self.normalize = n_in, n_out, int(keys_offset), bool(normalize)
         self._examples: np.ndarray | None = None
         self._indices: np.ndarray | None = None
+        self._normalised: np.ndarray | None = None  # u
+        self._slope: np.ndarray | None = None  # ∂u/∂v
         self.gradInput: Any = []
         self.register_parameter("weight", np.zeros((n_in, n_out)))
         self.register_parameter("bias", np.zeros(n_out))
+        self.register_parameter("shift", np.zeros(n_in) if self.normalize else None)
+        self.register_buffer("max_abs", np.zeros(n_in) if self.normalize else None)
         if rng is not None:
             self.reset(rng)
 
     def config(self) -> dict[str, Any]:
-        return {"n_in": self.n_in, "n_out": self.n_out, "keys_offset": self.keys_offset}
+        return {"n_in": self.n_in, "n_out": self.n_out, "keys_offset": self.keys_offset, "normalize": self.normalize}
 
     def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> IndexLinear:
         """Draw the weight from uniform(−stdv, stdv), stdv = 1/√n_out unless given (Torch divides by
-        ``weight:size(2)``), and the bias from the same times 1e-6.
+        ``weight:size(2)``, which is n_out + 4 with ``normalize``), and the bias from the same times 1e-6;
+        ``max_abs`` and ``shift`` ← 0.
         """
         rng = get_rng(rng)
-        stdv = 1.0 / math.sqrt(self.n_out) if stdv is None else stdv
+        stdv = 1.0 / math.sqrt(self.n_out + (4 if self.normalize else 0)) if stdv is None else stdv
         self.weight[...] = rng.uniform(-stdv, stdv, self.weight.shape)
         self.bias[...] = rng.uniform(-stdv, stdv, self.bias.shape) * 1e-6
+        if self.normalize:
+            self.max_abs[...] = 0.0
+            self.shift[...] = 0.0
         return self
+
+    def _normalised_values(self, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``u`` (see the class docstring); ``max_abs`` grows first in training."""
+        if not self.normalize:
+            return values
+        magnitude = np.abs(values)
+        if self.train:
+            np.maximum.at(self.max_abs, indices, magnitude)
+        largest = self.max_abs[indices]
+        inverse = np.divide(1.0, largest, out=np.zeros_like(largest), where=largest > 0)
+        clamped = magnitude > largest
+        self._slope = np.where(clamped, 0.0, inverse).astype(values.dtype)
+        return np.where(clamped, np.sign(values), values * inverse) + self.shift[indices]
 
     def _rows(self) -> np.ndarray:
         return self.weight
@@ -256,7 +286,8 @@ class IndexLinear(_SparseAffine):
         indices = flat_keys.astype(np.intp) + self.keys_offset
         self._check_indices(indices)
         examples = np.repeat(np.arange(len(counts)), counts)
-        out = self._affine(examples, indices, flat_values, len(counts))
+        self._normalised = self._normalised_values(indices, flat_values)
+        out = self._affine(examples, indices, self._normalised, len(counts))
         single = sizes is None and not isinstance(input[0], list)
         self.output = out[0] if single else out
         return self.output
@@ -264,6 +295,8 @@ class IndexLinear(_SparseAffine):
     def updateGradInput(self, input: Any, gradOutput: np.ndarray) -> list[Any]:
         keys, values, sizes = self._parts(input)
         grads = self._grad_values(gradOutput)
+        if self.normalize:
+            grads = grads * self._slope
         zeros = [np.zeros(k.shape, dtype=grads.dtype) for k in keys]
         if isinstance(input[0], list):
             self.gradInput = [zeros, np.split(grads, np.cumsum([len(v) for v in values])[:-1])]
@@ -274,8 +307,10 @@ class IndexLinear(_SparseAffine):
         return self.gradInput
 
     def accGradParameters(self, input: Any, gradOutput: np.ndarray, scale: float = 1.0) -> None:
-        _, values, _ = self._parts(input)
-        self._acc(np.concatenate(values) if len(values) > 1 else values[0], gradOutput, scale)
+        if self.normalize:
+            np.add.at(self.gradShift, self._indices, scale * self._grad_values(gradOutput))
+        self._acc(self._normalised, gradOutput, scale)
 
     def extra_repr(self) -> str:
-        return f"{self.n_in} -> {self.n_out}" + (f", keys_offset={self.keys_offset}" if self.keys_offset else "")
+        return (f"{self.n_in} -> {self.n_out}" + (f", keys_offset={self.keys_offset}" if self.keys_offset else "")
+                + (", normalize" if self.normalize else ""))

@@ -39,3 +39,17 @@ CASES = [
          lambda rng: [[np.array([2, 7]), np.array([3, 3, 4])], [rng.standard_normal(2), rng.standard_normal(3)]],
          per_example=False),
 ]
+
+
+def _normalized(rng):
+    """IndexLinear(normalize=True) after one training pass has set max_abs, then evaluated: in training
+    the forward changes max_abs, so finite differences need the evaluation mode (clamping included)."""
+    module = nn.IndexLinear(6, 3, normalize=True, rng=rng)
+    module.shift[...] = rng.standard_normal(6)
+    module.forward([np.arange(6), np.array([1.5, -1.0, 2.0, 0.8, -1.2, 1.1])])
+    return module.evaluate()
+
+
+CASES += [
+    Case("IndexLinear(normalize=True)", _normalized, _keys_values, _flat_batch, per_example=False),
+]

@@ -96,3 +96,27 @@ def test_index_linear_starts_at_zero_as_torch_and_refuses_bad_keys():
         module.forward([np.array([1.0, 2.0]), np.ones(2)])
     with pytest.raises(InputError, match="IndexLinear.*sizes"):
         module.forward([np.array([1, 2]), np.ones(2), np.array([3])])
+
+
+def test_index_linear_normalize_is_torch_s_max_normalisation(torch):
+    module = nn.IndexLinear(5, 2, normalize=True, rng=0)
+    module.shift[...] = [0.1, -0.2, 0.3, 0.0, 0.5]
+    keys, values = np.array([0, 3, 0, 4]), np.array([2.0, -0.5, -4.0, 0.0])
+    module.forward([keys, values])  # training: the largest |v| per feature so far, updated before use
+    np.testing.assert_array_equal(module.max_abs, [4.0, 0.0, 0.0, 0.5, 0.0])
+    module.evaluate()
+    values = np.array([1.0, -0.25, -6.0, 3.0])  # -6 on feature 0 and 3 on feature 4 (max 0) are clamped to ±1
+    weight = torch.from_numpy(module.weight.copy()).requires_grad_(True)
+    shift = torch.from_numpy(module.shift.copy()).requires_grad_(True)
+    values_t = torch.from_numpy(values).requires_grad_(True)
+    largest = torch.from_numpy(module.max_abs[keys])
+    inverse = torch.where(largest > 0, 1 / largest, torch.zeros_like(largest))
+    unit = torch.where(values_t.abs() > largest, torch.sign(values_t), values_t * inverse) + shift[keys]
+    out_t = (weight[keys] * unit[:, None]).sum(dim=0) + torch.from_numpy(module.bias)
+    grad_out = np.array([0.7, -1.3])
+    grads_t = torch.autograd.grad(out_t, (values_t, weight, shift), torch.from_numpy(grad_out))
+    np.testing.assert_allclose(module.forward([keys, values]), out_t.detach().numpy(), rtol=1e-12)
+    grad_in = module.backward([keys, values], grad_out)
+    for mine, theirs in zip((grad_in[1], module.gradWeight, module.gradShift), grads_t):
+        np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(module.max_abs, [4.0, 0.0, 0.0, 0.5, 0.0])  # evaluation keeps it
