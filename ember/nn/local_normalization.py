@@ -43,12 +43,13 @@ class _Local(Module):
     def __init__(self, n_input_plane: int = 1, kernel: Any = None) -> None:
         super().__init__()
         self.n_input_plane = n_input_plane
-        self.kernel, self._weights = _kernel(type(self).__name__, kernel)
-        self._weights = self._weights / n_input_plane
+        given, weights = _kernel(type(self).__name__, kernel)
+        self.register_buffer("kernel", given)  # (also in config(): saved either way)
+        self._weights = weights / n_input_plane
         self._coef: np.ndarray | None = None
 
     def config(self) -> dict[str, Any]:
-        return {"n_input_plane": self.n_input_plane, "kernel": self.kernel.tolist()}
+        return {"n_input_plane": self.n_input_plane, "kernel": np.asarray(self.kernel, dtype=np.float64).tolist()}
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
@@ -184,9 +185,9 @@ class SpatialContrastiveNormalization(Module):
         super().__init__()
         self.subtractive = SpatialSubtractiveNormalization(n_input_plane, kernel)
         self.divisive = SpatialDivisiveNormalization(n_input_plane, kernel, threshold, thresval)
-        divisive = self.divisive
-        self.n_input_plane, self.kernel = divisive.n_input_plane, divisive.kernel
-        self.threshold, self.thresval = divisive.threshold, divisive.thresval
+        self.n_input_plane = n_input_plane
+        self.threshold, self.thresval = self.divisive.threshold, self.divisive.thresval
+        self.register_buffer("kernel", self.divisive.kernel.copy())
 
     def config(self) -> dict[str, Any]:
         return self.divisive.config()
