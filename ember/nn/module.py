@@ -213,7 +213,7 @@ class Module:
     def __getstate__(self) -> dict[str, Any]:
         """The state to copy or pickle: all but the cached flat storage (a copy flattens its own)."""
         state = self.__dict__.copy()
-        state.pop("_flat", None)
+        state.pop("_flat_storage_cache", None)
         return state
 
     def recheck(self) -> None:
@@ -535,7 +535,7 @@ class Module:
         (a caller's reference, a ``sharedClone`` outside the tree, an optimizer's state keep the arrays
         where they are, and the two methods then walk the tree as Torch does).
         """
-        storage = self.__dict__.get("_flat")
+        storage = self.__dict__.get("_flat_storage_cache")
         if storage is not None and storage.valid():
             return storage
         slots = list(self._parameter_slots())
@@ -548,7 +548,7 @@ class Module:
             if flat is None and self._movable(slots):
                 flat = self.getParameters()
         storage = _FlatStorage(self, flat)
-        self._flat = storage
+        self._flat_storage_cache = storage
         return storage
 
     @staticmethod

@@ -135,3 +135,14 @@ def test_a_parameter_declared_after_flattening_is_trained():
     scale.gradScale[...] = 1.0
     net.updateParameters(0.5)
     np.testing.assert_array_equal(scale.scale, [0.5, 0.5])
+
+
+def test_a_module_with_its_own_private_flat_attribute_still_updates_and_zeroes():
+    """The cache's attribute name is the base class's own: a module's ``_flat`` (an index array, say) is left alone."""
+    pooling = nn.SpatialMaxPooling(2, 2, 2, 2)
+    unpooling = nn.SpatialMaxUnpooling(pooling)
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 4))
+    unpooling.zeroGradParameters()
+    unpooling.forward(pooling.forward(x))
+    unpooling.zeroGradParameters()
+    unpooling.updateParameters(0.1)
