@@ -113,7 +113,8 @@ class ConvolutionBase(Module):
         grad = resized(previous, array)
         grad_in = grad.reshape((grad_t.shape[-1],) + array.shape[-self.n_dims - 1:])
         np.copyto(grad_in[:, :self.n_input_plane], batch_first(grad_t))
-        grad_in[:, self.n_input_plane:] = 0
+        if self._extra_planes:
+            grad_in[:, self.n_input_plane:] = 0
         return grad
 
     def extra_repr(self) -> str:

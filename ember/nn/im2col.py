@@ -73,6 +73,6 @@ def fold(cols: np.ndarray, d: tuple[int, ...], dil: tuple[int, ...], target: np.
     per_axis = [[slice(u * dl, u * dl + (o - 1) * s + 1, s) for u in range(kk)]
                 for kk, dl, o, s in zip(k, dil, out, d)]
     target.fill(0)
-    for offset, region in zip(np.ndindex(*k), itertools.product(*per_axis)):
+    for offset, region in zip(itertools.product(*map(range, k)), itertools.product(*per_axis)):
         target[(slice(None),) + region] += cols[(slice(None),) + offset]
     return target
