@@ -21,6 +21,11 @@ one starts fresh, and padded steps receive and pass on no gradient.
 Backward runs through time in reverse: per step, the gradient reaching the state is the
 output's gradient plus what the next step sends back; parameter gradients are then
 summed over all steps in one product each.
+
+Compiled steps: where numba is installed (``pip install 'ember[fast]'``), LSTM forward and backward and
+the tanh RNN's backward run the element-wise work of each step as one compiled loop
+(``ember.nn.recurrent_kernels``, the same numbers as the NumPy path); a layer's ``compiled`` attribute
+chooses (``None``: when numba is installed, ``False``: NumPy, ``True``: compiled or ``ImportError``).
 """
 
 from __future__ import annotations
@@ -35,6 +40,22 @@ from ember.blas import add_product, add_scaled
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module, filled, resized
 from ember.random import get_rng
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_kernels: Any = None  # ember.nn.recurrent_kernels once imported; False where numba is absent
+
+
+def compiled_kernels() -> Any:
+    """``ember.nn.recurrent_kernels`` (importing numba on the first call), or ``None`` where numba is absent."""
+    global _kernels
+    if _kernels is None:
+        try:
+            from ember.nn import recurrent_kernels
+            _kernels = recurrent_kernels
+        except ImportError:
+            _kernels = False
+    return _kernels or None
 
 
 def _sigmoid(x: np.ndarray) -> None:
@@ -163,7 +184,7 @@ class _Recurrent(Module):
                 self.fail(f"mask of shape {mask.shape} for a sequence of shape {x.shape}")
             keep = mask[:, :, None].astype(x.dtype)
         self._prepare(x)
-        for t in range(t_len):
+        for t in range(0 if mask is None and self._forward_compiled(states) else t_len):
             self._step(t, states)
             if mask is not None:
                 for k in range(self._n_states):
@@ -185,8 +206,20 @@ class _Recurrent(Module):
 
     # -- backward ---------------------------------------------------------------------------------
 
+    def _forward_compiled(self, states: list[np.ndarray]) -> bool:
+        """Run forward through time with compiled steps (no mask), writing ``states[k][1:]``; ``False`` where this
+        layer has none (or they are off): then :meth:`_step` runs for each step.
+        """
+        return False
+
     def _prepare_back(self, x: np.ndarray) -> None:
         """Work for all steps at once before backward through time (nothing by default)."""
+
+    def _back_compiled(self, g: np.ndarray, d: list[np.ndarray]) -> bool:
+        """Run backward through time with compiled steps, leaving ∂L/∂(initial states) in ``d``; ``False`` where
+        this layer has none (or they are off): then the NumPy steps run.
+        """
+        return False
 
     def updateGradInput(self, input: Any, gradOutput: np.ndarray) -> Any:
         x = (input[0] if self._given else input)
@@ -198,7 +231,10 @@ class _Recurrent(Module):
             d[k] = resized(d[k], x, (n, self.hidden_size))
             d[k].fill(0)
         mask = self._mask
-        self._prepare_back(x)
+        if mask is None and self._back_compiled(g, d):
+            t_len = 0  # the compiled steps ran through time
+        else:
+            self._prepare_back(x)
         for t in range(t_len - 1, -1, -1):
             np.add(d[0], g[t], out=d[0]) if mask is None else np.add(d[0], g[t] * self._keep[t], out=d[0])
             if mask is None:
@@ -260,6 +296,9 @@ class _Cell(_Recurrent):
 
     _n_gates = 1
     _scratch = _Recurrent._scratch + ("_gates", "_d_gates", "_grad_x")
+    #: the compiled steps (see the module docstring): ``None`` when numba is installed, ``False`` NumPy's, ``True``
+    #: compiled or ``ImportError``. Set on a layer (``lstm.compiled = False``) or on the class.
+    compiled: bool | None = None
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator | None = None) -> None:
         super().__init__()
@@ -288,13 +327,25 @@ class _Cell(_Recurrent):
             array[...] = generator.uniform(-stdv, stdv, array.shape)
         return self
 
-    def _project(self, x: np.ndarray, bias: np.ndarray, weight_t: np.ndarray | None = None) -> np.ndarray:
-        """``x W_ihᵀ + bias`` for all steps at once, as ``(T, N, G·H)``: one GEMM (``weight_t``: W_ihᵀ given)."""
+    def _kernels_for(self, x: np.ndarray) -> Any:
+        """The compiled kernels to use for ``x`` (float32/float64), or ``None``: NumPy's steps."""
+        if self.compiled is False or x.dtype not in _FLOATS:
+            return None
+        kernels = compiled_kernels()
+        if kernels is None and self.compiled:
+            raise ImportError(f"{type(self).__name__}.compiled = True needs numba: pip install 'ember[fast]'")
+        return kernels
+
+    def _project(self, x: np.ndarray, bias: np.ndarray | None, weight_t: np.ndarray | None = None) -> np.ndarray:
+        """``x W_ihᵀ + bias`` for all steps at once, as ``(T, N, G·H)``: one GEMM (``weight_t``: W_ihᵀ given;
+        ``bias`` ``None``: added later).
+        """
         t_len, n, f = x.shape
         self._gates = resized(self._gates, x, (t_len, n, self._n_gates * self.hidden_size))
         flat = self._gates.reshape(t_len * n, -1)
         np.matmul(x.reshape(t_len * n, f), self.weight_ih.T if weight_t is None else weight_t, out=flat)
-        flat += bias
+        if bias is not None:
+            flat += bias
         return self._gates
 
     def _d_gates_buffer(self, x: np.ndarray) -> np.ndarray:
@@ -354,6 +405,16 @@ class RNN(_Cell):
         self._project(x, self.bias_ih + self.bias_hh)
         self._d_gates_buffer(x)
 
+    def _back_compiled(self, g: np.ndarray, d: list[np.ndarray]) -> bool:
+        kernels = self._kernels_for(g) if self.nonlinearity == "tanh" and g.dtype == d[0].dtype else None
+        if kernels is None:
+            return False
+        g, states, delta, weight = np.ascontiguousarray(g), self._states[0], self._d_gates, self.weight_hh
+        for t in range(g.shape[0] - 1, -1, -1):
+            kernels.rnn_tanh_backward(d[0], g[t], states[t + 1], delta[t])
+            np.matmul(delta[t], weight, out=d[0])
+        return True
+
     def _step(self, t: int, states: list[np.ndarray]) -> None:
         a = self._gates[t]
         a += states[0][t] @ self.weight_hh.T
@@ -405,7 +466,7 @@ class LSTM(_Cell):
     _gate_names = ("i (input)", "f (forget)", "g (cell)", "o (output)")
     _state_names_given = ("h0", "c0")
     _scratch = _Cell._scratch + ("cell", "_tanh_c", "_half", "_shift", "_w_ih_t", "_w_hh_t", "_hh", "_ig", "_d_act",
-                                 "_d_tanh_c", "_dc")
+                                 "_d_tanh_c", "_dc", "_bias")
 
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator | None = None) -> None:
         super().__init__(input_size, hidden_size, rng=rng)
@@ -413,6 +474,8 @@ class LSTM(_Cell):
         self.cell: np.ndarray | None = None
         self._tanh_c = self._half = self._shift = self._w_ih_t = self._w_hh_t = self._hh = self._ig = None
         self._d_act = self._d_tanh_c = self._dc = None
+        self._compiled_steps = False
+        self._bias: Any = None
 
     def _initial_given(self) -> list[np.ndarray | None]:
         return [self.h0, self.c0]
@@ -433,12 +496,30 @@ class LSTM(_Cell):
         bias *= self._half
         self._w_ih_t = resized(self._w_ih_t, x, (self.input_size, rows))
         np.multiply(self.weight_ih.T, self._half, out=self._w_ih_t)
-        self._project(x, bias, self._w_ih_t)
+        self._compiled_steps = self._kernels_for(x) is not None
+        self._bias = bias if self._compiled_steps and self._mask is None else None  # (added step by step)
+        self._project(x, None if self._bias is not None else bias, self._w_ih_t)
         self._w_hh_t = resized(self._w_hh_t, x, (h, rows))
         np.multiply(self.weight_hh.T, self._half, out=self._w_hh_t)
         self._hh = resized(self._hh, x, (x.shape[1], rows))
         self._ig = resized(self._ig, x, (x.shape[1], h))
         self._tanh_c = resized(self._tanh_c, x, x.shape[:2] + (h,))
+
+    def _forward_compiled(self, states: list[np.ndarray]) -> bool:
+        if self._bias is None:
+            return False
+        kernels, h, gates, hh, w_hh_t = _kernels, self.hidden_size, self._gates, self._hh, self._w_hh_t
+        bias, half, shift, hidden, cells, tanh_c = self._bias, self._half, self._shift, states[0], states[1], self._tanh_c
+        outputs, matmul, tanh, multiply = gates[:, :, 3 * h:], np.matmul, np.tanh, np.multiply
+        for t in range(gates.shape[0]):
+            a, tc = gates[t], tanh_c[t]
+            matmul(hidden[t], w_hh_t, out=hh)
+            kernels.add_bias_hidden(a, bias, hh)  # (x W_ihᵀ + b) + h W_hhᵀ, as the NumPy path sums
+            tanh(a, out=a)
+            kernels.lstm_forward(a, half, shift, cells[t], cells[t + 1])
+            tanh(cells[t + 1], out=tc)
+            multiply(outputs[t], tc, out=hidden[t + 1])
+        return True
 
     def _step(self, t: int, states: list[np.ndarray]) -> None:
         h = self.hidden_size
@@ -446,6 +527,11 @@ class LSTM(_Cell):
         np.matmul(states[0][t], self._w_hh_t, out=self._hh)
         gates += self._hh
         np.tanh(gates, out=gates)
+        if self._compiled_steps:  # the affine part of σ and the cell update in one compiled loop
+            _kernels.lstm_forward(gates, self._half, self._shift, states[1][t], states[1][t + 1])
+            np.tanh(states[1][t + 1], out=tanh_c)
+            np.multiply(gates[:, 3 * h:], tanh_c, out=states[0][t + 1])
+            return
         gates *= self._half
         gates += self._shift
         i, f, g, o = gates[:, :h], gates[:, h:2 * h], gates[:, 2 * h:3 * h], gates[:, 3 * h:]
@@ -473,6 +559,17 @@ class LSTM(_Cell):
         np.subtract(1.0, d_tanh_c, out=d_tanh_c)
         d_tanh_c *= gates[..., 3 * h:]
         self._dc = resized(self._dc, x, (x.shape[1], h))
+
+    def _back_compiled(self, g: np.ndarray, d: list[np.ndarray]) -> bool:
+        kernels = self._kernels_for(g) if g.dtype == d[0].dtype else None
+        if kernels is None:
+            return False
+        g, gates, cells, tanh_c = np.ascontiguousarray(g), self._gates, self._states[1], self._tanh_c
+        delta, weight = self._d_gates_buffer(g), self.weight_hh
+        for t in range(g.shape[0] - 1, -1, -1):
+            kernels.lstm_backward(d[0], d[1], g[t], gates[t], cells[t], tanh_c[t], delta[t])
+            np.matmul(delta[t], weight, out=d[0])
+        return True
 
     def _step_back(self, t: int, d: list[np.ndarray]) -> list[np.ndarray]:
         """Write ∂L/∂h_{t−1} and ∂L/∂c_{t−1} into ``d`` (which holds ∂L/∂h_t and ∂L/∂c_t) and return it."""
