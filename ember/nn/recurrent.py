@@ -41,7 +41,6 @@ from ember.nn.criterion import Criterion
 from ember.nn.module import Module, filled, resized
 from ember.random import get_rng
 
-
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _kernels: Any = None  # ember.nn.recurrent_kernels once imported; False where numba is absent
 
@@ -327,9 +326,13 @@ class _Cell(_Recurrent):
             array[...] = generator.uniform(-stdv, stdv, array.shape)
         return self
 
-    def _kernels_for(self, x: np.ndarray) -> Any:
-        """The compiled kernels to use for ``x`` (float32/float64), or ``None``: NumPy's steps."""
-        if self.compiled is False or x.dtype not in _FLOATS:
+    def _kernels_for(self, x: np.ndarray, *replaced: Any) -> Any:
+        """The compiled kernels to use for ``x`` (float32/float64), or ``None``: NumPy's steps, also where a
+        subclass overrides one of the ``replaced`` methods (a student's ``_step_back``, say), whose work the
+        compiled loop does instead.
+        """
+        if self.compiled is False or x.dtype not in _FLOATS \
+                or any(getattr(type(self), method.__name__) is not method for method in replaced):
             return None
         kernels = compiled_kernels()
         if kernels is None and self.compiled:
@@ -406,7 +409,8 @@ class RNN(_Cell):
         self._d_gates_buffer(x)
 
     def _back_compiled(self, g: np.ndarray, d: list[np.ndarray]) -> bool:
-        kernels = self._kernels_for(g) if self.nonlinearity == "tanh" and g.dtype == d[0].dtype else None
+        usable = self.nonlinearity == "tanh" and g.dtype == d[0].dtype
+        kernels = self._kernels_for(g, RNN._step_back, RNN._prepare_back) if usable else None
         if kernels is None:
             return False
         g, states, delta, weight = np.ascontiguousarray(g), self._states[0], self._d_gates, self.weight_hh
@@ -496,7 +500,7 @@ class LSTM(_Cell):
         bias *= self._half
         self._w_ih_t = resized(self._w_ih_t, x, (self.input_size, rows))
         np.multiply(self.weight_ih.T, self._half, out=self._w_ih_t)
-        self._compiled_steps = self._kernels_for(x) is not None
+        self._compiled_steps = self._kernels_for(x, LSTM._step) is not None
         self._bias = bias if self._compiled_steps and self._mask is None else None  # (added step by step)
         self._project(x, None if self._bias is not None else bias, self._w_ih_t)
         self._w_hh_t = resized(self._w_hh_t, x, (h, rows))
@@ -509,8 +513,9 @@ class LSTM(_Cell):
         if self._bias is None:
             return False
         kernels, h, gates, hh, w_hh_t = _kernels, self.hidden_size, self._gates, self._hh, self._w_hh_t
-        bias, half, shift, hidden, cells, tanh_c = self._bias, self._half, self._shift, states[0], states[1], self._tanh_c
-        outputs, matmul, tanh, multiply = gates[:, :, 3 * h:], np.matmul, np.tanh, np.multiply
+        bias, half, shift, tanh_c = self._bias, self._half, self._shift, self._tanh_c
+        hidden, cells, outputs = states[0], states[1], gates[:, :, 3 * h:]
+        matmul, tanh, multiply = np.matmul, np.tanh, np.multiply
         for t in range(gates.shape[0]):
             a, tc = gates[t], tanh_c[t]
             matmul(hidden[t], w_hh_t, out=hh)
@@ -561,7 +566,7 @@ class LSTM(_Cell):
         self._dc = resized(self._dc, x, (x.shape[1], h))
 
     def _back_compiled(self, g: np.ndarray, d: list[np.ndarray]) -> bool:
-        kernels = self._kernels_for(g) if g.dtype == d[0].dtype else None
+        kernels = self._kernels_for(g, LSTM._step_back, LSTM._prepare_back) if g.dtype == d[0].dtype else None
         if kernels is None:
             return False
         g, gates, cells, tanh_c = np.ascontiguousarray(g), self._gates, self._states[1], self._tanh_c

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from numba import njit
 
-
 # Each loop runs over one row's contiguous slices (1-D views): numba then vectorises it, where indexing
 # the 2-D arrays by (row, j) did not (11.5 against 3.7 µs for the backward step at 32 × 128 in float32).
 
