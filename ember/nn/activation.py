@@ -59,7 +59,7 @@ class Tanh(Module):
 
 
 class Threshold(Module):
-    """``y = x if x > threshold else value`` (Torch's ``nn.Threshold``).
+    """``y = value if x <= threshold else x`` (Torch's ``nn.Threshold``; a NaN stays NaN).
 
     Backward: ``∂L/∂x = g · 1[x > threshold]``.
 
@@ -78,8 +78,8 @@ class Threshold(Module):
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         out = self.output = resized(self.output, input)
-        out.fill(self.value)
-        np.copyto(out, input, where=input > self.threshold)
+        np.copyto(out, input)
+        np.copyto(out, self.value, where=input <= self.threshold)  # a NaN stays NaN, as in Torch
         return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:

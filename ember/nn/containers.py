@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.errors import EmberError
+from ember.errors import EmberError, InputError, InputTypeError
 from ember.nn.module import Module, resized
 from ember.random import get_rng
 
@@ -90,10 +90,23 @@ class Container(Module):
 
     def add(self, module: Module) -> Container:
         """Append ``module`` and return the container (so calls chain)."""
-        if not isinstance(module, Module):
-            self.fail(f"expected a Module to add, got {type(module).__name__}", TypeError)
+        self._refuse_repeat(module, "add")
         self.modules.append(module)
         return self
+
+    def _refuse_repeat(self, module: Any, how: str) -> None:
+        """Raise unless ``module`` is a Module that is not in this container's tree yet (and does not hold it):
+        one instance in two places overwrites its own output and gradInput buffers, so gradients come out wrong.
+        """
+        name = type(self).__name__  # (not describe(): a constructor adds before setting what it prints)
+        if not isinstance(module, Module):
+            raise InputTypeError(f"{name}: expected a Module to {how}, got {type(module).__name__}")
+        mine = {id(m) for m in self.listModules()}
+        if any(id(m) in mine for m in module.listModules()):
+            twice = next(m for m in module.listModules() if id(m) in mine)
+            raise InputError(f"{name}: cannot {how} {twice.describe()}: that instance is already in this container, "
+                             f"and one instance in two places overwrites its own outputs and gradients; {how} a "
+                             f"copy instead (module.clone(), or module.sharedClone() to share the parameters)")
 
     def get(self, index: int) -> Module:
         """The child at ``index`` (0-based)."""
@@ -154,8 +167,7 @@ class Sequential(Container):
 
     def insert(self, module: Module, index: int | None = None) -> Sequential:
         """Insert ``module`` before position ``index`` (default: at the end)."""
-        if not isinstance(module, Module):
-            self.fail(f"expected a Module to insert, got {type(module).__name__}", TypeError)
+        self._refuse_repeat(module, "insert")
         self.modules.insert(len(self.modules) if index is None else index, module)
         return self
 
@@ -230,6 +242,8 @@ class Sequential(Container):
         them); those children's own ``gradInput`` is not updated by such a call. Using the result
         (``g = net.backward(x, gOut)``, as containers and ``ember.check`` do) computes it as always.
         """
+        if gradOutput is not self._grad_output:
+            gradOutput = self.check_grad_output(gradOutput)
         modules = self.modules
         grad = gradOutput
         first = self._first_trained() if type(input) is np.ndarray and result_dropped(sys._getframe(1)) else None
@@ -358,6 +372,8 @@ class Concat(_Branching):
         return self.gradInput
 
     def backward(self, input: Any, gradOutput: np.ndarray, scale: float = 1.0) -> Any:
+        if gradOutput is not self._grad_output:
+            gradOutput = self.check_grad_output(gradOutput)
         return self._sum_children(input, gradOutput, lambda m, g: m.backward(input, g, scale))
 
     def updateGradInput(self, input: Any, gradOutput: np.ndarray) -> Any:
@@ -383,9 +399,7 @@ class ConcatTable(_Branching):
             self.fail("has no modules to apply", IndexError)
 
     def _sum_children(self, gradOutput: list[Any], step) -> Any:
-        if not isinstance(gradOutput, list) or len(gradOutput) != len(self.modules):
-            self.fail(f"expected gradOutput as a list of {len(self.modules)} arrays, "
-                      f"got {type(gradOutput).__name__} of length {len(gradOutput)}")
+        self.check_grad_output(gradOutput)
         grads = self._each(lambda i, module: step(module, gradOutput[i]))
         for i, grad in enumerate(grads):
             self.gradInput = copy_into(self.gradInput, grad) if i == 0 else accumulate(self.gradInput, grad)
@@ -416,10 +430,12 @@ class ParallelTable(_Branching):
         return self.output
 
     def backward(self, input: list[Any], gradOutput: list[Any], scale: float = 1.0) -> list[Any]:
+        self.check_grad_output(gradOutput)
         self.gradInput = self._each(lambda i, module: module.backward(input[i], gradOutput[i], scale))
         return self.gradInput
 
     def updateGradInput(self, input: list[Any], gradOutput: list[Any]) -> list[Any]:
+        self.check_grad_output(gradOutput)
         self.gradInput = self._each(lambda i, module: module.updateGradInput(input[i], gradOutput[i]))
         return self.gradInput
 

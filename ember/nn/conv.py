@@ -128,7 +128,7 @@ class SpatialConvolution(Module):
         cols = self.finput = resized(self.finput, x, (c, self.kH, self.kW, out_h, out_w, n))
         np.copyto(cols, windows.transpose(0, 4, 5, 1, 2, 3))
         out_t = self._output_t = resized(self._output_t, x, (self.n_output_plane, out_h, out_w, n))
-        np.matmul(self.weight.reshape(self.n_output_plane, -1), cols.reshape(-1, out_h * out_w * n),
+        np.matmul(self.weight.reshape(self.n_output_plane, -1), cols.reshape(c * self.kH * self.kW, -1),
                   out=out_t.reshape(self.n_output_plane, -1))
         self.output = resized(self.output, input, input.shape[:-3] + (self.n_output_plane, out_h, out_w))
         out = self.output.reshape((n, self.n_output_plane, out_h, out_w))
@@ -146,7 +146,7 @@ class SpatialConvolution(Module):
         out_h, out_w = gradOutput.shape[-2:]
         g_t = self._batch_last(gradOutput)
         grad_cols = self.fgradInput = resized(self.fgradInput, x, (c, self.kH, self.kW, out_h, out_w, n))
-        np.matmul(self.weight.reshape(self.n_output_plane, -1).T, g_t, out=grad_cols.reshape(-1, g_t.shape[1]))
+        np.matmul(self.weight.reshape(self.n_output_plane, -1).T, g_t, out=grad_cols.reshape(c * self.kH * self.kW, -1))
         grad = self._grad_padded = resized(self._grad_padded, x, (c, h + 2 * self.padH, w + 2 * self.padW, n))
         grad.fill(0)
         for u in range(self.kH):

@@ -21,8 +21,26 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from ember.errors import INPUT_ERRORS, InputError
+from ember.errors import INPUT_ERRORS, InputError, ProtocolError
+from ember.nn.arguments import check_arguments
 from ember.nn.module import empty_like_state
+
+_UNSEEN = object()  # no forward yet
+_TABLE = ("table",)  # the check key of a table input (checked on every call)
+
+
+def _key(input: np.ndarray, target: Any) -> tuple:
+    """What an input and target are checked for: shapes and dtypes (a label's value is checked on every call)."""
+    if type(target) is np.ndarray:
+        return (input.shape, input.dtype, target.shape, target.dtype)
+    return (input.shape, input.dtype, type(target))
+
+
+def _describe(key: tuple) -> str:
+    if key is _TABLE:
+        return "a table input"
+    target = f"a target of shape {key[2]}" if len(key) == 4 else f"a {key[2].__name__} target"
+    return f"an input of shape {key[0]} and {target}"
 
 
 class Criterion:
@@ -36,6 +54,15 @@ class Criterion:
     output_meaning: str = "value"
     #: with ``"scores"``: the axis of the classes, counted from the end (-3 for per-pixel scores).
     class_axis: int = -1
+    #: forward's input and target (backward given these very objects is not checked again)
+    _last: tuple = (_UNSEEN, _UNSEEN)
+    #: whether ``updateGradInput`` uses what ``updateOutput`` stored (then backward must follow a forward)
+    _backward_reads_forward: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Check the annotated constructor arguments of every subclass (see :mod:`ember.nn.arguments`)."""
+        super().__init_subclass__(**kwargs)
+        check_arguments(cls)
 
     def __init__(self) -> None:
         self.output = 0.0
@@ -44,17 +71,17 @@ class Criterion:
         self._checked: tuple | None = None
 
     def forward(self, input: Any, target: Any = None) -> float:
-        """Compute and return the loss; inputs are checked once per new shape and dtype."""
+        """Compute and return the loss; inputs are checked once per new shape and dtype. An empty input is
+        refused: the loss of no example is undefined.
+        """
         if type(input) is np.ndarray:
-            if type(target) is np.ndarray:
-                key = (input.shape, input.dtype, target.shape, target.dtype)
-            else:  # a label such as an int: its value is checked by the criterion on every call
-                key = (input.shape, input.dtype, type(target))
+            key = _key(input, target)
             if key != self._checked:
-                self.checkInput(input, target)
-                self._checked = key
+                self._check_new(input, target, key)
         else:
             self.checkInput(input, target)
+            self._checked = _TABLE
+        self._last = (input, target)
         return self.updateOutput(input, target)
 
     def __call__(self, input: Any, target: Any = None) -> float:
@@ -65,7 +92,35 @@ class Criterion:
 
         ``target`` may be left out for the criteria that do not use one (``L1Cost``, ``DistanceRatioCriterion``).
         """
+        last = self._last
+        if input is not last[0] or target is not last[1]:
+            self._check_backward(input, target)
         return self.updateGradInput(input, target)
+
+    def _check_new(self, input: np.ndarray, target: Any, key: tuple) -> None:
+        if input.size == 0:
+            self.fail(f"expected at least one example, got an empty input of shape {input.shape}")
+        self.checkInput(input, target)
+        self._checked = key
+
+    def _check_backward(self, input: Any, target: Any) -> None:
+        """Check what backward is given as forward checks it; a criterion whose backward reads what its forward
+        stored (``_backward_reads_forward``) raises unless forward ran with input and target of these shapes.
+        """
+        if type(input) is not np.ndarray:
+            self.checkInput(input, target)
+            return
+        key = _key(input, target)
+        if key == self._checked:
+            return
+        if not self._backward_reads_forward:
+            self._check_new(input, target, key)
+        elif self._checked is None:
+            raise ProtocolError(f"{self.describe()}: backward called before forward: call forward(input, target) "
+                                f"first, then backward with the same input and target")
+        else:
+            raise ProtocolError(f"{self.describe()}: backward got {_describe(key)}, but the last forward was "
+                                f"given {_describe(self._checked)}: call backward with forward's input and target")
 
     def updateOutput(self, input: Any, target: Any) -> float:
         raise NotImplementedError(f"{type(self).__name__} must implement updateOutput")
@@ -98,7 +153,7 @@ class Criterion:
             if value is not None:
                 setattr(self, name, value.astype(dtype))
         self.gradInput = empty_like_state(self.gradInput)
-        self._checked = None
+        self._checked, self._last = None, (_UNSEEN, _UNSEEN)
         for criterion in self.children():
             criterion.type(dtype)
         return self
@@ -106,6 +161,7 @@ class Criterion:
     def clearState(self) -> Criterion:
         """Drop ``gradInput`` and scratch buffers (e.g. before saving); the next call re-creates them."""
         self.gradInput = empty_like_state(self.gradInput)
+        self._checked, self._last = None, (_UNSEEN, _UNSEEN)
         for name in self._scratch:
             setattr(self, name, None)
         for criterion in self.children():

@@ -427,8 +427,8 @@ class _ClassCriterion(Criterion):
         self._index = np.arange(0)  # 0 … batch − 1, kept between calls
         self._checked_labels: Any = None  # the label array the last forward checked
         self.weights = None if weights is None else np.array(weights, dtype=np.float64)
-        if self.weights is not None and self.weights.ndim != 1:
-            self.fail(f"expected 1-D class weights, got shape {self.weights.shape}")
+        if self.weights is not None and (self.weights.ndim != 1 or not np.isfinite(self.weights).all()):
+            self.fail(f"expected 1-D finite class weights, got {np.array2string(self.weights, threshold=8)}")
 
     def checkInput(self, input: Any, target: Any) -> None:
         super().checkInput(input, target)
@@ -483,7 +483,13 @@ class _ClassCriterion(Criterion):
         if self.weights is None:
             return None, float(self._n_examples(input))
         weights = self.weights[labels]
-        return weights, _total(weights) if self.sizeAverage else 1.0
+        if not self.sizeAverage:
+            return weights, 1.0
+        norm = _total(weights)
+        if norm == 0.0:
+            self.fail(f"the class weights of the target labels sum to 0 (labels {np.unique(labels).tolist()}): "
+                      f"the weighted mean is undefined; give those classes weight, or set sizeAverage = False")
+        return weights, norm
 
     def _n_examples(self, input: np.ndarray) -> int:
         """The divisor of the unweighted criteria: the batch size when ``sizeAverage``, else 1."""
@@ -557,6 +563,7 @@ class CrossEntropyCriterion(_ClassCriterion):
     """
 
     _scratch = ("_buffer", "_exp")
+    _backward_reads_forward = True
 
     def __init__(self, weights: Any = None, size_average: bool = True) -> None:
         super().__init__(weights, size_average)
@@ -850,6 +857,8 @@ class ModuleCriterion(Criterion):
         cast_target: whether ``type()`` converts the target module too (default ``True``).
 
     """
+
+    _backward_reads_forward = True  # the modules' outputs
 
     def __init__(self, criterion: Criterion, input_module: Any = None, target_module: Any = None,
                  cast_target: bool = True) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import numbers
 import sys
 from collections.abc import Callable, Iterator
 from types import MappingProxyType
@@ -37,6 +38,7 @@ import numpy as np
 
 from ember.blas import ScaledAdd, add_scaled
 from ember.errors import INPUT_ERRORS, InputError, ProtocolError
+from ember.nn.arguments import check_arguments
 
 
 def resized(buffer: Any, like: np.ndarray, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -158,6 +160,30 @@ class _FlatStorage:
 #: how many parameters have been declared so far (by ``register_parameter``): flat storage built before
 #: a declaration is checked again.
 _DECLARATIONS = [0]
+def leaf_count(value: Any) -> int:
+    """The number of elements in an array or a (nested) table of arrays."""
+    if isinstance(value, list):
+        return sum(leaf_count(item) for item in value)
+    return value.size if isinstance(value, np.ndarray) else 1
+
+
+def _table_mismatch(output: list, gradOutput: Any, where: str = "") -> str | None:
+    """How ``gradOutput`` differs from the table ``output`` (length, nesting, an entry's shape), or ``None``."""
+    at = f" at {where}" if where else ""
+    if not isinstance(gradOutput, list):
+        return f"a list of {len(output)} entries{at}, got {type(gradOutput).__name__}"
+    if len(gradOutput) != len(output):
+        return f"a list of {len(output)} entries{at}, got {len(gradOutput)}"
+    for i, (out, grad) in enumerate(zip(output, gradOutput)):
+        here = f"{where}[{i}]"
+        if isinstance(out, list):
+            found = _table_mismatch(out, grad, here)
+            if found is not None:
+                return found
+        elif isinstance(out, np.ndarray) and not (isinstance(grad, np.ndarray) and grad.shape == out.shape):
+            got = grad.shape if isinstance(grad, np.ndarray) else type(grad).__name__
+            return f"an array of shape {out.shape} at {here}, got {got}"
+    return None
 
 
 def gradient_name(name: str) -> str:
@@ -203,6 +229,11 @@ class Module:
     #: with data may skip its input gradient (see ``Sequential.backward``): the modules whose parameter
     #: gradients read only the input and ``gradOutput`` (Linear, the convolutions) say so.
     skips_gradInput: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Check the annotated constructor arguments of every subclass (see :mod:`ember.nn.arguments`)."""
+        super().__init_subclass__(**kwargs)
+        check_arguments(cls)
 
     def __init__(self) -> None:
         self.output: Any = np.empty(0)
@@ -329,16 +360,45 @@ class Module:
         if input is not self._input and type(input) is np.ndarray and input.shape != self._checked_shape:
             self._bad_backward_input(input)
         if gradOutput is not self._grad_output:
-            output = self.output
-            if type(gradOutput) is np.ndarray:
-                if type(output) is np.ndarray and gradOutput.shape != output.shape:
-                    self.fail(f"expected gradOutput of shape {output.shape} (the output's), got {gradOutput.shape}")
-                self._grad_output = gradOutput
+            gradOutput = self.check_grad_output(gradOutput)
         gradInput = self.updateGradInput(input, gradOutput)
         if gradInput is not self.gradInput or not self._grad_checked:
             self._check_grad_input(input, gradInput)
         self.accGradParameters(input, gradOutput, scale)
         return gradInput
+
+    def check_grad_output(self, gradOutput: Any) -> Any:
+        """Return ``gradOutput`` after checking that it matches ``self.output``: an array of the output's shape
+        (an ndarray subclass is viewed as a plain array), or a table of the same length and shapes; else raise.
+        Containers that override ``backward`` call it first.
+        """
+        output = self.output
+        if type(gradOutput) is np.ndarray:
+            if type(output) is np.ndarray and gradOutput.shape != output.shape:
+                self._bad_grad_output(output, gradOutput)
+            self._grad_output = gradOutput
+            return gradOutput
+        if isinstance(output, np.ndarray):
+            if output.size == 1 and isinstance(gradOutput, (numbers.Real, np.generic)):
+                return gradOutput  # a one-element output's gradient may be a number
+            if not isinstance(gradOutput, np.ndarray) or gradOutput.shape != output.shape:
+                self._bad_grad_output(output, gradOutput)
+            return gradOutput.view(np.ndarray)  # e.g. np.matrix: its * and ** are not element-wise
+        if isinstance(output, list) and _table_mismatch(output, gradOutput) is not None:
+            self._bad_grad_output(output, gradOutput)
+        return gradOutput
+
+    def _bad_grad_output(self, output: Any, gradOutput: Any) -> NoReturn:
+        if self._checked_shape is None and not leaf_count(output):
+            raise ProtocolError(f"{self.describe()}: backward called before forward: call forward(input) first, "
+                                f"then backward with the same input")
+        if isinstance(output, list):
+            self.fail(f"expected gradOutput shaped like the output table: {_table_mismatch(output, gradOutput)}",
+                      TypeError if not isinstance(gradOutput, list) else ValueError)
+        if not isinstance(gradOutput, np.ndarray):
+            self.fail(f"expected gradOutput as a NumPy array of shape {output.shape} (the output's), "
+                      f"got {type(gradOutput).__name__}", TypeError)
+        self.fail(f"expected gradOutput of shape {output.shape} (the output's), got {gradOutput.shape}")
 
     def _check_grad_input(self, input: Any, gradInput: Any) -> None:
         """Raise unless ``updateGradInput`` set and returned ``self.gradInput``, shaped like the input."""

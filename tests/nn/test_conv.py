@@ -102,7 +102,7 @@ def test_spatial_convolution_errors_name_the_module():
         module.forward(np.zeros((3, 2, 5)))
     with pytest.raises(TypeError, match=r"SpatialConvolution.*float32"):
         module.forward(np.zeros((3, 5, 5), dtype=np.float32))
-    with pytest.raises(ValueError, match="kW must be at least 1"):
+    with pytest.raises(ValueError, match=r"SpatialConvolution: kW must be an integer >= 1 \(a size\), got 0"):
         nn.SpatialConvolution(3, 4, 0, 3)
 
 

@@ -112,7 +112,7 @@ def test_pooling_configuration_survives_save_and_load(tmp_path):
 def test_pooling_errors_name_the_module():
     with pytest.raises(ValueError, match=r"SpatialMaxPooling: padding \(2,0\) must be at most half the kernel"):
         nn.SpatialMaxPooling(3, 3, 1, 1, 2, 0)
-    with pytest.raises(ValueError, match="SpatialAveragePooling: dW must be at least 1"):
+    with pytest.raises(ValueError, match=r"SpatialAveragePooling: dW must be an integer >= 1 \(a size\), got 0"):
         nn.SpatialAveragePooling(2, 2, 0, 1)
     pool = nn.SpatialMaxPooling(3, 3)
     with pytest.raises(ValueError, match=r"SpatialMaxPooling\(3x3, 3,3\): input 2x5 \(padded 2x5\) is smaller than"):

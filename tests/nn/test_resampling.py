@@ -42,5 +42,5 @@ def test_errors_name_the_module():
         nn.SpatialReflectionPadding(3).forward(np.ones((1, 3, 3)))
     with pytest.raises(ValueError, match="UpSampling.*nearest-neighbour up-sampling requires a scale_factor"):
         nn.UpSampling({"oheight": 3, "owidth": 3})
-    with pytest.raises(ValueError, match="SpatialUpSamplingNearest.*scale_factor must be a positive integer"):
+    with pytest.raises(TypeError, match=r"SpatialUpSamplingNearest: scale must be an integer, got 1.5 \(float\)"):
         nn.SpatialUpSamplingNearest(1.5)

@@ -164,8 +164,8 @@ def test_split_table_gradient_stacks_and_checks_length():
     module.forward(x)
     grads = [np.full(2, float(i)) for i in range(3)]
     np.testing.assert_array_equal(module.backward(x, grads), [[0, 1, 2], [0, 1, 2]])
-    with pytest.raises(ValueError, match=r"SplitTable\(-1\): expected gradOutput as a list of 3 arrays, "
-                                         r"got a list of 2"):
+    with pytest.raises(ValueError, match=r"SplitTable\(-1\): expected gradOutput shaped like the output table: "
+                                         r"a list of 3 entries, got 2"):
         module.backward(x, grads[:2])
 
 
@@ -278,7 +278,7 @@ def test_flatten_table_errors():
     module = nn.FlattenTable()
     x = [np.ones(1), [np.ones(2)]]
     module.forward(x)
-    with pytest.raises(ValueError, match="expected gradOutput as a list of 2 arrays, got a list of 1"):
+    with pytest.raises(ValueError, match="gradOutput shaped like the output table: a list of 2 entries, got 1"):
         module.backward(x, [np.ones(1)])
 
 
@@ -440,9 +440,11 @@ def test_pairwise_distance_p1_gradient_is_the_sign():
 
 
 def test_pairwise_distance_rejects_bad_p():
-    for p in (0.5, 0, float("inf"), "2"):
+    for p in (0.5, 0, float("inf")):
         with pytest.raises(ValueError, match="p must be a finite number >= 1"):
             nn.PairwiseDistance(p)
+    with pytest.raises(TypeError, match="PairwiseDistance: p must be a number, got '2'"):
+        nn.PairwiseDistance("2")
 
 
 @pytest.mark.parametrize("kind", [nn.DotProduct, nn.CosineDistance, nn.PairwiseDistance])

@@ -1,0 +1,101 @@
+"""Constructor arguments: the checks every module and criterion gets from its own signature.
+
+``Module`` and ``Criterion`` wrap each subclass's ``__init__`` (in ``__init_subclass__``), so a class checks
+its arguments without a line of its own, and so does a class that lands later:
+
+* a parameter annotated ``int`` (or ``int | None``) takes an integer: ``4.5``, ``"4"`` and ``True`` are
+  refused, a NumPy integer becomes a Python ``int`` (model files store it as JSON);
+* one annotated ``float`` (or ``float | None``) takes a real number that is not NaN;
+* the names below add a range: a size (``n_in``, ``kW``, ``hidden_size``, ...) is ``>= 1``, a padding
+  ``>= 0``; ``eps`` is finite and ``>= 0``, ``momentum`` in ``[0, 1]``.
+
+A refused argument raises :class:`~ember.errors.InputTypeError` (wrong type) or
+:class:`~ember.errors.InputError` (out of range), naming the class, the argument, what it takes and the value.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import numbers
+from collections.abc import Callable
+from typing import Any
+
+from ember.errors import InputError, InputTypeError
+
+#: integer arguments that are sizes: at least 1.
+SIZES = frozenset({
+    "n_in", "n_out", "n_index", "n_output", "n_input_plane", "input_size", "hidden_size",
+    "input_frame_size", "output_frame_size", "n_classes", "n_features", "n_states", "output_size",
+    "kW", "kH", "kT", "dW", "dH", "dT", "dilationW", "dilationH", "dilationT", "owidth", "oheight",
+    "upscale_factor", "width", "stride", "min_k",
+})
+#: integer arguments that count something that may be absent (paddings): at least 0.
+COUNTS = frozenset({"padW", "padH", "padT", "adjW", "adjH", "adjT", "n_output_plane"})  # PReLU(0): one slope
+#: real arguments with a range: name -> (low, high, what the name takes).
+RANGES: dict[str, tuple[float, float, str]] = {
+    "eps": (0.0, math.inf, "a finite number >= 0"),
+    "momentum": (0.0, 1.0, "a number in [0, 1]"),
+}
+
+
+def _integer(owner: str, name: str, value: Any, optional: bool) -> Any:
+    if value is None and optional:
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputTypeError(f"{owner}: {name} must be an integer, got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if name in SIZES and value < 1:
+        raise InputError(f"{owner}: {name} must be an integer >= 1 (a size), got {value}")
+    if name in COUNTS and value < 0:
+        raise InputError(f"{owner}: {name} must be an integer >= 0, got {value}")
+    return value
+
+
+def _real(owner: str, name: str, value: Any, optional: bool) -> Any:
+    if value is None and optional:
+        return value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputTypeError(f"{owner}: {name} must be a number, got {value!r} ({type(value).__name__})")
+    if math.isnan(value):
+        raise InputError(f"{owner}: {name} must be a number, got nan")
+    if name in RANGES:
+        low, high, what = RANGES[name]
+        if not low <= value <= high or math.isinf(value):
+            raise InputError(f"{owner}: {name} must be {what}, got {value!r}")
+    return value
+
+
+_KINDS: dict[str, tuple[Callable[..., Any], bool]] = {
+    "int": (_integer, False), "int | None": (_integer, True), "Optional[int]": (_integer, True),
+    "float": (_real, False), "float | None": (_real, True), "Optional[float]": (_real, True),
+}
+
+
+def check_arguments(cls: type) -> None:
+    """Wrap ``cls.__init__`` (if ``cls`` defines one) so that its annotated arguments are checked first."""
+    init = cls.__dict__.get("__init__")
+    if init is None or getattr(init, "_checks_arguments", False):
+        return
+    signature = inspect.signature(init)
+    single = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    checks = [(p.name, *_KINDS[str(p.annotation)]) for p in signature.parameters.values()
+              if p.kind in single and str(p.annotation) in _KINDS]  # (not *args: View(2, 3) reads them itself)
+    if not checks:
+        return
+
+    @functools.wraps(init)
+    def checked_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError:  # a missing or unknown argument: Python's own message says it best
+            return init(self, *args, **kwargs)
+        arguments = bound.arguments
+        for name, check, optional in checks:
+            if name in arguments:
+                arguments[name] = check(cls.__name__, name, arguments[name], optional)
+        init(*bound.args, **bound.kwargs)
+
+    checked_init._checks_arguments = True  # type: ignore[attr-defined]
+    cls.__init__ = checked_init  # type: ignore[misc]
