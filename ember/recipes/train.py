@@ -366,6 +366,21 @@ class EvaluateResult:
     matrix: ConfusionMatrix
 
 
+def _check_classes(model: Module, criterion: Any, parts: dict[str, Any], s: EvaluateSettings) -> None:
+    """Raise unless the model gives as many outputs as the dataset's labels need (one score per class, or one
+    probability for two classes), before anything is scored.
+    """
+    X = next(iter(parts.values()))[0]
+    width = int(np.prod(model.forward(X[:1]).shape[1:]))
+    labels = max(int(y.max()) for _, y in parts.values()) + 1 if X.shape[0] else 0
+    if criterion.output_meaning == "probability" and width != 1:
+        raise SettingsError(f"{s.model}: the model ends in a Sigmoid with {width} outputs, but {s.dataset} has one "
+                            f"label per example: evaluate a model with one output")
+    if criterion.output_meaning == "scores" and width < labels:
+        raise SettingsError(f"{s.model}: the model scores {width} classes, but {s.dataset} has labels 0 to "
+                            f"{labels - 1} ({labels} classes): evaluate it on data of the classes it was trained on")
+
+
 def _targets_for(y: np.ndarray, criterion: Any) -> np.ndarray:
     """Labels as ``criterion`` wants them: a column of floats for a probability per example (BCE)."""
     if criterion.output_meaning == "probability":
@@ -413,6 +428,7 @@ def run_evaluate(settings: EvaluateSettings, log: Callable[[str], None] = print)
     elif "test" in parts:
         parts = {"train": parts["train"], "test": parts["test"]}
     criterion = models.criterion_for(model)
+    _check_classes(model, criterion, parts, s)
     rows = {name: evaluate(model, criterion, X, _targets_for(y, criterion), batch_size=EVALUATION_BATCH)
             for name, (X, y) in parts.items()}
     log(metrics_table(rows))

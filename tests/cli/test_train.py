@@ -6,6 +6,7 @@ argument errors.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ember import io
+from ember import io, nn
 from ember.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -310,3 +311,17 @@ def test_evaluate_uses_the_rows_train_held_out(tmp_path):
     assert "note: 105 of these 150 examples were used to train the model" in everything.stdout
     other = ember("evaluate", "iris.safetensors", "--dataset", "xor", "--split", "test", cwd=tmp_path)
     assert other.returncode == 2 and "--split test: xor has only all" in other.stderr
+
+
+@pytest.mark.parametrize(("outputs", "last", "message"), [
+    (2, nn.LogSoftMax, r"the model scores 2 classes, but iris has labels 0 to 2 \(3 classes\)"),
+    (3, nn.Sigmoid, "the model ends in a Sigmoid with 3 outputs, but iris has one label per example"),
+])
+def test_evaluate_refuses_a_model_of_other_classes_in_one_line(tmp_path, outputs, last, message):
+    """A model of fewer classes than the data's (the issue's 3-class model on 10-class data) is one line naming
+    the model file, exit 2, before anything is scored."""
+    model_path = io.save(nn.Sequential(nn.Linear(4, outputs), last()), tmp_path / "m.safetensors")
+    result = ember("evaluate", str(model_path), "--dataset", "iris")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert re.search("m.safetensors: " + message, lines[0]), lines[0]
