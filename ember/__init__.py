@@ -2,6 +2,7 @@
 
 from ember import check, data, nn, optim
 from ember.errors import (
+    DataFileError,
     EmberError,
     InputError,
     InputIndexError,
@@ -13,5 +14,5 @@ from ember.errors import (
 from ember.random import manual_seed
 
 __version__ = "0.1.0"
-__all__ = ["EmberError", "InputError", "InputIndexError", "InputTypeError", "ModelFileError", "ProtocolError",
-           "UntrustedModuleError", "check", "data", "manual_seed", "nn", "optim"]
+__all__ = ["DataFileError", "EmberError", "InputError", "InputIndexError", "InputTypeError", "ModelFileError",
+           "ProtocolError", "UntrustedModuleError", "check", "data", "manual_seed", "nn", "optim"]

@@ -8,13 +8,15 @@ recognise what went wrong by type, never by the text of a message.
   returned ``None``, ``backward`` before ``forward``, no ``config()`` to rebuild it from).
 * :class:`ModelFileError` (a ``ValueError``): a model file is corrupted, tampered with or does not
   fit its architecture; :class:`UntrustedModuleError` when it names a class the caller did not trust.
+* :class:`DataFileError` (a ``ValueError``): a data file (CSV, IDX, gzip) cannot be read as data; the
+  message names the file and, where there is one, the line and column.
 
 All derive from :class:`EmberError`.
 """
 
 from __future__ import annotations
 
-__all__ = ["EmberError", "InputError", "InputIndexError", "InputTypeError", "ModelFileError",
+__all__ = ["DataFileError", "EmberError", "InputError", "InputIndexError", "InputTypeError", "ModelFileError",
            "ProtocolError", "UntrustedModuleError"]
 
 
@@ -40,6 +42,10 @@ class ProtocolError(EmberError, TypeError):
 
 class ModelFileError(EmberError, ValueError):
     """A model or checkpoint file cannot be loaded: the message names the file and the problem."""
+
+
+class DataFileError(EmberError, ValueError):
+    """A data file cannot be read: the message names the file (and the line, column or byte) and the problem."""
 
 
 class UntrustedModuleError(ModelFileError):

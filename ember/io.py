@@ -41,6 +41,7 @@ import glob
 import hashlib
 import importlib
 import json
+import math
 import os
 import tempfile
 import time
@@ -56,6 +57,7 @@ from safetensors.numpy import save_file
 from ember import nn
 from ember.errors import ModelFileError, UntrustedModuleError
 from ember.files import existing_file
+from ember.nn.arguments import SIZES
 from ember.nn.containers import Container
 from ember.nn.module import Module, _memory_key
 from ember.random import get_rng
@@ -329,9 +331,12 @@ def _write_atomic(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str
             os.fsync(written.fileno())
         os.chmod(temporary, 0o666 & ~_umask())  # as open() would make it (mkstemp's file is 0600)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(temporary):
             os.unlink(temporary)
+        if isinstance(exc, OSError) and exc.errno is not None:  # (a disk full names no file): say which, and
+            raise type(exc)(exc.errno, f"{path}: not saved ({exc.strerror}); "  # that the old one is intact
+                            f"{'the file there is unchanged' if path.exists() else 'no file was written'}") from exc
         raise
 
 
@@ -399,6 +404,48 @@ def _check_depth(path: Path, key: str, value: Any) -> None:
         pending.extend((child, depth + 1) for child in children)
 
 
+#: the most modules a model file may describe
+MAX_MODULES = 100_000
+#: what a module's declared sizes may ask beyond the file's own parameter values (elements), before building:
+#: the parameter-free modules' working arrays (a 4096 x 4096 pooling window, say) fit in it
+SIZE_SLACK = 2 ** 24
+
+
+def _check_declared_sizes(path: Path, description: Any, values_in_file: int) -> None:
+    """Refuse an architecture whose sizes would allocate far more than the file holds, before building it.
+
+    safetensors itself checks each tensor's shape and dtype against its byte range and the ranges against the
+    file's size, so the file's tensors are bounded by the file. The architecture is not: ``Linear(100000,
+    100000)`` in the metadata of a 1 kB file would allocate 80 GB when built. Each module's largest weight is at
+    least the product of its two largest size arguments (``n_in`` x ``n_out``, ``n_output_plane`` x ``kW``,
+    ``hidden_size`` x ``input_size``: :data:`ember.nn.arguments.SIZES`); a module whose product exceeds the
+    file's parameter values by more than :data:`SIZE_SLACK` is refused, as is a description of more than
+    :data:`MAX_MODULES` modules.
+    """
+    pending, count = [description], 0
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(item)
+            continue
+        if not isinstance(item, dict):
+            continue
+        pending.extend(item.values())
+        config = item.get("config")
+        if not isinstance(item.get("type"), str) or not isinstance(config, dict):
+            continue
+        count += 1
+        if count > MAX_MODULES:
+            raise ModelFileError(f"{path}: the architecture describes more than {MAX_MODULES} modules")
+        sizes = sorted(value for key, value in config.items() if key in SIZES and isinstance(value, int)
+                       and not isinstance(value, bool))[-2:]
+        if math.prod(sizes) > values_in_file + SIZE_SLACK:
+            declared = ", ".join(f"{key}={value}" for key, value in config.items() if key in SIZES)
+            raise ModelFileError(f"{path}: {item['type']}({declared}) in the metadata asks for at least "
+                                 f"{math.prod(sizes):,} values, but the file holds {values_in_file:,}: the "
+                                 f"architecture does not fit the file")
+
+
 def _check_header(path: Path, metadata: dict[str, str], expected_format: str) -> None:
     file_format = metadata.get("format")
     if file_format != expected_format:
@@ -418,8 +465,10 @@ def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, 
     aliases = _json_field(path, metadata, "aliases") if "aliases" in metadata else {}
     if not isinstance(aliases, dict):
         raise ModelFileError(f"{path}: metadata entry 'aliases' must be an object")
+    description = _json_field(path, metadata, "architecture")
+    _check_declared_sizes(path, description, sum(array.size for array in tensors.values()))
     try:
-        model = build(_json_field(path, metadata, "architecture"), trusted)
+        model = build(description, trusted)
     except UntrustedModuleError as exc:
         raise UntrustedModuleError(f"{path}: {exc}") from None
     except ValueError as exc:

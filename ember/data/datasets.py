@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import DataFileError
 from ember.files import existing_file
 
 #: The environment variable naming the data directory.
@@ -111,9 +112,9 @@ def _data_lines(path: Path, header: bool = False) -> Iterator[tuple[int, str]]:
                 elif text:
                     yield number, text
     except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not a UTF-8 text file ({error.reason} at byte {error.start})") from None
+        raise DataFileError(f"{path}: not a UTF-8 text file ({error.reason} at byte {error.start})") from None
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise ValueError(f"{path}: corrupt or truncated gzip data ({error})") from None
+        raise DataFileError(f"{path}: corrupt or truncated gzip data ({error})") from None
 
 
 def _line_of_row(path: Path, row: int, header: bool = False) -> int:
@@ -134,7 +135,7 @@ def _parse_numeric_slowly(path: Path, delimiter: str = ",", header: bool = False
             width, first = len(fields), number
         elif len(fields) != width:
             separated = "comma-separated" if delimiter == "," else f"{delimiter!r}-separated"
-            raise ValueError(f"{path}, line {number}: expected {width} {separated} values (as on line {first}), "
+            raise DataFileError(f"{path}, line {number}: expected {width} {separated} values (as on line {first}), "
                              f"found {len(fields)}")
         try:
             rows.append([float(field) for field in fields])
@@ -145,7 +146,7 @@ def _parse_numeric_slowly(path: Path, delimiter: str = ",", header: bool = False
                 except ValueError:
                     what = "an empty value" if not field.strip() else f"{field.strip()!r}, not a number"
                     hint = " (is it a header? pass header=True)" if header is False and number == first else ""
-                    raise ValueError(f"{path}, line {number}, column {column}: {what}{hint}") from None
+                    raise DataFileError(f"{path}, line {number}, column {column}: {what}{hint}") from None
     return np.array(rows, dtype=np.float64).reshape(len(rows), width)
 
 
@@ -161,11 +162,11 @@ def _parse_numeric(path: Path, delimiter: str = ",", header: bool = False) -> np
     except (ValueError, UnicodeDecodeError, EOFError, OSError, zlib.error):
         data = _parse_numeric_slowly(path, delimiter, header)  # finds and reports the problem precisely
     if data.shape[0] == 0:
-        raise ValueError(f"{path}: no data rows (the file is empty{' but for its header' if header else ''})")
+        raise DataFileError(f"{path}: no data rows (the file is empty{' but for its header' if header else ''})")
     finite = np.isfinite(data)
     if not finite.all():
         row, column = np.argwhere(~finite)[0]
-        raise ValueError(f"{path}, line {_line_of_row(path, row, header)}, column {column + 1}: "
+        raise DataFileError(f"{path}, line {_line_of_row(path, row, header)}, column {column + 1}: "
                          f"non-finite value {data[row, column]}")
     return data
 
@@ -181,10 +182,10 @@ def _check_labels(path: Path, labels: np.ndarray, column: int, n_classes: int | 
         where = f"{path}, line {_line_of_row(path, row, header)}, column {column + 1}"
         shown = int(value) if value == round(value) else value
         if value != round(value):
-            raise ValueError(f"{where}: label {shown} is not an integer class index (for real-valued targets, "
+            raise DataFileError(f"{where}: label {shown} is not an integer class index (for real-valued targets, "
                              f"read with regression=True)")
         expected = f"0..{n_classes - 1} for {n_classes} classes" if n_classes is not None else ">= 0"
-        raise ValueError(f"{where}: label {shown} out of range (expected {expected}; labels are 0-based)")
+        raise DataFileError(f"{where}: label {shown} out of range (expected {expected}; labels are 0-based)")
     return labels.astype(np.int64)
 
 
@@ -194,7 +195,7 @@ def csv_header(path: PathLike, delimiter: str = ",") -> list[str]:
     existing_file(path, "a data file")
     first = next(_data_lines(path), None)
     if first is None:
-        raise ValueError(f"{path}: no header (the file is empty)")
+        raise DataFileError(f"{path}: no header (the file is empty)")
     return [name.strip() for name in first[1].split(delimiter)]
 
 
@@ -236,20 +237,20 @@ def load_csv(path: PathLike, label_column: int | str | None = 0, dtype: np.dtype
         raise TypeError(f"load_csv: dtype must be a floating type, got {dtype}")
     if isinstance(label_column, str):
         if not header:
-            raise ValueError(f"{path}: label_column {label_column!r} is a name, which needs header=True")
+            raise DataFileError(f"{path}: label_column {label_column!r} is a name, which needs header=True")
         names = csv_header(path, delimiter)
         if label_column not in names:
-            raise ValueError(f"{path}: no column named {label_column!r} in the header ({', '.join(names)})")
+            raise DataFileError(f"{path}: no column named {label_column!r} in the header ({', '.join(names)})")
         label_column = names.index(label_column)
     data = _parse_numeric(path, delimiter, header)
     if label_column is None:
         return data.astype(dtype, copy=False), None
     columns = data.shape[1]
     if not -columns <= label_column < columns:
-        raise ValueError(f"{path}: label_column {label_column} out of range for {columns} columns")
+        raise DataFileError(f"{path}: label_column {label_column} out of range for {columns} columns")
     label_column %= columns
     if columns < 2:
-        raise ValueError(f"{path}: only one column, so no features besides the label column")
+        raise DataFileError(f"{path}: only one column, so no features besides the label column")
     if regression:
         y = data[:, label_column].astype(dtype)
     else:
@@ -288,7 +289,7 @@ def ocr_letters(split: str = "small", data_dir: PathLike | None = None,
         outside = (X < 0) | (X > 1)
         if outside.any():
             row, column = np.argwhere(outside)[0]
-            raise ValueError(f"{path}, line {_line_of_row(path, row)}, column {column + 2}: pixel value "
+            raise DataFileError(f"{path}, line {_line_of_row(path, row)}, column {column + 2}: pixel value "
                              f"{X[row, column]} outside [0, 1]")
         result.append((X, y))
     (X_train, _), (X_test, _) = result
@@ -326,25 +327,26 @@ def iris(data_dir: PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     for number, text in _data_lines(path):
         fields = text.split(",")
         if len(fields) != 5:
-            raise ValueError(f"{path}, line {number}: expected 5 comma-separated values (4 measurements and the "
+            raise DataFileError(f"{path}, line {number}: expected 5 comma-separated values (4 measurements and the "
                              f"class name), found {len(fields)}")
         row = []
         for column, field in enumerate(fields[:4], start=1):
             try:
                 value = float(field)
             except ValueError:
-                raise ValueError(f"{path}, line {number}, column {column}: {field.strip()!r}, not a number") from None
+                raise DataFileError(f"{path}, line {number}, column {column}: {field.strip()!r}, "
+                                    f"not a number") from None
             if not math.isfinite(value):
-                raise ValueError(f"{path}, line {number}, column {column}: non-finite value {value}")
+                raise DataFileError(f"{path}, line {number}, column {column}: non-finite value {value}")
             row.append(value)
         label = _iris_label(fields[4])
         if label is None:
-            raise ValueError(f"{path}, line {number}, column 5: unknown class {fields[4].strip()!r} "
+            raise DataFileError(f"{path}, line {number}, column 5: unknown class {fields[4].strip()!r} "
                              f"(expected one of {', '.join(IRIS_CLASSES)})")
         features.append(row)
         labels.append(label)
     if not features:
-        raise ValueError(f"{path}: no data rows (the file is empty)")
+        raise DataFileError(f"{path}: no data rows (the file is empty)")
     return np.array(features, dtype=np.float64), np.array(labels, dtype=np.int64)
 
 
@@ -412,7 +414,7 @@ def read_idx(path: PathLike) -> np.ndarray:
         with (gzip.open(path, "rb") if compressed else open(path, "rb")) as file:
             return _parse_idx(path, file, where, size * _GZIP_MAX_RATIO if compressed else size, compressed)
     except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-        raise ValueError(f"{path}: corrupt or truncated gzip data ({error})") from None
+        raise DataFileError(f"{path}: corrupt or truncated gzip data ({error})") from None
 
 
 def _parse_idx(path: Path, file: Any, where: str, most: int, compressed: bool) -> np.ndarray:
@@ -421,32 +423,32 @@ def _parse_idx(path: Path, file: Any, where: str, most: int, compressed: bool) -
     """
     magic = file.read(4)
     if len(magic) < 4:
-        raise ValueError(f"{path}: truncated IDX header: the file has {len(magic)} bytes, the magic number needs 4")
+        raise DataFileError(f"{path}: truncated IDX header: the file has {len(magic)} bytes, the magic number needs 4")
     if magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
-        raise ValueError(f"{path}: bad IDX magic number 0x{magic.hex()} at {where} 0 (expected 0x0000, a type code "
+        raise DataFileError(f"{path}: bad IDX magic number 0x{magic.hex()} at {where} 0 (expected 0x0000, a type code "
                          f"08/09/0b/0c/0d/0e and the number of dimensions, e.g. 0x00000803 = 2051 for images)")
     dtype, ndim = _IDX_TYPES[magic[2]], magic[3]
     header = 4 + 4 * ndim
     dims = file.read(4 * ndim)
     if len(dims) < 4 * ndim:
-        raise ValueError(f"{path}: truncated IDX header: {ndim} dimensions need {header} bytes, the file ends at "
+        raise DataFileError(f"{path}: truncated IDX header: {ndim} dimensions need {header} bytes, the file ends at "
                          f"{where} {4 + len(dims)}")
     shape = struct.unpack(f">{ndim}I", dims)
     count = math.prod(shape)
     expected = count * dtype.itemsize
     if expected > IDX_MAX_BYTES:
-        raise ValueError(f"{path}: the IDX header declares shape {shape}, {expected} bytes of data, more than "
+        raise DataFileError(f"{path}: the IDX header declares shape {shape}, {expected} bytes of data, more than "
                          f"read_idx reads ({IDX_MAX_BYTES} bytes, ember.data.datasets.IDX_MAX_BYTES)")
     if header + expected > most and compressed:
-        raise ValueError(f"{path}: truncated IDX data: shape {shape} needs {expected} bytes from {where} {header}, "
+        raise DataFileError(f"{path}: truncated IDX data: shape {shape} needs {expected} bytes from {where} {header}, "
                          f"more than a file of this size can hold")
     raw = _read_exactly(file, expected) if header + expected <= most else _read_exactly(file, most - header)
     if raw.size < expected:
-        raise ValueError(f"{path}: truncated IDX data: shape {shape} needs {expected} bytes from {where} {header}, "
+        raise DataFileError(f"{path}: truncated IDX data: shape {shape} needs {expected} bytes from {where} {header}, "
                          f"but the data ends at {where} {header + raw.size} after {raw.size // dtype.itemsize} of "
                          f"{count} items")
     if (trailing := _trailing(file)) != "0":
-        raise ValueError(f"{path}: {trailing} unexpected bytes after the IDX data, from {where} {header + expected}")
+        raise DataFileError(f"{path}: {trailing} unexpected bytes after the IDX data, from {where} {header + expected}")
     return raw.view(dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -486,10 +488,10 @@ def _read_digits(dataset: str, kind: str, data_dir: PathLike | None, dtype: np.d
     labels_path = _idx_file(folders, kind, "labels", dataset)
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(f"{images_path}: expected unsigned-byte images of 3 dimensions (magic 2051), got "
+        raise DataFileError(f"{images_path}: expected unsigned-byte images of 3 dimensions (magic 2051), got "
                          f"{images.dtype} of shape {images.shape}")
     if labels.dtype != np.uint8 or labels.ndim != 1:
-        raise ValueError(f"{labels_path}: expected unsigned-byte labels of 1 dimension (magic 2049), got "
+        raise DataFileError(f"{labels_path}: expected unsigned-byte labels of 1 dimension (magic 2049), got "
                          f"{labels.dtype} of shape {labels.shape}")
     if images.shape[0] != labels.shape[0]:
         raise ValueError(f"{dataset}({kind!r}): {images.shape[0]} images in {images_path.name} but "
@@ -497,7 +499,7 @@ def _read_digits(dataset: str, kind: str, data_dir: PathLike | None, dtype: np.d
     bad = np.flatnonzero(labels > 9)
     if bad.size:
         what = "a digit" if dataset == "mnist" else "a class"
-        raise ValueError(f"{labels_path}: label {labels[bad[0]]} at byte {8 + bad[0]} of the IDX data (item "
+        raise DataFileError(f"{labels_path}: label {labels[bad[0]]} at byte {8 + bad[0]} of the IDX data (item "
                          f"{bad[0]}) is not {what} 0..9")
     X = images.reshape(images.shape[0], -1).astype(dtype)
     X /= 255

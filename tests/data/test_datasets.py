@@ -363,3 +363,21 @@ def test_a_directory_given_as_a_data_file_is_called_a_directory(tmp_path):
     for read in (data.read_idx, data.load_csv):
         with pytest.raises(IsADirectoryError, match=rf"{tmp_path.name}' is a directory, expected a data file"):
             read(tmp_path)
+
+
+def test_data_file_errors_are_ember_errors(tmp_path):
+    """A data file that cannot be read is a DataFileError (an EmberError and a ValueError) naming the file."""
+    from ember.errors import DataFileError, EmberError
+
+    csv = tmp_path / "bad.csv"
+    csv.write_text("0,1.5\n1,abc\n")
+    idx = tmp_path / "bad-idx"
+    idx.write_bytes(b"\x00\x00\x08\x01" + struct.pack(">I", 10) + b"\x00" * 3)
+    gz = tmp_path / "bad.csv.gz"
+    gz.write_bytes(gzip.compress(b"0,1\n1,2\n")[:-6])
+    for read, path, message in ((data.load_csv, csv, r"bad\.csv, line 2, column 2: 'abc', not a number"),
+                                (data.read_idx, idx, r"bad-idx: truncated IDX data"),
+                                (data.load_csv, gz, r"bad\.csv\.gz: corrupt or truncated gzip data")):
+        with pytest.raises(DataFileError, match=message) as caught:
+            read(path)
+        assert isinstance(caught.value, EmberError) and isinstance(caught.value, ValueError)
