@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -270,7 +271,7 @@ class Collapse(Module):
             self.fail(f"expected a {self.n_input_dim}-D input or a batch of them, got shape {input.shape}")
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        shape = (-1,) if input.ndim == self.n_input_dim else (input.shape[0], -1)
+        shape = (input.size,) if input.ndim == self.n_input_dim else (input.shape[0], math.prod(input.shape[1:]))
         result = input.reshape(shape)
         self.output = resized(self.output, input, result.shape)
         np.copyto(self.output, result)

@@ -19,6 +19,7 @@ output's gradient goes to that position, summed where windows overlap (one ``bin
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -127,7 +128,7 @@ class _FractionalMaxPooling(Module):
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         n = self.n_dims
         samples = self._samples(input)
-        x = input.reshape(self._planes(input) + (-1,))  # (N, C, volume)
+        x = input.reshape(self._planes(input) + (math.prod(input.shape[-n:]),))  # (N, C, volume)
         size, out = input.shape[-n:], self._output_shape(input)
         # positions (N, C, o1, k1, …, on, kn) of every window tap, flattened in the plane or volume
         position = np.zeros((1, 1) + (1,) * (2 * n), dtype=np.int64)

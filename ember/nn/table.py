@@ -48,6 +48,15 @@ def _table_buffers(buffers: Any, like: list[np.ndarray]) -> list[np.ndarray]:
     return buffers
 
 
+def check_leaves(module: Module, table: list[Any], path: str = "") -> None:
+    """Raise unless every entry of the (nested) table is an array or a table of them, naming the first that is not."""
+    for i, item in enumerate(table):
+        if type(item) is list:
+            check_leaves(module, item, f"{path}[{i}]")
+        elif not isinstance(item, np.ndarray):
+            module.fail(f"expected a (nested) list of arrays, entry {path}[{i}] is {type(item).__name__}", TypeError)
+
+
 def _zeros_into(buffer: Any, like: Any) -> Any:
     """Zeros shaped like an array or (nested) table, reusing ``buffer``'s arrays."""
     if isinstance(like, list):
@@ -264,6 +273,7 @@ class NarrowTable(_SubTable):
     def checkInput(self, input: Any) -> None:
         if type(input) is not list or len(input) < self.offset + self.length:
             self.fail(f"expected a list of at least {self.offset + self.length} entries, got {_got(input)}")
+        check_leaves(self, input)
 
     def updateOutput(self, input: list[Any]) -> list[Any]:
         self.output = input[self.offset:self.offset + self.length]
@@ -304,6 +314,7 @@ class SelectTable(_SubTable):
     def checkInput(self, input: Any) -> None:
         if type(input) is not list or not -len(input) <= self.index < len(input):
             self.fail(f"index {self.index} out of range for {_got(input)} (indices are 0-based)", IndexError)
+        check_leaves(self, input)
 
     def updateOutput(self, input: list[Any]) -> Any:
         self.output = input[self.index]
@@ -348,12 +359,7 @@ class FlattenTable(Module):
         self.gradInput = []
 
     def _check(self, table: list[Any], path: str) -> None:
-        for i, item in enumerate(table):
-            if type(item) is list:
-                self._check(item, f"{path}[{i}]")
-            elif type(item) is not np.ndarray:
-                self.fail(f"expected a (nested) list of arrays, entry {path}[{i}] is {type(item).__name__}",
-                          TypeError)
+        check_leaves(self, table, path)
 
     def checkInput(self, input: Any) -> None:
         if type(input) is not list:

@@ -9,6 +9,7 @@ NumPy strided views of the padded input (``sliding_window_view``): one vectorise
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -129,7 +130,7 @@ class _MaxPoolingND(_WindowPooling):
         n = self.n_dims
         out = self._out_shape(input)
         view = windows(self._padded(input, out), self.k, self.d, self.dil, out)
-        flat = view.reshape(view.shape[: input.ndim] + (-1,))
+        flat = view.reshape(view.shape[: input.ndim] + (math.prod(self.k),))  # (not -1: an empty batch)
         tap = flat.argmax(axis=-1)
         self.output = resized(self.output, input, input.shape[:-n] + out)
         np.copyto(self.output, np.take_along_axis(flat, tap[..., None], axis=-1)[..., 0])

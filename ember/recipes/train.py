@@ -371,7 +371,8 @@ def _check_classes(model: Module, criterion: Any, parts: dict[str, Any], s: Eval
     probability for two classes), before anything is scored.
     """
     X = next(iter(parts.values()))[0]
-    width = int(np.prod(model.forward(X[:1]).shape[1:]))
+    params = model.parameters()[0]
+    width = int(np.prod(model.forward(X[:1].astype(params[0].dtype if params else X.dtype)).shape[1:]))
     labels = max(int(y.max()) for _, y in parts.values()) + 1 if X.shape[0] else 0
     if criterion.output_meaning == "probability" and width != 1:
         raise SettingsError(f"{s.model}: the model ends in a Sigmoid with {width} outputs, but {s.dataset} has one "
