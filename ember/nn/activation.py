@@ -248,7 +248,7 @@ class PReLU(Module):
     def _slopes(self, input: np.ndarray) -> np.ndarray:
         """The weight shaped to broadcast against ``input`` along the channel dimension."""
         if self.n_output_plane == 0:
-            return self.weight
+            return self.weight.reshape(())  # one slope, for any input (a 0-d one included)
         shape = [1] * input.ndim
         shape[FEATURE_DIM[input.ndim]] = self.n_output_plane
         return self.weight.reshape(shape)

@@ -47,7 +47,8 @@ class ZipTableOneToMany(Module):
     """
 
     def checkInput(self, input: Any) -> None:
-        if not _is_table(input) or len(input) != 2 or not _is_table(input[1]) or not input[1]:
+        if (not _is_table(input) or len(input) != 2 or not isinstance(input[0], np.ndarray)
+                or not _is_table(input[1]) or not input[1]):
             self.fail("expected a list [array, list of arrays] as input", TypeError)
 
     def updateOutput(self, input: list[Any]) -> list[list[Any]]:
@@ -70,7 +71,8 @@ class CAddTensorTable(Module):
     """
 
     def checkInput(self, input: Any) -> None:
-        if not _is_table(input) or len(input) != 2 or not _is_table(input[1]) or not input[1]:
+        if (not _is_table(input) or len(input) != 2 or not isinstance(input[0], np.ndarray)
+                or not _is_table(input[1]) or not input[1]):
             self.fail("expected a list [array, list of arrays] as input", TypeError)
         for x in input[1]:
             if not isinstance(x, np.ndarray) or x.shape != input[0].shape:

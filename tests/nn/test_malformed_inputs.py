@@ -143,7 +143,6 @@ def _assert_as_torch(case: Any, module: Any, x: Any, out: Any) -> None:
 #: what this test found and is not fixed yet (issue 12's note lists them): a raw NumPy error on an empty batch or a
 #: 0-d input, a non-array table entry that reaches NumPy, or a result for NaN/inf that is not PyTorch's
 KNOWN = {
-    "PReLU(shared)": "a 0-d input reaches a NumPy broadcasting error",
     "SpatialMaxUnpooling": "NaN in the input: not PyTorch's result",
     "SpatialSubSampling(3, 3x2, 1,1)": "an empty batch reaches a NumPy reshape error",
     "SpatialConvolutionLocal(1->2, 5x4, 3x2, 2,1, 1,0)": "an empty batch reaches a NumPy reshape error",
@@ -158,10 +157,7 @@ KNOWN = {
     "GELU(tanh)": "inf in the input: not PyTorch's result",
     "VolumetricDilatedConvolution(dilation 2,1,2, pad)": "an empty batch reaches a NumPy reshape error",
     "VolumetricFullConvolution": "an empty batch reaches a NumPy reshape error",
-    "CAddTensorTable": "a malformed table reaches a raw error",
     "MixtureTable(table of experts)": "a malformed table reaches a raw error",
-    "ZipTable": "a non-array table entry reaches a raw AttributeError",
-    "ZipTableOneToMany": "a non-array table entry reaches a raw AttributeError",
 }
 MODULE_CASES = [pytest.param(case, id=case.id, marks=[pytest.mark.xfail(reason=KNOWN[case.id], strict=False)]
                              if case.id in KNOWN else []) for case in all_cases()]
