@@ -242,10 +242,8 @@ class Sequential(Container):
         them); those children's own ``gradInput`` is not updated by such a call. Using the result
         (``g = net.backward(x, gOut)``, as containers and ``ember.check`` do) computes it as always.
         """
-        if gradOutput is not self._grad_output:
-            gradOutput = self.check_grad_output(gradOutput)
         modules = self.modules
-        grad = gradOutput
+        grad = gradOutput  # (checked by the child it goes to, whose error names it)
         first = self._first_trained() if type(input) is np.ndarray and result_dropped(sys._getframe(1)) else None
         try:
             for i in range(len(modules) - 1, 0 if first is None else first, -1):

@@ -30,7 +30,7 @@ def test_refusals_name_the_module():
         nn.VolumetricDilatedConvolution(1, 1, 2, 2, 2, dilationT=3).forward(np.zeros((1, 3, 4, 4)))
     with pytest.raises(InputError, match="VolumetricFullConvolution.*adj"):
         nn.VolumetricFullConvolution(1, 1, 2, 2, 2, 2, 2, 2, adjT=2)
-    with pytest.raises(InputError, match="stride must be at least 1"):
+    with pytest.raises(InputError, match=r"dT must be an integer >= 1 \(a size\), got 0"):
         nn.VolumetricConvolution(1, 1, 2, 2, 2, dT=0)
     with pytest.raises(InputError, match=r"TemporalSubSampling.*\(T, 3\)"):
         nn.TemporalSubSampling(3, 2).forward(np.zeros((5, 4)))
