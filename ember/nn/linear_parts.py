@@ -189,7 +189,7 @@ class Maxout(Module):
         grad = self._grad_pieces(gradOutput)
         if self.preprocess is not None:
             grad = self.preprocess.updateGradInput(self._z, grad)
-        return grad.reshape(grad.shape[:-2] + (-1,))
+        return grad.reshape(grad.shape[:-2] + (grad.shape[-2] * grad.shape[-1],))  # (not -1: an empty batch)
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
         self.gradInput = resized(self.gradInput, input)
