@@ -115,6 +115,24 @@ def test_a_recurrent_layer_alone_round_trips_with_its_initial_state(make, dtype,
     _assert_same_module(loaded, layer, x)
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_recurrence_round_trips_with_all_its_initial_states(dtype, tmp_path):
+    rng = np.random.default_rng(1)
+    model = nn.Recurrence(_lstm_cell_graph(rng), F, H, 2).type(dtype)
+    x = rng.standard_normal((T, 2, F)).astype(dtype)
+    assert list(io.load(io.save(model, tmp_path / "plain.safetensors")).initial) == [None, None]
+    model.initial = [rng.standard_normal((2, H)).astype(dtype), None]
+    model.initial[1] = rng.standard_normal(H).astype(dtype)  # the cell state, after the first
+    loaded = io.load(io.save(model, tmp_path / "m.safetensors"))
+    for k in range(2):
+        np.testing.assert_array_equal(loaded.initial[k], model.initial[k])
+        assert loaded.initial[k].dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(loaded.initial[-1], model.s1_0)
+    _assert_same_module(loaded, model, x)
+    zero = nn.Recurrence(_lstm_cell_graph(np.random.default_rng(1)), F, H, 2).type(dtype)
+    assert not np.allclose(zero.forward(x), model.forward(x))  # the states matter
+
+
 def test_a_recurrence_shares_its_parameters_across_time_steps_after_loading(tmp_path):
     rng = np.random.default_rng(0)
     model = nn.Recurrence(_lstm_cell_graph(rng), F, H, 2)

@@ -682,6 +682,32 @@ def _share_parameters(target: Module, source: Module) -> None:
                     setattr(mine, attribute, value)
 
 
+class _InitialStates:
+    """``Recurrence.initial``: a list-like view of the buffers ``h0``, ``s1_0``, … (reads and writes go to them)."""
+
+    def __init__(self, module: Recurrence) -> None:
+        self._module = module
+
+    def _name(self, k: int) -> str:
+        k = range(self._module._n_states)[k]  # (negative indices; IndexError past the end)
+        return "h0" if k == 0 else f"s{k}_0"
+
+    def __len__(self) -> int:
+        return self._module._n_states
+
+    def __getitem__(self, k: int) -> np.ndarray | None:
+        return getattr(self._module, self._name(k))
+
+    def __setitem__(self, k: int, value: np.ndarray | None) -> None:
+        setattr(self._module, self._name(k), value)
+
+    def __iter__(self) -> Any:
+        return (self[k] for k in range(len(self)))
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
 class Recurrence(_Recurrent):
     """Any step module made recurrent (Torch rnn's ``Recurrence``): ``s_t = step([x_t, s_{t−1}])``.
 
@@ -716,7 +742,8 @@ class Recurrence(_Recurrent):
         self._clones: list[Module] = []
         self._step_inputs: list[Any] = []
         self._step_grads: list[Any] = []
-        self.initial: list[np.ndarray | None] = [None] * self._n_states
+        for k in range(1, self._n_states):
+            self.register_buffer(f"s{k}_0", None)  # the initial states after the first (h0): saved and converted
         self.states: list[np.ndarray] | None = None
         self._x: np.ndarray | None = None
         self._grad_x: np.ndarray | None = None
@@ -733,8 +760,22 @@ class Recurrence(_Recurrent):
         self.step.reset(rng) if stdv is None else self.step.reset(rng, stdv=stdv)
         return self
 
+    @property
+    def initial(self) -> _InitialStates:
+        """The initial states used when none are given, ``[h0, s1_0, …]`` (``None``: zeros); ``initial[k] = a``
+        sets one (the buffers ``h0``, ``s1_0``, …, which ``ember.io`` saves).
+        """
+        return _InitialStates(self)
+
+    @initial.setter
+    def initial(self, states: list[np.ndarray | None]) -> None:
+        if len(states) != self._n_states:
+            self.fail(f"expected {self._n_states} initial states, got {len(states)}")
+        for k, state in enumerate(states):
+            self.initial[k] = state
+
     def _initial_given(self) -> list[np.ndarray | None]:
-        return [self.h0] + list(self.initial[1:])
+        return list(self.initial)
 
     def _set_last(self, states: list[np.ndarray]) -> None:
         self.hidden = states[0]
