@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.errors import EmberError, InputError, InputTypeError
+from ember.errors import EmberError, InputError, InputTypeError, ProtocolError
 from ember.nn.module import Module, resized
 from ember.random import get_rng
 
@@ -179,6 +179,8 @@ class Sequential(Container):
         return self
 
     def updateOutput(self, input: Any) -> Any:
+        if self._deferred is not None:
+            self._outdate_deferred("a forward pass replaced the outputs it needs")
         current = input
         try:
             for module in self.modules:
@@ -189,17 +191,41 @@ class Sequential(Container):
         self.output = current
         return current
 
+    def updateParameters(self, learningRate: float) -> None:
+        if self._deferred is not None:
+            self._outdate_deferred("updateParameters changed the parameters")
+        super().updateParameters(learningRate)
+
+    def reset(self, rng: int | np.random.Generator | None = None, *, stdv: float | None = None) -> Module:
+        if self._deferred is not None:
+            self._outdate_deferred("reset changed the parameters")
+        return super().reset(rng, stdv=stdv)
+
+    def clearState(self) -> Module:
+        self._deferred = None  # (type() calls this too: gradInput is emptied, as every module's is)
+        return super().clearState()
+
     def _inputs(self, input: Any) -> list[Any]:
         """The input each child saw in the last forward pass."""
         return [input] + [module.output for module in self.modules[:-1]]
 
-    #: the input gradient that a backward whose result was dropped skipped: (input, gradOutput of child p, p)
-    _deferred: tuple[Any, Any, int] | None = None
+    #: the input gradient that a backward whose result was dropped skipped: (input, gradOutput of child p, p),
+    #: or, once what it needs has changed, the reason it can no longer be computed
+    _deferred: tuple[Any, Any, int] | str | None = None
+
+    def _outdate_deferred(self, reason: str) -> None:
+        """What the skipped input gradient needs has changed: reading ``gradInput`` now raises, naming ``reason``."""
+        self._deferred = reason
 
     @property
     def gradInput(self) -> Any:
         """``∂L/∂input`` of the last backward (computed now if that backward skipped it: see ``backward``)."""
         deferred = self._deferred
+        if isinstance(deferred, str):
+            raise ProtocolError(
+                f"{self.describe()}: gradInput was not computed by the last backward (its result was dropped, so "
+                f"the first layer skipped it) and can no longer be: {deferred} since; keep backward's result "
+                "(gradInput = net.backward(input, gradOutput)) when you need it")
         if deferred is not None:
             self._deferred = None
             input, grad, first = deferred
@@ -238,9 +264,11 @@ class Sequential(Container):
         it) nothing asks for ``∂L/∂x``: a first trained child that can do without it (``skips_gradInput``: a
         ``Linear`` or a convolution fed with data, after parameter-free leaves such as a ``View``) computes only
         its parameter gradients, and the leaves before it nothing. Reading ``net.gradInput`` afterwards
-        computes it then (with the parameters and the input as they are when read: read it before changing
-        them); those children's own ``gradInput`` is not updated by such a call. Using the result
-        (``g = net.backward(x, gOut)``, as containers and ``ember.check`` do) computes it as always.
+        computes it then; after a forward, ``updateParameters`` or ``reset`` it raises a ``ProtocolError``
+        instead (what it needs has changed). An optimizer writing into ``getParameters()``'s flat vector
+        cannot be seen: read it before the step, or keep backward's result. Those children's own ``gradInput``
+        is not updated by such a call. Using the result (``g = net.backward(x, gOut)``, as containers and
+        ``ember.check`` do) computes it as always.
         """
         modules = self.modules
         grad = gradOutput  # (checked by the child it goes to, whose error names it)

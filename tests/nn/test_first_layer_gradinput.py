@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from ember import check, nn
+from ember.errors import ProtocolError
 
 
 def counting(module):
@@ -99,3 +100,29 @@ def test_parameter_free_leaves_before_the_first_layer_are_skipped_too():
     np.testing.assert_allclose(net.getParameters()[1], wanted_grads, rtol=1e-14)
     np.testing.assert_allclose(net.gradInput, wanted, rtol=1e-14)
     assert net.gradInput.shape == (2, 16)
+
+
+@pytest.mark.parametrize("change", [lambda net, x: net.forward(x + 1), lambda net, x: net.updateParameters(0.1),
+                                    lambda net, x: net.reset(0)])
+def test_a_skipped_gradInput_read_after_what_it_needs_changed_is_refused_not_wrong(change):
+    rng = np.random.default_rng(0)
+    net = nn.Sequential(nn.Linear(6, 4, rng=rng), nn.Tanh())
+    x = rng.standard_normal((3, 6))
+    g = rng.standard_normal(net.forward(x).shape)
+    net.backward(x, g)  # result dropped: the first layer's input gradient is skipped
+    change(net, x)
+    with pytest.raises(ProtocolError, match=r"gradInput was not computed by the last backward .* since"):
+        _ = net.gradInput
+
+
+def test_a_new_backward_after_the_change_gives_gradInput_again():
+    rng = np.random.default_rng(0)
+    net = nn.Sequential(nn.Linear(6, 4, rng=rng), nn.Tanh())
+    x = rng.standard_normal((3, 6))
+    g = rng.standard_normal(net.forward(x).shape)
+    net.backward(x, g)
+    net.updateParameters(0.1)
+    net.forward(x)
+    wanted = net.clone().backward(x, g)
+    net.backward(x, g)
+    np.testing.assert_allclose(net.gradInput, wanted, rtol=1e-15)
