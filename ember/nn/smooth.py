@@ -49,8 +49,8 @@ class GELU(Module):
         else:
             erf(input * math.sqrt(0.5), out=out)
             out += 1.0
+        out *= 0.5  # before the input: ½ · 2 · 1e308 would overflow
         out *= input
-        out *= 0.5
         return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:

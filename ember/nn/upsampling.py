@@ -23,6 +23,9 @@ def apply_along(x: np.ndarray, matrices: list[np.ndarray], transpose: bool = Fal
     n = len(matrices)
     for k, matrix in enumerate(matrices):
         axis = x.ndim - n + k
+        if not transpose and (matrix.sum(axis=1) == 1).all() and (np.count_nonzero(matrix, axis=1) == 1).all():
+            x = np.take(x, matrix.argmax(axis=1), axis=axis)  # a selection: copies (0 · inf would be NaN)
+            continue
         moved = np.moveaxis(x, axis, -1)
         x = np.moveaxis(moved @ (matrix if transpose else matrix.T), -1, axis)
     return x
