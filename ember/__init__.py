@@ -2,6 +2,7 @@
 
 from ember import check, data, nn, optim
 from ember.errors import (
+    CheckSetupError,
     DataFileError,
     EmberError,
     InputError,
@@ -14,5 +15,5 @@ from ember.errors import (
 from ember.random import manual_seed
 
 __version__ = "0.1.0"
-__all__ = ["DataFileError", "EmberError", "InputError", "InputIndexError", "InputTypeError", "ModelFileError",
-           "ProtocolError", "UntrustedModuleError", "check", "data", "manual_seed", "nn", "optim"]
+__all__ = ["CheckSetupError", "DataFileError", "EmberError", "InputError", "InputIndexError", "InputTypeError",
+           "ModelFileError", "ProtocolError", "UntrustedModuleError", "check", "data", "manual_seed", "nn", "optim"]

@@ -6,6 +6,8 @@ recognise what went wrong by type, never by the text of a message.
   :class:`InputIndexError` (also an ``IndexError``) for an index out of range.
 * :class:`ProtocolError` (a ``TypeError``): a module breaks the module protocol (``updateOutput``
   returned ``None``, ``backward`` before ``forward``, no ``config()`` to rebuild it from).
+* :class:`CheckSetupError` (an ``InputError``): :mod:`ember.check` cannot set up the check asked for (the
+  class does not build from the arguments, or the module refuses the input drawn for it).
 * :class:`ModelFileError` (a ``ValueError``): a model file is corrupted, tampered with or does not
   fit its architecture; :class:`UntrustedModuleError` when it names a class the caller did not trust.
 * :class:`DataFileError` (a ``ValueError``): a data file (CSV, IDX, gzip) cannot be read as data; the
@@ -16,8 +18,8 @@ All derive from :class:`EmberError`.
 
 from __future__ import annotations
 
-__all__ = ["DataFileError", "EmberError", "InputError", "InputIndexError", "InputTypeError", "ModelFileError",
-           "ProtocolError", "UntrustedModuleError"]
+__all__ = ["CheckSetupError", "DataFileError", "EmberError", "InputError", "InputIndexError", "InputTypeError",
+           "ModelFileError", "ProtocolError", "UntrustedModuleError"]
 
 
 class EmberError(Exception):
@@ -34,6 +36,17 @@ class InputTypeError(InputError, TypeError):
 
 class InputIndexError(InputError, IndexError):
     """Rejected input holding an index out of range (a class label, a ``LookupTable`` row, a dim)."""
+
+
+class CheckSetupError(InputError):
+    """A check cannot start: its module does not build from the arguments given, or refuses the input drawn for it.
+
+    ``input_shape`` is the refused input's shape, or ``None`` when the module could not be built.
+    """
+
+    def __init__(self, message: str, input_shape: tuple[int, ...] | None = None) -> None:
+        super().__init__(message)
+        self.input_shape = input_shape
 
 
 class ProtocolError(EmberError, TypeError):

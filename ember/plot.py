@@ -480,6 +480,13 @@ def jacobian_heatmap(path: str | Path, analytic: np.ndarray, numeric: np.ndarray
     return _save(figure, path)
 
 
+def module_jacobian(path: str | Path, module: Any, input: Any, *, eps: float = 1e-6) -> Path:
+    """:func:`jacobian_heatmap` of ``module``'s Jacobian with respect to ``input`` (:func:`ember.check.jacobian`)."""
+    from ember.check import jacobian
+
+    return jacobian_heatmap(path, *jacobian(module, input, eps=eps), title=f"{module.describe()}: d output / d input")
+
+
 # -- data and tables ----------------------------------------------------------------------------
 
 

@@ -98,6 +98,13 @@ def test_jacobian_heatmap(tmp_path):
         plot.jacobian_heatmap(tmp_path / "jac.png", analytic, analytic[:2])
 
 
+def test_module_jacobian_draws_a_module_at_an_input(tmp_path):
+    from ember import nn
+
+    path = plot.module_jacobian(tmp_path / "sub" / "tanh.png", nn.Tanh(), np.linspace(-1.0, 1.0, 4))
+    assert_not_blank(path, tmp_path / "sub" / "tanh.png")
+
+
 def test_scatter_fit_and_table_heatmap(tmp_path):
     x = np.linspace(-3, 3, 50)
     path = plot.scatter_fit(tmp_path / "fit.png", x, np.sin(x), {"line": 0.3 * x})

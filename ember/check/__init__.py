@@ -25,6 +25,9 @@
 * ``check_model(..., mode="fast", budget=10)`` (:mod:`ember.check.fast`) compares random directional
   derivatives within a time budget, for models too big to perturb entry by entry;
   :mod:`ember.check.planted` plants classic bugs in a module instance, to test the checkers.
+* :func:`check_built` builds a module from a class and its arguments, draws a seeded input of a
+  default or given shape and audits it (``ember check``); :func:`check_built_model` is its fast
+  whole-model twin, with the criterion the caller picks (:mod:`ember.check.built`).
 * :func:`assert_module` and :func:`assert_gradients` raise ``AssertionError``
   carrying the report, for tests.
 
@@ -51,6 +54,7 @@ them, the element is at a kink: reported as ``KINK``, which counts as ok.
 """
 
 from ember.check.audit import assert_module, check_module
+from ember.check.built import BuiltCheck, check_built, check_built_model, default_input_shape
 from ember.check.criteria import check_criterion
 from ember.check.diagnose import Diagnosis, diagnose_jacobian
 from ember.check.jacobians import jacobian, jacobian_error

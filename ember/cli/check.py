@@ -8,11 +8,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from ember.check.built import default_input_shape  # noqa: F401 (where callers of the command line found it)
 from ember.cli.classes import load_module_class
 from ember.cli.common import UsageError, add_seed, command, positive_float, wrote
-from ember.errors import InputError
+from ember.errors import CheckSetupError
 
 CHECK_DESCRIPTION = """\
 Gradient-check one module: its Jacobians with respect to the input and each parameter
@@ -51,10 +50,6 @@ examples:
   ember check lenet --fast --input-shape 2,784 --budget 10
 """
 
-#: the input shape used when --input-shape is not given and the module has no integer ``n_in``.
-DEFAULT_INPUT_SHAPE = (4, 5)
-
-
 def add_parsers(subparsers: Any) -> None:
     """Declare ``ember check``."""
     parser = command(subparsers, "check", cmd_check, help="gradient-check a module (Jacobians and protocol)",
@@ -79,78 +74,38 @@ def add_parsers(subparsers: Any) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """``ember check``: print the report of ``check_module``; 0 if it passes, else 1."""
-    from ember.check import check_module
-    from ember.nn.module import Module
+    """``ember check``: print the report of ``check.check_built`` (``check_built_model`` with --fast); 0 if ok."""
+    from ember import check, models, plot
 
     positional, keywords = parse_literals(args.args)
-    if args.fast:
-        return _check_fast(args, positional, keywords)
-    cls, name = load_module_class(args.module)
-    call = f"{name}({', '.join([repr(v) for v in positional] + [f'{k}={v!r}' for k, v in keywords.items()])})"
+    shape = parse_shape(args.input_shape) if args.input_shape is not None else None
     try:
-        module = cls(*positional, **keywords)
-    except Exception as error:
-        raise UsageError(f"cannot create {call}: {type(error).__name__}: {error}") from error
-    if not isinstance(module, Module):
-        raise UsageError(f"{call} is a {type(module).__name__}, not an ember.nn.Module")
-    shape = parse_shape(args.input_shape) if args.input_shape is not None else default_input_shape(module)
-    params = module.parameters()[0]
-    dtype = params[0].dtype if params else np.dtype(np.float64)
-    x = np.random.default_rng(args.seed).standard_normal(shape).astype(dtype)
-    try:
-        module.forward(x.copy())
-    except Exception as error:
-        if isinstance(error, InputError):  # the module refused the input (Module.fail): not a bug of the module
-            raise UsageError(f"{module.describe()} does not take an input of shape {shape}: {error} "
-                             "(give --input-shape)") from error
-        # anything else is a bug of the module: check_module reports it as a failure
-    report = check_module(module, x, eps=args.eps, tol=args.tol, batch=False if args.no_batch else None,
-                          seed=args.seed)
+        if args.fast:
+            builder, name = _model_builder(args.module)
+            report = check.check_built_model(builder, positional, keywords, criterion_for=models.criterion_for,
+                                             name=name, input_shape=shape, seed=args.seed, eps=args.eps,
+                                             tol=args.tol, budget=args.budget)
+        else:
+            cls, name = load_module_class(args.module)
+            checked = check.check_built(cls, positional, keywords, name=name, input_shape=shape, seed=args.seed,
+                                        eps=args.eps, tol=args.tol, batch=False if args.no_batch else None)
+            report = checked.report
+    except CheckSetupError as error:
+        raise UsageError(f"{error} (give --input-shape)" if error.input_shape else str(error)) from error
     print(report)
-    if args.plot is not None:
-        from ember.check import jacobian
-        from ember.plot import jacobian_heatmap
-
-        path = Path(args.plot) / f"jacobian-{name}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        jacobian_heatmap(path, *jacobian(module, x, eps=args.eps), title=f"{module.describe()}: d output / d input")
-        wrote(path)
+    if args.plot is not None and not args.fast:
+        wrote(plot.module_jacobian(Path(args.plot) / f"jacobian-{name}.png", checked.module, checked.input,
+                                   eps=args.eps))
     return 0 if report.ok else 1
 
 
-def _check_fast(args: argparse.Namespace, positional: list[Any], keywords: dict[str, Any]) -> int:
-    """``ember check --fast``: the randomized whole-model check of ``check_model(mode="fast")``."""
-    from ember import models, nn
-    from ember.check import check_model
+def _model_builder(spec: str) -> tuple[Any, str]:
+    """A builder of ``ember.models`` named by ``spec``, else the class ``load_module_class`` finds."""
+    from ember import models
 
-    if args.module in models.__all__ and callable(getattr(models, args.module)) and args.module != "criterion_for":
-        builder, name = getattr(models, args.module), args.module
-    else:
-        builder, name = load_module_class(args.module)
-    try:
-        model = builder(*positional, **keywords)
-    except Exception as error:
-        raise UsageError(f"cannot create {name}: {type(error).__name__}: {error}") from error
-    model = model.type(np.float64)
-    shape = parse_shape(args.input_shape) if args.input_shape is not None else default_input_shape(model)
-    rng = np.random.default_rng(args.seed)
-    x = rng.standard_normal(shape)
-    try:
-        output = model.forward(x.copy())
-    except Exception as error:
-        raise UsageError(f"{model.describe()} does not take an input of shape {shape}: {error} "
-                         "(give --input-shape)") from error
-    criterion = models.criterion_for(model)
-    if isinstance(criterion, nn.BCECriterion):
-        target = rng.integers(0, 2, output.shape).astype(np.float64)
-    else:
-        target = rng.integers(0, output.shape[-1], output.shape[:-1]) if output.ndim > 1 else int(
-            rng.integers(0, output.shape[-1]))
-    report = check_model(model, criterion, x, target, eps=args.eps, tol=args.tol, mode="fast", budget=args.budget,
-                         seed=args.seed)
-    print(report)
-    return 0 if report.ok else 1
+    if spec in models.__all__ and callable(getattr(models, spec)) and spec != "criterion_for":
+        return getattr(models, spec), spec
+    return load_module_class(spec)
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -163,14 +118,6 @@ def parse_shape(text: str) -> tuple[int, ...]:
     if not shape or any(size <= 0 for size in shape):
         raise UsageError(f"bad --input-shape {text!r}: expected positive integers separated by commas, e.g. 4,10")
     return shape
-
-
-def default_input_shape(module: Any) -> tuple[int, ...]:
-    """``(n_in,)`` for a module with a positive integer ``n_in`` attribute, else :data:`DEFAULT_INPUT_SHAPE`."""
-    n_in = getattr(module, "n_in", None)
-    if isinstance(n_in, (int, np.integer)) and not isinstance(n_in, bool) and n_in > 0:
-        return (int(n_in),)
-    return DEFAULT_INPUT_SHAPE
 
 
 def split_arguments(text: str) -> list[str]:
