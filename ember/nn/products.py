@@ -38,6 +38,9 @@ class MM(Module):
     def checkInput(self, input: Any) -> None:
         if not isinstance(input, list) or len(input) != 2 or not all(isinstance(x, np.ndarray) for x in input):
             self.fail("expected a list of two arrays [A, B] as input", TypeError)
+        if input[0].dtype != input[1].dtype or input[0].dtype.kind != "f":
+            self.fail(f"expected two floating-point arrays of one dtype, got {input[0].dtype} and {input[1].dtype}",
+                      TypeError)
         a, b = self._ops(input)
         if a.ndim != b.ndim or a.ndim not in (2, 3) or a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
             self.fail(f"cannot multiply {input[0].shape} by {input[1].shape} (trans_a={self.trans_a}, "

@@ -118,6 +118,10 @@ class MixtureTable(Module):
         if _is_table(experts):
             if len(experts) != k:
                 self.fail(f"expected {k} experts (one per gater output), got {len(experts)}")
+            if not all(isinstance(expert, np.ndarray) for expert in experts):
+                self.fail("expected the experts as a list of arrays", TypeError)
+        elif not isinstance(experts, np.ndarray):
+            self.fail(f"expected the experts as an array or a list of arrays, got {type(experts).__name__}", TypeError)
         elif experts.shape[self._axis(gater)] != k:
             self.fail(f"expected {k} experts along dim {self.dim}, got an array of shape {experts.shape}")
 
