@@ -1,6 +1,10 @@
 """The fused training kernel: forward, criterion, backward and SGD step of a layer chain, for a whole
 epoch of steps, in one compiled call (numba, strict IEEE: no ``fastmath``, no reassociation beyond the
-explicit eight partial sums of :func:`_dot`, so results match the NumPy modules to rounding).
+explicit eight partial sums of :func:`_dot`, so results match the NumPy modules to rounding). A step of
+``GEMM_ROWS`` rows or more hands each Linear's three products (``x Wᵀ``, ``gᵀ x``, ``g W``) to BLAS
+(``np.dot`` into the working arrays: a GEMM on the calling thread, as the NumPy modules' ``@``) and keeps
+everything between them (bias, activations, criterion, SGD update) in the fused loops; one row goes
+through the scalar loops (a GEMM call costs more than the product there).
 
 A model reaches here as a *plan* (see ``ember.fast.plan``): one code per layer, the layer widths, where
 each Linear's weight and bias lie in the flat parameter vector of ``getParameters()``. The kernel updates
@@ -29,6 +33,10 @@ from ember.fast.codes import (
     SOFTMIN,
     TANH,
 )
+
+#: From this many rows on, a Linear's products go to BLAS (``np.dot``, a GEMM on the calling thread);
+#: below, to the fused scalar loops.
+GEMM_ROWS = 2
 
 
 @njit(cache=True, inline="always")
@@ -63,6 +71,13 @@ def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero):
             weight = params[w0:w0 + n_out * n_in].reshape((n_out, n_in))
             x = src[:bs * n_in].reshape((bs, n_in))
             y = dst[:bs * n_out].reshape((bs, n_out))
+            if bs >= GEMM_ROWS:  # y = x Wᵀ by BLAS, then + b
+                np.dot(x, weight.T, y)
+                if b0 >= 0:
+                    for r in range(bs):
+                        for o in range(n_out):
+                            y[r, o] = y[r, o] + params[b0 + o]
+                continue
             for r in range(bs):
                 for o in range(n_out):
                     s = _dot(weight, o, x, r, n_in, zero)
@@ -191,6 +206,19 @@ def _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spa
             grad_weight = grads[w0:w0 + n_out * n_in].reshape((n_out, n_in))
             x = src[:bs * n_in].reshape((bs, n_in))
             g = delta[:bs * n_out].reshape((bs, n_out))
+            if bs >= GEMM_ROWS:  # by BLAS: gradWeight = gᵀ x, gradInput = g W; gradBias = Σ_rows g
+                np.dot(g.T, x, grad_weight)
+                if b0 >= 0:
+                    for o in range(n_out):
+                        grads[b0 + o] = g[0, o]
+                    for r in range(1, bs):
+                        for o in range(n_out):
+                            grads[b0 + o] += g[r, o]
+                if layer == 0:
+                    return
+                np.dot(g, weight, spare[:bs * n_in].reshape((bs, n_in)))
+                delta, spare = spare, delta
+                continue
             for o in range(n_out):  # gradWeight = gᵀ x, gradBias = Σ_rows g
                 go = g[0, o]
                 for j in range(n_in):

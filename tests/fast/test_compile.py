@@ -1,6 +1,7 @@
 """The compiled path is tested against its definition, the NumPy modules with ``optim.sgd``: every
-supported layer and criterion, per example and in mini-batches (a short last batch included), with every
-SGD setting, to 1e-12 relative in float64.
+supported layer and criterion, per example and in mini-batches of 4, 16 and 64 (a short last batch
+included; from two rows on the Linear layers' products run through BLAS), with every SGD setting, to 1e-12
+relative in float64.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ pytest.importorskip("numba", reason="the compiled path needs numba: pip install 
 
 from ember import fast  # noqa: E402 - after the skip
 
-N, N_IN, HIDDEN, N_OUT = 23, 6, 5, 3
+N, N_IN, HIDDEN, N_OUT = 150, 6, 5, 3
 
 
 def _hidden_layers(kind: str) -> list[nn.Module]:
@@ -74,7 +75,7 @@ def _assert_same_training(make_model, criterion, state, batch_size, epochs=2):
 
 
 @pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "leaky", "softmax", "softmin", "nested"])
-@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("batch_size", [1, 4, 16, 64])
 def test_every_layer_trains_as_the_numpy_modules(hidden, batch_size):
     _assert_same_training(lambda: _model(hidden, []), nn.CrossEntropyCriterion(), {"learning_rate": 0.1},
                           batch_size)
@@ -85,9 +86,10 @@ def test_every_layer_trains_as_the_numpy_modules(hidden, batch_size):
     (nn.ClassNLLCriterion(), [nn.LogSoftMax()]), (nn.ClassNLLCriterion(size_average=False), [nn.LogSoftMax()]),
     (nn.MSECriterion(), []), (nn.MSECriterion(size_average=False), []), (nn.BCECriterion(), [nn.Sigmoid()]),
 ], ids=["cross-entropy", "cross-entropy-sum", "nll", "nll-sum", "mse", "mse-sum", "bce"])
-@pytest.mark.parametrize("batch_size", [1, 5])
+@pytest.mark.parametrize("batch_size", [1, 5, 16, 64])
 def test_every_criterion_trains_as_the_numpy_criterion(criterion, head, batch_size):
-    _assert_same_training(lambda: _model("tanh", head), criterion, {"learning_rate": 0.05}, batch_size)
+    rate = 0.05 if criterion.sizeAverage else 0.05 / batch_size  # summed losses: a rate that converges
+    _assert_same_training(lambda: _model("tanh", head), criterion, {"learning_rate": rate}, batch_size)
 
 
 @pytest.mark.parametrize("state", [
@@ -96,9 +98,30 @@ def test_every_criterion_trains_as_the_numpy_criterion(criterion, head, batch_si
     {"learning_rate": 0.05, "weight_decay": 1e-2, "learning_rate_decay": 1e-2},
     {"learning_rate": 0.05, "momentum": 0.5, "dampening": 0.1, "weight_decay": 1e-3},
 ], ids=["momentum", "nesterov", "decays", "all"])
-@pytest.mark.parametrize("batch_size", [1, 8])
+@pytest.mark.parametrize("batch_size", [1, 8, 64])
 def test_every_sgd_setting_steps_as_optim_sgd(state, batch_size):
     _assert_same_training(lambda: _model("sigmoid", [], bias=False), nn.CrossEntropyCriterion(), state, batch_size)
+
+
+@pytest.mark.parametrize("batch_size", [4, 16, 64])
+def test_ocr_sized_layers_train_as_the_numpy_modules(batch_size):
+    """Widths where BLAS blocks the products (128 → 50 sigmoid → 10, as the W7c benchmark)."""
+    criterion = nn.CrossEntropyCriterion()
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((N, 128)), rng.integers(0, 10, N)
+
+    def make():
+        init = np.random.default_rng(0)
+        return nn.Sequential(nn.Linear(128, 50, rng=init), nn.Sigmoid(), nn.Linear(50, 10, rng=init))
+
+    reference, model = make(), make()
+    compiled = fast.compile(model, criterion, warm=False)
+    state_numpy, state_fast = {"learning_rate": 0.1}, {"learning_rate": 0.1}
+    order = np.random.default_rng(3).permutation(N)
+    expected = _numpy_path(reference, criterion, X, y, state_numpy, batch_size, order)
+    np.testing.assert_allclose(compiled.train(X, y, state_fast, batch_size=batch_size, order=order), expected,
+                               rtol=1e-12, atol=0)
+    np.testing.assert_allclose(model.getParameters()[0], reference.getParameters()[0], rtol=1e-12, atol=1e-14)
 
 
 def test_compiled_and_numpy_steps_can_alternate_on_one_state():
