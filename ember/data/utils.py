@@ -7,13 +7,14 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ember.errors import InputError, NotFittedError
 from ember.random import get_rng
 
 
 def _as_array(name: str, function: str, value: object) -> np.ndarray:
     array = np.asarray(value)
     if array.ndim == 0:
-        raise ValueError(f"{function}: {name} must have a leading examples dimension, got a scalar")
+        raise InputError(f"{function}: {name} must have a leading examples dimension, got a scalar")
     return array
 
 
@@ -43,11 +44,11 @@ def batches(X: np.ndarray, y: np.ndarray | None, batch_size: int | None, shuffle
     if y is not None:
         y = _as_array("y", "batches", y)
         if y.shape[0] != n:
-            raise ValueError(f"batches: X has {n} examples but y has {y.shape[0]}")
+            raise InputError(f"batches: X has {n} examples but y has {y.shape[0]}")
     if batch_size is None:
         batch_size = max(n, 1)
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batches: batch_size must be a positive integer or None, got {batch_size!r}")
+        raise InputError(f"batches: batch_size must be a positive integer or None, got {batch_size!r}")
     order = get_rng(rng).permutation(n) if shuffle else None
     return _batches(X, y, int(batch_size), order)
 
@@ -83,17 +84,17 @@ def train_test_split(X: np.ndarray, y: np.ndarray, test_size: float | int = 0.2,
     y = _as_array("y", "train_test_split", y)
     n = X.shape[0]
     if y.shape[0] != n:
-        raise ValueError(f"train_test_split: X has {n} examples but y has {y.shape[0]}")
+        raise InputError(f"train_test_split: X has {n} examples but y has {y.shape[0]}")
     if isinstance(test_size, (float, np.floating)):
         if not 0 < test_size < 1:
-            raise ValueError(f"train_test_split: a fractional test_size must be in (0, 1), got {test_size!r}")
+            raise InputError(f"train_test_split: a fractional test_size must be in (0, 1), got {test_size!r}")
         n_test = math.ceil(test_size * n)
     elif isinstance(test_size, (int, np.integer)) and not isinstance(test_size, bool):
         n_test = int(test_size)
     else:
-        raise ValueError(f"train_test_split: test_size must be a fraction or a count, got {test_size!r}")
+        raise InputError(f"train_test_split: test_size must be a fraction or a count, got {test_size!r}")
     if not 0 < n_test < n:
-        raise ValueError(f"train_test_split: test_size={test_size!r} leaves {n_test} of {n} examples for testing; "
+        raise InputError(f"train_test_split: test_size={test_size!r} leaves {n_test} of {n} examples for testing; "
                          f"both parts need at least one")
     train, test = split_indices(n, n_test, shuffle, seed)
     return X[train], X[test], y[train], y[test]
@@ -123,20 +124,20 @@ def one_hot(y: np.ndarray, n_classes: int | None = None, dtype: np.dtype | type 
     """
     y = np.asarray(y)
     if y.ndim != 1:
-        raise ValueError(f"one_hot: labels must be 1-D, got shape {y.shape}")
+        raise InputError(f"one_hot: labels must be 1-D, got shape {y.shape}")
     if y.dtype.kind not in "iub":
         if y.dtype.kind != "f":
-            raise ValueError(f"one_hot: labels must be integers, got dtype {y.dtype}")
+            raise InputError(f"one_hot: labels must be integers, got dtype {y.dtype}")
         bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
         if bad.size:
-            raise ValueError(f"one_hot: label {y[bad[0]]} at index {bad[0]} is not an integer")
+            raise InputError(f"one_hot: label {y[bad[0]]} at index {bad[0]} is not an integer")
     labels = y.astype(np.int64)
     if labels.size and labels.min() < 0:
-        raise ValueError(f"one_hot: label {labels.min()} is negative (labels are 0-based class indices)")
+        raise InputError(f"one_hot: label {labels.min()} is negative (labels are 0-based class indices)")
     if n_classes is None:
         n_classes = int(labels.max()) + 1 if labels.size else 0
     elif labels.size and labels.max() >= n_classes:
-        raise ValueError(f"one_hot: label {labels.max()} out of range for {n_classes} classes (labels are 0-based)")
+        raise InputError(f"one_hot: label {labels.max()} out of range for {n_classes} classes (labels are 0-based)")
     encoded = np.zeros((labels.size, n_classes), dtype=dtype)
     encoded[np.arange(labels.size), labels] = 1
     return encoded
@@ -165,7 +166,7 @@ class Standardizer:
         """Learn the column means and standard deviations of ``X`` (shape ``(n, features)``); returns self."""
         X = self._check(X, "fit", fitted=False)
         if X.shape[0] == 0:
-            raise ValueError("Standardizer.fit: X has no examples")
+            raise InputError("Standardizer.fit: X has no examples")
         self.mean_ = X.mean(axis=0, dtype=np.float64)
         std = X.std(axis=0, dtype=np.float64)
         std[np.ptp(X, axis=0) == 0] = 1.0
@@ -191,12 +192,12 @@ class Standardizer:
     def _check(self, X: np.ndarray, method: str, fitted: bool = True) -> np.ndarray:
         X = np.asarray(X)
         if X.ndim != 2:
-            raise ValueError(f"Standardizer.{method}: expected a 2-D array (examples, features), got shape {X.shape}")
+            raise InputError(f"Standardizer.{method}: expected a 2-D array (examples, features), got shape {X.shape}")
         if fitted:
             if self.mean_ is None:
-                raise RuntimeError(f"Standardizer.{method}: call fit first")
+                raise NotFittedError(f"Standardizer.{method}: call fit first")
             if X.shape[1] != self.mean_.size:
-                raise ValueError(f"Standardizer.{method}: fitted on {self.mean_.size} features, got {X.shape[1]}")
+                raise InputError(f"Standardizer.{method}: fitted on {self.mean_.size} features, got {X.shape[1]}")
         return X
 
     def __repr__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import ember
 from ember import data, manual_seed
 
 
@@ -47,11 +48,11 @@ def test_shuffled_batches_cover_every_example_once_and_follow_the_seed():
 def test_batches_without_targets_and_errors():
     X, _ = arrays(5)
     assert [yb for _, yb in data.batches(X, None, 2)] == [None] * 3
-    with pytest.raises(ValueError, match=r"batches: X has 5 examples but y has 4"):
+    with pytest.raises(ember.InputError, match=r"batches: X has 5 examples but y has 4"):
         data.batches(X, np.arange(4), 2)  # raised at the call, not at the first next()
-    with pytest.raises(ValueError, match=r"batches: batch_size must be a positive integer or None, got 0"):
+    with pytest.raises(ember.InputError, match=r"batches: batch_size must be a positive integer or None, got 0"):
         data.batches(X, None, 0)
-    with pytest.raises(ValueError, match=r"got 2.5"):
+    with pytest.raises(ember.InputError, match=r"got 2.5"):
         data.batches(X, None, 2.5)
 
 
@@ -75,9 +76,9 @@ def test_train_test_split_fraction_count_and_determinism():
 ])
 def test_train_test_split_errors(test_size, message):
     X, y = arrays(10)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ember.InputError, match=message):
         data.train_test_split(X, y, test_size=test_size)
-    with pytest.raises(ValueError, match=r"X has 10 examples but y has 9"):
+    with pytest.raises(ember.InputError, match=r"X has 10 examples but y has 9"):
         data.train_test_split(X, y[:9])
 
 
@@ -86,13 +87,13 @@ def test_one_hot():
     encoded = data.one_hot(np.array([1.0, 0.0]), n_classes=4, dtype=np.float32)
     assert encoded.dtype == np.float32 and encoded.shape == (2, 4)
     assert data.one_hot(np.array([], dtype=int), n_classes=3).shape == (0, 3)
-    with pytest.raises(ValueError, match=r"one_hot: label 3 out of range for 3 classes"):
+    with pytest.raises(ember.InputError, match=r"one_hot: label 3 out of range for 3 classes"):
         data.one_hot([0, 3], n_classes=3)
-    with pytest.raises(ValueError, match=r"one_hot: label -1 is negative"):
+    with pytest.raises(ember.InputError, match=r"one_hot: label -1 is negative"):
         data.one_hot([0, -1])
-    with pytest.raises(ValueError, match=r"one_hot: label 0.5 at index 1 is not an integer"):
+    with pytest.raises(ember.InputError, match=r"one_hot: label 0.5 at index 1 is not an integer"):
         data.one_hot([1.0, 0.5])
-    with pytest.raises(ValueError, match=r"one_hot: labels must be 1-D, got shape \(2, 1\)"):
+    with pytest.raises(ember.InputError, match=r"one_hot: labels must be 1-D, got shape \(2, 1\)"):
         data.one_hot([[1], [0]])
 
 
@@ -117,10 +118,10 @@ def test_standardizer_uses_training_statistics_and_keeps_float32():
 
 
 def test_standardizer_errors():
-    with pytest.raises(RuntimeError, match=r"Standardizer.transform: call fit first"):
+    with pytest.raises(ember.NotFittedError, match=r"Standardizer.transform: call fit first"):
         data.Standardizer().transform(np.ones((2, 2)))
     scaler = data.Standardizer().fit(np.ones((3, 2)))
-    with pytest.raises(ValueError, match=r"Standardizer.transform: fitted on 2 features, got 3"):
+    with pytest.raises(ember.InputError, match=r"Standardizer.transform: fitted on 2 features, got 3"):
         scaler.transform(np.ones((3, 3)))
-    with pytest.raises(ValueError, match=r"expected a 2-D array \(examples, features\), got shape \(3,\)"):
+    with pytest.raises(ember.InputError, match=r"expected a 2-D array \(examples, features\), got shape \(3,\)"):
         scaler.transform(np.ones(3))
