@@ -21,9 +21,14 @@ translating each module into ONNX operators (opset 17):
 - SpatialDilatedConvolution, SpatialFullConvolution (``ConvTranspose``), SpatialDepthWiseConvolution (a grouped
   ``Conv``), SpatialDilatedMaxPooling, SpatialUpSamplingNearest (``Resize``), SpatialSoftMax,
   SpatialLogSoftMax; GradientReversal and VolumetricDropout (identity going forward);
-- CMul, CAdd, Add, Mul (CMul's case — broadcast, same elements, batch of examples — as the example input has it).
+- CMul, CAdd, Add, Mul (CMul's case — broadcast, same elements, batch of examples — as the example input has it);
+- VolumetricConvolution, VolumetricDilatedConvolution (3-D ``Conv``), VolumetricFullConvolution (3-D
+  ``ConvTranspose``), VolumetricMaxPooling, VolumetricDilatedMaxPooling, VolumetricAveragePooling;
+  SpatialSubSampling (a grouped ``Conv``); SpatialConvolutionMap and SpatialFullConvolutionMap (``Conv`` /
+  ``ConvTranspose`` with the connection table's dense weight); Normalize (its ``eps`` included).
 
-Any other module raises :class:`ExportError` naming it and where it sits. The
+The fractional max poolings (random regions) and SpatialConvolutionLocal (unshared weights) have no ONNX
+operator: they raise :class:`ExportError` saying so. Any other module raises it naming it and where it sits. The
 first dimension of the input is a symbolic batch size (``dynamic_batch``), and
 the model is exported as it computes in evaluation mode (its modes are restored
 afterwards).
@@ -99,6 +104,15 @@ def supported() -> list[str]:
     return sorted(cls.__name__ for cls in _CONVERTERS)
 
 
+#: modules ONNX has no operator for, and why.
+_NO_OPERATOR = {
+    "SpatialFractionalMaxPooling": "its pooling regions are drawn at random per call; ONNX's MaxPool has fixed ones",
+    "VolumetricFractionalMaxPooling": "its pooling regions are drawn at random per call; ONNX's MaxPool has fixed "
+                                      "ones",
+    "SpatialConvolutionLocal": "a weight per output position (no sharing); ONNX has no locally connected operator",
+}
+
+
 def _copy(value):
     return [_copy(v) for v in value] if isinstance(value, list) else np.array(value, copy=True)
 
@@ -106,6 +120,9 @@ def _copy(value):
 def _convert(g: _Graph, module: nn.Module, name, value, where: str):
     """Translate ``module`` applied to ``name`` (example ``value``); returns (output name(s), example output)."""
     converter = _CONVERTERS.get(type(module))
+    if type(module).__name__ in _NO_OPERATOR:
+        raise ExportError(f"{where}{module!r}: no ONNX translation for {type(module).__name__}: "
+                          f"{_NO_OPERATOR[type(module).__name__]}")
     if converter is None:
         raise ExportError(f"{where}{module!r}: no ONNX translation for {type(module).__name__} (supported: "
                           f"{', '.join(supported())})")
@@ -596,6 +613,102 @@ def _sequencer(g, module, name, value, where):
                              g.const("ends", [lead], np.int64), g.const("axes", [0], np.int64)])
     shape = g.op("Concat", [leading, g.const("trailing", list(inner_value.shape[1:]), np.int64)], axis=0)
     return g.op("Reshape", [inner, shape]), inner_value.reshape(value.shape[:lead] + inner_value.shape[1:])
+
+
+# -- volumetric, table-linked and sub-sampling convolutions; Lp normalisation --------------------------------------
+
+def _batched(g, value, name, n_dims: int, build: Callable[[str], str]) -> str:
+    """``_spatial`` for ``n_dims`` trailing dimensions: add and remove the batch axis for one example."""
+    if value.ndim == n_dims + 2:
+        return build(name)
+    axes = g.const("axes", [0], np.int64)
+    return g.op("Squeeze", [build(g.op("Unsqueeze", [name, axes])), axes])
+
+
+def _geometry(module) -> dict:
+    return {"kernel_shape": list(module.k), "strides": list(module.d), "pads": list(module.pad) * 2,
+            "dilations": list(module.dil)}
+
+
+def _conv_inputs(g, module, weight) -> list[str]:
+    return [g.const("weight", weight)] + ([] if module.bias is None else [g.const("bias", module.bias)])
+
+
+@_converts(nn.VolumetricConvolution, nn.VolumetricDilatedConvolution, nn.SpatialConvolutionMap)
+def _convolution_nd(g, module, name, value):
+    """``Conv`` with the dense ``(O, C, *k)`` weight (a connection table's kernels scattered into it, zeros where
+    nothing is linked); planes beyond ``C`` (a Map's unread ones) are sliced off first.
+    """
+    n, planes = module.n_dims, module.n_input_plane
+    weight = module._weight_matrix().reshape((module.n_output_plane, planes) + tuple(module.k))
+    inputs = _conv_inputs(g, module, weight)
+
+    def build(x):
+        if value.shape[-n - 1] > planes:
+            x = g.op("Slice", [x, g.const("starts", [0], np.int64), g.const("ends", [planes], np.int64),
+                               g.const("axes", [1], np.int64)])
+        return g.op("Conv", [x, *inputs], **_geometry(module))
+    return _batched(g, value, name, n, build)
+
+
+@_converts(nn.VolumetricFullConvolution, nn.SpatialFullConvolutionMap)
+def _full_convolution_nd(g, module, name, value):
+    """``ConvTranspose`` with the dense ``(C, O, *k)`` weight; ``adj`` is ``output_padding``."""
+    if isinstance(name, list):
+        raise ExportError(f"{module.describe()}: the [input, like] form sizes its output at run time; export "
+                          f"takes one input array")
+    n, planes = module.n_dims, module.n_input_plane
+    weight = module._weight_matrix().reshape((planes, module.n_output_plane) + tuple(module.k))
+    inputs = _conv_inputs(g, module, weight)
+
+    def build(x):
+        if value.shape[-n - 1] > planes:
+            x = g.op("Slice", [x, g.const("starts", [0], np.int64), g.const("ends", [planes], np.int64),
+                               g.const("axes", [1], np.int64)])
+        return g.op("ConvTranspose", [x, *inputs], output_padding=list(module.adj), **_geometry(module))
+    return _batched(g, value, name, n, build)
+
+
+@_converts(nn.SpatialSubSampling)
+def _subsampling(g, module, name, value):
+    """A grouped ``Conv``, one group per plane, whose kernel is the plane's weight everywhere."""
+    planes = module.n_input_plane
+    weight = np.broadcast_to(module.weight.reshape(planes, 1, 1, 1), (planes, 1, module.kH, module.kW))
+    return _spatial(g, value, name, lambda x: g.op("Conv", [x, *_conv_inputs(g, module, weight)],
+                                                   group=planes, **_geometry(module)))
+
+
+@_converts(nn.VolumetricMaxPooling, nn.VolumetricDilatedMaxPooling, nn.VolumetricAveragePooling)
+def _volumetric_pooling(g, module, name, value):
+    settings = {"kernel_shape": list(module.k), "strides": list(module.d), "pads": list(module.pad) * 2,
+                "ceil_mode": int(module.ceil_mode)}
+    if isinstance(module, nn.VolumetricAveragePooling):
+        settings["count_include_pad"] = int(module.count_include_pad)
+        op_type = "AveragePool"
+    else:
+        settings["dilations"] = list(module.dil)
+        op_type = "MaxPool"
+    return _batched(g, value, name, 3, lambda x: g.op(op_type, [x], **settings))
+
+
+@_converts(nn.Normalize)
+def _normalize(g, module, name, value):
+    """``x / (Σ|x|^p + eps)^(1/p)`` along the last axis, ``eps`` and all (ONNX's ``LpNormalization`` has none):
+    ``ReduceL1`` for p = 1, ``Sqrt`` of a ``ReduceSum`` of squares for p = 2, ``ReduceMax`` of ``Abs`` for
+    p = inf, else ``Pow``s around a ``ReduceSum``.
+    """
+    axes = g.const("axes", [-1], np.int64)
+    eps = g.const("eps", module.eps)
+    if np.isinf(module.p):
+        norm = g.op("Add", [g.op("ReduceMax", [g.op("Abs", [name])], axes=[-1], keepdims=1), eps])
+    elif module.p == 1:
+        norm = g.op("Add", [g.op("ReduceL1", [name], axes=[-1], keepdims=1), eps])
+    else:
+        powered = g.op("Mul", [name, name]) if module.p == 2 else \
+            g.op("Pow", [g.op("Abs", [name]), g.const("p", module.p)])
+        total = g.op("Add", [g.op("ReduceSum", [powered, axes], keepdims=1), eps])
+        norm = g.op("Sqrt", [total]) if module.p == 2 else g.op("Pow", [total, g.const("inverse_p", 1 / module.p)])
+    return g.op("Div", [name, norm])
 
 
 # -- learned element-wise scales and shifts --------------------------------------------------------------------------

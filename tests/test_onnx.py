@@ -90,7 +90,32 @@ def scales():
                          nn.CMul((1, 2, 1)), nn.CAdd((2, 1)), nn.View(-1, 4), nn.CMul((2, 1, 2)))
 
 
+def volumetric():
+    return nn.Sequential(
+        nn.VolumetricConvolution(2, 3, 3, 2, 3, 1, 2, 1, 1, 0, 1), nn.Tanh(),
+        nn.VolumetricDilatedConvolution(3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 2),
+        nn.VolumetricFullConvolution(3, 2, 2, 3, 2, 2, 1, 2, 0, 1, 1, 1, 0, 1),
+        nn.VolumetricMaxPooling(2, 2, 2, 1, 2, 1, 1, 1, 0), nn.VolumetricDilatedMaxPooling(2, 2, 2, 1, 1, 1, 0, 0, 0,
+                                                                                          2, 1, 1, ceil_mode=True),
+        nn.VolumetricAveragePooling(2, 2, 2, 1, 1, 1, 1, 0, 1, count_include_pad=False))
+
+
+def maps():
+    return nn.Sequential(
+        nn.SpatialSubSampling(3, 2, 2, 2, 2), nn.SpatialConvolutionMap(nn.tables.random(3, 4, 2, rng=0), 2, 3),
+        nn.SpatialFullConvolutionMap(nn.tables.oneToOne(4), 2, 3, 2, 1),
+        nn.SpatialConvolutionMap(np.array([[0, 0], [0, 0], [1, 1], [2, 1]]), 3, 2, 1, 2))  # plane 3 unread
+
+
+def normalize():
+    return nn.ConcatTable(nn.Normalize(1), nn.Normalize(2), nn.Normalize(1.5), nn.Normalize(np.inf, eps=1e-3))
+
+
 CASES = {
+    "volumetric": (volumetric, (2, 2, 7, 8, 7)),
+    "one-example-volumetric": (volumetric, (2, 7, 8, 7)),
+    "maps": (maps, (2, 3, 12, 10)),
+    "one-example-maps": (maps, (3, 12, 10)),
     "scales": (scales, (5, 4)),
     "convolutions": (convolutions, (2, 2, 7, 6)),
     "one-example-convolutions": (convolutions, (2, 7, 6)),
@@ -105,6 +130,8 @@ CASES = {
     "gru": (lambda: nn.GRU(3, 5), (6, 4, 3)),
     "rnn-relu": (lambda: nn.Sequential(nn.RNN(3, 4, nonlinearity="relu"), nn.RNN(4, 2)), (5, 2, 3)),
     "one-example-lstm": (lambda: nn.LSTM(3, 4), (6, 3)),
+    "normalize": (normalize, (5, 6)),
+    "one-example-normalize": (normalize, (6,)),
     "mlp": (lambda: nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3), nn.LogSoftMax()), (6, 4)),
     "lenet": (lenet, (3, 1, 16, 16)),
     "activations": (activations, (7, 5)),
@@ -146,12 +173,16 @@ def test_onnxruntime_matches_ember(name, tmp_path):
     assert all(m.train for m in model.listModules())  # the export left the modes as they were
     model.evaluate()
     expected = model.forward(x)
-    (got,) = run(proto, x)
-    assert got.dtype == np.float32 and got.shape == expected.shape
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    tabled = isinstance(expected, list)
+    got = run(proto, x) if tabled else run(proto, x)[0]
+    for one, wanted in zip(got, expected) if tabled else [(got, expected)]:
+        assert one.dtype == np.float32 and one.shape == wanted.shape
+        np.testing.assert_allclose(one, wanted, rtol=1e-5, atol=1e-5)
     if not one_example:  # the batch size is symbolic: another batch runs too
         other = rng.standard_normal((x.shape[0] + 3,) + x.shape[1:]).astype(np.float32)
-        np.testing.assert_allclose(run(proto, other)[0], model.forward(other), rtol=1e-5, atol=1e-5)
+        wanted = model.forward(other)
+        for one, want in zip(run(proto, other), wanted if tabled else [wanted]):
+            np.testing.assert_allclose(one, want, rtol=1e-5, atol=1e-5)
 
 
 def test_float64_model_and_table_outputs():
@@ -167,9 +198,9 @@ def test_float64_model_and_table_outputs():
 
 def test_unsupported_module_is_named_with_its_place():
     model = nn.Sequential(nn.Linear(4, 4), nn.Concat(1, nn.Linear(4, 2), nn.Sequential(nn.Linear(4, 2),
-                                                                                        nn.Normalize(2))))
+                                                                                        nn.Cosine(2, 3))))
     with pytest.raises(ember_onnx.ExportError, match=r"^Sequential\[1\] > Concat\[1\] > Sequential\[1\] > "
-                                                     r".*Normalize.*: no ONNX translation for Normalize "
+                                                     r".*Cosine.*: no ONNX translation for Cosine "
                                                      r"\(supported: .*Linear"):
         ember_onnx.export(model, np.zeros((2, 4)))
     with pytest.raises(ember_onnx.ExportError, match=r"float32 or float64 \(int32 or int64 indices for a "
@@ -202,3 +233,16 @@ def test_what_cannot_be_exported_is_named():
         ember_onnx.export(nn.LSTM(3, 4).remember(), np.zeros((5, 2, 3)))
     with pytest.raises(ember_onnx.ExportError, match="starts with a LookupTable"):
         ember_onnx.export(nn.Linear(2, 2), np.zeros((1, 2), dtype=np.int64))
+
+
+@pytest.mark.parametrize("module, shape, why", [
+    (lambda: nn.SpatialFractionalMaxPooling(2, 2, 0.5, 0.5), (1, 2, 8, 8), "drawn at random"),
+    (lambda: nn.VolumetricFractionalMaxPooling(2, 2, 2, 0.5, 0.5, 0.5), (1, 2, 8, 8, 8), "drawn at random"),
+    (lambda: nn.SpatialConvolutionLocal(2, 3, 6, 6, 3, 3), (1, 2, 6, 6), "no locally connected operator"),
+])
+def test_modules_without_an_onnx_operator_are_refused(module, shape, why):
+    model = nn.Sequential(nn.Identity(), module())
+    name = type(model.modules[1]).__name__
+    with pytest.raises(ember_onnx.ExportError, match=rf"^Sequential\[1\] > .*: no ONNX translation for {name}: "
+                                                     rf".*{why}"):
+        ember_onnx.export(model, np.zeros(shape))
