@@ -4,7 +4,10 @@ safetensors files (:func:`state_dict`, :func:`load_state_dict`, :func:`save_stat
 The architectures both libraries share convert with their weights (and batch normalisation's running
 statistics), so that a model trained in one computes the same outputs in the other (to rounding in float64):
 ``Sequential``, ``Linear``, ``SpatialConvolution`` and ``SpatialDilatedConvolution`` (``Conv2d``),
-``SpatialFullConvolution`` (``ConvTranspose2d``), max (also dilated) and average pooling, nearest upsampling,
+``SpatialDepthWiseConvolution`` (``Conv2d`` with ``groups`` = input planes; the weight ``(m, C, kH, kW)`` is
+relaid as PyTorch's ``(C·m, 1, kH, kW)``, the bias ``(m, C)`` as ``(C·m,)``), ``SpatialFullConvolution``
+(``ConvTranspose2d``), ``VolumetricConvolution`` and ``VolumetricDilatedConvolution`` (``Conv3d``),
+``VolumetricFullConvolution`` (``ConvTranspose3d``), max (also dilated) and average pooling, nearest upsampling,
 zero, reflection and replication padding, batch normalisation, dropout, ``LookupTable`` (``Embedding``),
 ``Identity``, the activations with a PyTorch twin, the softmax family, ``View`` as ``Flatten``/``Unflatten``,
 and — on their own, since PyTorch's return ``(output, state)`` — ``RNN``, ``LSTM`` and ``GRU`` (one layer,
@@ -84,6 +87,28 @@ def _arrays(module: nn.Module, prefix: str = "", path: str = "") -> Iterator[tup
         yield prefix + key, path, module, attribute
 
 
+def _depthwise_weight(m: Any, w: np.ndarray) -> np.ndarray:  # ember (m, C, kH, kW) → PyTorch (C·m, 1, kH, kW)
+    return w.transpose(1, 0, 2, 3).reshape(-1, 1, m.kH, m.kW)
+
+
+def _depthwise_weight_back(m: Any, w: np.ndarray) -> np.ndarray:
+    return w.reshape(m.n_input_plane, m.n_output_plane, m.kH, m.kW).transpose(1, 0, 2, 3)
+
+
+#: ember class → attribute → (ember layout to PyTorch's, PyTorch's to ember's), where the two differ: the
+#: depth-wise convolution's output plane ``c·m + k`` is kernel ``k`` of input plane ``c`` in both.
+_LAYOUTS: dict[str, dict[str, tuple[Callable[[Any, np.ndarray], np.ndarray], ...]]] = {
+    "SpatialDepthWiseConvolution": {
+        "weight": (_depthwise_weight, _depthwise_weight_back),
+        "bias": (lambda m, b: b.T.reshape(-1), lambda m, b: b.reshape(m.n_input_plane, m.n_output_plane).T)},
+}
+
+
+def _torch_layout(owner: nn.Module, attribute: str, array: np.ndarray) -> np.ndarray:
+    relayout = _LAYOUTS.get(type(owner).__name__, {}).get(attribute)
+    return array if relayout is None else relayout[0](owner, array)
+
+
 def state_dict(module: nn.Module) -> dict[str, np.ndarray]:
     """``module``'s parameters and buffers by the keys of its PyTorch twin's ``state_dict()`` (copies).
 
@@ -91,7 +116,8 @@ def state_dict(module: nn.Module) -> dict[str, np.ndarray]:
         InteropError: a module in the tree has no PyTorch twin (the error names its place).
 
     """
-    return {key: np.array(getattr(owner, attribute)) for key, _, owner, attribute in _arrays(module)}
+    return {key: np.array(_torch_layout(owner, attribute, getattr(owner, attribute)))
+            for key, _, owner, attribute in _arrays(module)}
 
 
 def load_state_dict(module: nn.Module, state: dict[str, Any], *, strict: bool = True) -> nn.Module:
@@ -115,10 +141,13 @@ def load_state_dict(module: nn.Module, state: dict[str, Any], *, strict: bool = 
         value = given[key]
         value = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
         target = getattr(owner, attribute)
-        if value.shape != target.shape:
-            raise InteropError(f"{_where(path, owner)}: {attribute} has shape {target.shape}, the state dict's "
+        relayout = _LAYOUTS.get(type(owner).__name__, {}).get(attribute)
+        shape = _torch_layout(owner, attribute, target).shape
+        if value.shape != shape:
+            layout = "" if relayout is None else " in PyTorch's layout"
+            raise InteropError(f"{_where(path, owner)}: {attribute} has shape {shape}{layout}, the state dict's "
                                f"{key!r} has {tuple(value.shape)}")
-        target[...] = value
+        target[...] = value if relayout is None else relayout[1](owner, value)
     unexpected = sorted(set(given) - {key for key, *_ in expected})
     if strict and unexpected:
         raise InteropError(f"{type(module).__name__}: the state dict has keys the model does not: "
@@ -173,6 +202,15 @@ _TO_TORCH: dict[str, Callable[[Any, Any], Any]] = {
     "SpatialFullConvolution": lambda torch, m: torch.nn.ConvTranspose2d(
         m.n_input_plane, m.n_output_plane, (m.kH, m.kW), (m.dH, m.dW), (m.padH, m.padW),
         output_padding=(m.adjH, m.adjW), bias=m.bias is not None),
+    "SpatialDepthWiseConvolution": lambda torch, m: torch.nn.Conv2d(
+        m.n_input_plane, m.n_input_plane * m.n_output_plane, (m.kH, m.kW), (m.dH, m.dW), (m.padH, m.padW),
+        groups=m.n_input_plane, bias=m.bias is not None),
+    "VolumetricConvolution": lambda torch, m: torch.nn.Conv3d(
+        m.n_input_plane, m.n_output_plane, m.k, m.d, m.pad, bias=m.bias is not None),
+    "VolumetricDilatedConvolution": lambda torch, m: torch.nn.Conv3d(
+        m.n_input_plane, m.n_output_plane, m.k, m.d, m.pad, dilation=m.dil, bias=m.bias is not None),
+    "VolumetricFullConvolution": lambda torch, m: torch.nn.ConvTranspose3d(
+        m.n_input_plane, m.n_output_plane, m.k, m.d, m.pad, output_padding=m.adj, bias=m.bias is not None),
     "SpatialDilatedMaxPooling": lambda torch, m: torch.nn.MaxPool2d(
         (m.config()["kH"], m.config()["kW"]), (m.config()["dH"], m.config()["dW"]),
         (m.config()["padH"], m.config()["padW"]), dilation=(m.config()["dilationH"], m.config()["dilationW"]),
@@ -276,9 +314,16 @@ def _pair(value: Any) -> tuple[int, int]:
 
 
 def _conv2d(t: Any) -> nn.Module:
-    if t.groups != 1 or t.padding_mode != "zeros" or isinstance(t.padding, str):
-        raise InteropError("only groups=1 and explicit zero padding have an ember twin")
+    depthwise = t.groups == t.in_channels > 1 and t.out_channels % t.in_channels == 0
+    if (t.groups != 1 and not depthwise) or t.padding_mode != "zeros" or isinstance(t.padding, str):
+        raise InteropError("only groups=1 or groups=in_channels (depth-wise) and explicit zero padding have an "
+                           "ember twin")
     (kH, kW), (dH, dW), (padH, padW) = _pair(t.kernel_size), _pair(t.stride), _pair(t.padding)
+    if depthwise:
+        if _pair(t.dilation) != (1, 1):
+            raise InteropError("a depth-wise Conv2d with dilation has no ember twin")
+        return nn.SpatialDepthWiseConvolution(t.in_channels, t.out_channels // t.in_channels, kW, kH, dW, dH, padW,
+                                              padH, bias=t.bias is not None)
     if _pair(t.dilation) != (1, 1):
         dilationH, dilationW = _pair(t.dilation)
         return nn.SpatialDilatedConvolution(t.in_channels, t.out_channels, kW, kH, dW, dH, padW, padH, dilationW,
@@ -293,6 +338,31 @@ def _conv_transpose2d(t: Any) -> nn.Module:
     adjH, adjW = _pair(t.output_padding)
     return nn.SpatialFullConvolution(t.in_channels, t.out_channels, kW, kH, dW, dH, padW, padH, adjW, adjH,
                                      bias=t.bias is not None)
+
+
+def _triple(value: Any) -> tuple[int, int, int]:
+    return (value,) * 3 if isinstance(value, int) else tuple(value)
+
+
+def _conv3d(t: Any) -> nn.Module:
+    if t.groups != 1 or t.padding_mode != "zeros" or isinstance(t.padding, str):
+        raise InteropError("only groups=1 and explicit zero padding have an ember twin")
+    (kT, kH, kW), (dT, dH, dW), (padT, padH, padW) = _triple(t.kernel_size), _triple(t.stride), _triple(t.padding)
+    if _triple(t.dilation) != (1, 1, 1):
+        dilT, dilH, dilW = _triple(t.dilation)
+        return nn.VolumetricDilatedConvolution(t.in_channels, t.out_channels, kT, kW, kH, dT, dW, dH, padT, padW,
+                                               padH, dilT, dilW, dilH, bias=t.bias is not None)
+    return nn.VolumetricConvolution(t.in_channels, t.out_channels, kT, kW, kH, dT, dW, dH, padT, padW, padH,
+                                    bias=t.bias is not None)
+
+
+def _conv_transpose3d(t: Any) -> nn.Module:
+    if t.groups != 1 or _triple(t.dilation) != (1, 1, 1) or t.padding_mode != "zeros" or isinstance(t.padding, str):
+        raise InteropError("only groups=1, dilation=1 and explicit zero padding have an ember twin")
+    (kT, kH, kW), (dT, dH, dW), (padT, padH, padW) = _triple(t.kernel_size), _triple(t.stride), _triple(t.padding)
+    adjT, adjH, adjW = _triple(t.output_padding)
+    return nn.VolumetricFullConvolution(t.in_channels, t.out_channels, kT, kW, kH, dT, dW, dH, padT, padW, padH,
+                                        adjT, adjW, adjH, bias=t.bias is not None)
 
 
 def _max_pool(t: Any) -> nn.Module:
@@ -365,6 +435,8 @@ _FROM_TORCH: dict[str, Callable[[Any], nn.Module]] = {
     "Linear": lambda t: nn.Linear(t.in_features, t.out_features, bias=t.bias is not None),
     "Conv2d": _conv2d,
     "ConvTranspose2d": _conv_transpose2d,
+    "Conv3d": _conv3d,
+    "ConvTranspose3d": _conv_transpose3d,
     "MaxPool2d": _max_pool,
     "Upsample": _upsample,
     "AvgPool2d": _avg_pool,
@@ -441,6 +513,8 @@ def _build_ember(t: Any, path: str, dims: list[int | None], top: bool) -> nn.Mod
         raise InteropError(f"{where}: {error}") from None
     if name in _SPATIAL:
         dims[0] = 3
+    elif name in ("Conv3d", "ConvTranspose3d"):
+        dims[0] = 4
     elif name in ("Linear", "BatchNorm1d", "Embedding"):
         dims[0] = 1
     return module

@@ -11,7 +11,8 @@ translating each module into ONNX operators (opset 17):
 - BatchNormalization and SpatialBatchNormalization with their running statistics;
 - View, Reshape, Transpose, Squeeze, Unsqueeze, Narrow, Select;
 - Sequential, Concat, ConcatTable, ParallelTable, JoinTable, SelectTable, CAddTable, CSubTable, CMulTable,
-  CDivTable, CMaxTable, CMinTable, and gModule graphs (nngraph) with one input;
+  CDivTable, CMaxTable, CMinTable, and gModule graphs (nngraph), those with several inputs (or any model taking a
+  table) from a list of example arrays (graph inputs ``input_0``, ``input_1``, ...);
 - reductions Sum, Mean, Max, Min; Replicate; LookupTable (``Gather``; the example input is then the integer
   indices);
 - GELU (exact and tanh), SiLU, Mish, CELU, SELU, ReLU6, RReLU (its evaluation slope), CReLU, HardShrink,
@@ -375,14 +376,15 @@ for _cls, _op in ((nn.CAddTable, "Add"), (nn.CSubTable, "Sub"), (nn.CMulTable, "
 @_converts(nn.gModule)
 def _graph(g, module, name, value, where):
     """Each node in the graph's topological order, fed its parents' outputs (a list for a table node)."""
-    if len(module.inputs) != 1:
-        raise ExportError(f"{where}{module.describe()}: a gModule with {len(module.inputs)} inputs; export takes "
-                          f"one input array")
+    several = len(module.inputs) > 1
+    if several and (not isinstance(name, list) or len(name) != len(module.inputs)):
+        raise ExportError(f"{where}{module.describe()}: a gModule with {len(module.inputs)} inputs takes a list of "
+                          f"{len(module.inputs)} example arrays")
     names: dict[int, object] = {}
     values: dict[int, object] = {}
     for node in module.nodes:
         if not node.inputs:
-            x_name, x_value = name, value
+            x_name, x_value = (name[node.input_index], value[node.input_index]) if several else (name, value)
         elif node.table:
             x_name = [names[parent.index] for parent in node.inputs]
             x_value = [values[parent.index] for parent in node.inputs]
@@ -756,7 +758,9 @@ def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike 
         model: any model made of the supported modules (:func:`supported`).
         example_input: one input the model accepts (its dtype, float32 or float64,
             is the model's); its first dimension becomes the symbolic ``batch``
-            when ``dynamic_batch`` and it has more than one dimension.
+            when ``dynamic_batch`` and it has more than one dimension. A list of
+            arrays (a table: a gModule with several inputs, a ParallelTable) makes
+            one graph input per array, ``input_0``, ``input_1``, ...
         path: where to write the ``.onnx`` file.
         dynamic_batch: name the first dimension ``batch`` so any batch size runs.
         input_name: the graph's input name.
@@ -778,7 +782,12 @@ def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike 
 
     """
     onnx = _onnx()
-    example = np.asarray(example_input)
+    table = isinstance(example_input, (list, tuple))
+    examples = [np.asarray(x) for x in example_input] if table else [np.asarray(example_input)]
+    if table and not (examples and all(x.dtype == examples[0].dtype for x in examples)):
+        raise ExportError(f"export: a list of example inputs must hold arrays of one dtype, got "
+                          f"{[x.dtype.name for x in examples]}")
+    example = examples[0]
     if example.dtype not in _ELEMENT_TYPES:
         raise ExportError(f"export: the example input must be float32 or float64 (int32 or int64 indices for a "
                           f"LookupTable), got {example.dtype}")
@@ -793,7 +802,9 @@ def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike 
     modes = [(module, module.train) for module in model.listModules()]
     model.evaluate()
     try:
-        out_name, out_value = _convert(g, model, input_name, _copy(example), "")
+        input_names = [f"{input_name}_{i}" for i in range(len(examples))] if table else [input_name]
+        out_name, out_value = _convert(g, model, input_names if table else input_name,
+                                       _copy(examples if table else example), "")
     finally:
         for module, mode in modes:
             module.train = mode
@@ -811,7 +822,7 @@ def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike 
         g.nodes.append(onnx.helper.make_node("Identity", [inner], [outer]))
     graph = onnx.helper.make_graph(
         g.nodes, type(model).__name__,
-        [onnx.helper.make_tensor_value_info(input_name, element, shape(example))],
+        [onnx.helper.make_tensor_value_info(name, element, shape(x)) for name, x in zip(input_names, examples)],
         [onnx.helper.make_tensor_value_info(name, kind, shape(value))
          for name, kind, value in zip(output_names, out_elements, values)],
         g.initializers)

@@ -49,7 +49,20 @@ def resampling():
                          nn.SpatialDilatedMaxPooling(3, 3, 1, 1, 1, 1, 2, 2), nn.SpatialUpSamplingNearest(2))
 
 
-MODELS = {"mlp": (mlp, (9, 6)), "lenet": (lenet, (4, 784)), "batchnorm": (batchnorm_mlp, (9, 6)),
+def depthwise():
+    return nn.Sequential(nn.SpatialDepthWiseConvolution(2, 3, 3, 2, 1, 2, 1, 0), nn.Tanh(),
+                         nn.SpatialDepthWiseConvolution(6, 1, 2, 2, padW=1, bias=False))
+
+
+def volumetric():
+    return nn.Sequential(nn.VolumetricConvolution(2, 3, 3, 2, 3, 1, 2, 1, 1, 0, 1), nn.Tanh(),
+                         nn.VolumetricDilatedConvolution(3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 2, bias=False),
+                         nn.VolumetricFullConvolution(3, 2, 2, 3, 2, 2, 1, 2, 0, 1, 1, 1, 0, 1),
+                         nn.View(-1, n_input_dims=4), nn.Linear(2 * 15 * 15 * 4, 3))
+
+
+MODELS = {"depthwise": (depthwise, (3, 2, 5, 4)), "volumetric": (volumetric, (2, 2, 7, 8, 7)),
+          "mlp": (mlp, (9, 6)), "lenet": (lenet, (4, 784)), "batchnorm": (batchnorm_mlp, (9, 6)),
           "convnet": (convnet, (3, 162)), "activations": (activations, (9, 6)),
           "resampling": (resampling, (2, 2, 7, 6))}
 
@@ -189,8 +202,17 @@ def test_unsupported_modules_are_errors_naming_them(torch):
         interop.to_torch(nn.Sequential(nn.Linear(4, 6), nn.Tanh(), nn.View(2, 3)))
     with pytest.raises(interop.InteropError, match=r"Sequential\[1\] \(torch.nn.Bilinear\): no ember equivalent"):
         interop.from_torch(torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Bilinear(3, 3, 2)))
-    with pytest.raises(interop.InteropError, match=r"Sequential\[0\] \(torch.nn.Conv2d\): only groups=1"):
-        interop.from_torch(torch.nn.Sequential(torch.nn.Conv2d(2, 2, 3, groups=2)))
+    with pytest.raises(interop.InteropError, match=r"Sequential\[0\] \(torch.nn.Conv2d\): only groups=1 or "
+                                                   r"groups=in_channels \(depth-wise\)"):
+        interop.from_torch(torch.nn.Sequential(torch.nn.Conv2d(4, 4, 3, groups=2)))
+    with pytest.raises(interop.InteropError, match=r"torch.nn.Conv2d: a depth-wise Conv2d with dilation"):
+        interop.from_torch(torch.nn.Conv2d(2, 4, 3, groups=2, dilation=2))
+    with pytest.raises(interop.InteropError, match=r"torch.nn.ConvTranspose3d: only groups=1, dilation=1"):
+        interop.from_torch(torch.nn.ConvTranspose3d(2, 2, 3, dilation=2))
+    with pytest.raises(interop.InteropError, match=r"SpatialDepthWiseConvolution.*: weight has shape "
+                                                   r"\(6, 1, 3, 2\) in PyTorch's layout"):
+        interop.load_state_dict(nn.SpatialDepthWiseConvolution(2, 3, 2, 3), {"weight": np.zeros((3, 2, 3, 2)),
+                                                                            "bias": np.zeros(6)})
     with pytest.raises(interop.InteropError, match=r"Sequential\[0\] \(torch.nn.Flatten\): the dimensions"):
         interop.from_torch(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)))
     with pytest.raises(interop.InteropError, match=r"torch.nn.LSTM: only one layer"):

@@ -227,8 +227,10 @@ def test_lookup_table_takes_integer_indices():
 def test_what_cannot_be_exported_is_named():
     a, b = nn.Identity()(), nn.Identity()()
     two_inputs = nn.gModule([a, b], [nn.CAddTable()([a, b])])
-    with pytest.raises(ember_onnx.ExportError, match="a gModule with 2 inputs"):
+    with pytest.raises(ember_onnx.ExportError, match="a gModule with 2 inputs takes a list of 2 example arrays"):
         ember_onnx.export(two_inputs, np.zeros((2, 3)))
+    with pytest.raises(ember_onnx.ExportError, match="arrays of one dtype"):
+        ember_onnx.export(two_inputs, [np.zeros((2, 3)), np.zeros((2, 3), np.float32)])
     with pytest.raises(ember_onnx.ExportError, match=r"LSTM\(3 -> 4\): only a run from the zero state"):
         ember_onnx.export(nn.LSTM(3, 4).remember(), np.zeros((5, 2, 3)))
     with pytest.raises(ember_onnx.ExportError, match="starts with a LookupTable"):
@@ -246,3 +248,31 @@ def test_modules_without_an_onnx_operator_are_refused(module, shape, why):
     with pytest.raises(ember_onnx.ExportError, match=rf"^Sequential\[1\] > .*: no ONNX translation for {name}: "
                                                      rf".*{why}"):
         ember_onnx.export(model, np.zeros(shape))
+
+
+def test_several_inputs_from_a_list_of_examples():
+    ember.manual_seed(3)
+    a, b, c = nn.Identity()(), nn.Identity()(), nn.Identity()()
+    h = nn.Tanh()(nn.Linear(4, 3)(a))
+    mixed = nn.CMulTable()([h, nn.Linear(2, 3)(b)])
+    model = nn.gModule([a, b, c], [nn.JoinTable(1)([mixed, c]), nn.SoftMax()(h)]).float()
+    rng = np.random.default_rng(3)
+    xs = [rng.standard_normal((5, n)).astype(np.float32) for n in (4, 2, 3)]
+    proto = ember_onnx.export(model, xs)
+    assert [i.name for i in proto.graph.input] == ["input_0", "input_1", "input_2"]
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    for batch in (5, 2):
+        feed = [x[:batch] for x in xs]
+        got = session.run(None, {f"input_{i}": x for i, x in enumerate(feed)})
+        for one, wanted in zip(got, model.forward(feed)):
+            np.testing.assert_allclose(one, wanted, rtol=1e-5, atol=1e-5)
+    parallel = nn.ParallelTable(nn.Linear(3, 2), nn.Tanh())  # any model taking a table
+    xs = [rng.standard_normal((4, 3)), rng.standard_normal((4, 5))]
+    got = run_inputs(ember_onnx.export(parallel, xs), xs)
+    for one, wanted in zip(got, parallel.forward(xs)):
+        np.testing.assert_allclose(one, wanted, rtol=1e-12, atol=1e-12)
+
+
+def run_inputs(proto, xs):
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {f"input_{i}": x for i, x in enumerate(xs)})
