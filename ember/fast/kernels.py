@@ -60,6 +60,46 @@ def _dot(a, row_a, b, row_b, n, zero):
     return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
 
 
+#: exp(x) = 2^k · exp(r), k = round(x / ln 2), r = x − k ln 2 (ln 2 in two parts: r exact), |r| ≤ ln 2 / 2.
+_LOG2E, _LN2_HI, _LN2_LO = 1.4426950408889634, 6.93147180369123816490e-01, 1.90821492927058770002e-10
+_EXP_LOW, _EXP_HIGH = -708.0, 709.0  # outside: subnormal or overflowing results, left to math.exp
+
+
+@njit(cache=True, inline="always")
+def _exp_split(x):
+    """``x`` clamped to the normal range (a NaN becomes its low end) and its ``k``."""
+    x = x if x > _EXP_LOW else _EXP_LOW
+    x = x if x < _EXP_HIGH else _EXP_HIGH
+    return x, math.floor(x * _LOG2E + 0.5)
+
+
+@njit(cache=True)
+def exp_into(src, dst, n, negate):
+    """``dst[i] = exp(±src[i])`` for ``i < n``, in passes that vectorise without ``fastmath`` (``math.exp``
+    stays a scalar call): the Taylor polynomial of ``exp(r)`` to degree 13 (error below 1 ulp), then
+    ``2^k`` added to its exponent bits, then ``math.exp`` for the few arguments outside [−708, 709] and
+    NaN. float64 only; other dtypes take ``math.exp`` throughout.
+    """
+    if dst.itemsize != 8:
+        for i in range(n):
+            dst[i] = math.exp(-src[i] if negate else src[i])
+        return
+    for i in range(n):
+        x, k = _exp_split(-src[i] if negate else src[i])
+        r = (x - k * _LN2_HI) - k * _LN2_LO
+        dst[i] = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (
+            1.0 / 120 + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (
+                1.0 / 3628800 + r * (1.0 / 39916800 + r * (1.0 / 479001600 + r * (1.0 / 6227020800)))))))))))))
+    bits = dst[:n].view(np.int64)
+    for i in range(n):
+        k = _exp_split(-src[i] if negate else src[i])[1]
+        bits[i] += np.int64(k) << np.int64(52)
+    for i in range(n):
+        x = -src[i] if negate else src[i]
+        if not (x > _EXP_LOW and x < _EXP_HIGH):
+            dst[i] = math.exp(x)
+
+
 @njit(cache=True)
 def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero):
     """Each layer's output from its input, for ``bs`` rows: ``acts[l]`` is the input of layer ``l``."""
@@ -83,8 +123,9 @@ def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero):
                     s = _dot(weight, o, x, r, n_in, zero)
                     y[r, o] = s + params[b0 + o] if b0 >= 0 else s
         elif kind == SIGMOID:  # SciPy's expit: 1 / (1 + exp(-x))
+            exp_into(src, dst, bs * n_in, True)
             for i in range(bs * n_in):
-                dst[i] = 1.0 / (1.0 + math.exp(-src[i]))
+                dst[i] = 1.0 / (1.0 + dst[i])
         elif kind == TANH:
             for i in range(bs * n_in):
                 dst[i] = math.tanh(src[i])
