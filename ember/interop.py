@@ -8,7 +8,10 @@ statistics), so that a model trained in one computes the same outputs in the oth
 relaid as PyTorch's ``(C·m, 1, kH, kW)``, the bias ``(m, C)`` as ``(C·m,)``), ``SpatialFullConvolution``
 (``ConvTranspose2d``), ``VolumetricConvolution`` and ``VolumetricDilatedConvolution`` (``Conv3d``),
 ``VolumetricFullConvolution`` (``ConvTranspose3d``), max (also dilated) and average pooling, nearest upsampling,
-zero, reflection and replication padding, batch normalisation, dropout, ``LookupTable`` (``Embedding``),
+zero, reflection and replication padding, batch normalisation, dropout, their volumetric versions
+(``VolumetricMaxPooling``/``VolumetricDilatedMaxPooling`` as ``MaxPool3d``, ``VolumetricAveragePooling``,
+``VolumetricReplicationPadding``, ``VolumetricBatchNormalization``, ``VolumetricDropout`` as ``AvgPool3d``,
+``ReplicationPad3d``, ``BatchNorm3d``, ``Dropout3d``), ``LookupTable`` (``Embedding``),
 ``Identity``, the activations with a PyTorch twin, the softmax family, ``View`` as ``Flatten``/``Unflatten``,
 and — on their own, since PyTorch's return ``(output, state)`` — ``RNN``, ``LSTM`` and ``GRU`` (one layer,
 sequence first, the same gate layout). PyTorch modules compute on batches (the first dimension is the batch),
@@ -229,6 +232,15 @@ _TO_TORCH: dict[str, Callable[[Any, Any], Any]] = {
                                                                        affine=m.weight is not None),
     "Dropout": lambda torch, m: torch.nn.Dropout(m.p),
     "SpatialDropout": lambda torch, m: torch.nn.Dropout2d(m.p),
+    "VolumetricMaxPooling": lambda torch, m: torch.nn.MaxPool3d(m.k, m.d, m.pad, ceil_mode=m.ceil_mode),
+    "VolumetricDilatedMaxPooling": lambda torch, m: torch.nn.MaxPool3d(m.k, m.d, m.pad, dilation=m.dil,
+                                                                       ceil_mode=m.ceil_mode),
+    "VolumetricAveragePooling": lambda torch, m: torch.nn.AvgPool3d(
+        m.k, m.d, m.pad, ceil_mode=m.ceil_mode, count_include_pad=m.count_include_pad),
+    "VolumetricReplicationPadding": lambda torch, m: torch.nn.ReplicationPad3d(m.padding),
+    "VolumetricBatchNormalization": lambda torch, m: torch.nn.BatchNorm3d(m.running_mean.shape[0], m.eps,
+                                                                          m.momentum, affine=m.weight is not None),
+    "VolumetricDropout": lambda torch, m: torch.nn.Dropout3d(m.p),
     "LookupTable": lambda torch, m: torch.nn.Embedding(*m.weight.shape),
     "Identity": lambda torch, m: torch.nn.Identity(),
     "Sigmoid": lambda torch, m: torch.nn.Sigmoid(),
@@ -375,6 +387,18 @@ def _max_pool(t: Any) -> nn.Module:
     return nn.SpatialMaxPooling(kW, kH, dW, dH, padW, padH, ceil_mode=t.ceil_mode)
 
 
+def _max_pool3d(t: Any) -> nn.Module:
+    if t.return_indices:
+        raise InteropError("return_indices has no ember twin")
+    (kT, kH, kW), (dT, dH, dW) = _triple(t.kernel_size), _triple(t.stride or t.kernel_size)
+    padT, padH, padW = _triple(t.padding)
+    if _triple(t.dilation) != (1, 1, 1):
+        dilationT, dilationH, dilationW = _triple(t.dilation)
+        return nn.VolumetricDilatedMaxPooling(kT, kW, kH, dT, dW, dH, padT, padW, padH, dilationT, dilationW,
+                                              dilationH, ceil_mode=t.ceil_mode)
+    return nn.VolumetricMaxPooling(kT, kW, kH, dT, dW, dH, padT, padW, padH, ceil_mode=t.ceil_mode)
+
+
 def _upsample(t: Any) -> nn.Module:
     scale = t.scale_factor
     scale = scale[0] if isinstance(scale, tuple) and len(set(scale)) == 1 else scale
@@ -389,6 +413,15 @@ def _avg_pool(t: Any) -> nn.Module:
     (kH, kW), (dH, dW), (padH, padW) = _pair(t.kernel_size), _pair(t.stride or t.kernel_size), _pair(t.padding)
     return nn.SpatialAveragePooling(kW, kH, dW, dH, padW, padH, ceil_mode=t.ceil_mode,
                                     count_include_pad=t.count_include_pad)
+
+
+def _avg_pool3d(t: Any) -> nn.Module:
+    if t.divisor_override is not None:
+        raise InteropError("divisor_override has no ember twin")
+    (kT, kH, kW), (dT, dH, dW) = _triple(t.kernel_size), _triple(t.stride or t.kernel_size)
+    padT, padH, padW = _triple(t.padding)
+    return nn.VolumetricAveragePooling(kT, kW, kH, dT, dW, dH, padT, padW, padH, ceil_mode=t.ceil_mode,
+                                       count_include_pad=t.count_include_pad)
 
 
 def _batch_norm(kind: type) -> Callable[[Any], nn.Module]:
@@ -447,6 +480,11 @@ _FROM_TORCH: dict[str, Callable[[Any], nn.Module]] = {
     "BatchNorm2d": _batch_norm(nn.SpatialBatchNormalization),
     "Dropout": lambda t: nn.Dropout(t.p),
     "Dropout2d": lambda t: nn.SpatialDropout(t.p),
+    "MaxPool3d": _max_pool3d,
+    "AvgPool3d": _avg_pool3d,
+    "ReplicationPad3d": lambda t: nn.VolumetricReplicationPadding(*t.padding),
+    "BatchNorm3d": _batch_norm(nn.VolumetricBatchNormalization),
+    "Dropout3d": lambda t: nn.VolumetricDropout(t.p),
     "Embedding": _embedding,
     "Identity": lambda t: nn.Identity(),
     "Sigmoid": lambda t: nn.Sigmoid(),
@@ -479,6 +517,9 @@ _FROM_TORCH: dict[str, Callable[[Any], nn.Module]] = {
 #: the spatial PyTorch layers: after them a ``Flatten`` flattens (C, H, W) examples.
 _SPATIAL = ("Conv2d", "ConvTranspose2d", "Upsample", "MaxPool2d", "AvgPool2d", "ZeroPad2d", "ReflectionPad2d",
             "ReplicationPad2d", "BatchNorm2d", "Dropout2d")
+#: the volumetric PyTorch layers: after them a ``Flatten`` flattens (C, T, H, W) examples.
+_VOLUMETRIC = ("Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "ReplicationPad3d", "BatchNorm3d",
+               "Dropout3d")
 
 
 def _build_ember(t: Any, path: str, dims: list[int | None], top: bool) -> nn.Module:
@@ -513,7 +554,7 @@ def _build_ember(t: Any, path: str, dims: list[int | None], top: bool) -> nn.Mod
         raise InteropError(f"{where}: {error}") from None
     if name in _SPATIAL:
         dims[0] = 3
-    elif name in ("Conv3d", "ConvTranspose3d"):
+    elif name in _VOLUMETRIC:
         dims[0] = 4
     elif name in ("Linear", "BatchNorm1d", "Embedding"):
         dims[0] = 1

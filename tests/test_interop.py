@@ -58,7 +58,13 @@ def volumetric():
     return nn.Sequential(nn.VolumetricConvolution(2, 3, 3, 2, 3, 1, 2, 1, 1, 0, 1), nn.Tanh(),
                          nn.VolumetricDilatedConvolution(3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 2, 1, 2, bias=False),
                          nn.VolumetricFullConvolution(3, 2, 2, 3, 2, 2, 1, 2, 0, 1, 1, 1, 0, 1),
-                         nn.View(-1, n_input_dims=4), nn.Linear(2 * 15 * 15 * 4, 3))
+                         nn.VolumetricBatchNormalization(2), nn.VolumetricReplicationPadding(1, 0, 2, 1, 0, 1),
+                         nn.VolumetricMaxPooling(2, 3, 2, 1, 2, 1, 1, 1, 0, ceil_mode=True), nn.VolumetricDropout(0.3),
+                         nn.VolumetricDilatedMaxPooling(2, 2, 3, 1, 1, 2, 0, 1, 1, 2, 1, 2),
+                         nn.VolumetricAveragePooling(2, 3, 2, 2, 2, 1, 1, 1, 0, ceil_mode=True,
+                                                     count_include_pad=False),
+                         nn.VolumetricAveragePooling(1, 2, 2, 1, 1, 1, 0, 1, 1),
+                         nn.View(-1, n_input_dims=4), nn.Linear(2 * 8 * 8 * 4, 3))
 
 
 MODELS = {"depthwise": (depthwise, (3, 2, 5, 4)), "volumetric": (volumetric, (2, 2, 7, 8, 7)),
@@ -130,6 +136,42 @@ def test_an_ember_trained_model_runs_in_pytorch_and_training_mode_agrees(torch):
     twin.eval()
     with torch.no_grad():
         np.testing.assert_allclose(twin(torch.from_numpy(X)).numpy(), model.forward(X), rtol=1e-12, atol=1e-12)
+
+
+def test_volumetric_twins_agree_in_training_mode_and_from_pytorch(torch):
+    ember.manual_seed(7)
+    rng = np.random.default_rng(7)
+    model = nn.Sequential(nn.VolumetricBatchNormalization(3, momentum=0.2),
+                          nn.VolumetricReplicationPadding(1, 2, 0, 1, 2, 0),
+                          nn.VolumetricDilatedMaxPooling(2, 2, 2, 1, 2, 1, 1, 1, 0, 2, 1, 1, ceil_mode=True),
+                          nn.VolumetricAveragePooling(2, 2, 3, 1, 1, 2, 1, 0, 1))
+    twin = interop.to_torch(model.training())
+    x = rng.normal(size=(4, 3, 5, 6, 5)) * 3 + 1
+    with torch.no_grad():  # training mode: batch statistics, and the same running-statistics update
+        np.testing.assert_allclose(twin(torch.from_numpy(x)).numpy(), model.forward(x), rtol=1e-12, atol=1e-12)
+    for key, value in interop.state_dict(model).items():
+        np.testing.assert_allclose(twin.state_dict()[key].numpy(), value, rtol=1e-12, atol=1e-15)
+    torch.manual_seed(7)
+    net = torch.nn.Sequential(
+        torch.nn.Conv3d(2, 3, (3, 2, 2), padding=(1, 0, 1)), torch.nn.BatchNorm3d(3), torch.nn.ReLU(),
+        torch.nn.Dropout3d(0.2), torch.nn.ReplicationPad3d((0, 1, 1, 0, 2, 1)),
+        torch.nn.MaxPool3d((2, 3, 2), (1, 2, 2)), torch.nn.AvgPool3d(2, 1, 1, count_include_pad=False, ceil_mode=True),
+        torch.nn.Flatten(), torch.nn.LazyLinear(2))
+    data = torch.from_numpy(rng.normal(size=(3, 2, 4, 7, 6)))
+    net.double()(data)
+    net.eval()
+    ported = interop.from_torch(net)
+    assert [type(m).__name__ for m in ported.modules][3:8] == [
+        "VolumetricDropout", "VolumetricReplicationPadding", "VolumetricMaxPooling", "VolumetricAveragePooling",
+        "View"]
+    with torch.no_grad():
+        np.testing.assert_allclose(ported.forward(data.numpy()), net(data).numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(interop.InteropError, match=r"Sequential\[1\] \(torch.nn.MaxPool3d\): return_indices"):
+        interop.from_torch(torch.nn.Sequential(torch.nn.Identity(), torch.nn.MaxPool3d(2, return_indices=True)))
+    with pytest.raises(interop.InteropError, match=r"torch.nn.AvgPool3d: divisor_override has no ember twin"):
+        interop.from_torch(torch.nn.AvgPool3d(2, divisor_override=3))
+    with pytest.raises(interop.InteropError, match=r"torch.nn.BatchNorm3d: only track_running_stats=True"):
+        interop.from_torch(torch.nn.BatchNorm3d(3, track_running_stats=False))
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
