@@ -96,6 +96,10 @@ class ConvolutionBase(Module):
     def _batch(self, input: np.ndarray) -> np.ndarray:
         return input if input.ndim == self.n_dims + 2 else input[None]
 
+    def _rows(self, cols: np.ndarray) -> np.ndarray:
+        """Columns ``(P, *k, *grid, N)`` as the matrix ``(P·∏k, ∏grid·N)`` (sized explicitly: an empty batch)."""
+        return cols.reshape(math.prod(cols.shape[:1 + self.n_dims]), -1)
+
     def _finish(self, input: np.ndarray, out_t: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
         """``self.output`` from the batch-last result ``out_t`` ``(O, *out, N)``, plus the bias."""
         self.output = resized(self.output, input, input.shape[:-self.n_dims - 1] + (self.n_output_plane,) + out)
@@ -172,7 +176,7 @@ class ConvolutionND(ConvolutionBase):
         cols = self.finput = resized(self.finput, x, (x.shape[1],) + self.k + out + (x.shape[0],))
         unfold(padded, self.k, self.d, self.dil, out, cols)
         out_t = self._output_t = resized(self._output_t, x, (self.n_output_plane,) + out + (x.shape[0],))
-        np.matmul(self._weight_matrix(), cols.reshape(-1, out_t[0].size), out=out_t.reshape(self.n_output_plane, -1))
+        np.matmul(self._weight_matrix(), self._rows(cols), out=out_t.reshape(self.n_output_plane, -1))
         return self._finish(input, out_t, out)
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray | None:
@@ -181,7 +185,7 @@ class ConvolutionND(ConvolutionBase):
         x = self._batch(input)
         g_t = self._grad_output_t(gradOutput)
         grad_cols = self.fgradInput = resized(self.fgradInput, x, self.finput.shape)
-        np.matmul(self._weight_matrix().T, g_t, out=grad_cols.reshape(-1, g_t.shape[1]))
+        np.matmul(self._weight_matrix().T, g_t, out=self._rows(grad_cols))
         grad = self._grad_padded = resized(self._grad_padded, x, self._padded.shape)
         fold(grad_cols, self.d, self.dil, grad)
         self.gradInput = self._set_grad_input(self.gradInput, input, grad[interior(self.pad, x.shape[2:])])
@@ -189,7 +193,7 @@ class ConvolutionND(ConvolutionBase):
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
         g_t = self._grad_output_t(gradOutput)
-        self._acc_weight_matrix(g_t, self.finput.reshape(-1, g_t.shape[1]).T, scale)
+        self._acc_weight_matrix(g_t, self._rows(self.finput).T, scale)
         if self.bias is not None:
             self.gradBias += scale * g_t.sum(axis=1)
 
@@ -262,7 +266,7 @@ class FullConvolutionND(ConvolutionBase):
         size, out = x.shape[2:], self._output_size(input)
         x_t = self._input_matrix(x)
         cols = self.finput = resized(self.finput, x, (self.n_output_plane,) + self.k + size + (x.shape[0],))
-        np.matmul(self._weight_matrix().T, x_t, out=cols.reshape(-1, x_t.shape[1]))
+        np.matmul(self._weight_matrix().T, x_t, out=self._rows(cols))
         shape = (self.n_output_plane,) + tuple(o + 2 * p for o, p in zip(out, self.pad)) + (x.shape[0],)
         full = self._padded = fold(cols, self.d, self.dil, resized(self._padded, x, shape))
         return self._finish(array, full[interior(self.pad, out)], out)

@@ -139,8 +139,9 @@ class _FractionalMaxPooling(Module):
             taps = starts[..., None] + np.arange(self.pool[d])
             position = position * size[d] + taps.reshape(shape)
         order = (0, 1) + tuple(range(2, 2 + 2 * n, 2)) + tuple(range(3, 3 + 2 * n, 2))
-        position = position.transpose(order).reshape(x.shape[:2] + out + (-1,))  # (N, C, *out, ∏pool)
-        values = np.take_along_axis(x, position.reshape(x.shape[:2] + (-1,)), axis=-1).reshape(position.shape)
+        position = position.transpose(order).reshape(x.shape[:2] + out + (math.prod(self.pool),))  # (N, C, *out, ∏pool)
+        flat = position.reshape(x.shape[:2] + (math.prod(position.shape[2:]),))
+        values = np.take_along_axis(x, flat, axis=-1).reshape(position.shape)
         tap = values.argmax(axis=-1)[..., None]
         self.indices = np.take_along_axis(position, tap, axis=-1)[..., 0].reshape(input.shape[:-n] + out)
         self.output = resized(self.output, input, input.shape[:-n] + out)

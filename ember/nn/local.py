@@ -86,12 +86,17 @@ class SpatialConvolutionLocal(Planar, ConvolutionBase):
         """The weight (or its gradient) as one ``(O, C·kH·kW)`` matrix per position: ``(oH·oW, O, C·kH·kW)``."""
         return array.reshape(self.oH * self.oW, self.n_output_plane, -1)
 
+    @property
+    def _taps(self) -> int:
+        """``C·kH·kW`` (explicit in reshapes: with an empty batch ``-1`` is ambiguous)."""
+        return self.n_input_plane * self.kH * self.kW
+
     def _batch_last(self, gradOutput: np.ndarray) -> np.ndarray:
         """``gradOutput`` as ``(oH·oW, O, batch)``, in a reused buffer."""
         g = gradOutput if gradOutput.ndim == 4 else gradOutput[None]
         g_t = self._grad_output_t = resized(self._grad_output_t, g, (self.oH, self.oW, self.n_output_plane, len(g)))
         np.copyto(g_t, g.transpose(2, 3, 1, 0))
-        return g_t.reshape(self.oH * self.oW, self.n_output_plane, -1)
+        return g_t.reshape(self.oH * self.oW, self.n_output_plane, len(g))
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         x = self._batch(input)
@@ -101,7 +106,7 @@ class SpatialConvolutionLocal(Planar, ConvolutionBase):
         cols = self.finput = resized(self.finput, x, (out_h, out_w, self.n_input_plane, self.kH, self.kW, n))
         np.copyto(cols, view.transpose(3, 4, 0, 1, 2, 5))
         out_t = self._output_t = resized(self._output_t, x, (out_h, out_w, out_planes, n))
-        np.matmul(self._matrices(self.weight), cols.reshape(out_h * out_w, -1, n),
+        np.matmul(self._matrices(self.weight), cols.reshape(out_h * out_w, self._taps, n),
                   out=out_t.reshape(out_h * out_w, out_planes, n))
         self.output = resized(self.output, input, input.shape[:-3] + (out_planes, out_h, out_w))
         np.add(out_t.transpose(3, 2, 0, 1), self.bias, out=self.output.reshape((n, out_planes, out_h, out_w)))
@@ -114,7 +119,7 @@ class SpatialConvolutionLocal(Planar, ConvolutionBase):
         g_t = self._batch_last(gradOutput)
         grad_cols = self.fgradInput = resized(self.fgradInput, x, self.finput.shape)
         np.matmul(self._matrices(self.weight).transpose(0, 2, 1), g_t,
-                  out=grad_cols.reshape(self.oH * self.oW, -1, len(x)))
+                  out=grad_cols.reshape(self.oH * self.oW, self._taps, len(x)))
         grad = self._grad_padded = fold(grad_cols.transpose(2, 3, 4, 0, 1, 5), self.d, self.dil,
                                         resized(self._grad_padded, x, self._padded.shape))
         self.gradInput = self._set_grad_input(self.gradInput, input, grad[interior(self.pad, x.shape[2:])])
@@ -122,7 +127,7 @@ class SpatialConvolutionLocal(Planar, ConvolutionBase):
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
         g_t = self._batch_last(gradOutput)
-        cols = self.finput.reshape(self.oH * self.oW, -1, g_t.shape[-1])
+        cols = self.finput.reshape(self.oH * self.oW, self._taps, g_t.shape[-1])
         self.gradWeight += scale * np.matmul(g_t, cols.transpose(0, 2, 1)).reshape(self.gradWeight.shape)
         self.gradBias += scale * g_t.sum(axis=2).T.reshape(self.gradBias.shape)
 

@@ -5,6 +5,7 @@ module).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -120,10 +121,19 @@ class MixtureTable(Module):
                 self.fail(f"expected {k} experts (one per gater output), got {len(experts)}")
             if not all(isinstance(expert, np.ndarray) for expert in experts):
                 self.fail("expected the experts as a list of arrays", TypeError)
+            shapes = [expert.shape for expert in experts]
+            if len(set(shapes)) > 1:
+                self.fail(f"expected experts of one shape, got shapes {shapes}")
+            if gater.ndim == 2 and (not shapes[0] or shapes[0][0] != gater.shape[0]):
+                self.fail(f"expected experts of shape ({gater.shape[0]}, ...) for a batch of {gater.shape[0]} "
+                          f"gater rows, got {shapes[0]}")
         elif not isinstance(experts, np.ndarray):
             self.fail(f"expected the experts as an array or a list of arrays, got {type(experts).__name__}", TypeError)
-        elif experts.shape[self._axis(gater)] != k:
-            self.fail(f"expected {k} experts along dim {self.dim}, got an array of shape {experts.shape}")
+        elif (experts.ndim <= self._axis(gater) or experts.shape[self._axis(gater)] != k
+              or (gater.ndim == 2 and experts.shape[0] != gater.shape[0])):
+            self.fail(f"expected {k} experts along dim {self.dim}"
+                      + (f" and {gater.shape[0]} rows" if gater.ndim == 2 else "")
+                      + f", got an array of shape {experts.shape}")
 
     def _axis(self, gater: np.ndarray) -> int:
         return self.dim + (gater.ndim - 1)
@@ -158,8 +168,8 @@ class MixtureTable(Module):
         batch = gater.ndim == 2
         if _is_table(experts):
             grad_experts = [self._expert_weight(gater, k, e) * gradOutput for k, e in enumerate(experts)]
-            per_expert = [(gradOutput * e).reshape(gater.shape[0], -1).sum(axis=1) if batch else (gradOutput * e).sum()
-                          for e in experts]
+            per_expert = [(gradOutput * e).reshape(gater.shape[0], math.prod(e.shape[1:])).sum(axis=1) if batch
+                          else (gradOutput * e).sum() for e in experts]
             grad_gater = np.stack(per_expert, axis=-1).astype(gater.dtype)
         else:
             axis = self._axis(gater)

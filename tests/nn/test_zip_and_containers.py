@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from ember import nn
+from ember.errors import InputError
 
 
 def test_map_table_clones_share_the_parameters_and_their_gradients():
@@ -46,3 +47,17 @@ def test_errors_name_the_module():
         nn.MixtureTable().forward([np.ones(2), [np.ones(3)]])
     with pytest.raises(TypeError, match="ZipTable: expected a non-empty list of lists"):
         nn.ZipTable().forward([np.ones(2)])
+
+
+def test_mixture_table_refuses_experts_of_other_shapes_or_batches():
+    gater = np.full((2, 2), 0.5)
+    with pytest.raises(InputError, match=r"MixtureTable: expected experts of one shape, got shapes \[\(2, 3\), \("):
+        nn.MixtureTable().forward([gater, [np.ones((2, 3)), np.ones((2, 4))]])
+    with pytest.raises(InputError, match=r"MixtureTable: expected experts of shape \(2, \.\.\.\)"):
+        nn.MixtureTable().forward([gater, [np.ones((3, 3)), np.ones((3, 3))]])
+    with pytest.raises(InputError, match="MixtureTable: expected 2 experts along dim 0 and 2 rows"):
+        nn.MixtureTable().forward([gater, np.ones((3, 2, 4))])
+    m, empty = nn.MixtureTable(), [gater[:0], [np.ones((0, 3))] * 2]  # an empty batch
+    m.forward(empty)
+    grad = m.backward(empty, np.ones((0, 3)))
+    assert grad[0].shape == (0, 2) and grad[1][0].shape == (0, 3)
