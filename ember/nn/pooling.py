@@ -179,6 +179,7 @@ class SpatialMaxPooling(_SpatialPooling):
                 indices.fill(0)
                 continue
             np.greater(candidate, out, out=mask)  # strictly greater: the first maximum wins ties, as Torch
+            np.logical_or(mask, np.isnan(candidate), out=mask)  # a NaN wins (the last one), as PyTorch
             np.maximum(out, candidate, out=out)  # (propagates NaN)
             np.copyto(indices, offset, where=mask)
         return out

@@ -44,7 +44,7 @@ CASES = [
     Case("PixelShuffle(2)", lambda rng: nn.PixelShuffle(2), normal(8, 2, 3), normal(2, 4, 2, 2),
          torch=lambda torch, m, x, p: F(torch).pixel_shuffle(x, 2)),
     Case("Constant", lambda rng: nn.Constant([1.0, 2.0], 1), normal(3), normal(2, 3),
-         torch=lambda torch, m, x, p: torch.tensor([1.0, 2.0]).expand(*x.shape[:-1], 2) + 0 * x.sum()),
+         torch=lambda torch, m, x, p: torch.tensor([1.0, 2.0], requires_grad=True).expand(*x.shape[:-1], 2)),
     Case("MM", lambda rng: nn.MM(), lambda rng: [rng.standard_normal((2, 3)), rng.standard_normal((3, 4))],
          lambda rng: [rng.standard_normal((2, 2, 3)), rng.standard_normal((2, 3, 4))],
          torch=lambda torch, m, x, p: x[0] @ x[1]),

@@ -146,9 +146,6 @@ def _assert_as_torch(case: Any, module: Any, x: Any, out: Any) -> None:
 KNOWN = {
     "SpatialSubSampling(3, 3x2, 1,1)": "±1e308 in one window: it sums the window then scales, PyTorch scales each tap "
                                        "then sums, so the cancellation leaves different finite values",
-    "SpatialMaxUnpooling": "NaN in the input: not PyTorch's result",
-    "Constant": "its PyTorch reference is computed from the input (NaN in, NaN out); Constant ignores it",
-    "VolumetricReplicationPadding(1, 0, 2, 1, 1, 1)": "NaN/inf in the input: not PyTorch's result",
 }
 MODULE_CASES = [pytest.param(case, id=case.id, marks=[pytest.mark.xfail(reason=KNOWN[case.id], strict=False)]
                              if case.id in KNOWN else []) for case in all_cases()]

@@ -159,3 +159,20 @@ def test_max_pooling_propagates_nan_as_torch():
     x[0, 1, 3] = np.nan
     out = nn.SpatialMaxPooling(2, 2).forward(x)
     assert out[0, 0, 0] == 0 and np.isnan(out[0, 0, 1])
+
+
+def test_max_pooling_routes_to_the_last_nan_of_a_window_as_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.arange(32.0).reshape(2, 4, 4)
+    x[0, 0, 1] = x[0, 1, 0] = x[1, 3, 3] = np.nan  # two NaN in one window, one at a window's last tap
+    pool = nn.SpatialMaxPooling(2, 2)
+    out = pool.forward(x)
+    grad = pool.backward(x, np.ones_like(out))
+    x_t = torch.from_numpy(x).requires_grad_()
+    out_t = torch.nn.functional.max_pool2d(x_t, 2)
+    out_t.backward(torch.ones_like(out_t))
+    np.testing.assert_array_equal(out, out_t.detach().numpy())
+    np.testing.assert_array_equal(grad, x_t.grad.numpy())
+    unpooled = nn.SpatialMaxUnpooling(pool).forward(out)
+    _, idx = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
+    np.testing.assert_array_equal(unpooled, torch.nn.functional.max_unpool2d(out_t.detach(), idx, 2).numpy())
