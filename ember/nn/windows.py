@@ -113,6 +113,15 @@ class _WindowPooling(Module):
         return ", ".join(parts) + (", ceil" if self.ceil_mode else "")
 
 
+def _argmax_last_nan(values: np.ndarray) -> np.ndarray:
+    """The maximum's index along the last axis, the first on ties; a NaN wins, the last one (PyTorch's kernels)."""
+    tap = values.argmax(axis=-1)
+    if values.dtype.kind == "f":
+        nan = np.isnan(values)
+        tap = np.where(nan.any(axis=-1), values.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1), tap)
+    return tap
+
+
 class _MaxPoolingND(_WindowPooling):
     """Max over each window. Backward: the gradient of each output goes to its window's maximum (the first
     on ties), summed where windows overlap. ``indices`` holds, for each output, the flat position of its
@@ -131,7 +140,7 @@ class _MaxPoolingND(_WindowPooling):
         out = self._out_shape(input)
         view = windows(self._padded(input, out), self.k, self.d, self.dil, out)
         flat = view.reshape(view.shape[: input.ndim] + (math.prod(self.k),))  # (not -1: an empty batch)
-        tap = flat.argmax(axis=-1)
+        tap = _argmax_last_nan(flat)
         self.output = resized(self.output, input, input.shape[:-n] + out)
         np.copyto(self.output, np.take_along_axis(flat, tap[..., None], axis=-1)[..., 0])
         # the tap's position in the input: start · d + offset · dil − pad, per dimension, then flattened

@@ -176,3 +176,21 @@ def test_max_pooling_routes_to_the_last_nan_of_a_window_as_pytorch():
     unpooled = nn.SpatialMaxUnpooling(pool).forward(out)
     _, idx = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
     np.testing.assert_array_equal(unpooled, torch.nn.functional.max_unpool2d(out_t.detach(), idx, 2).numpy())
+
+
+@pytest.mark.parametrize("dims", [1, 2, 3])
+def test_window_max_pooling_routes_to_the_last_nan_as_pytorch(dims):
+    torch = pytest.importorskip("torch")
+    x = np.arange(2.0 * 4 ** dims).reshape((2,) + (4,) * dims)
+    x.reshape(-1)[[0, 1, 4, 5, x.size - 1]] = np.nan  # NaN pairs in one window, and at a window's last tap
+    pool = [nn.TemporalMaxPooling(2), nn.SpatialDilatedMaxPooling(2, 2, 2, 2),
+            nn.VolumetricMaxPooling(2, 2, 2)][dims - 1]
+    x_t = torch.from_numpy(x if dims > 1 else x.T.copy()).requires_grad_()
+    functional = torch.nn.functional
+    out_t = [lambda t: functional.max_pool1d(t.T[None], 2)[0].T, lambda t: functional.max_pool2d(t, 2),
+             lambda t: functional.max_pool3d(t, 2)][dims - 1](x_t)
+    out_t.backward(torch.ones_like(out_t))
+    x_e = x if dims > 1 else x.T.copy()
+    out = pool.forward(x_e)
+    np.testing.assert_array_equal(out, out_t.detach().numpy())
+    np.testing.assert_array_equal(pool.backward(x_e, np.ones_like(out)), x_t.grad.numpy())
