@@ -15,7 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ember.nn.module import Module, resized
-from ember.nn.windows import _AveragePoolingND
+from ember.nn.windows import _AveragePoolingND, argmax_last_nan
 
 
 def bin_edges(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +111,7 @@ class SpatialAdaptiveMaxPooling(_Adaptive):
         positions = positions.reshape(self.oheight, self.owidth, -1)
         flat = input.reshape(input.shape[:-2] + (-1,))
         values = flat[..., positions]
-        tap = values.argmax(axis=-1)
+        tap = argmax_last_nan(values)
         self.indices = np.take_along_axis(np.broadcast_to(positions, values.shape), tap[..., None], axis=-1)[..., 0]
         self.output = resized(self.output, input, input.shape[:-2] + (self.oheight, self.owidth))
         np.copyto(self.output, np.take_along_axis(values, tap[..., None], axis=-1)[..., 0])

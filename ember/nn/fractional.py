@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ember.nn.module import Module, resized
+from ember.nn.windows import argmax_last_nan
 from ember.random import get_rng
 
 
@@ -142,7 +143,7 @@ class _FractionalMaxPooling(Module):
         position = position.transpose(order).reshape(x.shape[:2] + out + (math.prod(self.pool),))  # (N, C, *out, ∏pool)
         flat = position.reshape(x.shape[:2] + (math.prod(position.shape[2:]),))
         values = np.take_along_axis(x, flat, axis=-1).reshape(position.shape)
-        tap = values.argmax(axis=-1)[..., None]
+        tap = argmax_last_nan(values)[..., None]  # a NaN wins, the last one, as PyTorch
         self.indices = np.take_along_axis(position, tap, axis=-1)[..., 0].reshape(input.shape[:-n] + out)
         self.output = resized(self.output, input, input.shape[:-n] + out)
         np.copyto(self.output, np.take_along_axis(values, tap, axis=-1)[..., 0].reshape(self.output.shape))

@@ -113,7 +113,7 @@ class _WindowPooling(Module):
         return ", ".join(parts) + (", ceil" if self.ceil_mode else "")
 
 
-def _argmax_last_nan(values: np.ndarray) -> np.ndarray:
+def argmax_last_nan(values: np.ndarray) -> np.ndarray:
     """The maximum's index along the last axis, the first on ties; a NaN wins, the last one (PyTorch's kernels)."""
     tap = values.argmax(axis=-1)
     if values.dtype.kind == "f":
@@ -140,7 +140,7 @@ class _MaxPoolingND(_WindowPooling):
         out = self._out_shape(input)
         view = windows(self._padded(input, out), self.k, self.d, self.dil, out)
         flat = view.reshape(view.shape[: input.ndim] + (math.prod(self.k),))  # (not -1: an empty batch)
-        tap = _argmax_last_nan(flat)
+        tap = argmax_last_nan(flat)
         self.output = resized(self.output, input, input.shape[:-n] + out)
         np.copyto(self.output, np.take_along_axis(flat, tap[..., None], axis=-1)[..., 0])
         # the tap's position in the input: start · d + offset · dil − pad, per dimension, then flattened

@@ -194,3 +194,24 @@ def test_window_max_pooling_routes_to_the_last_nan_as_pytorch(dims):
     out = pool.forward(x_e)
     np.testing.assert_array_equal(out, out_t.detach().numpy())
     np.testing.assert_array_equal(pool.backward(x_e, np.ones_like(out)), x_t.grad.numpy())
+
+
+@pytest.mark.parametrize("kind", ["adaptive", "fractional"])
+def test_adaptive_and_fractional_max_pooling_route_to_the_last_nan_as_pytorch(kind):
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    x.reshape(-1)[[0, 1, 4, 5, 31]] = np.nan
+    x_t = torch.from_numpy(x).requires_grad_()
+    if kind == "adaptive":
+        pool = nn.SpatialAdaptiveMaxPooling(2, 2)
+        out = pool.forward(x)
+        out_t = functional.adaptive_max_pool2d(x_t, 2)
+    else:
+        pool = nn.SpatialFractionalMaxPooling(2, 2, 2, 2, fixed=True, rng=0)
+        out = pool.forward(x)
+        samples = torch.from_numpy(np.array(pool.randomSamples, dtype=np.float64))
+        out_t = functional.fractional_max_pool2d(x_t, 2, output_size=2, _random_samples=samples)
+    out_t.backward(torch.ones_like(out_t))
+    np.testing.assert_array_equal(out, out_t.detach().numpy())
+    np.testing.assert_array_equal(pool.backward(x, np.ones_like(out)), x_t.grad.numpy())
