@@ -18,7 +18,9 @@ file holding
 
 Loading rebuilds the model by looking each ``type`` up among the Module
 classes that :mod:`ember.nn` exports (nothing named by the file is imported or
-executed; nothing is unpickled), then checks every tensor's name, shape and
+executed; nothing is unpickled; a criterion a module holds, e.g. ``CriterionTable``'s, is described as
+``{"__criterion__": {"type": ..., "config": ...}}`` from its ``config()`` and looked up among ember.nn's
+Criterion classes alike), then checks every tensor's name, shape and
 dtype against the freshly built model and the checksum against the data. A
 truncated, corrupted or tampered file, an unknown module type, a missing or
 extra tensor or a shape mismatch raises :class:`ember.ModelFileError` (a ``ValueError``)
@@ -59,6 +61,7 @@ from ember.errors import ModelFileError, UntrustedModuleError
 from ember.files import existing_file
 from ember.nn.arguments import SIZES
 from ember.nn.containers import Container
+from ember.nn.criterion import Criterion
 from ember.nn.module import Module, _memory_key
 from ember.random import get_rng
 
@@ -85,6 +88,12 @@ def module_classes() -> dict[str, type[Module]]:
             if not name.startswith("_") and isinstance(obj, type) and issubclass(obj, Module)}
 
 
+def criterion_classes() -> dict[str, type[Criterion]]:
+    """The Criterion classes that ``ember.nn`` exports, by name: the criteria :func:`load` will build."""
+    return {name: obj for name, obj in vars(nn).items()
+            if not name.startswith("_") and isinstance(obj, type) and issubclass(obj, Criterion)}
+
+
 # -- architecture ---------------------------------------------------------------------------
 
 def _json_value(value: Any, where: str, seen: dict[int, int] | None = None) -> Any:
@@ -99,6 +108,11 @@ def _json_value(value: Any, where: str, seen: dict[int, int] | None = None) -> A
         return value.item()
     if isinstance(value, Module):  # a wrapped module (Sequencer's, a Decorator's, a graph's node's)
         return {"__module__": _describe(value, True, {} if seen is None else seen)}
+    if isinstance(value, Criterion):  # a held criterion (CriterionTable's), described by its own config()
+        name = type_name(type(value))
+        config = {key: item.tolist() if isinstance(item, np.ndarray) and item.dtype.kind in "biuf" else item
+                  for key, item in value.config().items()}  # class weights: exact as JSON numbers
+        return {"__criterion__": {"type": name, "config": _json_value(config, f"{name}.config()", seen)}}
     if isinstance(value, (list, tuple)):
         return [_json_value(item, f"{where}[{i}]", seen) for i, item in enumerate(value)]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
@@ -116,15 +130,32 @@ def _from_json(value: Any, classes: _Classes, where: str, built: list[Module]) -
     if isinstance(value, dict):
         if set(value) == {"__module__"}:
             return _build(value["__module__"], classes, where, built)
+        if set(value) == {"__criterion__"}:
+            return _build_criterion(value["__criterion__"], classes, where, built)
         return {key: _from_json(item, classes, where, built) for key, item in value.items()}
     return value
 
 
-def type_name(cls: type[Module]) -> str:
-    """How a file names a module class: ``"Linear"`` for ember.nn's, else its import path
+def _build_criterion(description: Any, classes: _Classes, where: str, built: list[Module]) -> Criterion:
+    """The criterion a ``{"type": ..., "config": ...}`` description names (its modules built as in a model)."""
+    if not isinstance(description, dict) or not isinstance(description.get("type"), str) \
+            or not isinstance(description.get("config", {}), dict):
+        raise ValueError(f"{where}: expected a criterion as an object with a 'type' and a 'config', "
+                         f"got {description!r:.80}")
+    name = description["type"]
+    cls = classes.get(name, where, Criterion)
+    arguments = _from_json(description.get("config", {}), classes, f"{where}.config", built)
+    try:
+        return cls.from_config(arguments)
+    except Exception as exc:
+        raise ValueError(f"{where}: cannot build {name} from config {description.get('config')}: {exc}") from exc
+
+
+def type_name(cls: type[Module] | type[Criterion]) -> str:
+    """How a file names a module or criterion class: ``"Linear"`` for ember.nn's, else its import path
     ``"package.module:QualName"``.
     """
-    if module_classes().get(cls.__name__) is cls:
+    if vars(nn).get(cls.__name__) is cls:
         return cls.__name__
     return f"{cls.__module__}:{cls.__qualname__}"
 
@@ -167,35 +198,40 @@ def _describe(model: Module, modes: bool, seen: dict[int, int]) -> dict[str, Any
 class _Classes:
     """The classes a load may build: ember.nn's, and exactly those the caller trusts."""
 
-    def __init__(self, trusted: Iterable[type[Module] | str] | None) -> None:
-        self.builtin = module_classes()
-        self.by_name: dict[str, type[Module]] = {}
-        self.by_qualname: dict[str, type[Module]] = {}
+    def __init__(self, trusted: Iterable[type[Module] | type[Criterion] | str] | None) -> None:
+        self.builtin: dict[str, type] = {**module_classes(), **criterion_classes()}
+        self.by_name: dict[str, type] = {}
+        self.by_qualname: dict[str, type] = {}
         for item in trusted or ():
             cls = _import_trusted(item) if isinstance(item, str) else item
-            if not (isinstance(cls, type) and issubclass(cls, Module)):
-                raise TypeError(f"trusted: expected Module classes or 'package.module:Class' names, got {item!r}")
+            if not (isinstance(cls, type) and issubclass(cls, (Module, Criterion))):
+                raise TypeError(f"trusted: expected Module or Criterion classes or 'package.module:Class' names, "
+                                f"got {item!r}")
             self.by_name[item if isinstance(item, str) else f"{cls.__module__}:{cls.__qualname__}"] = cls
             if not isinstance(item, str):  # a class given itself is trusted wherever it was defined
                 self.by_qualname.setdefault(cls.__qualname__, cls)
 
-    def get(self, name: str, where: str) -> type[Module]:
+    def get(self, name: str, where: str, kind: type = Module) -> Any:
+        """The class ``name`` names, which must be a ``kind`` (Module, or Criterion for a held criterion)."""
+        what = "module" if kind is Module else "criterion"
         if ":" not in name:
             cls = self.builtin.get(name)
-            if cls is None:
-                raise ValueError(f"{where}: unknown module type {name!r} (not one of ember.nn's modules)")
+            if cls is None or not issubclass(cls, kind):
+                raise ValueError(f"{where}: unknown {what} type {name!r} (not one of ember.nn's {what}s)")
             return cls
         cls = self.by_name.get(name) or self.by_qualname.get(name.split(":", 1)[1])
         if cls is None:
             qualname = name.split(":", 1)[1]
             raise UntrustedModuleError(
-                f"{where}: the file names the module class {name!r}, which is not one of ember.nn's; nothing it "
+                f"{where}: the file names the {what} class {name!r}, which is not one of ember.nn's; nothing it "
                 f"names is imported or run unless you trust it: load(path, trusted=[{qualname}]) or "
                 f"trusted=[{name!r}] (command line: --trust FILE.py:{qualname})")
+        if not issubclass(cls, kind):
+            raise ValueError(f"{where}: {name!r} is not a {what} class")
         return cls
 
 
-def _import_trusted(name: str) -> type[Module]:
+def _import_trusted(name: str) -> type[Module] | type[Criterion]:
     """The class a trusted ``"package.module:QualName"`` names (importing that module: the caller named it)."""
     module_name, _, qualname = name.partition(":")
     if not module_name or not qualname:
@@ -203,8 +239,8 @@ def _import_trusted(name: str) -> type[Module]:
     value: Any = importlib.import_module(module_name)
     for part in qualname.split("."):
         value = getattr(value, part, None)
-    if not (isinstance(value, type) and issubclass(value, Module)):
-        raise ValueError(f"trusted: {name!r} is not a Module class")
+    if not (isinstance(value, type) and issubclass(value, (Module, Criterion))):
+        raise ValueError(f"trusted: {name!r} is not a Module or Criterion class")
     return value
 
 

@@ -15,7 +15,7 @@ from ember.check import copy_structure, flatten, leaves
 from tests.nn.catalog import all_cases
 from tests.nn.catalog_recurrent import F, H, T, _lstm_cell_graph
 
-CASES = [case for case in all_cases() if not case.id.startswith("CriterionTable")]  # a criterion has no config
+CASES = all_cases()
 
 
 def _nested_like(structure, values):

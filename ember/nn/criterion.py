@@ -12,11 +12,18 @@ A criterion also declares what its input means for metrics, in ``output_meaning`
 compared with an integer label), ``"probability"``
 (a probability per element, thresholded at 0.5) or ``"value"`` (regression: no
 accuracy). ``ember.train`` reads it; a user's own criterion sets it the same way.
+
+Like a module, a criterion declares its configuration: ``config()`` returns the constructor's
+arguments by name, read from the attribute of the same name or its camelCase form
+(``size_average`` → ``sizeAverage``), so that ``type(c).from_config(c.config())`` rebuilds it
+(class weights included, as arrays) and ``ember.io`` saves a module holding one. A criterion whose
+constructor argument has no such attribute overrides ``config()``.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 from typing import Any, NoReturn
 
 import numpy as np
@@ -34,6 +41,12 @@ def _key(input: np.ndarray, target: Any) -> tuple:
     if type(target) is np.ndarray:
         return (input.shape, input.dtype, target.shape, target.dtype)
     return (input.shape, input.dtype, type(target))
+
+
+def _camel(name: str) -> str:
+    """``size_average`` → ``sizeAverage``."""
+    first, *rest = name.split("_")
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _describe(key: tuple) -> str:
@@ -69,6 +82,34 @@ class Criterion:
         self.gradInput: Any = np.empty(0)
         self.sizeAverage = True
         self._checked: tuple | None = None
+
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments, by parameter name, that rebuild this criterion (:meth:`from_config`),
+        each read from the attribute of the same name or its camelCase form, so that setting ``sizeAverage``
+        after construction shows here; arrays (class weights) are copied. ``ember.io`` saves it.
+        """
+        config: dict[str, Any] = {}
+        for parameter in list(inspect.signature(type(self).__init__).parameters.values())[1:]:
+            if parameter.kind not in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+                continue
+            names = dict.fromkeys((parameter.name, _camel(parameter.name)))
+            attribute = next((name for name in names if hasattr(self, name)), None)
+            if attribute is None:
+                raise ProtocolError(f"{type(self).__name__} has no attribute {' or '.join(names)} for its "
+                                    f"constructor argument {parameter.name}: store it under that name, or define "
+                                    f"config() returning the constructor's arguments")
+            value = getattr(self, attribute)
+            config[parameter.name] = value.copy() if isinstance(value, np.ndarray) else value
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Criterion:
+        """A new criterion built from :meth:`config`'s dictionary."""
+        return cls(**config)
+
+    def modules(self) -> list[Any]:
+        """The modules this criterion (and the criteria it combines) apply, e.g. ``ModuleCriterion``'s."""
+        return [module for criterion in self.children() for module in criterion.modules()]
 
     def forward(self, input: Any, target: Any = None) -> float:
         """Compute and return the loss; inputs are checked once per new shape and dtype. An empty input is

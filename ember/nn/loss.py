@@ -731,6 +731,20 @@ class _WeightedCriteria(Criterion):
     def children(self) -> list[Criterion]:
         return self.criterions
 
+    def config(self) -> dict[str, Any]:
+        """The constructor's arguments and the added criteria with their weights."""
+        return {**super().config(), "criteria": list(self.criterions), "weights": list(self.weights)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> _WeightedCriteria:
+        """A new criterion built from :meth:`config`'s dictionary, its criteria added again."""
+        arguments = dict(config)
+        criteria, weights = arguments.pop("criteria", ()), arguments.pop("weights", ())
+        combined = cls(**arguments)
+        for criterion, weight in zip(criteria, weights, strict=True):
+            combined.add(criterion, weight)
+        return combined
+
     def add(self, criterion: Criterion, weight: float = 1.0) -> _WeightedCriteria:
         """Append ``criterion`` with ``weight``; returns ``self`` for chaining."""
         if not isinstance(criterion, Criterion):
@@ -870,6 +884,9 @@ class ModuleCriterion(Criterion):
 
     def children(self) -> list[Criterion]:
         return [self.criterion]
+
+    def modules(self) -> list[Any]:
+        return [m for m in (self.inputModule, self.targetModule) if m is not None] + super().modules()
 
     def checkInput(self, input: Any, target: Any) -> None:
         """The modules and the criterion check what they receive."""

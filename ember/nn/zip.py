@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from ember.errors import ProtocolError
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module
 
@@ -203,7 +202,11 @@ class CriterionTable(Module):
         self.criterion = criterion
 
     def config(self) -> dict[str, Any]:
-        raise ProtocolError("CriterionTable has no config(): it holds a criterion, which ember.io cannot save")
+        return {"criterion": self.criterion}
+
+    def children(self) -> list[Module]:
+        """The modules its criterion applies (a ``ModuleCriterion``'s), so that they are saved and converted."""
+        return self.criterion.modules()
 
     def checkInput(self, input: Any) -> None:
         if not _is_table(input) or len(input) != 2:

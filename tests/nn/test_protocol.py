@@ -119,11 +119,7 @@ def test_buffers_are_converted_and_kept_by_clear_state():
     assert bn.running_mean.dtype == bn.running_var.dtype == np.float32
 
 
-# CriterionTable holds a criterion, which has no config
-CONFIGURED = [c for c in CASES if not c.id.startswith("CriterionTable")]
-
-
-@pytest.mark.parametrize("case", CONFIGURED, ids=[c.id for c in CONFIGURED])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_config_rebuilds_every_catalog_module(case):
     module = case.make(np.random.default_rng(0))
     twin = type(module).from_config(module.config())
