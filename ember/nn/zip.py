@@ -208,6 +208,12 @@ class CriterionTable(Module):
         """The modules its criterion applies (a ``ModuleCriterion``'s), so that they are saved and converted."""
         return self.criterion.modules()
 
+    def type(self, dtype: Any) -> Module:
+        """Convert the modules its criterion applies and the criterion's own arrays (class weights)."""
+        super().type(dtype)
+        self.criterion.type(dtype)
+        return self
+
     def checkInput(self, input: Any) -> None:
         if not _is_table(input) or len(input) != 2:
             self.fail("expected a list [input, target] as input", TypeError)

@@ -100,6 +100,7 @@ def test_the_modules_of_a_held_module_criterion_are_saved_with_their_parameters(
     table = nn.CriterionTable(nn.ModuleCriterion(nn.ClassNLLCriterion(np.array([1.0, 2.0, 0.5, 1.0])), inner))
     table.type(dtype)
     assert table.listModules()[1] is inner and inner[0].weight.dtype == np.dtype(dtype)
+    assert table.criterion.criterion.weights.dtype == np.dtype(dtype)  # the class weights too
     loaded = io.load(io.save(table, tmp_path / "t.safetensors"))
     assert [p.tobytes() for p in loaded.parameters()[0]] == [p.tobytes() for p in table.parameters()[0]]
     x = np.random.default_rng(1).standard_normal((5, 3)).astype(dtype)
