@@ -9,6 +9,7 @@ from ember.errors import (
     InputIndexError,
     InputTypeError,
     ModelFileError,
+    NonFiniteError,
     NotFittedError,
     ProtocolError,
     UntrustedModuleError,
@@ -17,5 +18,5 @@ from ember.random import manual_seed
 
 __version__ = "0.1.0"
 __all__ = ["CheckSetupError", "DataFileError", "EmberError", "InputError", "InputIndexError", "InputTypeError",
-           "ModelFileError", "NotFittedError", "ProtocolError", "UntrustedModuleError", "check", "data",
-           "manual_seed", "nn", "optim"]
+           "ModelFileError", "NonFiniteError", "NotFittedError", "ProtocolError", "UntrustedModuleError", "check",
+           "data", "manual_seed", "nn", "optim"]

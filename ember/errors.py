@@ -12,6 +12,8 @@ recognise what went wrong by type, never by the text of a message.
   fit its architecture; :class:`UntrustedModuleError` when it names a class the caller did not trust.
 * :class:`DataFileError` (a ``ValueError``): a data file (CSV, IDX, gzip) cannot be read as data; the
   message names the file and, where there is one, the line and column.
+* :class:`NonFiniteError` (a ``FloatingPointError``): a NaN or inf appeared where ember stops on one (the loss
+  in ``fit``, a module wrapped in ``nn.NaN``); the message names where.
 * :class:`NotFittedError` (a ``RuntimeError``): something fitted to data (a ``Standardizer``) used before
   ``fit``.
 
@@ -61,6 +63,10 @@ class ModelFileError(EmberError, ValueError):
 
 class DataFileError(EmberError, ValueError):
     """A data file cannot be read: the message names the file (and the line, column or byte) and the problem."""
+
+
+class NonFiniteError(EmberError, FloatingPointError):
+    """A NaN or inf appeared where ember stops on one: the loss in ``fit``, a module wrapped in ``nn.NaN``."""
 
 
 class NotFittedError(EmberError, RuntimeError):

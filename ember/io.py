@@ -57,7 +57,7 @@ from safetensors import safe_open
 from safetensors.numpy import save_file
 
 from ember import nn
-from ember.errors import ModelFileError, UntrustedModuleError
+from ember.errors import InputError, InputTypeError, ModelFileError, ProtocolError, UntrustedModuleError
 from ember.files import existing_file
 from ember.nn.arguments import SIZES
 from ember.nn.containers import Container
@@ -117,7 +117,7 @@ def _json_value(value: Any, where: str, seen: dict[int, int] | None = None) -> A
         return [_json_value(item, f"{where}[{i}]", seen) for i, item in enumerate(value)]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         return {key: _json_value(item, f"{where}[{key!r}]", seen) for key, item in value.items()}
-    raise TypeError(f"cannot describe {where} = {value!r} ({type(value).__name__}) in JSON; "
+    raise ProtocolError(f"cannot describe {where} = {value!r} ({type(value).__name__}) in JSON; "
                     f"only numbers, strings, booleans, None, modules and lists of them can be saved")
 
 
@@ -205,7 +205,7 @@ class _Classes:
         for item in trusted or ():
             cls = _import_trusted(item) if isinstance(item, str) else item
             if not (isinstance(cls, type) and issubclass(cls, (Module, Criterion))):
-                raise TypeError(f"trusted: expected Module or Criterion classes or 'package.module:Class' names, "
+                raise InputTypeError(f"trusted: expected Module or Criterion classes or 'package.module:Class' names, "
                                 f"got {item!r}")
             self.by_name[item if isinstance(item, str) else f"{cls.__module__}:{cls.__qualname__}"] = cls
             if not isinstance(item, str):  # a class given itself is trusted wherever it was defined
@@ -235,12 +235,12 @@ def _import_trusted(name: str) -> type[Module] | type[Criterion]:
     """The class a trusted ``"package.module:QualName"`` names (importing that module: the caller named it)."""
     module_name, _, qualname = name.partition(":")
     if not module_name or not qualname:
-        raise ValueError(f"trusted: expected 'package.module:Class', got {name!r}")
+        raise InputError(f"trusted: expected 'package.module:Class', got {name!r}")
     value: Any = importlib.import_module(module_name)
     for part in qualname.split("."):
         value = getattr(value, part, None)
     if not (isinstance(value, type) and issubclass(value, (Module, Criterion))):
-        raise ValueError(f"trusted: {name!r} is not a Module or Criterion class")
+        raise InputError(f"trusted: {name!r} is not a Module or Criterion class")
     return value
 
 

@@ -36,7 +36,7 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ember import models, nn, optim
-from ember.errors import InputError, InputTypeError
+from ember.errors import InputError, InputTypeError, NonFiniteError
 from ember.train import predict_proba as _predict_proba
 
 __all__ = ["EmberClassifier", "EmberRegressor"]
@@ -164,7 +164,7 @@ class _EmberEstimator(BaseEstimator):
                 output = model.forward(inputs)
                 loss = criterion.forward(output, targets)
                 if not math.isfinite(loss):
-                    raise FloatingPointError(f"{type(self).__name__}: the loss is {loss} at epoch "
+                    raise NonFiniteError(f"{type(self).__name__}: the loss is {loss} at epoch "
                                              f"{self.n_iter_ + 1}; training stopped (try a lower learning_rate)")
                 model.backward(inputs, criterion.backward(output, targets))
                 losses.append(float(loss))

@@ -43,7 +43,7 @@ import numpy as np
 
 from ember import io, optim
 from ember.callbacks import Callback, CSVLogger, EarlyStopping
-from ember.errors import InputError, InputTypeError
+from ember.errors import InputError, InputTypeError, NonFiniteError
 from ember.nn.containers import Sequential
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module
@@ -376,7 +376,7 @@ class Training:
             loss += float(self.penalty(self.model))
         if self.first is None:
             if not math.isfinite(loss):
-                raise FloatingPointError(f"fit: the loss is {loss} at epoch {self.epoch + 1}, batch {self.batch + 1} "
+                raise NonFiniteError(f"fit: the loss is {loss} at epoch {self.epoch + 1}, batch {self.batch + 1} "
                                          f"of {self.n_batches}; training stopped (try a lower learning rate)")
             correct = _correct(output, targets, self.meaning, self.class_axis) if self.with_accuracy else 0.0
             self.first = (loss, correct)
@@ -432,7 +432,7 @@ class Training:
         bad = np.flatnonzero(~np.isfinite(losses))
         if bad.size:
             self.batch = int(bad[0])
-            raise FloatingPointError(f"fit: the loss is {losses[bad[0]]} at epoch {self.epoch + 1}, batch "
+            raise NonFiniteError(f"fit: the loss is {losses[bad[0]]} at epoch {self.epoch + 1}, batch "
                                      f"{self.batch + 1} of {self.n_batches}; training stopped (try a lower "
                                      f"learning rate)")
         self.batch = self.n_batches - 1
@@ -548,7 +548,7 @@ class DistributedTraining(Training):
                                                      self.grads, score)
         if self.first is None:
             if not math.isfinite(loss):
-                raise self.parallel.agreed(FloatingPointError(
+                raise self.parallel.agreed(NonFiniteError(
                     f"fit: the loss is {loss} at epoch {self.epoch + 1}, batch {self.batch + 1} of "
                     f"{self.n_batches}; training stopped (try a lower learning rate)"))
             self.first = (loss, correct)
@@ -695,7 +695,7 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
         The :class:`History`, per-epoch ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
 
     Raises:
-        FloatingPointError: the loss became NaN or infinite (the message names
+        NonFiniteError: (a ``FloatingPointError``) the loss became NaN or infinite (the message names
             the epoch and batch, counted from 1); the parameters are left as
             they were before that batch's step.
         ValueError, TypeError: bad arguments (mismatched lengths, unknown metric,

@@ -148,7 +148,7 @@ def test_a_module_of_your_own_is_saved_by_name_and_loaded_only_when_trusted(tmp_
 
 
 def test_save_rejects_non_json_arguments(tmp_path):
-    with pytest.raises(TypeError, match="cannot describe .*ndarray"):
+    with pytest.raises(ember.ProtocolError, match="cannot describe .*ndarray"):
         scaled = nn.MulConstant(2.0)
         scaled.constant_scalar = np.ones(3)  # set after construction, which refuses it
         io.save(nn.Sequential(scaled), tmp_path / "m.safetensors")

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import NonFiniteError
 from ember.nn.module import Module, resized
 
 
@@ -80,7 +81,7 @@ class NaN(Decorator):
         id: a name for the error messages (default: the module's description).
 
     Raises:
-        FloatingPointError: where a NaN is found.
+        NonFiniteError: (a ``FloatingPointError``) where a NaN is found.
 
     """
 
@@ -96,7 +97,7 @@ class NaN(Decorator):
             if np.isnan(leaf).any():
                 where = f"{what}[{k}]" if isinstance(values, list) else what
                 name = self.id or self.module.describe()
-                raise FloatingPointError(f"NaN({name}): NaN found in {where} of {self.module.describe()}")
+                raise NonFiniteError(f"NaN({name}): NaN found in {where} of {self.module.describe()}")
 
     def updateOutput(self, input: Any) -> Any:
         self._check(input, "input (forward)")

@@ -4,6 +4,7 @@ autograd, NaN detection, profiling, printing, seeded noise, errors)."""
 import numpy as np
 import pytest
 
+import ember
 from ember import nn
 
 
@@ -31,7 +32,7 @@ def test_l1_penalty_adds_its_loss_gradient():
 
 def test_nan_names_the_wrapped_module_and_the_pass():
     m = nn.NaN(nn.Log())
-    with pytest.raises(FloatingPointError, match=r"NaN\(Log\): NaN found in output \(forward\) of Log"):
+    with pytest.raises(ember.NonFiniteError, match=r"NaN\(Log\): NaN found in output \(forward\) of Log"):
         m.forward(np.array([-1.0, 1.0]))
     m = nn.NaN(nn.Linear(2, 1), id="first layer")
     m.forward(np.ones(2))
