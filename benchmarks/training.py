@@ -18,64 +18,12 @@ import numpy as np
 from ember import models, nn, optim
 from ember.train import fit
 
-from .workloads import Workload, _ocr_large, _torch
-
-LR = 0.01
+from .workloads import LR, Workload, _numpy_ocr, _ocr_large, _torch
 
 
 def _ocr_net() -> nn.Sequential:
     rng = np.random.default_rng(0)
     return nn.Sequential(nn.Linear(128, 50, rng=rng), nn.Sigmoid(), nn.Linear(50, 10, rng=rng))
-
-
-def _numpy_ocr(X: np.ndarray, y: np.ndarray, batch: int):
-    """Hand-written NumPy SGD on the OCR network: per example (``batch`` 1) or in mini-batches."""
-    rng = np.random.default_rng(0)
-    W1, b1 = rng.uniform(-0.1, 0.1, (50, 128)), np.zeros(50)
-    W2, b2 = rng.uniform(-0.1, 0.1, (10, 50)), np.zeros(10)
-    start = [a.copy() for a in (W1, b1, W2, b2)]
-    n = len(X)
-
-    def run_per_example():
-        nonlocal W1, b1, W2, b2
-        for array, initial in zip((W1, b1, W2, b2), start):
-            array[...] = initial
-        for i in range(n):
-            x, target = X[i], y[i]
-            hidden = 1.0 / (1.0 + np.exp(-(W1 @ x + b1)))
-            scores = W2 @ hidden + b2
-            probs = np.exp(scores - scores.max())
-            probs /= probs.sum()
-            loss = -np.log(probs[target])  # noqa: F841 - computed, as ember and PyTorch do
-            probs[target] -= 1.0
-            grad_hidden = (W2.T @ probs) * hidden * (1.0 - hidden)
-            W2 -= LR * np.outer(probs, hidden)
-            b2 -= LR * probs
-            W1 -= LR * np.outer(grad_hidden, x)
-            b1 -= LR * grad_hidden
-
-    def run_batches():
-        nonlocal W1, b1, W2, b2
-        for array, initial in zip((W1, b1, W2, b2), start):
-            array[...] = initial
-        for s in range(0, n, batch):
-            xb, yb = X[s:s + batch], y[s:s + batch]
-            hidden = 1.0 / (1.0 + np.exp(-(xb @ W1.T + b1)))
-            scores = hidden @ W2.T + b2
-            scores -= scores.max(axis=1, keepdims=True)
-            probs = np.exp(scores)
-            probs /= probs.sum(axis=1, keepdims=True)
-            rows = np.arange(len(yb))
-            loss = -np.log(probs[rows, yb]).mean()  # noqa: F841
-            probs[rows, yb] -= 1.0
-            probs /= len(yb)
-            grad_hidden = (probs @ W2) * hidden * (1.0 - hidden)
-            W2 -= LR * (probs.T @ hidden)
-            b2 -= LR * probs.sum(axis=0)
-            W1 -= LR * (grad_hidden.T @ xb)
-            b1 -= LR * grad_hidden.sum(axis=0)
-
-    return run_per_example if batch == 1 else run_batches
 
 
 def _torch_ocr(X: np.ndarray, y: np.ndarray, batch: int):

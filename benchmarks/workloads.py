@@ -56,12 +56,66 @@ def _ocr_large(quick: bool) -> tuple[np.ndarray, np.ndarray, str]:
     return np.ascontiguousarray(X), y.astype(np.int64), note
 
 
+#: the OCR workloads' SGD learning rate
+LR = 0.01
+
+
+def _numpy_ocr(X: np.ndarray, y: np.ndarray, batch: int):
+    """Hand-written NumPy SGD on the OCR network: per example (``batch`` 1) or in mini-batches."""
+    rng = np.random.default_rng(0)
+    W1, b1 = rng.uniform(-0.1, 0.1, (50, 128)), np.zeros(50)
+    W2, b2 = rng.uniform(-0.1, 0.1, (10, 50)), np.zeros(10)
+    start = [a.copy() for a in (W1, b1, W2, b2)]
+    n = len(X)
+
+    def run_per_example():
+        nonlocal W1, b1, W2, b2
+        for array, initial in zip((W1, b1, W2, b2), start):
+            array[...] = initial
+        for i in range(n):
+            x, target = X[i], y[i]
+            hidden = 1.0 / (1.0 + np.exp(-(W1 @ x + b1)))
+            scores = W2 @ hidden + b2
+            probs = np.exp(scores - scores.max())
+            probs /= probs.sum()
+            loss = -np.log(probs[target])  # noqa: F841 - computed, as ember and PyTorch do
+            probs[target] -= 1.0
+            grad_hidden = (W2.T @ probs) * hidden * (1.0 - hidden)
+            W2 -= LR * np.outer(probs, hidden)
+            b2 -= LR * probs
+            W1 -= LR * np.outer(grad_hidden, x)
+            b1 -= LR * grad_hidden
+
+    def run_batches():
+        nonlocal W1, b1, W2, b2
+        for array, initial in zip((W1, b1, W2, b2), start):
+            array[...] = initial
+        for s in range(0, n, batch):
+            xb, yb = X[s:s + batch], y[s:s + batch]
+            hidden = 1.0 / (1.0 + np.exp(-(xb @ W1.T + b1)))
+            scores = hidden @ W2.T + b2
+            scores -= scores.max(axis=1, keepdims=True)
+            probs = np.exp(scores)
+            probs /= probs.sum(axis=1, keepdims=True)
+            rows = np.arange(len(yb))
+            loss = -np.log(probs[rows, yb]).mean()  # noqa: F841
+            probs[rows, yb] -= 1.0
+            probs /= len(yb)
+            grad_hidden = (probs @ W2) * hidden * (1.0 - hidden)
+            W2 -= LR * (probs.T @ hidden)
+            b2 -= LR * probs.sum(axis=0)
+            W1 -= LR * (grad_hidden.T @ xb)
+            b1 -= LR * grad_hidden.sum(axis=0)
+
+    return run_per_example if batch == 1 else run_batches
+
+
 # -- W1: per-example SGD on the OCR network, float64 ---------------------------------------------------
 
 def setup_w1(quick: bool) -> dict:
     """OCR 128 → 50 (sigmoid) → 10, cross-entropy, SGD lr 0.01, one example at a time, one epoch."""
     X, y, _ = _ocr_large(quick)
-    lr, n = 0.01, len(X)
+    lr, n = LR, len(X)
     rng = np.random.default_rng(0)
 
     net = nn.Sequential(nn.Linear(128, 50, rng=rng), nn.Sigmoid(), nn.Linear(50, 10, rng=rng))
@@ -81,27 +135,7 @@ def setup_w1(quick: bool) -> dict:
             net.backward(x, criterion.backward(output, target))
             params -= lr * grads
 
-    W1, b1 = rng.uniform(-0.1, 0.1, (50, 128)), np.zeros(50)
-    W2, b2 = rng.uniform(-0.1, 0.1, (10, 50)), np.zeros(10)
-    start = [a.copy() for a in (W1, b1, W2, b2)]
-
-    def run_numpy():
-        nonlocal W1, b1, W2, b2
-        for array, initial in zip((W1, b1, W2, b2), start):
-            array[...] = initial
-        for i in range(n):
-            x, target = X[i], y[i]
-            hidden = 1.0 / (1.0 + np.exp(-(W1 @ x + b1)))
-            scores = W2 @ hidden + b2
-            probs = np.exp(scores - scores.max())
-            probs /= probs.sum()
-            loss = -np.log(probs[target])  # noqa: F841 - computed, as ember and PyTorch do
-            probs[target] -= 1.0  # ∂loss/∂scores
-            grad_hidden = (W2.T @ probs) * hidden * (1.0 - hidden)
-            W2 -= lr * np.outer(probs, hidden)
-            b2 -= lr * probs
-            W1 -= lr * np.outer(grad_hidden, x)
-            b1 -= lr * grad_hidden
+    run_numpy = _numpy_ocr(X, y, 1)
 
     torch = _torch(1)
     if torch is None:
