@@ -88,7 +88,8 @@ class TemporalMaxPooling(_MaxPoolingND):
 class TemporalDynamicKMaxPooling(Module):
     """Keeps the ``k`` largest values of every feature over time, in their temporal order (Torch's
     ``nn.TemporalDynamicKMaxPooling``; Kalchbrenner et al.'s dynamic k-max pooling), with
-    ``k = max(min_k, ⌈factor · T⌉)``.
+    ``k = max(min_k, ⌈factor · T⌉)``. NaN counts as the largest value (as in PyTorch's ``topk``); among equal
+    values the earliest frames are kept.
 
     Backward: each output's gradient to the frame it was taken from. ``indices``: those frames, 0-based.
 
@@ -123,6 +124,10 @@ class TemporalDynamicKMaxPooling(Module):
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         k = self._k(input)
         order = np.argsort(-input, axis=-2, kind="stable")
+        nan = np.isnan(input)
+        if nan.any():  # NaN ranks above +inf (PyTorch's topk): move each column's NaNs from the end to the front
+            shift = np.arange(input.shape[-2])[:, None] - nan.sum(axis=-2, keepdims=True)
+            order = np.take_along_axis(order, shift % input.shape[-2], axis=-2)
         self.indices = np.sort(order[..., :k, :], axis=-2)
         self.output = resized(self.output, input, self.indices.shape)
         np.copyto(self.output, np.take_along_axis(input, self.indices, axis=-2))

@@ -70,13 +70,21 @@ class Normalize(Module):
 
 
 def _window_sum(values: np.ndarray, axis: int, before: int, after: int) -> np.ndarray:
-    """``s_c = Σ_{c' = c − before}^{c + after} values_{c'}`` along ``axis`` (out-of-range terms are 0)."""
-    moved = np.moveaxis(values, axis, 0)
-    padded = np.concatenate([np.zeros((1,) + moved.shape[1:], dtype=values.dtype), np.cumsum(moved, axis=0)])
-    n = moved.shape[0]
-    upper = np.minimum(np.arange(n) + after + 1, n)
-    lower = np.maximum(np.arange(n) - before, 0)
-    return np.moveaxis(padded[upper] - padded[lower], 0, axis)
+    """``s_c = Σ_{c' = c − before}^{c + after} values_{c'}`` along ``axis`` (out-of-range terms are 0).
+
+    Each window is summed directly, one shifted slice per tap (as PyTorch's average pooling does), not as a
+    difference of prefix sums: those turn one inf into ``inf − inf = NaN`` in every later window and lose the
+    small terms that follow a large one.
+    """
+    n = values.shape[axis]
+    total = values.copy()
+    lead = (slice(None),) * axis
+    for shift in range(max(-before, 1 - n), min(after, n - 1) + 1):
+        if shift > 0:  # s_c += values_{c + shift}
+            total[lead + (slice(0, n - shift),)] += values[lead + (slice(shift, n),)]
+        elif shift < 0:
+            total[lead + (slice(-shift, n),)] += values[lead + (slice(0, n + shift),)]
+    return total
 
 
 class SpatialCrossMapLRN(Module):

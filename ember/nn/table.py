@@ -506,23 +506,28 @@ class CDivTable(_ElementwiseTable):
 class _ExtremumTable(_ElementwiseTable):
     """Shared code of CMaxTable and CMinTable: the winner's index per element routes the gradient."""
 
-    _scratch = ("_index", "_mask")
-    #: ``np.greater`` for the maximum: a later entry wins only when strictly better.
-    _better = staticmethod(np.greater)
+    _scratch = ("_index", "_mask", "_known")
+    #: ``np.less_equal`` for the maximum: a later entry wins when it is not ``<=`` (strictly better, or NaN)
+    #: and the current one is not NaN. NaN wins, the first NaN (as PyTorch's ``maximum`` and ``max(dim)``).
+    _not_better = staticmethod(np.less_equal)
 
     def __init__(self) -> None:
         super().__init__()
         self._index: np.ndarray | None = None
         self._mask: np.ndarray | None = None
+        self._known: np.ndarray | None = None
 
     def updateOutput(self, input: list[np.ndarray]) -> np.ndarray:
         out = self.output = resized(self.output, input[0])
         np.copyto(out, input[0])
         index = self._index = _scratch(self._index, out, np.intp)
         mask = self._mask = _scratch(self._mask, out, np.bool_)
+        known = self._known = _scratch(self._known, out, np.bool_)
         index.fill(0)
         for i, x in enumerate(input[1:], 1):
-            self._better(x, out, out=mask)
+            self._not_better(x, out, out=mask)
+            np.equal(out, out, out=known)  # False where the current winner is NaN
+            np.greater(known, mask, out=mask)  # known and not (x <= out)
             np.copyto(out, x, where=mask)
             np.copyto(index, i, where=mask)
         return out
@@ -540,8 +545,9 @@ class _ExtremumTable(_ElementwiseTable):
 class CMaxTable(_ExtremumTable):
     """Element-wise maximum of a table of arrays (Torch's ``nn.CMaxTable``).
 
-    ``y = max_i x_i``. Backward: ``∂L/∂x_i = g`` where ``x_i`` is the maximum,
-    0 elsewhere; on ties the first such entry gets the whole gradient.
+    ``y = max_i x_i``, NaN where any ``x_i`` is NaN (as PyTorch's ``maximum``). Backward: ``∂L/∂x_i = g``
+    where ``x_i`` is the maximum (the first NaN), 0 elsewhere; on ties the first such entry gets the whole
+    gradient.
 
     Shape: a list of one or more arrays of one shape; output: that shape.
     """
@@ -550,13 +556,14 @@ class CMaxTable(_ExtremumTable):
 class CMinTable(_ExtremumTable):
     """Element-wise minimum of a table of arrays (Torch's ``nn.CMinTable``).
 
-    ``y = min_i x_i``. Backward: ``∂L/∂x_i = g`` where ``x_i`` is the minimum,
-    0 elsewhere; on ties the first such entry gets the whole gradient.
+    ``y = min_i x_i``, NaN where any ``x_i`` is NaN (as PyTorch's ``minimum``). Backward: ``∂L/∂x_i = g``
+    where ``x_i`` is the minimum (the first NaN), 0 elsewhere; on ties the first such entry gets the whole
+    gradient.
 
     Shape: a list of one or more arrays of one shape; output: that shape.
     """
 
-    _better = staticmethod(np.less)
+    _not_better = staticmethod(np.greater_equal)
 
 
 # -- pair measures: one number per example ----------------------------------------------------

@@ -38,24 +38,51 @@ def nearest_matrix(size: int, scale: int, dtype: Any) -> np.ndarray:
     return matrix
 
 
-def linear_matrix(size: int, out: int, dtype: Any) -> np.ndarray:
-    """``(out, size)`` linear interpolation with the corners aligned: output ``i`` sits at input position
-    ``i·(size − 1)/(out − 1)`` (Torch's ``SpatialUpSamplingBilinear``, PyTorch's ``align_corners=True``).
+def linear_taps(size: int, out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """PyTorch's two taps per output of linear interpolation with the corners aligned: output ``i`` sits at
+    input position ``p = i·(size − 1)/(out − 1)`` and is ``(1 − f)·x[low] + f·x[high]`` with ``low = ⌊p⌋``,
+    ``f = p − low`` and ``high = low + 1`` (``low`` itself at the last input, or everywhere when
+    ``out == size``). Returns ``(low, high, f)``.
     """
+    if out == size:
+        low = np.arange(out)
+        return low, low, np.zeros(out)
     position = np.arange(out) * ((size - 1) / (out - 1)) if out > 1 else np.zeros(1)
     low = np.minimum(np.floor(position).astype(np.int64), size - 1)
-    high = np.minimum(low + 1, size - 1)
-    frac = position - low
+    return low, np.where(low < size - 1, low + 1, low), np.clip(position - low, 0.0, 1.0)
+
+
+def linear_matrix(size: int, out: int, dtype: Any) -> np.ndarray:
+    """``(out, size)``: the interpolation of ``linear_taps`` as a matrix (Torch's
+    ``SpatialUpSamplingBilinear``, PyTorch's ``align_corners=True``).
+    """
+    low, high, frac = linear_taps(size, out)
     matrix = np.zeros((out, size), dtype=dtype)
     np.add.at(matrix, (np.arange(out), low), 1.0 - frac)
     np.add.at(matrix, (np.arange(out), high), frac)
     return matrix
 
 
+def interpolate(x: np.ndarray, taps: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """``x`` with its last ``len(taps)`` dimensions interpolated by ``linear_taps``, the last dimension first:
+    PyTorch's arithmetic, ``w₀·x[low] + w₁·x[high]`` per dimension, so a non-finite input reaches the same
+    outputs as there (also those where its weight is 0: ``0·inf = NaN``), not every output of its row as in
+    ``linear_matrix``'s product. Used for input with NaN or inf; the matrix product is faster otherwise.
+    """
+    n = len(taps)
+    for k in range(n - 1, -1, -1):
+        low, high, frac = taps[k]
+        axis, shape = x.ndim - n + k, (-1,) + (1,) * (n - 1 - k)
+        weight = frac.astype(x.dtype).reshape(shape)
+        with np.errstate(invalid="ignore"):  # 0·inf: the NaN is the result
+            x = np.take(x, low, axis=axis) * (1 - weight) + np.take(x, high, axis=axis) * weight
+    return x
+
+
 class _Separable(Module):
     """A module whose output is its input mapped by one matrix per dimension over the last ``n_dims``."""
 
-    _scratch = ("_matrices",)
+    _scratch = ("_matrices", "_taps")
     _n_dims = 2
     _ndims_allowed: tuple[int, ...] = (3, 4)
     _shape_text = "(C, H, W) or (batch, C, H, W)"
@@ -64,6 +91,7 @@ class _Separable(Module):
         super().__init__()
         self._matrices: list[np.ndarray] | None = None
         self._matrices_for: tuple | None = None
+        self._taps: list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
 
     def checkInput(self, input: np.ndarray) -> None:
         super().checkInput(input)
@@ -76,15 +104,24 @@ class _Separable(Module):
     def _make_matrices(self, sizes: tuple[int, ...], dtype: Any) -> list[np.ndarray]:
         raise NotImplementedError
 
+    def _make_taps(self, sizes: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+        """The taps of ``interpolate`` when the forward is a linear interpolation, else None."""
+        return None
+
     def _get_matrices(self, input: np.ndarray) -> list[np.ndarray]:
         key = (input.shape[-self._n(input):], input.dtype)
         if self._matrices is None or self._matrices_for != key:
             self._matrices = self._make_matrices(key[0], input.dtype)
+            self._taps = self._make_taps(key[0])
             self._matrices_for = key
         return self._matrices
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        result = apply_along(input, self._get_matrices(input))
+        matrices = self._get_matrices(input)
+        if self._taps is not None and not np.isfinite(np.sum(input)):
+            result = interpolate(input, self._taps)  # a non-finite input: only its taps' outputs, as PyTorch
+        else:
+            result = apply_along(input, matrices)  # one matrix product per dimension (the fast path)
         self.output = resized(self.output, input, result.shape)
         np.copyto(self.output, result)
         return self.output
@@ -144,7 +181,8 @@ class SpatialUpSamplingBilinear(_Separable):
     Output sizes: ``(H − 1)(s − 1) + H`` by ``(W − 1)(s − 1) + W`` for a scale factor ``s``, or given. Output
     pixel ``(i, j)`` interpolates the input at ``(i (H − 1)/(H' − 1), j (W − 1)/(W' − 1))``.
 
-    Backward: the transpose of the interpolation, each input summing the weighted gradients it fed.
+    Backward: the transpose of the interpolation, each input summing the weighted gradients it fed. A NaN
+    or inf in the input reaches the outputs it is a tap of, as in PyTorch (with weight 0 as NaN).
 
     Args:
         params: the integer scale factor, or a dict ``{"oheight": H', "owidth": W'}`` (Torch's table).
@@ -168,6 +206,9 @@ class SpatialUpSamplingBilinear(_Separable):
     def _make_matrices(self, sizes: tuple[int, ...], dtype: Any) -> list[np.ndarray]:
         return [linear_matrix(size, out, dtype) for size, out in zip(sizes, _linear_sizes(self, sizes))]
 
+    def _make_taps(self, sizes: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        return [linear_taps(size, out) for size, out in zip(sizes, _linear_sizes(self, sizes))]
+
     def extra_repr(self) -> str:
         return str(self.scale_factor) if self.scale_factor else "{}x{}".format(*self.output_size)
 
@@ -177,7 +218,8 @@ class UpSampling(_Separable):
     ``nn.UpSampling``, PyTorch's ``interpolate`` with ``'nearest'``, ``'bilinear'`` or ``'trilinear'``
     and ``align_corners=True``).
 
-    Sizes: ``s`` times each for nearest; ``(size − 1)(s − 1) + size`` for linear, or given.
+    Sizes: ``s`` times each for nearest; ``(size − 1)(s − 1) + size`` for linear, or given. NaN and inf
+    reach the outputs as in PyTorch (see ``SpatialUpSamplingBilinear``).
 
     Args:
         params: the integer scale factor, or (linear only) a dict ``{"oheight", "owidth"[, "odepth"]}``.
@@ -212,6 +254,11 @@ class UpSampling(_Separable):
         if self.mode == "nearest":
             return [nearest_matrix(size, self.scale_factor, dtype) for size in sizes]
         return [linear_matrix(size, out, dtype) for size, out in zip(sizes, _linear_sizes(self, sizes))]
+
+    def _make_taps(self, sizes: tuple[int, ...]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+        if self.mode == "nearest":
+            return None
+        return [linear_taps(size, out) for size, out in zip(sizes, _linear_sizes(self, sizes))]
 
     def extra_repr(self) -> str:
         return f"{self.scale_factor if self.scale_factor else self.output_size}, {self.mode}"

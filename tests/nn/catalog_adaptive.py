@@ -62,7 +62,9 @@ def torch_feature_lp(torch, m, x, p):
 
 def torch_dynamic_k(torch, m, x, p):
     k = max(m.min_k, -(-int(m.factor * x.shape[-2] * 1e9) // int(1e9)))
-    idx = torch.topk(x, k, dim=-2).indices.sort(dim=-2).values
+    # topk's choice among equal values is unspecified (it keeps any of them), so the reference is PyTorch's
+    # stable descending sort: the same ranking (NaN above +inf), the earliest frames kept on ties
+    idx = torch.sort(x, dim=-2, descending=True, stable=True).indices.narrow(-2, 0, k).sort(dim=-2).values
     return torch.gather(x, -2, idx)
 
 
