@@ -73,13 +73,13 @@ class SpatialAdaptiveAveragePooling(_Adaptive):
         h0, h1, w0, w1, area = self._bins(input)
         share = gradOutput / area
         corners = np.zeros(input.shape[:-2] + (input.shape[-2] + 1, input.shape[-1] + 1), dtype=input.dtype)
-        lead = input.shape[:-2]
+        lead, plane = input.shape[:-2], (input.shape[-2] + 1) * (input.shape[-1] + 1)
         for rows, cols, sign in ((h0, w0, 1.0), (h1, w0, -1.0), (h0, w1, -1.0), (h1, w1, 1.0)):
             index = (Ellipsis, np.broadcast_to(rows[:, None], share.shape[-2:]),
                      np.broadcast_to(cols[None, :], share.shape[-2:]))
-            flat = corners.reshape(lead + (-1,))
+            flat = corners.reshape(lead + (plane,))  # (explicit sizes, not -1: an empty batch)
             positions = (index[1] * corners.shape[-1] + index[2]).ravel()
-            np.add.at(flat, (Ellipsis, positions), sign * share.reshape(lead + (-1,)))
+            np.add.at(flat, (Ellipsis, positions), sign * share.reshape(lead + (share.shape[-2] * share.shape[-1],)))
         self.gradInput = resized(self.gradInput, input)
         np.copyto(self.gradInput, corners.cumsum(axis=-2).cumsum(axis=-1)[..., :-1, :-1])
         return self.gradInput
@@ -109,7 +109,7 @@ class SpatialAdaptiveMaxPooling(_Adaptive):
         rows, cols = self._taps(height, self.oheight), self._taps(width, self.owidth)
         positions = rows[:, None, :, None] * width + cols[None, :, None, :]  # (oH, oW, kh, kw)
         positions = positions.reshape(self.oheight, self.owidth, -1)
-        flat = input.reshape(input.shape[:-2] + (-1,))
+        flat = input.reshape(input.shape[:-2] + (height * width,))  # (not -1: an empty batch)
         values = flat[..., positions]
         tap = argmax_last_nan(values)
         self.indices = np.take_along_axis(np.broadcast_to(positions, values.shape), tap[..., None], axis=-1)[..., 0]

@@ -243,14 +243,15 @@ class TemporalConvolution(Module):
         cols = self.finput = resized(self.finput, input, shape)
         np.copyto(cols, np.swapaxes(windows, -1, -2))
         self.output = resized(self.output, input, input.shape[:-2] + (n_frames, self.output_frame_size))
-        np.matmul(cols.reshape(shape[:-2] + (-1,)), self.weight.T, out=self.output)
+        rows = cols.reshape(shape[:-2] + (shape[-2] * shape[-1],))  # (not -1: an empty batch)
+        np.matmul(rows, self.weight.T, out=self.output)
         self.output += self.bias
         return self.output
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
         n_frames = gradOutput.shape[-2]
         grad_cols = self.fgradInput = resized(self.fgradInput, input, self.finput.shape)
-        np.matmul(gradOutput, self.weight, out=grad_cols.reshape(gradOutput.shape[:-1] + (-1,)))
+        np.matmul(gradOutput, self.weight, out=grad_cols.reshape(gradOutput.shape[:-1] + (self.weight.shape[1],)))
         grad = self.gradInput = resized(self.gradInput, input)
         grad.fill(0)
         for k in range(self.kW):
@@ -259,7 +260,7 @@ class TemporalConvolution(Module):
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
         g = gradOutput.reshape(-1, self.output_frame_size)
-        add_product(self.gradWeight, g.T, self.finput.reshape(g.shape[0], -1), scale)
+        add_product(self.gradWeight, g.T, self.finput.reshape(g.shape[0], self.weight.shape[1]), scale)
         self.gradBias += scale * g.sum(axis=0)
 
     def extra_repr(self) -> str:

@@ -209,11 +209,13 @@ class Constant(Module):
         return {"value": self.value.tolist(), "n_input_dim": self.n_input_dim}
 
     def checkInput(self, input: Any) -> None:
-        """Any array passes (its values are ignored)."""
+        """Any array passes (its values are ignored; the output has its dtype if it is floating, else float64)."""
+        if not isinstance(input, np.ndarray):
+            self.fail(f"expected a NumPy array, got {type(input).__name__}", TypeError)
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        value = self.value.astype(input.dtype) if isinstance(input, np.ndarray) else self.value
-        if self.n_input_dim is not None and isinstance(input, np.ndarray) and input.ndim == self.n_input_dim + 1:
+        value = self.value.astype(input.dtype) if input.dtype.kind == "f" else self.value
+        if self.n_input_dim is not None and input.ndim == self.n_input_dim + 1:
             value = np.broadcast_to(value, (input.shape[0],) + value.shape)
         self.output = resized(self.output, value)
         np.copyto(self.output, value)

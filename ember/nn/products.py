@@ -11,6 +11,16 @@ import numpy as np
 from ember.nn.module import Module, resized
 
 
+def check_pair(module: Module, input: Any, names: str) -> None:
+    """Raise unless ``input`` is a list of two floating-point arrays of one dtype (``names``: e.g. ``"[A, B]"``)."""
+    if not isinstance(input, list) or len(input) != 2 or not all(isinstance(x, np.ndarray) for x in input):
+        given = f"a list of {len(input)}" if isinstance(input, list) else type(input).__name__
+        module.fail(f"expected a list of two arrays {names} as input, got {given}", TypeError)
+    if input[0].dtype != input[1].dtype or input[0].dtype.kind != "f":
+        module.fail(f"expected two floating-point arrays of one dtype, got {input[0].dtype} and {input[1].dtype}",
+                    TypeError)
+
+
 class MM(Module):
     """``C = op(A) op(B)`` for an input ``[A, B]`` (Torch's ``nn.MM``), ``op`` a transpose when asked.
 
@@ -36,13 +46,12 @@ class MM(Module):
         return (np.swapaxes(a, -1, -2) if self.trans_a else a), (np.swapaxes(b, -1, -2) if self.trans_b else b)
 
     def checkInput(self, input: Any) -> None:
-        if not isinstance(input, list) or len(input) != 2 or not all(isinstance(x, np.ndarray) for x in input):
-            self.fail("expected a list of two arrays [A, B] as input", TypeError)
-        if input[0].dtype != input[1].dtype or input[0].dtype.kind != "f":
-            self.fail(f"expected two floating-point arrays of one dtype, got {input[0].dtype} and {input[1].dtype}",
-                      TypeError)
+        check_pair(self, input, "[A, B]")
+        if input[0].ndim not in (2, 3) or input[1].ndim != input[0].ndim:
+            self.fail(f"cannot multiply {input[0].shape} by {input[1].shape}: expected 2-D matrices or 3-D batches "
+                      f"of them")
         a, b = self._ops(input)
-        if a.ndim != b.ndim or a.ndim not in (2, 3) or a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
+        if a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-2]:
             self.fail(f"cannot multiply {input[0].shape} by {input[1].shape} (trans_a={self.trans_a}, "
                       f"trans_b={self.trans_b}); expected 2-D matrices or 3-D batches of them")
 
@@ -83,10 +92,12 @@ class MV(Module):
         return np.swapaxes(m, -1, -2) if self.trans else m
 
     def checkInput(self, input: Any) -> None:
-        if not isinstance(input, list) or len(input) != 2 or not all(isinstance(x, np.ndarray) for x in input):
-            self.fail("expected a list of two arrays [M, v] as input", TypeError)
+        check_pair(self, input, "[M, v]")
+        if input[0].ndim not in (2, 3) or input[1].ndim != input[0].ndim - 1:
+            self.fail(f"cannot multiply {input[0].shape} by {input[1].shape}: expected a 2-D matrix and a vector, "
+                      f"or a 3-D batch of matrices and a 2-D batch of vectors")
         m, v = self._op(input[0]), input[1]
-        if m.ndim not in (2, 3) or v.ndim != m.ndim - 1 or m.shape[:-2] != v.shape[:-1] or m.shape[-1] != v.shape[-1]:
+        if m.shape[:-2] != v.shape[:-1] or m.shape[-1] != v.shape[-1]:
             self.fail(f"cannot multiply {input[0].shape} by {v.shape} (trans={self.trans})")
 
     def updateOutput(self, input: list[np.ndarray]) -> np.ndarray:

@@ -121,14 +121,14 @@ class _Recurrent(Module):
         return self.input_size
 
     def checkInput(self, input: Any) -> None:
+        names = self._state_names_given
+        if isinstance(input, list) and len(input) != 1 + self._n_states:
+            self.fail(f"expected the input as [x, {', '.join(names)}], got a list of {len(input)}")
         x, given = (input[0], input[1:]) if isinstance(input, list) else (input, [])
         super().checkInput(x)
         if x.ndim not in (2, 3) or x.shape[-1] != self._width or x.shape[0] == 0:
             self.fail(f"expected a sequence of shape (T, {self._width}) or (T, batch, {self._width}), got {x.shape}")
         if isinstance(input, list):
-            names = self._state_names_given
-            if len(given) != self._n_states:
-                self.fail(f"expected the input as [x, {', '.join(names)}], got a list of {len(input)}")
             want = (self.hidden_size,) if x.ndim == 2 else (x.shape[1], self.hidden_size)
             for name, state in zip(names, given):
                 if not isinstance(state, np.ndarray) or state.shape != want or state.dtype != x.dtype:

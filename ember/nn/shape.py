@@ -150,16 +150,14 @@ class View(_BatchAware):
         example_size = math.prod(shape[ndim - example_dims:])
         if example_size % self.n_elements:
             self._mismatch(input, f"{example_size} elements, not a multiple of {self.n_elements}")
-        batch = 1 if -1 in self.sizes else example_size // self.n_elements
-        batch *= math.prod(shape[:ndim - example_dims])
         sizes = self.sizes
+        if -1 in sizes:  # resolved within one example, so that an empty batch has a size for it too
+            sizes = tuple(example_size // self.n_elements if s == -1 else s for s in sizes)
+            batch = math.prod(shape[:ndim - example_dims])
+        else:
+            batch = example_size // self.n_elements * math.prod(shape[:ndim - example_dims])
         if batch != 1 or (self.n_input_dims > 0 and ndim > self.n_input_dims):
             sizes = (batch,) + sizes
-        if -1 in sizes:
-            known = math.prod(s for s in sizes if s != -1)
-            if input.size % known:
-                self._mismatch(input, f"{input.size} elements, not a multiple of {known}")
-            sizes = tuple(input.size // known if s == -1 else s for s in sizes)
         if math.prod(sizes) != input.size:
             self._mismatch(input, f"{input.size} elements, {math.prod(sizes)} in the view {sizes}")
         return sizes

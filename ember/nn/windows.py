@@ -141,6 +141,8 @@ class _MaxPoolingND(_WindowPooling):
         view = windows(self._padded(input, out), self.k, self.d, self.dil, out)
         flat = view.reshape(view.shape[: input.ndim] + (math.prod(self.k),))  # (not -1: an empty batch)
         tap = argmax_last_nan(flat)
+        if any(self.pad) or self.ceil_mode:
+            tap = self._inside(tap, input, out)
         self.output = resized(self.output, input, input.shape[:-n] + out)
         np.copyto(self.output, np.take_along_axis(flat, tap[..., None], axis=-1)[..., 0])
         # the tap's position in the input: start · d + offset · dil − pad, per dimension, then flattened
@@ -154,6 +156,19 @@ class _MaxPoolingND(_WindowPooling):
             position = position * input.shape[input.ndim - n + axis] + coordinate
         self.indices = position
         return self.output
+
+    def _inside(self, tap: np.ndarray, input: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
+        """``tap``, with a padding tap (a window whose values are all −inf) moved to the window's first tap
+        inside the input, as PyTorch's kernels, which never look at the padding, keep it.
+        """
+        n = self.n_dims
+        padding = windows(self._padded(np.zeros(input.shape[-n:], dtype=input.dtype), out), self.k, self.d,
+                          self.dil, out).reshape(out + (math.prod(self.k),)) != 0
+        if not padding.any():
+            return tap
+        on_padding = np.take_along_axis(np.broadcast_to(padding, tap.shape + padding.shape[-1:]), tap[..., None],
+                                        axis=-1)[..., 0]
+        return np.where(on_padding, padding.argmin(axis=-1), tap)
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
         n = self.n_dims
