@@ -5,18 +5,24 @@ from ember.errors import (
     CheckSetupError,
     DataFileError,
     EmberError,
+    FileAccessError,
     InputError,
     InputIndexError,
     InputTypeError,
+    MissingFileError,
     ModelFileError,
     NonFiniteError,
+    NotAFileError,
     NotFittedError,
     ProtocolError,
+    SaveError,
+    UnreadableFileError,
     UntrustedModuleError,
 )
 from ember.random import manual_seed
 
 __version__ = "0.1.0"
-__all__ = ["CheckSetupError", "DataFileError", "EmberError", "InputError", "InputIndexError", "InputTypeError",
-           "ModelFileError", "NonFiniteError", "NotFittedError", "ProtocolError", "UntrustedModuleError", "check",
-           "data", "manual_seed", "nn", "optim"]
+__all__ = ["CheckSetupError", "DataFileError", "EmberError", "FileAccessError", "InputError", "InputIndexError",
+           "InputTypeError", "MissingFileError", "ModelFileError", "NonFiniteError", "NotAFileError", "NotFittedError",
+           "ProtocolError", "SaveError", "UnreadableFileError", "UntrustedModuleError", "check", "data",
+           "manual_seed", "nn", "optim"]

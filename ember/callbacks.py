@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from ember.files import saving
+
 __all__ = ["CSVLogger", "Callback", "EarlyStopping"]
 
 
@@ -137,12 +139,13 @@ class CSVLogger(Callback):
     def on_train_begin(self, training: Any) -> None:
         self._columns = ["epoch", *training.history, "learning_rate", "time"]
         append = training.start > 0 and self.path.is_file() and self.path.stat().st_size > 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a" if append else "w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._file)
-        if not append:
-            self._writer.writerow(self._columns)
-            self._file.flush()
+        with saving(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a" if append else "w", newline="", encoding="utf-8")
+            self._writer = csv.writer(self._file)
+            if not append:
+                self._writer.writerow(self._columns)
+                self._file.flush()
 
     def on_epoch_begin(self, training: Any, epoch: int) -> None:
         self._started = time.perf_counter()
@@ -150,8 +153,9 @@ class CSVLogger(Callback):
     def on_epoch_end(self, training: Any, epoch: int, logs: dict[str, float]) -> None:
         row = {"epoch": epoch, **logs, "learning_rate": training.epoch_learning_rate,
                "time": round(time.perf_counter() - self._started, 6)}
-        self._writer.writerow(["" if row.get(name) is None else row[name] for name in self._columns])
-        self._file.flush()
+        with saving(self.path):
+            self._writer.writerow(["" if row.get(name) is None else row[name] for name in self._columns])
+            self._file.flush()
 
     def on_train_end(self, training: Any) -> None:
         if self._file is not None:

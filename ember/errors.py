@@ -12,6 +12,10 @@ recognise what went wrong by type, never by the text of a message.
   fit its architecture; :class:`UntrustedModuleError` when it names a class the caller did not trust.
 * :class:`DataFileError` (a ``ValueError``): a data file (CSV, IDX, gzip) cannot be read as data; the
   message names the file and, where there is one, the line and column.
+* :class:`FileAccessError` (an ``OSError``, keeping ``errno`` and ``filename``): a file cannot be read or written;
+  :class:`SaveError` when a save failed (disk full, permission, a directory or a missing folder in the way), and
+  :class:`MissingFileError` (a ``FileNotFoundError``), :class:`NotAFileError` (an ``IsADirectoryError``) and
+  :class:`UnreadableFileError` (a ``PermissionError``) for a file to read; the message names the path and the cause.
 * :class:`NonFiniteError` (a ``FloatingPointError``): a NaN or inf appeared where ember stops on one (the loss
   in ``fit``, a module wrapped in ``nn.NaN``); the message names where.
 * :class:`NotFittedError` (a ``RuntimeError``): something fitted to data (a ``Standardizer``) used before
@@ -22,8 +26,9 @@ All derive from :class:`EmberError`.
 
 from __future__ import annotations
 
-__all__ = ["CheckSetupError", "DataFileError", "EmberError", "InputError", "InputIndexError", "InputTypeError",
-           "ModelFileError", "ProtocolError", "UntrustedModuleError"]
+__all__ = ["CheckSetupError", "DataFileError", "EmberError", "FileAccessError", "InputError", "InputIndexError",
+           "InputTypeError", "MissingFileError", "ModelFileError", "NonFiniteError", "NotAFileError", "NotFittedError",
+           "ProtocolError", "SaveError", "UnreadableFileError", "UntrustedModuleError"]
 
 
 class EmberError(Exception):
@@ -63,6 +68,34 @@ class ModelFileError(EmberError, ValueError):
 
 class DataFileError(EmberError, ValueError):
     """A data file cannot be read: the message names the file (and the line, column or byte) and the problem."""
+
+
+class FileAccessError(EmberError, OSError):
+    """A file cannot be read or written. Built as ``OSError(errno, message, filename)``: ``errno`` and
+    ``filename`` are kept for ``except OSError`` callers, and ``str()`` is the message, which names the path
+    and the cause.
+    """
+
+    def __str__(self) -> str:
+        return self.strerror if isinstance(self.strerror, str) else super().__str__()
+
+
+class SaveError(FileAccessError):
+    """A save failed (disk full, permission denied, a directory or a missing folder in the way): the message
+    names the path, the cause and whether the file there before is unchanged.
+    """
+
+
+class MissingFileError(FileAccessError, FileNotFoundError):
+    """A file (or data folder) to read does not exist."""
+
+
+class NotAFileError(FileAccessError, IsADirectoryError):
+    """A path given as a file to read is a directory (or another thing that is not a regular file)."""
+
+
+class UnreadableFileError(FileAccessError, PermissionError):
+    """A file to read exists but this process may not read it."""
 
 
 class NonFiniteError(EmberError, FloatingPointError):

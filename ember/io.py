@@ -28,7 +28,9 @@ naming the file and the problem. A module class of your own is saved by its impo
 (``"my_layers:Scale"``), and loading it needs ``trusted=[Scale]``: a file naming a class the
 caller did not trust raises :class:`ember.UntrustedModuleError`. Files get the permissions
 the umask gives, as ``open()`` would. Writes go to a temporary file in the target's directory, which is
-then renamed over the target, so a crash mid-write never leaves a broken file.
+then renamed over the target, so a crash mid-write never leaves a broken file; a save that fails (disk full,
+permission denied, a directory in the way) raises :class:`ember.SaveError` (an ``OSError``) naming the path and
+the cause, and the file there before is unchanged.
 
 Checkpoints (:func:`save_checkpoint` / :func:`load_checkpoint`) add the
 optimizer's state dict (arrays as tensors, everything else as JSON), the
@@ -39,14 +41,11 @@ a run bit for bit.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import importlib
 import json
 import math
 import os
-import tempfile
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +57,7 @@ from safetensors.numpy import save_file
 
 from ember import nn
 from ember.errors import InputError, InputTypeError, ModelFileError, ProtocolError, UntrustedModuleError
-from ember.files import existing_file
+from ember.files import STALE_SECONDS, atomic_write, existing_file
 from ember.nn.arguments import SIZES
 from ember.nn.containers import Container
 from ember.nn.criterion import Criterion
@@ -354,50 +353,11 @@ def _verify(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]
 
 
 def _write_atomic(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
-    """Write a safetensors file to a temporary file beside ``path``, flush it to disk, rename it over ``path``."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"{path}: cannot write, the folder {directory} does not exist")
-    _remove_stale_temporaries(directory, path.name)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    os.close(handle)
-    try:
-        save_file(tensors, temporary, metadata=metadata)
-        with open(temporary, "rb+") as written:
-            os.fsync(written.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # as open() would make it (mkstemp's file is 0600)
-        os.replace(temporary, path)
-    except BaseException as exc:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        if isinstance(exc, OSError) and exc.errno is not None:  # (a disk full names no file): say which, and
-            raise type(exc)(exc.errno, f"{path}: not saved ({exc.strerror}); "  # that the old one is intact
-                            f"{'the file there is unchanged' if path.exists() else 'no file was written'}") from exc
-        raise
-
-
-#: a temporary file of a save not written to for this long (seconds) is a killed save's, and is removed
-STALE_SECONDS = 60.0
-
-
-def _remove_stale_temporaries(directory: Path, name: str) -> None:
-    """Remove the temporary files that killed saves to ``directory / name`` left behind (a save in progress
-    keeps writing its own, so only those untouched for :data:`STALE_SECONDS` go).
+    """Write a safetensors file to a temporary file beside ``path``, flush it to disk, rename it over ``path``
+    (:func:`ember.files.atomic_write`: a failure is a ``SaveError`` naming the path and the cause).
     """
-    now = time.time()
-    for stale in directory.glob(f".{glob.escape(name)}.*.tmp"):
-        try:
-            if now - stale.stat().st_mtime > STALE_SECONDS:
-                stale.unlink()
-        except FileNotFoundError:  # another save removed it first
-            pass
-
-
-def _umask() -> int:
-    """The process's umask (read by setting it and putting it back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    atomic_write(path, lambda temporary: save_file(tensors, str(temporary), metadata=metadata),
+                 stale_seconds=STALE_SECONDS)
 
 
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -580,6 +540,7 @@ def save(model: Module, path: str | os.PathLike, *, info: dict[str, Any] | None 
     Raises:
         TypeError: the model contains a module that is not one of ``ember.nn``'s,
             a constructor argument that JSON cannot hold, or mixed dtypes.
+        SaveError: the file could not be written (the message names the path and the cause).
 
     Example:
         >>> import tempfile

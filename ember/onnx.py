@@ -43,6 +43,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ember import nn
+from ember.files import atomic_write
 from ember.nn.activation import FEATURE_DIM
 
 OPSET = 17
@@ -830,5 +831,5 @@ def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike 
                                    producer_name="ember")
     onnx.checker.check_model(proto, full_check=True)
     if path is not None:
-        onnx.save(proto, os.fspath(path))
+        atomic_write(path, lambda temporary: onnx.save(proto, os.fspath(temporary)))
     return proto

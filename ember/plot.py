@@ -22,6 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import InputError
+from ember.files import atomic_write, write_text
+
 #: the letters of the OCR subset, indexed by label (0 = "a", …, 9 = "u").
 OCR_LETTERS = ("a", "e", "g", "i", "l", "n", "o", "r", "t", "u")
 
@@ -59,11 +62,12 @@ def _suptitle(figure: Any, title: str) -> None:
 def _save(figure: Any, path: str | Path) -> Path:
     """Write ``figure`` to ``path`` (creating its folder) and return the path."""
     path = Path(path)
-    if not path.suffix:
-        raise ValueError(f"ember.plot: the path {str(path)!r} needs a file suffix such as .png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    return path
+    formats = figure.canvas.get_supported_filetypes()
+    if path.suffix[1:].lower() not in formats:
+        raise InputError(f"ember.plot: the path {str(path)!r} needs a figure suffix, one of "
+                         f"{', '.join('.' + name for name in sorted(formats))}")
+    return atomic_write(path, lambda temporary: figure.savefig(temporary, dpi=100, format=path.suffix[1:].lower()),
+                        make_parents=True)
 
 
 def _as_series(values: Any, what: str) -> np.ndarray:
@@ -624,10 +628,7 @@ def graph(model: Any, path: str | Path, *, highlight: Any = None, title: str = "
             colour = ", style=filled, fillcolor=red" if node.index in red else ""
             lines.append(f'  n{node.index} [label="{label(node)}"{colour}];')
             lines += [f"  n{p.index} -> n{node.index};" for p in node.inputs]
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines + ["}"]) + "\n")
-        return path
+        return write_text(path, "\n".join(lines + ["}"]) + "\n")
     places, width, height = _graph_layout(model)
     figure = _figure(max(4.0, 2.6 * width), max(3.0, 1.0 * height + 1))
     axes = figure.add_subplot()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import struct
@@ -13,6 +14,7 @@ from safetensors.numpy import save_file
 
 import ember
 from ember import io, nn
+from ember.errors import MissingFileError, NotAFileError, SaveError
 from ember.random import get_rng
 
 
@@ -133,8 +135,9 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path, monkeypatch):
 
 
 def test_save_into_a_missing_folder(tmp_path):
-    with pytest.raises(FileNotFoundError, match="the folder .*nowhere does not exist"):
+    with pytest.raises(SaveError, match="m.safetensors: not saved: the folder .*nowhere does not exist") as caught:
         io.save(make_model(), tmp_path / "nowhere" / "m.safetensors")
+    assert caught.value.errno == errno.ENOENT and caught.value.filename.endswith("m.safetensors")
 
 
 def test_a_module_of_your_own_is_saved_by_name_and_loaded_only_when_trusted(tmp_path):
@@ -327,7 +330,7 @@ def test_a_save_removes_what_killed_saves_left_and_spares_one_in_progress(tmp_pa
 
 
 def test_a_directory_given_as_a_model_file_is_called_a_directory(tmp_path):
-    with pytest.raises(IsADirectoryError, match=rf"{tmp_path.name}' is a directory, expected a model file"):
+    with pytest.raises(NotAFileError, match=rf"{tmp_path.name}' is a directory, expected a model file"):
         io.load(tmp_path)
-    with pytest.raises(FileNotFoundError, match=r"nope.safetensors: no such file"):
+    with pytest.raises(MissingFileError, match=r"nope.safetensors: no such file"):
         io.load(tmp_path / "nope.safetensors")

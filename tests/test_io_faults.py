@@ -12,14 +12,15 @@ import struct
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from ember import io, nn
-from ember.errors import ModelFileError
+from ember import files, io, nn
+from ember.errors import MissingFileError, ModelFileError, NotAFileError, SaveError, UnreadableFileError
 
 
 def small_model() -> nn.Module:
@@ -101,7 +102,7 @@ def test_a_full_disk_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch,
     target = {"write": (io, "save_file"), "fsync": (os, "fsync"), "rename": (os, "replace")}[stage]
     monkeypatch.setattr(*target, fail)
     bigger = nn.Sequential(nn.Linear(4, 30), nn.LogSoftMax())
-    with pytest.raises(OSError, match=r"m\.safetensors: not saved \(No space left on device\); the file there is "
+    with pytest.raises(SaveError, match=r"m\.safetensors: not saved \(No space left on device\); the file there is "
                                       r"unchanged") as caught:
         io.save(bigger, path)
     assert caught.value.errno == errno.ENOSPC
@@ -145,3 +146,114 @@ def test_a_save_killed_mid_write_leaves_the_old_file(tmp_path, monkeypatch):
     monkeypatch.setattr(io, "STALE_SECONDS", 0.0)  # the killed save's temporary is stale: the next save removes it
     io.save(small_model(), path)
     assert _leftovers(tmp_path, path.name) == []
+
+
+# -- every save path: a failure is an ember SaveError naming the path and the cause, the old file survives -------
+
+def _savers() -> dict[str, Callable[[Path], object]]:
+    from ember import onnx, plot
+    from ember.recipes import dense, ocr
+
+    run = {"loss_per_epoch_train": [0.5], "loss_per_epoch_val": [0.6], "err_train": 0.1, "err_val": 0.2,
+           "hidden_units": 4, "learning_rate": 0.1}
+    grid = {"activation": "tanh", "learning_rate": 0.1, "init": "xavier", "depth": 1, "layers": "4", "final_loss": 0.1,
+            "solved": True}
+    graph = nn.gModule([x := nn.Identity()()], [nn.Tanh()(x)])
+    return {
+        "io.save": lambda path: io.save(small_model(), path),
+        "io.save_checkpoint": lambda path: io.save_checkpoint(path, small_model(), {}, 1, {"loss": [1.0]}, None),
+        "ocr.write_labels": lambda path: ocr.write_labels(path, [1, 2]),
+        "ocr.write_metrics": lambda path: ocr.write_metrics(path, run),
+        "ocr.write_sweep_csv": lambda path: ocr.write_sweep_csv(path, [run]),
+        "dense.write_grid_csv": lambda path: dense.write_grid_csv(path, [grid]),
+        "plot.loss_curves (.png)": lambda path: plot.loss_curves(path.with_suffix(".png"), [1.0, 0.5]),
+        "plot.graph (.dot)": lambda path: plot.graph(graph, path.with_suffix(".dot")),
+        "onnx.export": lambda path: (pytest.importorskip("onnx"), onnx.export(small_model(), np.zeros((1, 4)), path)),
+    }
+
+
+FAULTS = {  # where the fault strikes, and the OSError it raises
+    "disk full": ("fsync", OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))),
+    "read-only filesystem": ("mkstemp", OSError(errno.EROFS, os.strerror(errno.EROFS))),
+    "permission denied": ("mkstemp", PermissionError(errno.EACCES, os.strerror(errno.EACCES))),
+    "rename refused": ("replace", OSError(errno.EXDEV, os.strerror(errno.EXDEV))),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+@pytest.mark.parametrize("saver", list(_savers()))
+def test_every_save_path_fails_with_a_save_error_and_keeps_the_old_file(tmp_path, monkeypatch, saver, fault):
+    write = _savers()[saver]
+    path = tmp_path / "out.file"
+    target = path.with_suffix(".png" if "png" in saver else ".dot" if "dot" in saver else ".file")
+    target.write_bytes(b"the old file")
+    stage, error = FAULTS[fault]
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(*{"fsync": (os, "fsync"), "mkstemp": (files.tempfile, "mkstemp"),
+                          "replace": (os, "replace")}[stage], fail)
+    with pytest.raises(SaveError, match=rf"{target.name}: not saved \({error.strerror}\); the file there is "
+                                        r"unchanged") as caught:
+        write(path)
+    monkeypatch.undo()
+    assert isinstance(caught.value, OSError) and caught.value.errno == error.errno
+    assert caught.value.filename == str(target)
+    assert target.read_bytes() == b"the old file" and _leftovers(tmp_path, target.name) == []
+
+
+@pytest.mark.parametrize("saver", list(_savers()))
+def test_every_save_path_refuses_a_directory_or_a_missing_folder_in_the_way(tmp_path, saver):
+    write = _savers()[saver]
+    for name in ("out.file", "out.png", "out.dot"):
+        (tmp_path / name).mkdir()
+    with pytest.raises(SaveError, match=r"out\.(file|png|dot): not saved: it is a directory, expected a file path"):
+        write(tmp_path / "out.file")
+    (tmp_path / "plain").write_text("a file where a folder should be")
+    with pytest.raises(SaveError, match=r"plain.*not saved") as caught:
+        write(tmp_path / "plain" / "out.file")
+    assert caught.value.errno in (errno.ENOENT, errno.ENOTDIR, errno.EEXIST)
+    assert (tmp_path / "plain").read_text() == "a file where a folder should be"
+
+
+def test_a_training_log_that_cannot_be_written_is_a_save_error(tmp_path, monkeypatch):
+    from ember import callbacks
+    from ember.train import fit
+
+    model, X, y = small_model(), np.zeros((4, 4)), np.array([0, 1, 2, 0])
+    (tmp_path / "log.csv").mkdir()
+    with pytest.raises(SaveError, match=r"log\.csv: not saved \(Is a directory\)"):
+        fit(model, nn.ClassNLLCriterion(), X, y, log=tmp_path / "log.csv", progress=False)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(callbacks, "open", full, raising=False)
+    with pytest.raises(SaveError, match=r"run\.csv: not saved \(No space left on device\)"):
+        fit(model, nn.ClassNLLCriterion(), X, y, log=tmp_path / "run.csv", progress=False)
+
+
+def test_a_failed_output_file_on_the_command_line_is_one_line(tmp_path, monkeypatch, capsys):
+    from ember.cli import main
+
+    monkeypatch.setattr(os, "fsync", lambda *args: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left")))
+    status = main(["trace", "--out", str(tmp_path / "trace.md")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert status == 1 and err == [f"ember trace: error: {tmp_path / 'trace.md'}: not saved (No space left); no file "
+                                   f"was written"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_to_read_that_is_missing_a_directory_or_unreadable_is_an_ember_error(tmp_path, monkeypatch):
+    from ember import data
+
+    with pytest.raises(MissingFileError, match=r"nope\.safetensors: no such file") as caught:
+        io.load(tmp_path / "nope.safetensors")
+    assert isinstance(caught.value, FileNotFoundError) and caught.value.filename == str(tmp_path / "nope.safetensors")
+    with pytest.raises(NotAFileError, match=rf"{tmp_path.name}' is a directory, expected a data file"):
+        data.load_csv(tmp_path)
+    (tmp_path / "d.csv").write_text("1,2\n")
+    monkeypatch.setattr(files.os, "access", lambda *args, **kwargs: False)  # (as root, chmod cannot refuse a read)
+    with pytest.raises(UnreadableFileError, match=r"d\.csv: cannot read a data file \(permission denied\)"):
+        data.load_csv(tmp_path / "d.csv")

@@ -12,6 +12,7 @@ pytest.importorskip("matplotlib", reason=skip_reason("matplotlib", "the figure t
 from matplotlib.image import imread  # noqa: E402
 
 from ember import plot  # noqa: E402
+from ember.errors import InputError  # noqa: E402
 
 
 def assert_not_blank(path, expected):
@@ -116,9 +117,11 @@ def test_scatter_fit_and_table_heatmap(tmp_path):
         plot.table_heatmap(tmp_path / "t.png", values, ["a"], ["x", "y"])
 
 
-def test_path_needs_a_suffix(tmp_path):
-    with pytest.raises(ValueError, match="needs a file suffix"):
-        plot.loss_curves(tmp_path / "loss", [1.0, 0.5])
+@pytest.mark.parametrize("name", ["loss", "loss.xyz"])
+def test_path_needs_a_figure_suffix(tmp_path, name):
+    with pytest.raises(InputError, match=rf"the path '.*{name}' needs a figure suffix, one of .*\.png"):
+        plot.loss_curves(tmp_path / name, [1.0, 0.5])
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_pyplot_state_is_left_behind(tmp_path):

@@ -14,6 +14,7 @@ the exit status. :func:`guard` runs it and turns what can go wrong into one line
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ember.distributed import EXECUTORS, RankError
+from ember.errors import SaveError
 
 #: the exceptions with which the library refuses input or fails cleanly: one line, exit status 1.
 #: (``ember.InputError`` subclasses ``ValueError``, so it is among them; ``RankError`` is a rank of an MPI
@@ -136,7 +138,7 @@ def check_outputs(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
 
     ``inputs`` and ``outputs`` map a name the user knows (``TRAIN_CSV``, ``--save``) to a path (``None``:
     not given). An output naming the same file as an input or as another output is a :class:`UsageError`;
-    an output that is a directory, or whose folder exists but cannot be written, is an ``OSError`` naming
+    an output that is a directory, or whose folder exists but cannot be written, is a ``SaveError`` naming
     it, so that nothing is trained or computed only to be lost at the end.
     """
     seen: dict[str, str] = {}
@@ -151,12 +153,13 @@ def check_outputs(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
             raise UsageError(f"{name} {str(path)!r} is the same file as {seen[real]}: it would be overwritten")
         seen[real] = name
         if os.path.isdir(real):
-            raise IsADirectoryError(f"{name} {str(path)!r} is a directory, expected a file path")
+            raise SaveError(errno.EISDIR, f"{name} {str(path)!r} is a directory, expected a file path", str(path))
         folder = os.path.dirname(real)
         while not os.path.exists(folder):  # the nearest existing folder is where new ones would be made
             folder = os.path.dirname(folder)
         if not os.access(folder, os.W_OK | os.X_OK):
-            raise PermissionError(f"{name} {str(path)!r}: cannot write in {folder!r} (permission denied)")
+            raise SaveError(errno.EACCES, f"{name} {str(path)!r}: cannot write in {folder!r} (permission denied)",
+                            str(path))
 
 
 # -- the guard ------------------------------------------------------------------------------------

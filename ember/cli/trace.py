@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ember.cli.common import UsageError, add_data_dir, command, positive_float, positive_int, wrote
+from ember.files import write_text
 
 DESCRIPTION = """\
 Run one forward and backward pass of the OCR homework's network (Linear, sigmoid, Linear, softmax,
@@ -58,7 +58,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     result = trace.ocr_trace(x, args.label, args.init_weights, args.hidden, data_dir=args.data_dir)
     text = trace.FORMATS[args.format](result)
     if args.out is not None:
-        Path(args.out).write_text(text)
+        write_text(args.out, text)
         wrote(args.out, "trace")
     if args.compare is None:
         print(text, end="")

@@ -16,6 +16,7 @@ number them) and column, or the byte offset, and what was wrong.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import math
 import os
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.errors import DataFileError
+from ember.errors import DataFileError, MissingFileError
 from ember.files import existing_file
 
 #: The environment variable naming the data directory.
@@ -72,7 +73,8 @@ def data_directory(data_dir: PathLike | None = None) -> Path:
         data_dir, source = value, f"${ENV_VAR}"
     path = Path(data_dir).expanduser()
     if not path.is_dir():
-        raise FileNotFoundError(f"data directory {str(path)!r} (from {source}) does not exist or is not a directory")
+        raise MissingFileError(errno.ENOENT, f"data directory {str(path)!r} (from {source}) does not exist or is not "
+                               f"a directory", str(path))
     return path
 
 
@@ -87,7 +89,8 @@ def _find_file(folder: Path, candidates: list[str], what: str, hint: str = "") -
     for name in candidates:
         if (folder / name).is_file():
             return folder / name
-    raise FileNotFoundError(f"{what}: none of {', '.join(candidates)} in {str(folder)!r}{hint}")
+    raise MissingFileError(errno.ENOENT, f"{what}: none of {', '.join(candidates)} in {str(folder)!r}{hint}",
+                           str(folder))
 
 
 # -- CSV -------------------------------------------------------------------------------------------------------------
@@ -461,8 +464,8 @@ def _idx_file(folders: list[Path], kind: str, what: str, dataset: str) -> Path:
             if (folder / name).is_file():
                 return folder / name
     where = " or ".join(repr(str(folder)) for folder in folders)
-    raise FileNotFoundError(f"{dataset}({kind!r}): none of {', '.join(candidates)} in {where}; download them with "
-                            f"`ember data download {dataset}` or {dataset}({kind!r}, download=True)")
+    raise MissingFileError(errno.ENOENT, f"{dataset}({kind!r}): none of {', '.join(candidates)} in {where}; download "
+                           f"them with `ember data download {dataset}` or {dataset}({kind!r}, download=True)")
 
 
 def _read_digits(dataset: str, kind: str, data_dir: PathLike | None, dtype: np.dtype | type,

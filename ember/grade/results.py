@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ember.files import atomic_write, saving, write_text
 from ember.grade.runner import StudentResult
 from ember.grade.spec import Spec
 
@@ -52,20 +53,23 @@ def feedback_markdown(spec: Spec, result: StudentResult) -> str:
 def write_student(spec: Spec, result: StudentResult, folder: str | Path) -> Path:
     """Write ``results.json`` and ``feedback.md`` into ``folder``; return the folder."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_text(json.dumps(gradescope_results(spec, result), indent=2) + "\n")
-    (folder / "feedback.md").write_text(feedback_markdown(spec, result))
+    with saving(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    write_text(folder / "results.json", json.dumps(gradescope_results(spec, result), indent=2) + "\n")
+    write_text(folder / "feedback.md", feedback_markdown(spec, result))
     return folder
 
 
 def write_summary(spec: Spec, results: Sequence[StudentResult], path: str | Path) -> Path:
     """``summary.csv``: student, score, max_score, one column per check (its points), run time."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["student", "score", "max_score"] + [check.name for check in spec.checks] + ["run_time_s"])
-        for result in results:
-            writer.writerow([result.student, _number(result.score), _number(result.max_score)]
-                            + [_number(check.score) for check in result.checks] + [f"{result.execution_time:.2f}"])
-    return path
+    def write(temporary: Path) -> None:
+        with temporary.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["student", "score", "max_score"] + [check.name for check in spec.checks]
+                            + ["run_time_s"])
+            for result in results:
+                writer.writerow([result.student, _number(result.score), _number(result.max_score)]
+                                + [_number(check.score) for check in result.checks]
+                                + [f"{result.execution_time:.2f}"])
+
+    return atomic_write(path, write, make_parents=True)

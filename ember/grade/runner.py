@@ -11,6 +11,7 @@ submission of a folder, ``jobs`` at a time.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -23,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ember.errors import InputError
+from ember.errors import InputError, MissingFileError
 from ember.grade.spec import Spec
 
 #: how often the runner looks at a worker's progress, in seconds.
@@ -71,7 +72,7 @@ def submissions_in(folder: str | Path) -> list[Path]:
     """The submissions of a class folder: every ``.py`` file and every sub-folder, sorted by name."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"no such folder of submissions: {folder}")
+        raise MissingFileError(errno.ENOENT, f"no such folder of submissions: {folder}", str(folder))
     found = sorted(p for p in folder.iterdir() if (p.is_dir() and not p.name.startswith(".")) or p.suffix == ".py")
     if not found:
         raise InputError(f"{folder} holds no submissions (.py files or one folder per student)")

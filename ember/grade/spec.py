@@ -125,6 +125,9 @@ def load_spec(path: str | Path) -> Spec:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise SpecError(f"no such assignment spec: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        cause = getattr(error, "strerror", None) or error
+        raise SpecError(f"{path}: cannot read the assignment spec ({cause})") from None
     except tomllib.TOMLDecodeError as error:
         raise SpecError(f"{path}: not valid TOML: {error}") from None
     where = str(path)

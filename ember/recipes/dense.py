@@ -36,6 +36,7 @@ import numpy as np
 
 from ember import nn, optim, plot
 from ember.distributed import parallel_map
+from ember.files import atomic_write
 from ember.train import evaluate, fit, predict
 
 #: the activation names a layer list may use.
@@ -286,15 +287,16 @@ def grid_table(rows: Sequence[dict[str, Any]]) -> str:
 
 def write_grid_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
     """Write the grid's rows as CSV."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     columns = ["activation", "learning_rate", "init", "depth", "layers", "final_loss", "solved"]
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({key: row[key] for key in columns})
-    return path
+
+    def write(temporary: Path) -> None:
+        with temporary.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({key: row[key] for key in columns})
+
+    return atomic_write(path, write, make_parents=True)
 
 
 def plot_grid(path: str | Path, rows: Sequence[dict[str, Any]], value: str = "solved") -> Path:

@@ -43,6 +43,7 @@ import numpy as np
 
 from ember import nn, optim, plot
 from ember.distributed import parallel_map
+from ember.files import atomic_write, write_text
 from ember.random import get_rng
 from ember.train import evaluate, fit
 from ember.train import predict as train_predict
@@ -355,10 +356,7 @@ def gradient_check(model: nn.Module, X: np.ndarray, y: np.ndarray, eps: float = 
 
 def write_labels(path: str | Path, labels: Sequence[int]) -> Path:
     """Write one predicted label per line."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{int(label)}\n" for label in labels))
-    return path
+    return write_text(path, "".join(f"{int(label)}\n" for label in labels))
 
 
 def write_metrics(path: str | Path, result: dict[str, Any]) -> Path:
@@ -372,10 +370,7 @@ def write_metrics(path: str | Path, result: dict[str, Any]) -> Path:
         lines.append(f"epoch={epoch} crossentropy(test): {test_loss}")
     lines.append(f"error(train): {result['err_train']}")
     lines.append(f"error(test): {result['err_val']}")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_text(path, "\n".join(lines) + "\n")
 
 
 # -- the empirical questions --------------------------------------------------------------------
@@ -441,19 +436,19 @@ def write_sweep_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
     """Write the sweep as CSV: one line per (run, epoch) with that epoch's train and test cross-entropy;
     the error rates, measured once after training, are on each run's last line only (empty on the others).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["hidden_units", "learning_rate", "epoch", "crossentropy_train", "crossentropy_test",
-                         "error_train", "error_test"])
-        for row in rows:
-            losses = list(zip(row["loss_per_epoch_train"], row["loss_per_epoch_val"]))
-            for epoch, (train_loss, test_loss) in enumerate(losses, start=1):
-                final = [f"{row['err_train']:.6f}", f"{row['err_val']:.6f}"] if epoch == len(losses) else ["", ""]
-                writer.writerow([row["hidden_units"], row["learning_rate"], epoch, f"{train_loss:.6f}",
-                                 f"{test_loss:.6f}", *final])
-    return path
+    def write(temporary: Path) -> None:
+        with temporary.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["hidden_units", "learning_rate", "epoch", "crossentropy_train", "crossentropy_test",
+                             "error_train", "error_test"])
+            for row in rows:
+                losses = list(zip(row["loss_per_epoch_train"], row["loss_per_epoch_val"]))
+                for epoch, (train_loss, test_loss) in enumerate(losses, start=1):
+                    final = [f"{row['err_train']:.6f}", f"{row['err_val']:.6f}"] if epoch == len(losses) else ["", ""]
+                    writer.writerow([row["hidden_units"], row["learning_rate"], epoch, f"{train_loss:.6f}",
+                                     f"{test_loss:.6f}", *final])
+
+    return atomic_write(path, write, make_parents=True)
 
 
 def plot_sweep(rows: Sequence[dict[str, Any]], out_dir: str | Path, *, learning_rate: float | None = None,

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
@@ -26,6 +27,7 @@ import numpy as np
 
 from ember import data, io, models, nn
 from ember.callbacks import EarlyStopping
+from ember.errors import SaveError
 from ember.metrics import ConfusionMatrix
 from ember.nn.module import Module
 from ember.random import manual_seed
@@ -235,13 +237,15 @@ def save_or_keep(model: Module, path: str, info: dict[str, Any] | None = None) -
     try:
         return io.save(model, path, info=info)
     except OSError as error:
-        kept = Path(tempfile.mkdtemp(prefix="ember-unsaved-")) / Path(path).name
+        cause = os.strerror(error.errno) if error.errno else str(error)
         try:
+            kept = Path(tempfile.mkdtemp(prefix="ember-unsaved-")) / Path(path).name
             io.save(model, kept, info=info)
         except OSError:
-            raise OSError(f"--save {path!r}: {error.strerror or error}; the model could not be kept elsewhere "
-                          f"either") from None
-        raise OSError(f"--save {path!r}: {error.strerror or error}; the trained model was kept in {kept}") from None
+            raise SaveError(error.errno, f"--save {path!r}: {cause}; the model could not be kept elsewhere either",
+                            str(path)) from None
+        raise SaveError(error.errno, f"--save {path!r}: {cause}; the trained model was kept in {kept}",
+                        str(path)) from None
 
 
 def run(settings: Settings, log: Callable[[str], None] = print) -> Result:
