@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ember.nn.module import Module, filled, resized
 
@@ -109,13 +110,16 @@ class _SpatialPooling(Module):
             for v in range(self.kW):
                 yield u * self.kW + v, (rows, slice(v, v + self.dW * (out_w - 1) + 1, self.dW))
 
-    def _zero_grad(self, input: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-        """A zeroed gradient of the padded input (``gradInput`` itself when there is no padding)."""
+    def _zero_grad(self, input: np.ndarray, out_h: int, out_w: int, *, zero: bool = True) -> np.ndarray:
+        """A zeroed gradient of the padded input (``gradInput`` itself when there is no padding); not zeroed
+        with ``zero=False``, for a caller that writes every position.
+        """
         self.gradInput = resized(self.gradInput, input)
         shape = self._padded_shape(input, out_h, out_w)
         grad = self.gradInput if shape == input.shape else resized(self._grad_padded, input, shape)
         self._grad_padded = None if grad is self.gradInput else grad
-        grad.fill(0)
+        if zero:
+            grad.fill(0)
         return grad
 
     def _crop_grad(self, input: np.ndarray, grad: np.ndarray) -> np.ndarray:
@@ -139,8 +143,10 @@ class SpatialMaxPooling(_SpatialPooling):
 
     Backward: ``∂L/∂x`` is ``g[…, i, j]`` at the position of each window's maximum (the first one on ties,
     as Torch), summed where windows overlap, and zero elsewhere. The positions are kept in ``indices``
-    (the flat offset ``u·kW + v`` of the maximum within its window). Both passes are a running maximum /
-    masked addition over the ``kH·kW`` kernel offsets, each one vectorised slice operation.
+    (the flat offset ``u·kW + v`` of the maximum within its window). The forward copies the windows once
+    into a contiguous ``(kH·kW, …, oH, oW)`` buffer (one strided copy), then keeps a running maximum and
+    its offset over the ``kH·kW`` slices; the backward routes ``g`` with one masked product per offset,
+    written straight into the input gradient when windows do not overlap.
 
     Args:
         kW, kH: window width and height.
@@ -157,13 +163,13 @@ class SpatialMaxPooling(_SpatialPooling):
 
     """
 
-    _scratch = ("_padded", "_grad_padded", "indices", "_mask", "_routed")
+    _scratch = ("_padded", "_grad_padded", "indices", "_mask", "_routed", "_windows", "_winner")
     _pad_value = -math.inf
 
     def __init__(self, kW: int, kH: int, dW: int | None = None, dH: int | None = None,
                  padW: int = 0, padH: int = 0, *, ceil_mode: bool = False) -> None:
         super().__init__(kW, kH, kW if dW is None else dW, kH if dH is None else dH, padW, padH, ceil_mode)
-        self.indices = self._mask = self._routed = None
+        self.indices = self._mask = self._routed = self._windows = self._winner = None
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         out_h, out_w = self._output_size(input)
@@ -171,24 +177,33 @@ class SpatialMaxPooling(_SpatialPooling):
         shape = input.shape[:-2] + (out_h, out_w)
         out = self.output = resized(self.output, input, shape)
         indices = self.indices = resized(self.indices, np.empty(0, np.int32), shape)
+        winner = self._winner = resized(self._winner, indices, shape)
         mask = self._mask = resized(self._mask, np.empty(0, bool), shape)
-        for offset, window in self._offsets(out_h, out_w):
-            candidate = x[(...,) + window]
-            if offset == 0:
-                np.copyto(out, candidate)
-                indices.fill(0)
-                continue
-            np.greater(candidate, out, out=mask)  # strictly greater: the first maximum wins ties, as Torch
-            np.logical_or(mask, np.isnan(candidate), out=mask)  # a NaN wins (the last one), as PyTorch
-            np.maximum(out, candidate, out=out)  # (propagates NaN)
-            np.copyto(indices, offset, where=mask)
+        windows = sliding_window_view(x, (self.kH, self.kW), axis=(-2, -1))
+        windows = windows[..., :(out_h - 1) * self.dH + 1:self.dH, :(out_w - 1) * self.dW + 1:self.dW, :, :]
+        columns = self._windows = resized(self._windows, x, (self.kH, self.kW) + shape)
+        np.copyto(columns, np.moveaxis(windows, (-2, -1), (0, 1)))
+        columns = columns.reshape((self.kH * self.kW,) + shape)
+        np.copyto(out, columns[0])
+        indices.fill(0)
+        for offset in range(1, len(columns)):
+            np.greater(columns[offset], out, out=mask)  # strictly greater: the first maximum wins ties, as Torch
+            np.maximum(out, columns[offset], out=out)  # (propagates NaN)
+            np.multiply(mask, offset, out=winner)  # offsets grow: the larger one is the latest winner
+            np.maximum(indices, winner, out=indices)
+        if np.isnan(out, out=mask).any():  # a NaN wins, the last one, as PyTorch (later ones are not greater)
+            for offset in range(len(columns)):
+                np.multiply(np.isnan(columns[offset], out=mask), offset, out=winner)
+                np.maximum(indices, winner, out=indices)
         return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
         out_h, out_w = gradOutput.shape[-2:]
-        grad = self._zero_grad(input, out_h, out_w)
-        mask = self._mask
         disjoint = self.dW >= self.kW and self.dH >= self.kH  # each input position in at most one window
+        height, width = self._padded_shape(input, out_h, out_w)[-2:]
+        tiled = (self.dH, self.dW) == (self.kH, self.kW) and (out_h * self.kH, out_w * self.kW) == (height, width)
+        grad = self._zero_grad(input, out_h, out_w, zero=not tiled)  # tiling windows write every position
+        mask = self._mask
         routed = None if disjoint else resized(self._routed, gradOutput)
         self._routed = routed
         for offset, window in self._offsets(out_h, out_w):

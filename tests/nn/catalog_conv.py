@@ -59,6 +59,9 @@ CASES = [
          lambda rng: nn.SpatialConvolution(2, 2, 3, 2, dW=2, dH=1, padW=1, padH=2, bias=False, rng=rng),
          normal(2, 4, 5), normal(2, 2, 4, 5),
          torch=lambda torch, m, x, p: torch.nn.functional.conv2d(x, p[0], stride=(1, 2), padding=(2, 1))),
+    Case("SpatialConvolution(wide rows: stride 1, pad, kW != kH)",  # kW - 1 = 2 of 9 padded columns
+         lambda rng: nn.SpatialConvolution(2, 3, 3, 2, padW=1, padH=2, rng=rng), normal(2, 4, 7), normal(2, 2, 4, 7),
+         torch=lambda torch, m, x, p: torch.nn.functional.conv2d(x, p[0], p[1], padding=(2, 1))),
     Case("TemporalConvolution", lambda rng: nn.TemporalConvolution(3, 2, 3, rng=rng), normal(6, 3), normal(2, 6, 3),
          torch=lambda torch, m, x, p: conv1d(torch, p[0], x, p[1], 3, 1)),
     Case("TemporalConvolution(dW=2)", lambda rng: nn.TemporalConvolution(2, 3, 2, 2, rng=rng), normal(7, 2),
