@@ -51,6 +51,7 @@ GER_ONE_THREAD_SIZE = 8192
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112  # CBLAS enum values
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_SCALARS = {np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}
 _scipy_ger: dict = {}  # {dtype: SciPy's ger}, filled on first use
 
 
@@ -81,13 +82,16 @@ def _load_numpy_cblas() -> dict | None:
         except AttributeError:
             continue
         for dtype, functions in routines.items():
-            scalar = ctypes.c_float if dtype == np.float32 else ctypes.c_double
+            scalar = _SCALARS[dtype]
             functions["gemm"].argtypes = [enum, enum, enum, index, index, index, scalar, pointer, index,
                                           pointer, index, scalar, pointer, index]
             functions["axpy"].argtypes = [index, scalar, pointer, index, pointer, index]
             functions["ger"].argtypes = [enum, index, index, scalar, pointer, index, pointer, index, pointer, index]
             for function in functions.values():
                 function.restype = None
+            # a second handle without argtypes, for callers that convert their arguments once (ScaledAdd)
+            functions["axpy_raw"] = library[f"{prefix}{'s' if dtype == np.float32 else 'd'}axpy64_"]
+            functions["axpy_raw"].restype = None
         return routines
     return None
 
@@ -144,6 +148,14 @@ def add_outer(target: np.ndarray, column: np.ndarray, row: np.ndarray, alpha: fl
     per-example path, where checking costs as much as the update (1.5 µs against 2.4 µs for 50 × 128).
     SciPy's wrapper converts the vectors to ``target``'s dtype and checks their lengths.
     """
+    if type(target) is np.ndarray and target.size < GER_ONE_THREAD_SIZE:  # the per-example path, checks inlined
+        ger = _scipy_ger.get(target.dtype)
+        if ger is None and target.dtype in _FLOATS:
+            ger = _small_ger(target.dtype)
+        flags = target.flags
+        if ger is not None and flags.c_contiguous and flags.writeable:
+            ger(alpha, row, column, a=target.T, overwrite_a=1)
+            return
     if not _writable_in_place(target):
         target += alpha * np.multiply.outer(column, row)
     elif target.size < GER_ONE_THREAD_SIZE or _CBLAS is None:
@@ -158,10 +170,35 @@ def add_outer(target: np.ndarray, column: np.ndarray, row: np.ndarray, alpha: fl
                                     target.ctypes.data, n)
 
 
+#: below :data:`BLAS_MIN_SIZE`, ``add_scaled`` gives a (target, source) pair of at least this many elements that it
+#: has seen before one ``axpy`` through a kept :class:`ScaledAdd` (an optimizer's ``x += α·g`` on the same flat
+#: vectors every step: 1.2 µs for 7k elements, against 3.3 µs for ``x += α * g`` with its temporary).
+CACHED_MIN_SIZE = 1024
+#: how many such pairs are kept (the arrays with them, so that their identities stay theirs)
+CACHED_PAIRS = 8
+_cached: dict[tuple[int, int], object] = {}  # (id(target), id(source)) -> ScaledAdd(target, source).call
+
+
 def add_scaled(target: np.ndarray, source: np.ndarray, alpha: float = 1.0) -> None:
     """``target += alpha · source`` (same shape), in place."""
-    if _CBLAS is None or target.size < BLAS_MIN_SIZE or not _updatable(target, source) \
-            or not source.flags.c_contiguous or source.shape != target.shape:
+    size = target.size
+    if size < BLAS_MIN_SIZE:
+        if size >= CACHED_MIN_SIZE and _CBLAS is not None:
+            key = (id(target), id(source))
+            step = _cached.get(key)
+            if step is not None and target.flags.writeable:
+                step(alpha)
+                return
+            if _updatable(target, source) and source.flags.c_contiguous and source.shape == target.shape:
+                if len(_cached) >= CACHED_PAIRS:
+                    _cached.clear()
+                step = _cached[key] = ScaledAdd(target, source).call
+                step(alpha)
+                return
+        target += alpha * source
+        return
+    if _CBLAS is None or not _updatable(target, source) or not source.flags.c_contiguous \
+            or source.shape != target.shape:
         target += alpha * source
         return
     _CBLAS[target.dtype]["axpy"](target.size, alpha, source.ctypes.data, 1, target.ctypes.data, 1)
@@ -169,28 +206,38 @@ def add_scaled(target: np.ndarray, source: np.ndarray, alpha: float = 1.0) -> No
 
 class ScaledAdd:
     """``target += alpha · source`` for two fixed arrays, called every step (the flat SGD update): the arrays'
-    addresses are read once, so a call costs one BLAS ``axpy`` (1.8 µs for 7k float64 elements, against
-    3.3 µs through :func:`add_scaled`, whose NumPy route below :data:`BLAS_MIN_SIZE` also builds a
-    temporary). Without NumPy's CBLAS, or for other dtypes, ``alpha · source`` goes through a kept scratch
-    array: no allocation per call either way. The caller keeps both arrays alive and unmoved.
+    addresses and sizes are converted for C once, so a call costs one BLAS ``axpy`` and the conversion of
+    ``alpha`` (1.2 µs for 7k float64 elements, against 3.3 µs through :func:`add_scaled`, whose NumPy route
+    below :data:`BLAS_MIN_SIZE` also builds a temporary). Without NumPy's CBLAS, or for other dtypes,
+    ``alpha · source`` goes through a kept scratch array: no allocation per call either way. The caller
+    keeps both arrays alive and unmoved.
     """
 
-    __slots__ = ("_target", "_source", "_call", "_scratch")
+    __slots__ = ("_target", "_source", "_scratch", "call")
 
     def __init__(self, target: np.ndarray, source: np.ndarray) -> None:
         if source.shape != target.shape:
             raise ValueError(f"ScaledAdd: target {target.shape} and source {source.shape} differ in shape")
         self._target, self._source, self._scratch = target, source, None
-        self._call = None
+        call = self._numpy
         if _CBLAS is not None and _updatable(target, source) and source.flags.c_contiguous:
-            axpy = _CBLAS[target.dtype]["axpy"]
-            size, source_address, target_address = target.size, source.ctypes.data, target.ctypes.data
-            self._call = lambda alpha: axpy(size, alpha, source_address, 1, target_address, 1)
+            # Arguments made C values here: called without argtypes, ctypes passes them as they are.
+            axpy, scalar = _CBLAS[target.dtype]["axpy_raw"], _SCALARS[target.dtype]
+            size, one = ctypes.c_int64(target.size), ctypes.c_int64(1)
+            source_address, target_address = ctypes.c_void_p(source.ctypes.data), ctypes.c_void_p(target.ctypes.data)
+
+            def call(alpha: float) -> None:
+                axpy(size, scalar(alpha), source_address, one, target_address, one)
+
+            call.arrays = (target, source)  # (kept alive with the function, whose addresses are theirs)
+
+        #: the update as a bare function of ``alpha`` (what ``__call__`` calls; a caller may keep it)
+        self.call = call
 
     def __call__(self, alpha: float) -> None:
-        if self._call is not None:
-            self._call(alpha)
-            return
+        self.call(alpha)
+
+    def _numpy(self, alpha: float) -> None:
         if self._scratch is None:
             self._scratch = np.empty_like(self._source)
         np.multiply(self._source, alpha, out=self._scratch)

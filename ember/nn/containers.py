@@ -272,7 +272,12 @@ class Sequential(Container):
         """
         modules = self.modules
         grad = gradOutput  # (checked by the child it goes to, whose error names it)
-        first = self._first_trained() if type(input) is np.ndarray and result_dropped(sys._getframe(1)) else None
+        first = None
+        if type(input) is np.ndarray:
+            caller = sys._getframe(1)
+            dropped = _DROPPED.get((caller.f_code, caller.f_lasti))  # (result_dropped's cache, read inline)
+            if dropped or (dropped is None and result_dropped(caller)):
+                first = self._first_trained()
         try:
             for i in range(len(modules) - 1, 0 if first is None else first, -1):
                 module = modules[i]

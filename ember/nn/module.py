@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import inspect
 import numbers
+import operator
 import sys
 from collections.abc import Callable, Iterator
 from types import MappingProxyType
@@ -129,28 +130,28 @@ class _FlatStorage:
     (then the two methods walk the tree), so that it is not tried again every step.
     """
 
-    __slots__ = ("params", "grads", "step", "checks", "families", "declarations")
+    __slots__ = ("params", "grads", "step", "dicts", "names", "values", "families", "declarations")
 
     def __init__(self, root: Module, flat: tuple[np.ndarray, np.ndarray] | None) -> None:
         self.declarations = _DECLARATIONS[0]
         slots = list(root._parameter_slots())
-        self.checks = []
+        self.dicts, self.names, self.values = [], [], []  # the checks: dicts[i].get(names[i]) is values[i]
         for module, name, grad_name in slots:
             for attribute in (name, grad_name):
                 if attribute not in module.__dict__:  # (a property, say: nothing to compare cheaply)
                     flat = None
-                self.checks.append((module.__dict__, attribute, module.__dict__.get(attribute)))
+                self.dicts.append(module.__dict__)
+                self.names.append(attribute)
+                self.values.append(module.__dict__.get(attribute))
         self.families = [(module, tuple(module.children())) for module in root.listModules()
                          if type(module).children is not Module.children]
         self.params, self.grads = flat if flat is not None else (None, None)
-        self.step = None if flat is None else ScaledAdd(self.params, self.grads)
+        self.step = None if flat is None else ScaledAdd(self.params, self.grads).call
 
     def valid(self) -> bool:
-        if _DECLARATIONS[0] != self.declarations:
+        if _DECLARATIONS[0] != self.declarations \
+                or not all(map(operator.is_, map(dict.get, self.dicts, self.names), self.values)):  # (C loops)
             return False
-        for attributes, name, value in self.checks:
-            if attributes.get(name) is not value:
-                return False
         for module, children in self.families:
             if tuple(module.children()) != children:
                 return False
