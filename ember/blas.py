@@ -125,7 +125,10 @@ def add_product(target: np.ndarray, a: np.ndarray, b: np.ndarray, alpha: float =
             or not (a.flags.c_contiguous or a.flags.f_contiguous) or not (b.flags.c_contiguous or b.flags.f_contiguous):
         k = a.shape[-1] if a.ndim == 2 else 0
         if k < LONG_INNER or b.ndim != 2:
-            target += alpha * (a @ b).reshape(target.shape)
+            product = a @ b
+            if alpha != 1.0:  # (alpha 1, the usual scale: no second temporary)
+                product *= alpha
+            target += product.reshape(target.shape)
             return
         for start in range(0, k, INNER_CHUNK):  # a small target over a long inner dimension: in slices
             stop = start + INNER_CHUNK

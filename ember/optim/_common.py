@@ -27,6 +27,9 @@ def _snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower()
 
 
+_KNOWN: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]] = {}  # (config, history) -> their union
+
+
 def check_state(name: str, state: Any, config_keys: frozenset[str], history_keys: frozenset[str]) -> dict:
     """Return ``state`` (a new dict when ``None``) after checking that every key is known.
 
@@ -40,7 +43,12 @@ def check_state(name: str, state: Any, config_keys: frozenset[str], history_keys
         return {}
     if not isinstance(state, dict):
         raise InputTypeError(f"optim.{name}: state must be a dict of configuration keys, got {type(state).__name__}")
-    if config_keys.issuperset(state) or (config_keys | history_keys).issuperset(state):
+    if config_keys.issuperset(state):
+        return state
+    known = _KNOWN.get((config_keys, history_keys))
+    if known is None:
+        known = _KNOWN[config_keys, history_keys] = config_keys | history_keys
+    if known.issuperset(state):
         return state
     unknown = state.keys() - config_keys - history_keys
     key = sorted(unknown, key=str)[0]

@@ -59,14 +59,15 @@ def sgd(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndar
     """
     state = check_state("sgd", state, _CONFIG, _HISTORY)
     check_x("sgd", x)
-    lr = state.get("learning_rate", 1e-3)
-    lrd = state.get("learning_rate_decay", 0.0)
-    wd = state.get("weight_decay", 0.0)
-    mom = state.get("momentum", 0.0)
-    damp = state.get("dampening", mom)
-    nesterov = state.get("nesterov", False)
-    lrs = state.get("learning_rates")
-    wds = state.get("weight_decays")
+    get = state.get
+    lr = get("learning_rate", 1e-3)
+    lrd = get("learning_rate_decay", 0.0)
+    wd = get("weight_decay", 0.0)
+    mom = get("momentum", 0.0)
+    damp = get("dampening", mom)
+    nesterov = get("nesterov", False)
+    lrs = get("learning_rates")
+    wds = get("weight_decays")
     if not (type(lr) is type(lrd) is type(wd) is type(mom) is type(damp) is float  # the fast path of the check
             and 0 <= lr < _INF and 0 <= lrd < _INF and 0 <= wd < _INF and 0 <= mom < _INF and 0 <= damp < _INF):
         check_nonnegative("sgd", learning_rate=lr, learning_rate_decay=lrd, weight_decay=wd, momentum=mom,
@@ -74,7 +75,7 @@ def sgd(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndar
     if nesterov and (mom <= 0 or damp != 0):
         raise InputError(f"optim.sgd: Nesterov momentum requires momentum > 0 and dampening 0, "
                          f"got momentum={mom!r}, dampening={damp!r}")
-    nevals = state.get("eval_counter", 0)
+    nevals = get("eval_counter", 0)
 
     fx, dfdx = evaluate("sgd", feval, x)
 
