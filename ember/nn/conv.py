@@ -77,7 +77,7 @@ class SpatialConvolution(Module):
     skips_gradInput = True  # parameter gradients need only the input and gradOutput
 
     _scratch = ("finput", "fgradInput", "_padded", "_grad_padded", "_output_t", "_grad_output_t",
-                "_wide_padded", "_grad_wide", "_products")
+                "_wide_padded", "_grad_wide", "_products", "_weight_bias")
 
     def __init__(self, n_input_plane: int, n_output_plane: int, kW: int, kH: int, dW: int = 1, dH: int = 1,
                  padW: int = 0, padH: int = 0, bias: bool = True, rng: int | np.random.Generator | None = None) -> None:
@@ -133,35 +133,40 @@ class SpatialConvolution(Module):
         else:
             out = self._batch_last_forward(x)
         self.output = resized(self.output, input, input.shape[:-3] + out.shape[1:])
-        if self.bias is None:
-            np.copyto(self.output.reshape(out.shape), out)
-        else:
-            np.add(out, self.bias[:, None, None], out=self.output.reshape(out.shape))
+        np.copyto(self.output.reshape(out.shape), out)
         return self.output
 
     def _wide_forward(self, x: np.ndarray) -> np.ndarray:
-        """Stride 1: ``W₂ @ finput`` per example on *wide* rows; returns the ``(N, O, oH, oW)`` view to copy out.
+        """Stride 1: ``[W₂ b] @ finput`` per example on *wide* rows; returns the ``(N, O, oH, oW)`` result (a view).
 
         The input goes into a zero-padded buffer ``(N, C, H + 2·padH + 1, Wp)`` (``Wp = W + 2·padW``, one
         spare zero row); a kernel offset ``(u, v)`` then sees the contiguous run of ``oH·Wp`` values starting at
         ``u·Wp + v`` of each plane, which is output row ``i``, column ``j`` at ``i·Wp + j``: ``finput``
-        ``(N, C, kH, kW, oH·Wp)`` is one strided copy with contiguous rows, and the products land in the
-        output's own layout, with ``Wp − oW`` unused columns per row.
+        ``(N, C·kH·kW [+ 1], oH·Wp)`` is one strided copy with contiguous rows, and the products land in the
+        output's own layout, with ``Wp − oW`` unused columns per row. With a bias, ``finput`` has a last row of
+        ones and the weight matrix the bias as its last column, so the GEMM adds the bias (and the weight
+        gradient's GEMM sums ``g`` for the bias gradient).
         """
         n, c, h, w = x.shape
         height, width = h + 2 * self.padH, w + 2 * self.padW
         out_h, out_w = height - self.kH + 1, width - self.kW + 1
-        span = out_h * width
+        span, n_cols = out_h * width, c * self.kH * self.kW
+        rows = n_cols + (self.bias is not None)
         padded = self._wide_padded = filled(self._wide_padded, x, 0.0, (n, c, height + 1, width))  # borders stay zero
         np.copyto(padded[:, :, self.padH:self.padH + h, self.padW:self.padW + w], x)
         item, plane = padded.itemsize, (height + 1) * width
         runs = as_strided(padded, (n, c, self.kH, self.kW, span),
                           (c * plane * item, plane * item, width * item, item, item), writeable=False)
-        cols = self.finput = resized(self.finput, x, (n, c, self.kH, self.kW, span))
-        np.copyto(cols, runs)
+        cols = self.finput = resized(self.finput, x, (n, rows, span))
+        np.copyto(cols[:, :n_cols].reshape(n, c, self.kH, self.kW, span), runs)
+        weight = self.weight.reshape(self.n_output_plane, n_cols)
+        if self.bias is not None:
+            cols[:, n_cols].fill(1)
+            weight = self._weight_bias = resized(self._weight_bias, x, (self.n_output_plane, rows))
+            weight[:, :n_cols] = self.weight.reshape(self.n_output_plane, n_cols)
+            weight[:, n_cols] = self.bias
         wide = self._output_t = resized(self._output_t, x, (n, self.n_output_plane, out_h, width))
-        np.matmul(self.weight.reshape(self.n_output_plane, -1), cols.reshape(n, c * self.kH * self.kW, span),
-                  out=wide.reshape(n, self.n_output_plane, span))
+        np.matmul(weight, cols, out=wide.reshape(n, self.n_output_plane, span))
         return wide[..., :out_w]
 
     def _batch_last_forward(self, x: np.ndarray) -> np.ndarray:
@@ -178,6 +183,9 @@ class SpatialConvolution(Module):
         out_t = self._output_t = resized(self._output_t, x, (self.n_output_plane, out_h, out_w, n))
         np.matmul(self.weight.reshape(self.n_output_plane, -1), cols.reshape(c * self.kH * self.kW, -1),
                   out=out_t.reshape(self.n_output_plane, -1))
+        if self.bias is not None:  # added here, along contiguous rows, before the transposing copy
+            planes = out_t.reshape(self.n_output_plane, -1)
+            np.add(planes, self.bias[:, None], out=planes)
         return out_t.transpose(3, 0, 1, 2)
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray | None:
@@ -202,7 +210,7 @@ class SpatialConvolution(Module):
 
     def accGradParameters(self, input: np.ndarray, gradOutput: np.ndarray, scale: float = 1.0) -> None:
         n_cols = self.n_input_plane * self.kH * self.kW
-        if self.finput.ndim == 5:  # the wide columns of a stride-1 forward
+        if self.finput.ndim == 3:  # the wide columns of a stride-1 forward
             self._wide_acc(gradOutput, n_cols, scale)
             return
         g_t = self._batch_last(gradOutput)
@@ -216,19 +224,21 @@ class SpatialConvolution(Module):
             self.gradBias += scale * g_t.sum(axis=1)
 
     def _wide_acc(self, gradOutput: np.ndarray, n_cols: int, scale: float) -> None:
-        """``∂L/∂W₂ᵀ = Σ_n finput[n] @ g[n]ᵀ`` on wide rows (``g`` widened with zeros in the unused columns)."""
+        """``[∂L/∂W₂ ∂L/∂b]ᵀ = Σ_n finput[n] @ g[n]ᵀ`` on wide rows (``g`` widened with zeros in the unused
+        columns; the bias gradient from ``finput``'s row of ones).
+        """
         g = gradOutput if gradOutput.ndim == 4 else gradOutput[None]
         n, planes, out_h, out_w = g.shape
         cols = self.finput
-        span = cols.shape[-1]
+        rows, span = cols.shape[1:]
         g_wide = self._grad_wide = filled(self._grad_wide, g, 0.0, (n, planes, out_h, span // out_h))
         np.copyto(g_wide[..., :out_w], g)  # the unused columns stay zero
-        g_wide = g_wide.reshape(n, planes, span)
-        products = self._products = resized(self._products, g, (n, n_cols, planes))
-        np.matmul(cols.reshape(n, n_cols, span), g_wide.transpose(0, 2, 1), out=products)
-        self.gradWeight += scale * products.sum(axis=0).T.reshape(self.gradWeight.shape)
+        products = self._products = resized(self._products, g, (n, rows, planes))
+        np.matmul(cols, g_wide.reshape(n, planes, span).transpose(0, 2, 1), out=products)
+        total = products.sum(axis=0)
+        self.gradWeight += scale * total[:n_cols].T.reshape(self.gradWeight.shape)
         if self.bias is not None:
-            self.gradBias += scale * g_wide.sum(axis=2).sum(axis=0)
+            self.gradBias += scale * total[n_cols]
 
     def extra_repr(self) -> str:
         text = f"{self.n_input_plane} -> {self.n_output_plane}, {self.kW}x{self.kH}"

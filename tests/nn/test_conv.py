@@ -34,29 +34,29 @@ def test_spatial_convolution_matches_direct_loops(kW, kH, dW, dH, padW, padH):
     np.testing.assert_allclose(module.forward(x[1]), expected[1], rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("wide", [True, False])
+@pytest.mark.parametrize(("wide", "bias"), [(True, True), (True, False), (False, True)])
 @pytest.mark.parametrize(("n_in", "n_out", "pad", "size"), [(1, 6, 2, 28), (6, 16, 0, 14)])
-def test_spatial_convolution_both_layouts_match_pytorch_at_lenet_sizes(torch, monkeypatch, wide, n_in, n_out, pad,
-                                                                       size):
+def test_spatial_convolution_both_layouts_match_pytorch_at_lenet_sizes(torch, monkeypatch, wide, bias, n_in, n_out,
+                                                                       pad, size):
     """The wide-row path (stride 1) and the batch-last path give PyTorch's output and gradients, float32 too."""
     monkeypatch.setattr(conv, "WIDE_WASTE", 1.0 if wide else 0.0)
     rng = np.random.default_rng(1)
     for dtype, tolerance in ((np.float64, 1e-10), (np.float32, 2e-4)):
-        module = nn.SpatialConvolution(n_in, n_out, 5, 5, padW=pad, padH=pad, rng=rng).type(dtype)
+        module = nn.SpatialConvolution(n_in, n_out, 5, 5, padW=pad, padH=pad, bias=bias, rng=rng).type(dtype)
         x = rng.standard_normal((3, n_in, size, size)).astype(dtype)
         g = rng.standard_normal((3, n_out, size + 2 * pad - 4, size + 2 * pad - 4)).astype(dtype)
         module.zeroGradParameters()
         for _ in range(2):  # buffers reused: the second step accumulates the same gradients again
             out = module.forward(x)
             grad_in = module.backward(x, g, scale=0.5)
-        assert (module.finput.ndim == 5) == wide and out.dtype == grad_in.dtype == module.gradWeight.dtype == dtype
+        assert (module.finput.ndim == 3) == wide and out.dtype == grad_in.dtype == module.gradWeight.dtype == dtype
         x_t = torch.tensor(x, requires_grad=True)
         w_t = torch.tensor(module.weight, requires_grad=True)
-        b_t = torch.tensor(module.bias, requires_grad=True)
+        b_t = torch.tensor(module.bias, requires_grad=True) if bias else None
         out_t = torch.nn.functional.conv2d(x_t, w_t, b_t, padding=pad)
         out_t.backward(torch.tensor(g))
-        for ours, theirs in ((out, out_t), (grad_in, x_t.grad), (module.gradWeight, w_t.grad),
-                             (module.gradBias, b_t.grad)):
+        pairs = [(out, out_t), (grad_in, x_t.grad), (module.gradWeight, w_t.grad)]
+        for ours, theirs in pairs + ([(module.gradBias, b_t.grad)] if bias else []):
             np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=tolerance, atol=tolerance * 10)
         np.testing.assert_allclose(module.forward(x[1]), out[1], rtol=tolerance, atol=tolerance)  # one example
 
