@@ -3,8 +3,14 @@ epoch of steps, in one compiled call (numba, strict IEEE: no ``fastmath``, no re
 explicit eight partial sums of :func:`_dot`, so results match the NumPy modules to rounding). A step of
 ``GEMM_ROWS`` rows or more hands each Linear's three products (``x Wᵀ``, ``gᵀ x``, ``g W``) to BLAS
 (``np.dot`` into the working arrays: a GEMM on the calling thread, as the NumPy modules' ``@``) and keeps
-everything between them (bias, activations, criterion, SGD update) in the fused loops; one row goes
-through the scalar loops (a GEMM call costs more than the product there).
+everything between them (bias, activations, criterion, SGD update) in the fused loops; a one-row step at
+the end of an epoch goes through the scalar loops (a GEMM call costs more than the product there).
+Steps of one example (``batch_size=1``) run, all but an epoch's last, on a transposed copy of the weights
+(:func:`_row_steps`: the forward product becomes a loop over the outputs that vectorises) with each
+Linear's SGD update done in its backward, element by element, so that no gradient vector is written or
+read; the last step runs on the model's own parameters and leaves its gradient in ``grads``, as the NumPy
+path does. All of it stays in this one file: numba's disk cache is keyed by the file of each function,
+so a helper edited in another file would leave its callers' cached code stale.
 
 A model reaches here as a *plan* (see ``ember.fast.plan``): one code per layer, the layer widths, where
 each Linear's weight and bias lie in the flat parameter vector of ``getParameters()``. The kernel updates
@@ -122,45 +128,52 @@ def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero):
                 for o in range(n_out):
                     s = _dot(weight, o, x, r, n_in, zero)
                     y[r, o] = s + params[b0 + o] if b0 >= 0 else s
-        elif kind == SIGMOID:  # SciPy's expit: 1 / (1 + exp(-x))
-            exp_into(src, dst, bs * n_in, True)
-            for i in range(bs * n_in):
-                dst[i] = 1.0 / (1.0 + dst[i])
-        elif kind == TANH:
-            for i in range(bs * n_in):
-                dst[i] = math.tanh(src[i])
-        elif kind == RELU:
-            for i in range(bs * n_in):
-                x = src[i]
-                dst[i] = x if x > 0.0 or x != x else zero  # max(x, 0); a NaN stays NaN
-        elif kind == LEAKY_RELU:
-            for i in range(bs * n_in):
-                x = src[i]
-                dst[i] = x if x > 0.0 else x * slopes[layer]
-        else:  # the soft(arg)max family, along each row
-            for r in range(bs):
-                row = r * n_in
-                if kind == SOFTMIN:
-                    m = src[row]
-                    for c in range(1, n_in):
-                        m = min(m, src[row + c])
-                else:
-                    m = src[row]
-                    for c in range(1, n_in):
-                        m = max(m, src[row + c])
-                total = zero
-                for c in range(n_in):
-                    e = math.exp(m - src[row + c] if kind == SOFTMIN else src[row + c] - m)
-                    total += e
-                    if kind != LOG_SOFTMAX:
-                        dst[row + c] = e
-                if kind == LOG_SOFTMAX:
-                    log_total = math.log(total)
-                    for c in range(n_in):
-                        dst[row + c] = (src[row + c] - m) - log_total
-                else:
-                    for c in range(n_in):
-                        dst[row + c] /= total
+        else:
+            _activation_forward(kind, src, dst, bs, n_in, slopes[layer], zero)
+
+
+@njit(cache=True)
+def _activation_forward(kind, src, dst, rows, n, slope, zero):
+    """An element-wise layer or the soft(arg)max family along each of ``rows`` rows of width ``n``."""
+    if kind == SIGMOID:  # SciPy's expit: 1 / (1 + exp(-x))
+        exp_into(src, dst, rows * n, True)
+        for i in range(rows * n):
+            dst[i] = 1.0 / (1.0 + dst[i])
+    elif kind == TANH:
+        for i in range(rows * n):
+            dst[i] = math.tanh(src[i])
+    elif kind == RELU:
+        for i in range(rows * n):
+            x = src[i]
+            dst[i] = x if x > 0.0 or x != x else zero  # max(x, 0); a NaN stays NaN
+    elif kind == LEAKY_RELU:
+        for i in range(rows * n):
+            x = src[i]
+            dst[i] = x if x > 0.0 else x * slope
+    else:  # the soft(arg)max family, along each row
+        for r in range(rows):
+            row = r * n
+            if kind == SOFTMIN:
+                m = src[row]
+                for c in range(1, n):
+                    m = min(m, src[row + c])
+            else:
+                m = src[row]
+                for c in range(1, n):
+                    m = max(m, src[row + c])
+            total = zero
+            for c in range(n):
+                e = math.exp(m - src[row + c] if kind == SOFTMIN else src[row + c] - m)
+                total += e
+                if kind != LOG_SOFTMAX:
+                    dst[row + c] = e
+            if kind == LOG_SOFTMAX:
+                log_total = math.log(total)
+                for c in range(n):
+                    dst[row + c] = (src[row + c] - m) - log_total
+            else:
+                for c in range(n):
+                    dst[row + c] /= total
 
 
 @njit(cache=True)
@@ -287,60 +300,193 @@ def _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spa
             continue
         if layer == 0:
             return
-        if kind == SIGMOID:  # g · y (1 − y)
-            for i in range(bs * n_in):
-                y = dst[i]
-                delta[i] = (1.0 - y) * y * delta[i]
-        elif kind == TANH:  # g · (1 − y²)
-            for i in range(bs * n_in):
-                y = dst[i]
-                delta[i] = (1.0 - y * y) * delta[i]
-        elif kind == RELU:
-            for i in range(bs * n_in):
-                delta[i] = delta[i] * (1.0 if src[i] > 0.0 else 0.0)
-        elif kind == LEAKY_RELU:
-            for i in range(bs * n_in):
-                if not src[i] > 0.0:
-                    delta[i] = slopes[layer] * delta[i]
-        else:
-            for r in range(bs):
-                row = r * n_in
-                if kind == LOG_SOFTMAX:  # g − exp(y) Σ g
-                    total = zero
-                    for c in range(n_in):
-                        total += delta[row + c]
-                    for c in range(n_in):
-                        delta[row + c] = delta[row + c] - math.exp(dst[row + c]) * total
-                else:  # SoftMax: y (g − Σ g y); SoftMin: y (Σ g y − g)
-                    total = zero
-                    for c in range(n_in):
-                        total += delta[row + c] * dst[row + c]
-                    for c in range(n_in):
-                        d = delta[row + c] - total if kind == SOFTMAX else total - delta[row + c]
-                        delta[row + c] = d * dst[row + c]
+        _activation_backward(kind, src, dst, delta, bs, n_in, slopes[layer], zero)
+
+
+@njit(cache=True)
+def _activation_backward(kind, src, dst, delta, rows, n, slope, zero):
+    """``delta`` (the gradient of the layer's output ``dst``) becomes the gradient of its input ``src``."""
+    if kind == SIGMOID:  # g · y (1 − y)
+        for i in range(rows * n):
+            y = dst[i]
+            delta[i] = (1.0 - y) * y * delta[i]
+    elif kind == TANH:  # g · (1 − y²)
+        for i in range(rows * n):
+            y = dst[i]
+            delta[i] = (1.0 - y * y) * delta[i]
+    elif kind == RELU:
+        for i in range(rows * n):
+            delta[i] = delta[i] * (1.0 if src[i] > 0.0 else 0.0)
+    elif kind == LEAKY_RELU:
+        for i in range(rows * n):
+            if not src[i] > 0.0:
+                delta[i] = slope * delta[i]
+    else:
+        for r in range(rows):
+            row = r * n
+            if kind == LOG_SOFTMAX:  # g − exp(y) Σ g
+                total = zero
+                for c in range(n):
+                    total += delta[row + c]
+                for c in range(n):
+                    delta[row + c] = delta[row + c] - math.exp(dst[row + c]) * total
+            else:  # SoftMax: y (g − Σ g y); SoftMin: y (Σ g y − g)
+                total = zero
+                for c in range(n):
+                    total += delta[row + c] * dst[row + c]
+                for c in range(n):
+                    d = delta[row + c] - total if kind == SOFTMAX else total - delta[row + c]
+                    delta[row + c] = d * dst[row + c]
+
+
+@njit(cache=True, inline="always")
+def _sgd_value(p, d, v, clr, weight_decay, momentum, dampening, nesterov, first):
+    """optim.sgd's update of one parameter ``p`` with gradient ``d`` and velocity ``v``: weight decay,
+    momentum (``v = d`` on the first step), Nesterov, then ``p − clr · d``; returns the new ``(p, v)``.
+    """
+    if weight_decay != 0.0:
+        d = d + weight_decay * p
+    if momentum != 0.0:
+        v = d if first else momentum * v + (1.0 - dampening) * d
+        d = d + momentum * v if nesterov else v
+    return p + -clr * d, v
 
 
 @njit(cache=True)
 def _sgd_step(params, grads, velocity, clr, weight_decay, momentum, dampening, nesterov, first):
-    """optim.sgd's update, element by element: weight decay, momentum (``v = g`` on the first step),
-    Nesterov, then ``x ← x − clr · d``.
-    """
+    """optim.sgd's update of every parameter (see :func:`_sgd_value`)."""
     if weight_decay == 0.0 and momentum == 0.0:  # plain SGD: one vectorised pass
         step = -clr
         for i in range(params.size):
             params[i] = params[i] + step * grads[i]
         return
     for i in range(params.size):
-        d = grads[i]
-        if weight_decay != 0.0:
-            d = d + weight_decay * params[i]
+        v = velocity[i] if momentum != 0.0 else 0.0
+        params[i], v = _sgd_value(params[i], grads[i], v, clr, weight_decay, momentum, dampening, nesterov, first)
         if momentum != 0.0:
-            if first:
-                velocity[i] = d
-            else:
-                velocity[i] = momentum * velocity[i] + (1.0 - dampening) * d
-            d = d + momentum * velocity[i] if nesterov else velocity[i]
-        params[i] = params[i] + -clr * d
+            velocity[i] = v
+
+
+# -- one example per step: the weights transposed, each Linear's update fused into its backward ----------
+
+@njit(cache=True)
+def _transpose_weights(kinds, widths, woff, src, dst, back):
+    """``dst`` = ``src`` with each Linear's weight block transposed, (n_out, n_in) → (n_in, n_out), or back."""
+    for i in range(src.size):
+        dst[i] = src[i]
+    for layer in range(kinds.size):
+        if kinds[layer] != LINEAR:
+            continue
+        n_in, n_out, w0 = widths[layer], widths[layer + 1], woff[layer]
+        rows, cols = (n_in, n_out) if back else (n_out, n_in)
+        block = src[w0:w0 + n_in * n_out].reshape((rows, cols))
+        target = dst[w0:w0 + n_in * n_out].reshape((cols, rows))
+        for a in range(rows):
+            for b in range(cols):
+                target[b, a] = block[a, b]
+
+
+@njit(cache=True)
+def _row_forward(kinds, widths, woff, boff, slopes, tparams, x, acts, zero):
+    """One example's forward (``x``: its features) on transposed weights: ``y = Σ_j x_j Wᵀ[j, :]`` (+ b), a
+    loop over the outputs that vectorises, the sum in the order of ``j``.
+    """
+    for layer in range(kinds.size):
+        kind, n_in, n_out = kinds[layer], widths[layer], widths[layer + 1]
+        src = x if layer == 0 else acts[layer]
+        dst = acts[layer + 1]
+        if kind != LINEAR:
+            _activation_forward(kind, src, dst, 1, n_in, slopes[layer], zero)
+            continue
+        w0, b0 = woff[layer], boff[layer]
+        weight_t = tparams[w0:w0 + n_in * n_out].reshape((n_in, n_out))
+        y = dst[:n_out]
+        for o in range(n_out):
+            y[o] = zero
+        for q in range(n_in // 4):  # four inputs per pass over y (the same additions, in the same order)
+            j = 4 * q
+            x0, x1, x2, x3 = src[j], src[j + 1], src[j + 2], src[j + 3]
+            r0, r1, r2, r3 = weight_t[j], weight_t[j + 1], weight_t[j + 2], weight_t[j + 3]
+            for o in range(n_out):
+                y[o] = (((y[o] + x0 * r0[o]) + x1 * r1[o]) + x2 * r2[o]) + x3 * r3[o]
+        for j in range(4 * (n_in // 4), n_in):
+            xj, row = src[j], weight_t[j]
+            for o in range(n_out):
+                y[o] += xj * row[o]
+        if b0 >= 0:
+            for o in range(n_out):
+                y[o] = y[o] + tparams[b0 + o]
+
+
+@njit(cache=True)
+def _row_backward(kinds, widths, woff, boff, slopes, tparams, tvelocity, x, acts, delta, spare, clr, weight_decay,
+                  momentum, dampening, nesterov, first, zero):
+    """One example's backward from the output gradient in ``delta``, each Linear updated (SGD) as soon as
+    its input gradient is taken: no gradient vector is written. The first layer's input gradient is not
+    computed.
+    """
+    plain = weight_decay == 0.0 and momentum == 0.0
+    step = -clr
+    for layer in range(kinds.size - 1, -1, -1):
+        kind, n_in, n_out = kinds[layer], widths[layer], widths[layer + 1]
+        src = x if layer == 0 else acts[layer]
+        if kind != LINEAR:
+            if layer == 0:
+                return
+            _activation_backward(kind, src, acts[layer + 1], delta, 1, n_in, slopes[layer], zero)
+            continue
+        w0, b0 = woff[layer], boff[layer]
+        weight_t = tparams[w0:w0 + n_in * n_out].reshape((n_in, n_out))
+        g = delta[:n_out]
+        if layer > 0:  # gradInput = W g, before W changes
+            for j in range(n_in):
+                s, row = zero, weight_t[j]
+                for o in range(n_out):
+                    s += g[o] * row[o]
+                spare[j] = s
+        for j in range(n_in):  # W -= clr · g xᵀ (and optim.sgd's other terms)
+            xj, row = src[j], weight_t[j]
+            if plain:
+                for o in range(n_out):
+                    row[o] = row[o] + step * (g[o] * xj)
+                continue
+            for o in range(n_out):
+                i = w0 + j * n_out + o
+                v = tvelocity[i] if momentum != 0.0 else 0.0
+                tparams[i], v = _sgd_value(tparams[i], g[o] * xj, v, clr, weight_decay, momentum, dampening,
+                                           nesterov, first)
+                if momentum != 0.0:
+                    tvelocity[i] = v
+        if b0 >= 0:
+            for o in range(n_out):
+                i = b0 + o
+                v = tvelocity[i] if momentum != 0.0 else 0.0
+                tparams[i], v = _sgd_value(tparams[i], g[o], v, clr, weight_decay, momentum, dampening, nesterov,
+                                           first)
+                if momentum != 0.0:
+                    tvelocity[i] = v
+        if layer == 0:
+            return
+        delta, spare = spare, delta
+
+
+@njit(cache=True)
+def _row_steps(kinds, widths, woff, boff, slopes, criterion, size_average, tparams, tvelocity, acts, delta, spare,
+               inputs, labels, targets, order, steps, learning_rate, learning_rate_decay, weight_decay, momentum,
+               dampening, nesterov, eval_counter, has_velocity, losses, corrects, zero):
+    """The first ``steps`` steps of one example each, on transposed weights (see :func:`train_steps`)."""
+    n_out = widths[kinds.size]
+    out = acts[kinds.size]
+    for step in range(steps):
+        _row_forward(kinds, widths, woff, boff, slopes, tparams, inputs[order[step]], acts, zero)
+        if corrects.size:
+            corrects[step] = _correct(criterion, out, n_out, 1, labels, targets, order, step)
+        losses[step] = _criterion(criterion, size_average, out, n_out, 1, labels, targets, order, step, delta, zero)
+        clr = learning_rate / (1 + eval_counter * learning_rate_decay)
+        _row_backward(kinds, widths, woff, boff, slopes, tparams, tvelocity, inputs[order[step]], acts, delta,
+                      spare, clr, weight_decay, momentum, dampening, nesterov, step == 0 and not has_velocity, zero)
+        eval_counter += 1
+    return eval_counter
 
 
 @njit(cache=True)
@@ -355,7 +501,23 @@ def train_steps(kinds, widths, woff, boff, slopes, criterion, size_average, para
     """
     n_in = widths[0]
     n_out = widths[kinds.size]
-    for step in range(losses.size):
+    first_step = 0
+    if batch_size == 1 and losses.size > 1:  # all but the last step on transposed weights, fused updates
+        tparams = np.empty_like(params)
+        _transpose_weights(kinds, widths, woff, params, tparams, False)
+        tvelocity = velocity
+        if momentum != 0.0:
+            tvelocity = np.empty_like(velocity)
+            _transpose_weights(kinds, widths, woff, velocity, tvelocity, False)
+        first_step = losses.size - 1
+        eval_counter = _row_steps(kinds, widths, woff, boff, slopes, criterion, size_average, tparams, tvelocity,
+                                  acts, delta, spare, inputs, labels, targets, order, first_step, learning_rate,
+                                  learning_rate_decay, weight_decay, momentum, dampening, nesterov, eval_counter,
+                                  has_velocity, losses, corrects, zero)
+        _transpose_weights(kinds, widths, woff, tparams, params, True)
+        if momentum != 0.0:
+            _transpose_weights(kinds, widths, woff, tvelocity, velocity, True)
+    for step in range(first_step, losses.size):
         start = step * batch_size
         bs = min(batch_size, order.size - start)
         first_input = acts[0]

@@ -103,9 +103,11 @@ def test_every_sgd_setting_steps_as_optim_sgd(state, batch_size):
     _assert_same_training(lambda: _model("sigmoid", [], bias=False), nn.CrossEntropyCriterion(), state, batch_size)
 
 
-@pytest.mark.parametrize("batch_size", [4, 16, 64])
+@pytest.mark.parametrize("batch_size", [1, 4, 16, 64])
 def test_ocr_sized_layers_train_as_the_numpy_modules(batch_size):
-    """Widths where BLAS blocks the products (128 → 50 sigmoid → 10, as the W7c benchmark)."""
+    """Widths where BLAS blocks the products (128 → 50 sigmoid → 10, as the W1c and W7c benchmarks); the
+    gradient vector holds the last step's gradient afterwards, as on the NumPy path.
+    """
     criterion = nn.CrossEntropyCriterion()
     rng = np.random.default_rng(2)
     X, y = rng.standard_normal((N, 128)), rng.integers(0, 10, N)
@@ -121,10 +123,12 @@ def test_ocr_sized_layers_train_as_the_numpy_modules(batch_size):
     expected = _numpy_path(reference, criterion, X, y, state_numpy, batch_size, order)
     np.testing.assert_allclose(compiled.train(X, y, state_fast, batch_size=batch_size, order=order), expected,
                                rtol=1e-12, atol=0)
-    np.testing.assert_allclose(model.getParameters()[0], reference.getParameters()[0], rtol=1e-12, atol=1e-14)
+    for ours, theirs in zip(model.getParameters(), reference.getParameters()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
 
 
-def test_compiled_and_numpy_steps_can_alternate_on_one_state():
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_compiled_and_numpy_steps_can_alternate_on_one_state(batch_size):
     """The kernel reads and writes optim.sgd's history (eval_counter, the velocity)."""
     criterion = nn.CrossEntropyCriterion()
     X, y = _problem(criterion)
@@ -133,11 +137,13 @@ def test_compiled_and_numpy_steps_can_alternate_on_one_state():
     config = {"learning_rate": 0.1, "momentum": 0.9, "learning_rate_decay": 0.01}
     state_numpy, state_mixed = dict(config), dict(config)
     order = np.arange(N)
-    _numpy_path(reference, criterion, X, y, state_numpy, 3, order)
-    _numpy_path(reference, criterion, X, y, state_numpy, 3, order)
-    _numpy_path(model, criterion, X, y, state_mixed, 3, order)
-    compiled.train(X, y, state_mixed, batch_size=3)
+    for _ in range(3):
+        _numpy_path(reference, criterion, X, y, state_numpy, batch_size, order)
+    _numpy_path(model, criterion, X, y, state_mixed, batch_size, order)
+    compiled.train(X, y, state_mixed, batch_size=batch_size)
+    _numpy_path(model, criterion, X, y, state_mixed, batch_size, order)
     np.testing.assert_allclose(model.getParameters()[0], reference.getParameters()[0], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(state_mixed["dfdx"], state_numpy["dfdx"], rtol=1e-12, atol=1e-14)
 
 
 def test_compile_reports_its_time_and_the_warm_up_leaves_the_model_alone():
