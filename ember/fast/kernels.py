@@ -15,7 +15,8 @@ so a helper edited in another file would leave its callers' cached code stale.
 A model reaches here as a *plan* (see ``ember.fast.plan``): one code per layer, the layer widths, where
 each Linear's weight and bias lie in the flat parameter vector of ``getParameters()``. The kernel updates
 that vector in place, so the NumPy modules see every step. Each formula is the one the NumPy module
-computes (``ember/nn``), in the same order of operations, element by element.
+computes (``ember/nn``), in the same order of operations, element by element. Divisions follow IEEE
+(``error_model="numpy"``: inf or NaN, as NumPy, where Python would raise), which also lets them vectorise.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from ember.fast.codes import (
 GEMM_ROWS = 2
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _dot(a, row_a, b, row_b, n, zero):
     """``Σ_j a[row_a, j] · b[row_b, j]`` in eight interleaved partial sums (as BLAS sums), then added in
     order. Offsets are unsigned, so that no negative-index wrap-around check stands in the loop's way.
@@ -71,7 +72,7 @@ _LOG2E, _LN2_HI, _LN2_LO = 1.4426950408889634, 6.93147180369123816490e-01, 1.908
 _EXP_LOW, _EXP_HIGH = -708.0, 709.0  # outside: subnormal or overflowing results, left to math.exp
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _exp_split(x):
     """``x`` clamped to the normal range (a NaN becomes its low end) and its ``k``."""
     x = x if x > _EXP_LOW else _EXP_LOW
@@ -79,7 +80,7 @@ def _exp_split(x):
     return x, math.floor(x * _LOG2E + 0.5)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def exp_into(src, dst, n, negate):
     """``dst[i] = exp(±src[i])`` for ``i < n``, in passes that vectorise without ``fastmath`` (``math.exp``
     stays a scalar call): the Taylor polynomial of ``exp(r)`` to degree 13 (error below 1 ulp), then
@@ -100,13 +101,18 @@ def exp_into(src, dst, n, negate):
     for i in range(n):
         k = _exp_split(-src[i] if negate else src[i])[1]
         bits[i] += np.int64(k) << np.int64(52)
+    outside = 0  # counted first, in a loop that vectorises; the scalar fix-up runs only when needed
     for i in range(n):
         x = -src[i] if negate else src[i]
-        if not (x > _EXP_LOW and x < _EXP_HIGH):
-            dst[i] = math.exp(x)
+        outside += 0 if x > _EXP_LOW and x < _EXP_HIGH else 1
+    if outside:
+        for i in range(n):
+            x = -src[i] if negate else src[i]
+            if not (x > _EXP_LOW and x < _EXP_HIGH):
+                dst[i] = math.exp(x)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero):
     """Each layer's output from its input, for ``bs`` rows: ``acts[l]`` is the input of layer ``l``."""
     for layer in range(kinds.size):
@@ -132,7 +138,7 @@ def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero):
             _activation_forward(kind, src, dst, bs, n_in, slopes[layer], zero)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _activation_forward(kind, src, dst, rows, n, slope, zero):
     """An element-wise layer or the soft(arg)max family along each of ``rows`` rows of width ``n``."""
     if kind == SIGMOID:  # SciPy's expit: 1 / (1 + exp(-x))
@@ -176,35 +182,47 @@ def _activation_forward(kind, src, dst, rows, n, slope, zero):
                     dst[row + c] /= total
 
 
-@njit(cache=True)
-def _criterion(kind, size_average, out, n_out, bs, labels, targets, order, start, grad, zero):
-    """The loss of ``bs`` rows of ``out`` and its gradient into ``grad`` (the criterion's backward)."""
+@njit(cache=True, error_model="numpy")
+def _criterion(kind, size_average, out, n_out, bs, labels, targets, order, start, grad, scratch, zero):
+    """The loss of ``bs`` rows of ``out`` and its gradient into ``grad`` (the criterion's backward);
+    ``scratch`` holds ``bs`` rows while it works.
+    """
     loss = zero
-    if kind == CROSS_ENTROPY or kind == CLASS_NLL:
+    if kind == CROSS_ENTROPY:  # log-softmax: each row shifted by its max, exp (vectorised) over all rows
+        norm = float(bs) if size_average else 1.0
+        n = bs * n_out
+        for r in range(bs):
+            row = r * n_out
+            m = out[row]
+            for c in range(1, n_out):
+                m = max(m, out[row + c])
+            for c in range(n_out):
+                scratch[row + c] = out[row + c] - m
+        exp_into(scratch, grad, n, False)
+        for r in range(bs):
+            row = r * n_out
+            total = zero
+            for c in range(n_out):
+                total += grad[row + c]
+            log_total = math.log(total)
+            loss += scratch[row + labels[order[start + r]]] - log_total
+            for c in range(n_out):
+                scratch[row + c] = scratch[row + c] - log_total
+        exp_into(scratch, grad, n, False)  # exp of the log-probability, as the NumPy criterion's backward
+        for r in range(bs):
+            grad[r * n_out + labels[order[start + r]]] -= 1.0
+        if norm != 1.0:
+            for i in range(n):
+                grad[i] *= 1.0 / norm
+        return -loss / norm
+    if kind == CLASS_NLL:
         norm = float(bs) if size_average else 1.0
         for r in range(bs):
             row, label = r * n_out, labels[order[start + r]]
-            if kind == CROSS_ENTROPY:
-                m = out[row]
-                for c in range(1, n_out):
-                    m = max(m, out[row + c])
-                total = zero
-                for c in range(n_out):
-                    grad[row + c] = math.exp(out[row + c] - m)
-                    total += grad[row + c]
-                log_total = math.log(total)
-                for c in range(n_out):  # exp of the log-probability, as the NumPy criterion's backward
-                    grad[row + c] = math.exp((out[row + c] - m) - log_total)
-                loss += (out[row + label] - m) - log_total
-                grad[row + label] -= 1.0
-                if norm != 1.0:
-                    for c in range(n_out):
-                        grad[row + c] *= 1.0 / norm
-            else:
-                loss += out[row + label]
-                for c in range(n_out):
-                    grad[row + c] = zero
-                grad[row + label] = -1.0 / norm
+            loss += out[row + label]
+            for c in range(n_out):
+                grad[row + c] = zero
+            grad[row + label] = -1.0 / norm
         return -loss / norm
     n = bs * n_out
     scale = 1.0 / n if size_average else 1.0
@@ -223,7 +241,7 @@ def _criterion(kind, size_average, out, n_out, bs, labels, targets, order, start
     return loss * scale if kind == MSE else -loss * scale
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _correct(kind, out, n_out, bs, labels, targets, order, start):
     """How many of the ``bs`` rows are classified right, as ``ember.train`` counts them: the first
     highest score is the label (class criteria), or each output on the target's side of 0.5, a row
@@ -246,7 +264,7 @@ def _correct(kind, out, n_out, bs, labels, targets, order, start):
     return hits
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spare, bs, zero):
     """Parameter gradients into ``grads`` (overwritten) from the output gradient in ``delta``; the first
     layer's input gradient is not computed (its input is data).
@@ -303,7 +321,7 @@ def _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spa
         _activation_backward(kind, src, dst, delta, bs, n_in, slopes[layer], zero)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _activation_backward(kind, src, dst, delta, rows, n, slope, zero):
     """``delta`` (the gradient of the layer's output ``dst``) becomes the gradient of its input ``src``."""
     if kind == SIGMOID:  # g · y (1 − y)
@@ -339,7 +357,7 @@ def _activation_backward(kind, src, dst, delta, rows, n, slope, zero):
                     delta[row + c] = d * dst[row + c]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, error_model="numpy", inline="always")
 def _sgd_value(p, d, v, clr, weight_decay, momentum, dampening, nesterov, first):
     """optim.sgd's update of one parameter ``p`` with gradient ``d`` and velocity ``v``: weight decay,
     momentum (``v = d`` on the first step), Nesterov, then ``p − clr · d``; returns the new ``(p, v)``.
@@ -352,7 +370,7 @@ def _sgd_value(p, d, v, clr, weight_decay, momentum, dampening, nesterov, first)
     return p + -clr * d, v
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sgd_step(params, grads, velocity, clr, weight_decay, momentum, dampening, nesterov, first):
     """optim.sgd's update of every parameter (see :func:`_sgd_value`)."""
     if weight_decay == 0.0 and momentum == 0.0:  # plain SGD: one vectorised pass
@@ -369,7 +387,7 @@ def _sgd_step(params, grads, velocity, clr, weight_decay, momentum, dampening, n
 
 # -- one example per step: the weights transposed, each Linear's update fused into its backward ----------
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _transpose_weights(kinds, widths, woff, src, dst, back):
     """``dst`` = ``src`` with each Linear's weight block transposed, (n_out, n_in) → (n_in, n_out), or back."""
     for i in range(src.size):
@@ -386,7 +404,7 @@ def _transpose_weights(kinds, widths, woff, src, dst, back):
                 target[b, a] = block[a, b]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_forward(kinds, widths, woff, boff, slopes, tparams, x, acts, zero):
     """One example's forward (``x``: its features) on transposed weights: ``y = Σ_j x_j Wᵀ[j, :]`` (+ b), a
     loop over the outputs that vectorises, the sum in the order of ``j``.
@@ -418,7 +436,7 @@ def _row_forward(kinds, widths, woff, boff, slopes, tparams, x, acts, zero):
                 y[o] = y[o] + tparams[b0 + o]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_backward(kinds, widths, woff, boff, slopes, tparams, tvelocity, x, acts, delta, spare, clr, weight_decay,
                   momentum, dampening, nesterov, first, zero):
     """One example's backward from the output gradient in ``delta``, each Linear updated (SGD) as soon as
@@ -470,7 +488,7 @@ def _row_backward(kinds, widths, woff, boff, slopes, tparams, tvelocity, x, acts
         delta, spare = spare, delta
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _row_steps(kinds, widths, woff, boff, slopes, criterion, size_average, tparams, tvelocity, acts, delta, spare,
                inputs, labels, targets, order, steps, learning_rate, learning_rate_decay, weight_decay, momentum,
                dampening, nesterov, eval_counter, has_velocity, losses, corrects, zero):
@@ -481,7 +499,8 @@ def _row_steps(kinds, widths, woff, boff, slopes, criterion, size_average, tpara
         _row_forward(kinds, widths, woff, boff, slopes, tparams, inputs[order[step]], acts, zero)
         if corrects.size:
             corrects[step] = _correct(criterion, out, n_out, 1, labels, targets, order, step)
-        losses[step] = _criterion(criterion, size_average, out, n_out, 1, labels, targets, order, step, delta, zero)
+        losses[step] = _criterion(criterion, size_average, out, n_out, 1, labels, targets, order, step, delta, spare,
+                                  zero)
         clr = learning_rate / (1 + eval_counter * learning_rate_decay)
         _row_backward(kinds, widths, woff, boff, slopes, tparams, tvelocity, inputs[order[step]], acts, delta,
                       spare, clr, weight_decay, momentum, dampening, nesterov, step == 0 and not has_velocity, zero)
@@ -489,7 +508,7 @@ def _row_steps(kinds, widths, woff, boff, slopes, criterion, size_average, tpara
     return eval_counter
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def train_steps(kinds, widths, woff, boff, slopes, criterion, size_average, params, grads, velocity, acts,
                 delta, spare, inputs, labels, targets, order, batch_size, learning_rate, learning_rate_decay,
                 weight_decay, momentum, dampening, nesterov, eval_counter, has_velocity, losses, corrects, zero):
@@ -520,16 +539,16 @@ def train_steps(kinds, widths, woff, boff, slopes, criterion, size_average, para
     for step in range(first_step, losses.size):
         start = step * batch_size
         bs = min(batch_size, order.size - start)
-        first_input = acts[0]
+        gathered = acts[0][:bs * n_in].reshape((bs, n_in))  # (a copy: faster than BLAS reading the rows)
         for r in range(bs):
             example = order[start + r]
             for j in range(n_in):
-                first_input[r * n_in + j] = inputs[example, j]
+                gathered[r, j] = inputs[example, j]
         _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero)
         if corrects.size:
             corrects[step] = _correct(criterion, acts[kinds.size], n_out, bs, labels, targets, order, start)
         losses[step] = _criterion(criterion, size_average, acts[kinds.size], n_out, bs, labels, targets, order,
-                                  start, delta, zero)
+                                  start, delta, spare, zero)
         _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spare, bs, zero)
         clr = learning_rate / (1 + eval_counter * learning_rate_decay)
         _sgd_step(params, grads, velocity, clr, weight_decay, momentum, dampening, nesterov,
