@@ -184,6 +184,8 @@ def _table_mismatch(output: list, gradOutput: Any, where: str = "") -> str | Non
         elif isinstance(out, np.ndarray) and not (isinstance(grad, np.ndarray) and grad.shape == out.shape):
             got = grad.shape if isinstance(grad, np.ndarray) else type(grad).__name__
             return f"an array of shape {out.shape} at {here}, got {got}"
+        elif isinstance(out, np.ndarray) and grad.dtype.kind != "f":
+            return f"a floating-point array at {here}, got dtype {grad.dtype}"
     return None
 
 
@@ -375,14 +377,15 @@ class Module:
         """
         output = self.output
         if type(gradOutput) is np.ndarray:
-            if type(output) is np.ndarray and gradOutput.shape != output.shape:
+            if type(output) is np.ndarray and (gradOutput.shape != output.shape or gradOutput.dtype.kind != "f"):
                 self._bad_grad_output(output, gradOutput)
             self._grad_output = gradOutput
             return gradOutput
         if isinstance(output, np.ndarray):
-            if output.size == 1 and isinstance(gradOutput, (numbers.Real, np.generic)):
-                return gradOutput  # a one-element output's gradient may be a number
-            if not isinstance(gradOutput, np.ndarray) or gradOutput.shape != output.shape:
+            if output.size == 1 and isinstance(gradOutput, numbers.Real) and not isinstance(gradOutput, bool):
+                return np.full(output.shape, gradOutput, dtype=output.dtype)  # a one-element output's gradient
+            if (not isinstance(gradOutput, np.ndarray) or gradOutput.shape != output.shape
+                    or gradOutput.dtype.kind != "f"):
                 self._bad_grad_output(output, gradOutput)
             return gradOutput.view(np.ndarray)  # e.g. np.matrix: its * and ** are not element-wise
         if isinstance(output, list) and _table_mismatch(output, gradOutput) is not None:
@@ -399,7 +402,10 @@ class Module:
         if not isinstance(gradOutput, np.ndarray):
             self.fail(f"expected gradOutput as a NumPy array of shape {output.shape} (the output's), "
                       f"got {type(gradOutput).__name__}", TypeError)
-        self.fail(f"expected gradOutput of shape {output.shape} (the output's), got {gradOutput.shape}")
+        if gradOutput.shape != output.shape:
+            self.fail(f"expected gradOutput of shape {output.shape} (the output's), got {gradOutput.shape}")
+        self.fail(f"expected a floating-point gradOutput (the output is {output.dtype}), got dtype {gradOutput.dtype}",
+                  TypeError)
 
     def _check_grad_input(self, input: Any, gradInput: Any) -> None:
         """Raise unless ``updateGradInput`` set and returned ``self.gradInput``, shaped like the input."""

@@ -5,6 +5,7 @@ Each asserts the ember exception and its message, or the result PyTorch gives.""
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -143,3 +144,29 @@ def test_max_pooling_over_minus_inf_beside_padding_routes_to_the_first_tap_insid
     out.backward(torch.ones_like(out))
     np.testing.assert_array_equal(module.indices, indices.numpy())
     np.testing.assert_array_equal(grad, t.grad.numpy())
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.int64, np.bool_, np.uint8])
+def test_a_gradOutput_that_is_not_floating_point_is_refused(dtype):
+    """The same check for every module (Module.check_grad_output): complex, integer or bool gradOutput raised raw
+    casting errors deep inside backward (or, for a complex one, would have dropped its imaginary part)."""
+    for module, x in ((nn.Tanh(), np.ones((2, 3))), (nn.SpatialSubSampling(2, 2, 2), np.ones((2, 4, 4))),
+                      (nn.ConcatTable(nn.Linear(3, 2), nn.Identity()), np.ones((2, 3)))):
+        out = module.forward(x)
+        grad = [np.ones_like(o, dtype=dtype) for o in out] if isinstance(out, list) else np.ones_like(out, dtype=dtype)
+        name, table = np.dtype(dtype).name, isinstance(out, list)
+        expected = (f"gradOutput shaped like the output table: a floating-point array at [0], got dtype {name}" if table
+                    else f"a floating-point gradOutput (the output is float64), got dtype {name}")
+        with pytest.raises(InputError if table else InputTypeError,
+                           match=f"^{re.escape(module.describe())}: expected {re.escape(expected)}$"):
+            module.backward(x, grad)
+
+
+def test_a_number_as_the_gradOutput_of_a_one_element_output_is_an_array_of_that_value():
+    for module, x in ((nn.Sum(0), np.ones(3)), (nn.DotProduct(), [np.ones(3), np.ones(3)]), (nn.Max(0), np.ones(3))):
+        module.forward(x)
+        grad = module.backward(x, 2.0)
+        for leaf in grad if isinstance(grad, list) else [grad]:
+            assert leaf.shape == (3,) and leaf.dtype == np.float64
+        with pytest.raises(InputTypeError, match="expected gradOutput as a NumPy array of shape .*, got bool"):
+            module.backward(x, True)
