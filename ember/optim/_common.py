@@ -87,6 +87,44 @@ def check_nonnegative(name: str, **values: float) -> None:
             raise InputError(f"optim.{name}: {key} must be a finite number >= 0, got {value!r}")
 
 
+def check_real(name: str, finite: bool = True, **values: Any) -> None:
+    """Raise an ember error naming the first key whose value is not a real number (a string, ``None``, a bool,
+    an array) or is NaN, or (with ``finite``) infinite; the ranges are the caller's to check after this.
+    """
+    for key, value in values.items():
+        _check_real(name, key, value)
+        if math.isnan(value) or (finite and math.isinf(value)):
+            raise InputError(f"optim.{name}: {key} must be a {'finite ' if finite else ''}number, got {value!r}")
+
+
+def check_flag(name: str, **values: Any) -> None:
+    """Raise ``InputTypeError`` naming the first key whose value is not a bool (``True``/``False``)."""
+    for key, value in values.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise InputTypeError(f"optim.{name}: {key} must be True or False, got {value!r} ({type(value).__name__})")
+
+
+def check_per_parameter(name: str, x: np.ndarray, **values: Any) -> None:
+    """Raise an ember error naming the first key whose value is neither ``None`` nor a finite number >= 0 or a
+    real array of them that broadcasts to ``x`` (per-parameter learning rates or weight decays).
+    """
+    for key, value in values.items():
+        if value is None:
+            continue
+        if not isinstance(value, np.ndarray):
+            check_nonnegative(name, **{key: value})
+            continue
+        if value.dtype.kind not in "fiu":
+            raise InputTypeError(f"optim.{name}: {key} must be an array of real numbers, got dtype {value.dtype}")
+        try:
+            np.broadcast_shapes(value.shape, x.shape)
+        except ValueError:
+            raise InputError(f"optim.{name}: {key} has shape {value.shape}, which does not broadcast to x's "
+                             f"{x.shape}") from None
+        if not (np.isfinite(value).all() and (value >= 0).all()):
+            raise InputError(f"optim.{name}: {key} must hold finite numbers >= 0")
+
+
 def check_unit_interval(name: str, **values: float) -> None:
     """Raise an ember error naming the first key whose value is not a number in [0, 1)."""
     for key, value in values.items():
@@ -111,6 +149,9 @@ def evaluate(name: str, feval: Feval, x: np.ndarray) -> tuple[float, np.ndarray]
     The gradient is returned as given (often a view of the model's flat
     gradient, overwritten by the next call): callers copy what they keep.
     """
+    if not callable(feval):
+        raise InputTypeError(f"optim.{name}: feval must be a function of x returning (loss, gradient), got "
+                             f"{type(feval).__name__}")
     result = feval(x)
     try:
         fx, dfdx = result
@@ -121,6 +162,11 @@ def evaluate(name: str, feval: Feval, x: np.ndarray) -> tuple[float, np.ndarray]
         got = f"shape {dfdx.shape}" if isinstance(dfdx, np.ndarray) else type(dfdx).__name__
         raise InputError(f"optim.{name}: feval(x) returned a gradient of {got}, expected a NumPy array of "
                          f"shape {x.shape} like x")
+    if dfdx.dtype.kind not in "fiu":
+        raise InputTypeError(f"optim.{name}: feval(x) returned a gradient of dtype {dfdx.dtype}, expected real "
+                             f"numbers")
+    if isinstance(fx, (str, bytes, bool, np.bool_)) or (isinstance(fx, np.ndarray) and fx.size != 1):
+        raise InputTypeError(f"optim.{name}: feval(x) must return a number as the loss, got {fx!r}")
     try:
         fx = float(fx)
     except (TypeError, ValueError):

@@ -163,6 +163,8 @@ def rmsprop(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.
     if wd != 0:
         dfdx = dfdx + wd * x
 
+    if "m" not in state:
+        check_nonnegative("rmsprop", initial_mean=state.get("initial_mean", 0.0))
     mean = history_buffer("rmsprop", state, "m", x, fill=state.get("initial_mean", 0.0))
     mean *= alpha
     mean += (1 - alpha) * (dfdx * dfdx)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ember.optim._common import Feval, check_state, check_x, evaluate
+from ember.errors import InputError
+from ember.optim._common import Feval, check_count, check_real, check_state, check_x, evaluate
 
 _CONFIG = frozenset({"rho", "sig", "int", "ext", "max_iter", "ratio", "max_eval"})
 _HISTORY = frozenset({"func_eval"})
@@ -40,11 +41,14 @@ def cg(opfunc: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndar
     rho, sig = state.get("rho", 0.01), state.get("sig", 0.5)
     interp, ext = state.get("int", 0.1), state.get("ext", 3.0)
     max_iter, ratio = state.get("max_iter", 20), state.get("ratio", 100)
+    check_count("cg", max_iter=max_iter)
     max_eval = state.get("max_eval", max_iter * 1.25)
-    if not (0 < rho < sig < 1 and 0 < interp < 1 and ext > 1 and max_iter > 0 and max_eval > 0):
-        raise ValueError(f"optim.cg: expected 0 < rho < sig < 1, 0 < int < 1, ext > 1, max_iter > 0 and max_eval > 0, "
-                         f"got rho={rho!r}, sig={sig!r}, int={interp!r}, ext={ext!r}, max_iter={max_iter!r}, "
-                         f"max_eval={max_eval!r}")
+    check_real("cg", rho=rho, sig=sig, int=interp, ext=ext)
+    check_real("cg", finite=False, ratio=ratio, max_eval=max_eval)
+    if not (0 < rho < sig < 1 and 0 < interp < 1 and ext > 1 and max_iter > 0 and max_eval > 0 and ratio > 0):
+        raise InputError(f"optim.cg: expected 0 < rho < sig < 1, 0 < int < 1, ext > 1, max_iter > 0, max_eval > 0 "
+                         f"and ratio > 0, got rho={rho!r}, sig={sig!r}, int={interp!r}, ext={ext!r}, "
+                         f"max_iter={max_iter!r}, max_eval={max_eval!r}, ratio={ratio!r}")
 
     def f_and_df(point: np.ndarray) -> tuple[np.float64, np.ndarray]:
         value, grad = evaluate("cg", opfunc, point)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember.errors import InputError
 from ember.finite_differences import gradient, relative_error
 from ember.optim._common import Feval, check_x, evaluate
 
@@ -31,7 +32,7 @@ def checkgrad(feval: Feval, x: np.ndarray, eps: float = 1e-7) -> tuple[float, np
     """
     check_x("checkgrad", x)
     if not eps > 0:
-        raise ValueError(f"optim.checkgrad: eps must be > 0, got {eps!r}")
+        raise InputError(f"optim.checkgrad: eps must be > 0, got {eps!r}")
     _, grad = evaluate("checkgrad", feval, x)
     dC = grad.copy()
     dC_est = gradient(lambda: evaluate("checkgrad", feval, x)[0], x, eps)

@@ -10,7 +10,17 @@ from __future__ import annotations
 import numpy as np
 
 from ember.blas import add_scaled
-from ember.optim._common import Feval, check_nonnegative, check_state, check_x, evaluate, history_buffer
+from ember.errors import InputError
+from ember.optim._common import (
+    Feval,
+    check_count,
+    check_nonnegative,
+    check_per_parameter,
+    check_state,
+    check_x,
+    evaluate,
+    history_buffer,
+)
 
 _NAG_CONFIG = frozenset({"learning_rate", "learning_rate_decay", "weight_decay", "momentum", "learning_rates"})
 _NAG_HISTORY = frozenset({"eval_counter", "dfdx"})
@@ -45,9 +55,10 @@ def nag(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndar
     wd = state.get("weight_decay", 0.0)
     mom = state.get("momentum", 0.9)
     lrs = state.get("learning_rates")
-    check_nonnegative("nag", learning_rate=lr, learning_rate_decay=lrd, weight_decay=wd)
+    check_nonnegative("nag", learning_rate=lr, learning_rate_decay=lrd, weight_decay=wd, momentum=mom)
+    check_per_parameter("nag", x, learning_rates=lrs)
     if not mom > 0:
-        raise ValueError(f"optim.nag: momentum must be positive for Nesterov's accelerated gradient, got {mom!r}")
+        raise InputError(f"optim.nag: momentum must be positive for Nesterov's accelerated gradient, got {mom!r}")
     nevals = state.get("eval_counter", 0)
 
     velocity = state.get("dfdx")
@@ -156,13 +167,15 @@ def rprop(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.nd
     step_max = state.get("stepsize_max", 50.0)
     step_min = state.get("stepsize_min", 1e-6)
     niter = state.get("niter", 1)
-    check_nonnegative("rprop", stepsize=stepsize, etaminus=etaminus, stepsize_min=step_min)
+    check_nonnegative("rprop", stepsize=stepsize, etaminus=etaminus, stepsize_min=step_min, etaplus=etaplus,
+                      stepsize_max=step_max)
+    check_count("rprop", niter=niter)
     if not (etaplus >= 1 and etaminus <= 1 and step_min <= step_max):
-        raise ValueError(f"optim.rprop: expected etaplus >= 1 >= etaminus and stepsize_min <= stepsize_max, got "
+        raise InputError(f"optim.rprop: expected etaplus >= 1 >= etaminus and stepsize_min <= stepsize_max, got "
                          f"etaplus={etaplus!r}, etaminus={etaminus!r}, stepsize_min={step_min!r}, "
                          f"stepsize_max={step_max!r}")
     losses = []
-    for _ in range(niter):
+    for _ in range(int(niter)):
         fx, dfdx = evaluate("rprop", feval, x)
         delta = history_buffer("rprop", state, "delta", x)
         steps = history_buffer("rprop", state, "step_sizes", x, stepsize)

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ember.errors import InputError
+from ember.optim._common import check_real
+
 
 def clip_grad_norm(grads: np.ndarray | Sequence[np.ndarray], max_norm: float, norm_type: float = 2.0) -> float:
     """Scale the gradients in place so that their joint norm is at most ``max_norm``; return the norm before.
@@ -25,10 +28,11 @@ def clip_grad_norm(grads: np.ndarray | Sequence[np.ndarray], max_norm: float, no
         [0.6, 0.8]
 
     """
+    check_real("clip_grad_norm", finite=False, max_norm=max_norm, norm_type=norm_type)
     if not max_norm > 0:
-        raise ValueError(f"clip_grad_norm: max_norm must be positive, got {max_norm}")
+        raise InputError(f"clip_grad_norm: max_norm must be positive, got {max_norm}")
     if not norm_type > 0:
-        raise ValueError(f"clip_grad_norm: norm_type must be positive (or math.inf), got {norm_type}")
+        raise InputError(f"clip_grad_norm: norm_type must be positive (or math.inf), got {norm_type}")
     arrays = [grads] if isinstance(grads, np.ndarray) else list(grads)
     if norm_type == 2:
         norm = math.sqrt(sum(float(np.vdot(g, g)) for g in arrays))

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ember.optim._common import check_state, check_x
+from ember.errors import InputError, InputTypeError
+from ember.optim._common import check_count, check_real, check_state, check_x
 from ember.random import get_rng
 
 
@@ -21,8 +22,14 @@ def _value(name: str, opfunc: Callable[[np.ndarray], Any], x: np.ndarray) -> flo
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"optim.{name}: opfunc(x) must return a loss or (loss, gradient), "
+        raise InputTypeError(f"optim.{name}: opfunc(x) must return a loss or (loss, gradient), "
                         f"got {type(result).__name__}") from None
+
+
+def _check_seed(name: str, state: dict) -> None:
+    seed = state.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise InputTypeError(f"optim.{name}: seed must be None or an integer >= 0, got {seed!r}")
 
 
 def _rng(state: dict, default_seed: int | None) -> np.random.Generator:
@@ -64,17 +71,25 @@ def cmaes(opfunc: Callable[[np.ndarray], Any], x: np.ndarray,
     """
     state = check_state("cmaes", state, _CMAES_CONFIG, _CMAES_HISTORY)
     check_x("cmaes", x)
-    if "sigma" not in state or not state["sigma"] > 0:
-        raise ValueError(f"optim.cmaes: the key 'sigma' (the initial step size, > 0) is required, "
-                         f"got {state.get('sigma')!r}")
+    if "sigma" not in state:
+        raise InputError("optim.cmaes: the key 'sigma' (the initial step size, > 0) is required")
+    check_real("cmaes", sigma=state["sigma"])
+    if not state["sigma"] > 0:
+        raise InputError(f"optim.cmaes: sigma (the initial step size) must be > 0, got {state['sigma']!r}")
     sigma = float(state["sigma"])
     n = x.size
     max_eval = state.get("max_eval", 1e3 * n * n)
     ftarget = state.get("ftarget")
+    check_count("cmaes", max_eval=max_eval, min_iterations=state.get("min_iterations", 1))
+    if ftarget is not None:
+        check_real("cmaes", finite=False, ftarget=ftarget)
+    if state.get("popsize") is not None:
+        check_count("cmaes", popsize=state["popsize"])
+    _check_seed("cmaes", state)
     lam = int(state.get("popsize") or 4 + math.floor(3 * math.log(n)))
     min_iterations = state.get("min_iterations", 1)
     if lam < 2:
-        raise ValueError(f"optim.cmaes: popsize must be at least 2, got {lam}")
+        raise InputError(f"optim.cmaes: popsize must be at least 2, got {lam}")
     rng = _rng(state, None)
 
     mu = lam // 2
@@ -166,12 +181,21 @@ def de(opfunc: Callable[[np.ndarray], Any], x: np.ndarray, state: dict | None = 
     check_x("de", x)
     missing = [key for key in ("scale_factor", "crossover_rate", "max_fes") if key not in state]
     if missing:
-        raise ValueError(f"optim.de: the keys {missing} are required (Torch gives them no default)")
+        raise InputError(f"optim.de: the keys {missing} are required (Torch gives them no default)")
     dims = x.size
-    popsize = int(state.get("popsize") or 10 * dims)
     factor, rate, max_fes = state["scale_factor"], state["crossover_rate"], state["max_fes"]
+    check_real("de", scale_factor=factor, crossover_rate=rate, min_region=state.get("min_region", -30.0),
+               max_region=state.get("max_region", 30.0))
+    check_count("de", max_fes=max_fes)
+    if state.get("popsize") is not None:
+        check_count("de", popsize=state["popsize"])
+    _check_seed("de", state)
+    if not state.get("min_region", -30.0) < state.get("max_region", 30.0):
+        raise InputError(f"optim.de: expected min_region < max_region, got {state.get('min_region', -30.0)!r} and "
+                         f"{state.get('max_region', 30.0)!r}")
+    popsize = int(state.get("popsize") or 10 * dims)
     if popsize < 3 or not 0 <= rate <= 1:
-        raise ValueError(f"optim.de: popsize must be at least 3 and crossover_rate in [0, 1], got {popsize}, {rate!r}")
+        raise InputError(f"optim.de: popsize must be at least 3 and crossover_rate in [0, 1], got {popsize}, {rate!r}")
     rng = _rng(state, 1)
     low, high = state.get("min_region", -30.0), state.get("max_region", 30.0)
 

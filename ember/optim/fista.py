@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ember.optim._common import check_state, check_x
+from ember.errors import InputError
+from ember.optim._common import check_count, check_flag, check_nonnegative, check_real, check_state, check_x
 
 _CONFIG = frozenset({"lipschitz", "lipschitz_step", "max_iter", "max_line", "err_thres", "do_fista_update"})
 
@@ -53,8 +54,12 @@ def fista(f: Callable[..., Any], g: Callable[[np.ndarray], float], pl: Callable[
     max_iter, max_line = state.get("max_iter", 50), state.get("max_line", 20)
     err_thres = state.get("err_thres", 1e-4)
     do_fista = state.get("do_fista_update", True)
+    check_real("fista", lipschitz=lipschitz, lipschitz_step=step)
+    check_nonnegative("fista", err_thres=err_thres)
+    check_count("fista", max_iter=max_iter, max_line=max_line)
+    check_flag("fista", do_fista_update=do_fista)
     if not (lipschitz > 0 and step > 1 and max_iter >= 1 and max_line >= 0):
-        raise ValueError(f"optim.fista: expected lipschitz > 0, lipschitz_step > 1, max_iter >= 1 and max_line >= 0, "
+        raise InputError(f"optim.fista: expected lipschitz > 0, lipschitz_step > 1, max_iter >= 1 and max_line >= 0, "
                          f"got {lipschitz!r}, {step!r}, {max_iter!r}, {max_line!r}")
     xk = np.zeros_like(x)
     xkm = np.zeros_like(x)

@@ -71,7 +71,7 @@ def lbfgs(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.nd
     lr = state.get("learning_rate", 1.0)
     line_search = _line_search(state.get("line_search"), state.get("line_search_options", {}))
     check_nonnegative("lbfgs", max_eval=max_eval, tol_fun=tol_fun, tol_x=tol_x, learning_rate=lr)
-    if not isinstance(n_correction, int) or n_correction < 1:
+    if isinstance(n_correction, bool) or not isinstance(n_correction, int) or n_correction < 1:
         raise InputError(f"optim.lbfgs: n_correction must be a positive integer, got {n_correction!r}")
 
     state.setdefault("func_eval", 0)
@@ -176,11 +176,14 @@ def _line_search(choice: object, options: object) -> _LineSearch | None:
         return None
     if not isinstance(options, dict):
         raise InputTypeError(f"optim.lbfgs: line_search_options must be a dict, got {type(options).__name__}")
-    if choice == "strong_wolfe":
+    if isinstance(choice, str) and choice == "strong_wolfe":
         unknown = options.keys() - _LINE_SEARCH_OPTIONS
         if unknown:
             raise InputError(f"optim.lbfgs: unknown line_search_options key {sorted(map(str, unknown))[0]!r} "
                              f"(known: {', '.join(sorted(_LINE_SEARCH_OPTIONS))})")
+        check_nonnegative("lbfgs", **{key: value for key, value in options.items() if key != "max_ls"})
+        if "max_ls" in options:
+            check_count("lbfgs", max_ls=options["max_ls"])
         function = strong_wolfe
     elif callable(choice):
         function = choice

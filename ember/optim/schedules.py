@@ -33,16 +33,33 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from ember.errors import InputError, InputTypeError
 
 __all__ = ["SCHEDULES", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "ExponentialLR", "LinearLR",
            "MultiStepLR", "ReduceLROnPlateau", "Schedule", "StepLR", "make"]
 
 
+def _real(name: str, what: str, value: float, low: float = 0.0, integer: bool = False) -> None:
+    """Refuse ``value`` unless it is a finite real number (not a bool, a string, ``None``) >= ``low``, and a
+    whole number when ``integer``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputTypeError(f"{name}: {what} must be a number, got {value!r} ({type(value).__name__})")
+    if not (math.isfinite(value) and value >= low and (not integer or float(value).is_integer())):
+        kind = "an integer" if integer else "a finite number"
+        raise InputError(f"{name}: {what} must be {kind} >= {low:g}, got {value!r}")
+
+
 def _positive(name: str, what: str, value: float, integer: bool = False) -> None:
-    if value <= 0 or (integer and value != int(value)):
+    _real(name, what, value, integer=integer)
+    if value <= 0:
         kind = "a positive integer" if integer else "positive"
-        raise ValueError(f"{name}: {what} must be {kind}, got {value}")
+        raise InputError(f"{name}: {what} must be {kind}, got {value}")
 
 
 class Schedule:
@@ -57,8 +74,9 @@ class Schedule:
 
     def __init__(self, state: dict):
         if not isinstance(state, dict) or "learning_rate" not in state:
-            raise ValueError(f"{type(self).__name__}: the optimizer state must hold 'learning_rate', the base rate "
+            raise InputError(f"{type(self).__name__}: the optimizer state must hold 'learning_rate', the base rate "
                              f"the schedule starts from")
+        _real(type(self).__name__, "state['learning_rate']", state["learning_rate"])
         self.state = state
         self.base_lr = float(state["learning_rate"])
         self.last_epoch = 0
@@ -93,6 +111,7 @@ class StepLR(Schedule):
 
     def __init__(self, state: dict, step_size: int, gamma: float = 0.1):
         _positive("StepLR", "step_size", step_size, integer=True)
+        _real("StepLR", "gamma", gamma)
         super().__init__(state)
         self.step_size, self.gamma = int(step_size), gamma
 
@@ -104,6 +123,12 @@ class MultiStepLR(Schedule):
     """Decay by ``gamma`` at each milestone epoch: ``lr = base * gamma ** (number of milestones <= e)``."""
 
     def __init__(self, state: dict, milestones: Sequence[int], gamma: float = 0.1):
+        if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Iterable):
+            raise InputTypeError(f"MultiStepLR: milestones must be a list of epochs, got {milestones!r}")
+        milestones = list(milestones)
+        for milestone in milestones:
+            _real("MultiStepLR", "a milestone", milestone, integer=True)
+        _real("MultiStepLR", "gamma", gamma)
         super().__init__(state)
         self.milestones, self.gamma = sorted(int(m) for m in milestones), gamma
 
@@ -128,6 +153,7 @@ class CosineAnnealingLR(Schedule):
 
     def __init__(self, state: dict, T_max: int, eta_min: float = 0.0):
         _positive("CosineAnnealingLR", "T_max", T_max, integer=True)
+        _real("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(state)
         self.T_max, self.eta_min = int(T_max), eta_min
 
@@ -141,6 +167,7 @@ class CosineAnnealingWarmRestarts(Schedule):
     def __init__(self, state: dict, T_0: int, T_mult: int = 1, eta_min: float = 0.0):
         _positive("CosineAnnealingWarmRestarts", "T_0", T_0, integer=True)
         _positive("CosineAnnealingWarmRestarts", "T_mult", T_mult, integer=True)
+        _real("CosineAnnealingWarmRestarts", "eta_min", eta_min)
         super().__init__(state)
         self.T_0, self.T_mult, self.eta_min = int(T_0), int(T_mult), eta_min
 
@@ -156,8 +183,10 @@ class LinearLR(Schedule):
     """Linear warm-up: the factor goes from ``start_factor`` to ``end_factor`` over ``total_iters`` epochs."""
 
     def __init__(self, state: dict, start_factor: float = 1 / 3, end_factor: float = 1.0, total_iters: int = 5):
+        _real("LinearLR", "start_factor", start_factor)
+        _real("LinearLR", "end_factor", end_factor)
         if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
-            raise ValueError(f"LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], got {start_factor} "
+            raise InputError(f"LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], got {start_factor} "
                              f"and {end_factor}")
         _positive("LinearLR", "total_iters", total_iters, integer=True)
         super().__init__(state)
@@ -184,10 +213,15 @@ class ReduceLROnPlateau(Schedule):
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0,
                  eps: float = 1e-8):
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', got "
+            raise InputError(f"ReduceLROnPlateau: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', got "
                              f"{mode!r} and {threshold_mode!r}")
+        _real("ReduceLROnPlateau", "factor", factor)
         if not 0 < factor < 1:
-            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
+            raise InputError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
+        for what, value in (("patience", patience), ("cooldown", cooldown)):
+            _real("ReduceLROnPlateau", what, value, integer=True)
+        for what, value in (("threshold", threshold), ("min_lr", min_lr), ("eps", eps)):
+            _real("ReduceLROnPlateau", what, value)
         super().__init__(state)
         self.mode, self.factor, self.patience, self.threshold = mode, factor, patience, threshold
         self.threshold_mode, self.cooldown, self.min_lr, self.eps = threshold_mode, cooldown, min_lr, eps
@@ -204,8 +238,13 @@ class ReduceLROnPlateau(Schedule):
 
     def step(self, metric: float | None = None) -> float:
         if metric is None:
-            raise ValueError("ReduceLROnPlateau.step: pass the monitored metric, e.g. step(validation_loss)")
-        value = float(metric)
+            raise InputError("ReduceLROnPlateau.step: pass the monitored metric, e.g. step(validation_loss)")
+        if isinstance(metric, (str, bytes, bool)) or not isinstance(metric, (numbers.Real, np.ndarray)):
+            raise InputTypeError(f"ReduceLROnPlateau.step: the metric must be a number, got {metric!r}")
+        try:
+            value = float(metric)
+        except TypeError:
+            raise InputTypeError(f"ReduceLROnPlateau.step: the metric must be a number, got {metric!r}") from None
         self.last_epoch += 1
         if self.improves(value):
             self.best, self.num_bad_epochs = value, 0
@@ -251,11 +290,11 @@ def make(name: str, state: dict, epochs: int | None = None, **settings) -> Sched
     ``epochs`` unless ``T_max`` is given.
     """
     if name not in SCHEDULES:
-        raise ValueError(f"unknown schedule {name!r} (expected one of {', '.join(SCHEDULES)})")
+        raise InputError(f"unknown schedule {name!r} (expected one of {', '.join(SCHEDULES)})")
     kind, defaults = SCHEDULES[name]
     merged = {**defaults, **settings}
     if merged.get("T_max", 0) is None:
         if epochs is None:
-            raise ValueError("schedule 'cosine' needs T_max or the number of epochs")
+            raise InputError("schedule 'cosine' needs T_max or the number of epochs")
         merged["T_max"] = epochs
     return kind(state, **merged)

@@ -6,7 +6,16 @@ import numpy as np
 
 from ember.blas import add_scaled
 from ember.errors import InputError
-from ember.optim._common import Feval, check_nonnegative, check_state, check_x, evaluate, history_buffer
+from ember.optim._common import (
+    Feval,
+    check_flag,
+    check_nonnegative,
+    check_per_parameter,
+    check_state,
+    check_x,
+    evaluate,
+    history_buffer,
+)
 
 _CONFIG = frozenset({"learning_rate", "learning_rate_decay", "weight_decay", "momentum", "dampening", "nesterov",
                      "learning_rates", "weight_decays"})
@@ -72,6 +81,10 @@ def sgd(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.ndar
             and 0 <= lr < _INF and 0 <= lrd < _INF and 0 <= wd < _INF and 0 <= mom < _INF and 0 <= damp < _INF):
         check_nonnegative("sgd", learning_rate=lr, learning_rate_decay=lrd, weight_decay=wd, momentum=mom,
                           dampening=damp)
+    if nesterov is not False and nesterov is not True:
+        check_flag("sgd", nesterov=nesterov)
+    if lrs is not None or wds is not None:
+        check_per_parameter("sgd", x, learning_rates=lrs, weight_decays=wds)
     if nesterov and (mom <= 0 or damp != 0):
         raise InputError(f"optim.sgd: Nesterov momentum requires momentum > 0 and dampening 0, "
                          f"got momentum={mom!r}, dampening={damp!r}")
