@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import InputError
 from ember.files import saving
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping"]
@@ -72,9 +73,9 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0, mode: str = "auto",
                  restore_best: bool = True) -> None:
         if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
+            raise InputError(f"EarlyStopping: mode must be 'auto', 'min' or 'max', got {mode!r}")
         if patience < 0 or min_delta < 0:
-            raise ValueError(f"EarlyStopping: patience and min_delta must be >= 0, got {patience} and {min_delta}")
+            raise InputError(f"EarlyStopping: patience and min_delta must be >= 0, got {patience} and {min_delta}")
         self.monitor, self.patience, self.min_delta, self.restore_best = monitor, int(patience), min_delta, restore_best
         self.mode = mode if mode != "auto" else ("max" if "accuracy" in monitor else "min")
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -93,7 +94,7 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, training: Any, epoch: int, logs: dict[str, float]) -> bool:
         if self.monitor not in logs:
-            raise ValueError(f"EarlyStopping: no metric {self.monitor!r} to monitor; this run records "
+            raise InputError(f"EarlyStopping: no metric {self.monitor!r} to monitor; this run records "
                              f"{', '.join(logs)} (val_* metrics need validation data)")
         value = logs[self.monitor]
         if self.improves(value):

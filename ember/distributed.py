@@ -60,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import InputError
 from ember.threads import cores, limit_blas_threads
 
 __all__ = ["EXECUTORS", "DataParallel", "MismatchError", "RankError", "fingerprint", "make_executor", "mpi",
@@ -188,7 +189,7 @@ class DataParallel:
 
     def __init__(self, comm: Any = None, *, micro_batch: int = 32, exact: bool = True) -> None:
         if isinstance(micro_batch, bool) or not isinstance(micro_batch, (int, np.integer)) or micro_batch < 1:
-            raise ValueError(f"DataParallel: micro_batch must be a positive integer, got {micro_batch!r}")
+            raise InputError(f"DataParallel: micro_batch must be a positive integer, got {micro_batch!r}")
         self.MPI = mpi()
         self.comm = self.MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
@@ -403,9 +404,9 @@ def make_executor(kind: str = "processes", workers: int | None = None) -> concur
 
     """
     if kind not in EXECUTORS:
-        raise ValueError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
+        raise InputError(f"unknown executor {kind!r}; choose one of {', '.join(EXECUTORS)}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ValueError(f"workers must be None or a positive integer, got {workers!r}")
+        raise InputError(f"workers must be None or a positive integer, got {workers!r}")
     if kind == "none":
         return _InProcess()
     if kind == "mpi":

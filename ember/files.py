@@ -13,11 +13,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from ember.errors import MissingFileError, NotAFileError, SaveError, UnreadableFileError
+from ember.errors import InputTypeError, MissingFileError, NotAFileError, SaveError, UnreadableFileError
 
 #: a temporary file of a save not written to for this long (seconds) is a killed save's, and is removed
 STALE_SECONDS = 60.0
+
+
+def as_path(path: Any, what: str = "a file") -> Path:
+    """``path`` as a Path; anything but a string or an ``os.PathLike`` is an ``InputTypeError`` naming ``what``."""
+    if not isinstance(path, (str, os.PathLike)) or (isinstance(path, str) and not path):
+        raise InputTypeError(f"expected the path of {what}, got {path!r} ({type(path).__name__})")
+    return Path(path)
 
 
 def existing_file(path: str | os.PathLike, what: str = "a file") -> Path:
@@ -25,7 +33,7 @@ def existing_file(path: str | os.PathLike, what: str = "a file") -> Path:
     :class:`~ember.errors.NotAFileError` (not "no such file"), a missing path :class:`~ember.errors.MissingFileError`
     and an unreadable one :class:`~ember.errors.UnreadableFileError`; each message names the path.
     """
-    path = Path(path)
+    path = as_path(path, what)
     if path.is_dir():
         raise NotAFileError(errno.EISDIR, f"{str(path)!r} is a directory, expected {what}", str(path))
     if not path.is_file():
@@ -66,7 +74,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], object], *, ma
     to ``path`` left behind (untouched for ``stale_seconds``) are removed first. With ``make_parents``, missing
     folders on the way are made.
     """
-    path = Path(path)
+    path = as_path(path, "the file to write")
     directory = path.parent if str(path.parent) else Path(".")
     existed = path.exists()
     if path.is_dir():

@@ -33,14 +33,14 @@ Example:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from ember import nn
 from ember.errors import EmberError
-from ember.files import existing_file
+from ember.files import atomic_write, existing_file
 
 __all__ = ["InteropError", "from_torch", "load_state_dict", "load_state_dict_file", "save_state_dict", "state_dict",
            "to_torch"]
@@ -134,7 +134,12 @@ def load_state_dict(module: nn.Module, state: dict[str, Any], *, strict: bool = 
         InteropError: a missing, unexpected or wrongly shaped array, naming the layer and the key.
 
     """
-    given = {key: value for key, value in state.items() if not key.endswith("num_batches_tracked")}
+    if not isinstance(module, nn.Module):
+        raise InteropError(f"load_state_dict: expected an ember Module, got {type(module).__name__}")
+    if not isinstance(state, Mapping):
+        raise InteropError(f"{type(module).__name__}: the state dict must be a dict of arrays, "
+                           f"got {type(state).__name__}")
+    given = {key: value for key, value in state.items() if not str(key).endswith("num_batches_tracked")}
     expected = list(_arrays(module))
     for key, path, owner, attribute in expected:
         if key not in given:
@@ -143,6 +148,9 @@ def load_state_dict(module: nn.Module, state: dict[str, Any], *, strict: bool = 
             continue
         value = given[key]
         value = value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+        if value.dtype.kind not in "fiub":
+            raise InteropError(f"{_where(path, owner)}: the state dict's {key!r} holds {value.dtype} values, "
+                               f"expected numbers")
         target = getattr(owner, attribute)
         relayout = _LAYOUTS.get(type(owner).__name__, {}).get(attribute)
         shape = _torch_layout(owner, attribute, target).shape
@@ -162,7 +170,8 @@ def save_state_dict(module: nn.Module, path: str | os.PathLike) -> None:
     """Write :func:`state_dict` as a safetensors file (``safetensors.torch.load_file`` reads it for PyTorch)."""
     from safetensors.numpy import save_file
 
-    save_file({key: np.ascontiguousarray(value) for key, value in state_dict(module).items()}, os.fspath(path))
+    arrays = {key: np.ascontiguousarray(value) for key, value in state_dict(module).items()}
+    atomic_write(path, lambda temporary: save_file(arrays, os.fspath(temporary)))
 
 
 def load_state_dict_file(module: nn.Module, path: str | os.PathLike, *, strict: bool = True) -> nn.Module:

@@ -57,7 +57,7 @@ from safetensors.numpy import save_file
 
 from ember import nn
 from ember.errors import InputError, InputTypeError, ModelFileError, ProtocolError, UntrustedModuleError
-from ember.files import STALE_SECONDS, atomic_write, existing_file
+from ember.files import STALE_SECONDS, as_path, atomic_write, existing_file
 from ember.nn.arguments import SIZES
 from ember.nn.containers import Container
 from ember.nn.criterion import Criterion
@@ -139,7 +139,7 @@ def _build_criterion(description: Any, classes: _Classes, where: str, built: lis
     """The criterion a ``{"type": ..., "config": ...}`` description names (its modules built as in a model)."""
     if not isinstance(description, dict) or not isinstance(description.get("type"), str) \
             or not isinstance(description.get("config", {}), dict):
-        raise ValueError(f"{where}: expected a criterion as an object with a 'type' and a 'config', "
+        raise InputError(f"{where}: expected a criterion as an object with a 'type' and a 'config', "
                          f"got {description!r:.80}")
     name = description["type"]
     cls = classes.get(name, where, Criterion)
@@ -147,7 +147,7 @@ def _build_criterion(description: Any, classes: _Classes, where: str, built: lis
     try:
         return cls.from_config(arguments)
     except Exception as exc:
-        raise ValueError(f"{where}: cannot build {name} from config {description.get('config')}: {exc}") from exc
+        raise InputError(f"{where}: cannot build {name} from config {description.get('config')}: {exc}") from exc
 
 
 def type_name(cls: type[Module] | type[Criterion]) -> str:
@@ -205,7 +205,7 @@ class _Classes:
             cls = _import_trusted(item) if isinstance(item, str) else item
             if not (isinstance(cls, type) and issubclass(cls, (Module, Criterion))):
                 raise InputTypeError(f"trusted: expected Module or Criterion classes or 'package.module:Class' names, "
-                                f"got {item!r}")
+                                     f"got {item!r}")
             self.by_name[item if isinstance(item, str) else f"{cls.__module__}:{cls.__qualname__}"] = cls
             if not isinstance(item, str):  # a class given itself is trusted wherever it was defined
                 self.by_qualname.setdefault(cls.__qualname__, cls)
@@ -216,7 +216,7 @@ class _Classes:
         if ":" not in name:
             cls = self.builtin.get(name)
             if cls is None or not issubclass(cls, kind):
-                raise ValueError(f"{where}: unknown {what} type {name!r} (not one of ember.nn's {what}s)")
+                raise InputError(f"{where}: unknown {what} type {name!r} (not one of ember.nn's {what}s)")
             return cls
         cls = self.by_name.get(name) or self.by_qualname.get(name.split(":", 1)[1])
         if cls is None:
@@ -226,7 +226,7 @@ class _Classes:
                 f"names is imported or run unless you trust it: load(path, trusted=[{qualname}]) or "
                 f"trusted=[{name!r}] (command line: --trust FILE.py:{qualname})")
         if not issubclass(cls, kind):
-            raise ValueError(f"{where}: {name!r} is not a {what} class")
+            raise InputError(f"{where}: {name!r} is not a {what} class")
         return cls
 
 
@@ -269,26 +269,26 @@ def _build(description: Any, classes: _Classes, where: str, built: list[Module])
     if isinstance(description, dict) and set(description) == {"__ref__"}:
         ref = description["__ref__"]
         if not (isinstance(ref, int) and 0 <= ref < len(built)) or built[ref] is None:
-            raise ValueError(f"{where}: a reference to module {ref!r}, which is not one described before it "
+            raise InputError(f"{where}: a reference to module {ref!r}, which is not one described before it "
                              f"(of {len(built)}, the unfinished ones containing this one excluded)")
         return built[ref]
     if not isinstance(description, dict) or not isinstance(description.get("type"), str):
-        raise ValueError(f"{where}: expected an object with a 'type', got {description!r:.80}")
+        raise InputError(f"{where}: expected an object with a 'type', got {description!r:.80}")
     name = description["type"]
     cls = classes.get(name, where)
     config = description.get("config", {})
     if not isinstance(config, dict):
-        raise ValueError(f"{where} ({name}): 'config' must be an object")
+        raise InputError(f"{where} ({name}): 'config' must be an object")
     children = description.get("modules")
     if (children is not None) != issubclass(cls, Container) or not isinstance(children or [], list):
-        raise ValueError(f"{where} ({name}): 'modules' must be a list exactly when the type is a container")
+        raise InputError(f"{where} ({name}): 'modules' must be a list exactly when the type is a container")
     index = len(built)
     built.append(None)  # numbered before the modules in its configuration, as architecture() numbers them
     arguments = _from_json(config, classes, f"{where}.config", built)
     try:
         module = cls.from_config(arguments)
     except Exception as exc:
-        raise ValueError(f"{where}: cannot build {name} from config {config}: {exc}") from exc
+        raise InputError(f"{where}: cannot build {name} from config {config}: {exc}") from exc
     for i, child in enumerate(children or []):
         module.add(_build(child, classes, f"{where}.modules[{i}]", built))
     built[index] = module  # (only now: a module inside it cannot refer to it)
@@ -326,11 +326,11 @@ def _model_tensors(model: Module) -> tuple[dict[str, np.ndarray], dict[str, str]
 def _model_dtype(tensors: dict[str, np.ndarray], model: Module) -> str:
     dtypes = {str(array.dtype) for array in tensors.values()}
     if len(dtypes) > 1:
-        raise TypeError(f"cannot save {model.describe()}: its parameters have mixed dtypes {sorted(dtypes)}; "
-                        f"call .type() first")
+        raise InputTypeError(f"cannot save {model.describe()}: its parameters have mixed dtypes {sorted(dtypes)}; "
+                             f"call .type() first")
     dtype = dtypes.pop() if dtypes else "float64"
     if dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"cannot save {model.describe()}: parameters of dtype {dtype} (expected floating point)")
+        raise InputTypeError(f"cannot save {model.describe()}: parameters of dtype {dtype} (expected floating point)")
     return dtype
 
 
@@ -502,7 +502,7 @@ def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, 
             target_module, source_module = modules[int(index)], modules[int(source_index)]
             value = getattr(source_module, source_attribute)
             if getattr(target_module, attribute).shape != value.shape:
-                raise ValueError("shapes differ")
+                raise InputError("shapes differ")
         except (ValueError, IndexError, AttributeError) as exc:
             raise ModelFileError(f"{path}: bad shared-parameter alias {name!r} -> {source!r}: {exc}") from exc
         setattr(target_module, attribute, value)
@@ -514,7 +514,7 @@ def _model_from(path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, 
 
 def _model_payload(model: Module) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     if not isinstance(model, Module):
-        raise TypeError(f"expected an ember Module to save, got {type(model).__name__}")
+        raise InputTypeError(f"expected an ember Module to save, got {type(model).__name__}")
     tensors, aliases = _model_tensors(model)
     metadata = {
         "format": FORMAT,
@@ -551,13 +551,13 @@ def save(model: Module, path: str | os.PathLike, *, info: dict[str, Any] | None 
         True
 
     """
-    path = Path(path)
+    path = as_path(path, "a model file")
     tensors, metadata = _model_payload(model)
     if info is not None:
         try:
             metadata["info"] = json.dumps(info)
         except TypeError as error:
-            raise TypeError(f"save: info must be JSON data ({error})") from None
+            raise InputTypeError(f"save: info must be JSON data ({error})") from None
     metadata["sha256"] = _checksum(tensors, metadata)
     _write_atomic(path, tensors, metadata)
     return path
@@ -565,7 +565,7 @@ def save(model: Module, path: str | os.PathLike, *, info: dict[str, Any] | None 
 
 def info(path: str | os.PathLike) -> dict[str, Any]:
     """The ``info`` a model file was saved with (``{}`` if none), after checking the file."""
-    path = Path(path)
+    path = as_path(path, "a model file")
     tensors, metadata = _read(path)
     _check_header(path, metadata, FORMAT)
     _verify(path, tensors, metadata)
@@ -587,7 +587,7 @@ def load(path: str | os.PathLike, trusted: Iterable[type[Module] | str] | None =
         UntrustedModuleError: it names a module class not in ``trusted`` (the message says how to trust it).
 
     """
-    path = Path(path)
+    path = as_path(path, "a model file")
     tensors, metadata = _read(path)
     _check_header(path, metadata, FORMAT)
     _verify(path, tensors, metadata)
@@ -631,12 +631,12 @@ def _encode_state(value: Any, tensors: dict[str, np.ndarray], where: str) -> Any
         return {"__tuple__": items} if isinstance(value, tuple) else items
     if isinstance(value, dict):
         if not all(isinstance(key, str) for key in value):
-            raise TypeError(f"cannot save {where}: only string keys can be saved, got {list(value)!r:.80}")
+            raise InputTypeError(f"cannot save {where}: only string keys can be saved, got {list(value)!r:.80}")
         if "__tensor__" in value or "__tuple__" in value:
-            raise TypeError(f"cannot save {where}: the keys '__tensor__' and '__tuple__' are reserved")
+            raise InputTypeError(f"cannot save {where}: the keys '__tensor__' and '__tuple__' are reserved")
         return {key: _encode_state(item, tensors, f"{where}[{key!r}]") for key, item in value.items()}
-    raise TypeError(f"cannot save {where} = {value!r:.80} ({type(value).__name__}) in a checkpoint; "
-                    f"only arrays, numbers, strings, booleans, None, lists and dicts can be saved")
+    raise InputTypeError(f"cannot save {where} = {value!r:.80} ({type(value).__name__}) in a checkpoint; "
+                         f"only arrays, numbers, strings, booleans, None, lists and dicts can be saved")
 
 
 def _decode_state(value: Any, tensors: dict[str, np.ndarray], path: Path) -> Any:
@@ -679,7 +679,12 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer_state: dic
         The path written.
 
     """
-    path = Path(path)
+    path = as_path(path, "a checkpoint file")
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+        raise InputTypeError(f"save_checkpoint: epoch must be an integer >= 0, got {epoch!r}")
+    for name, value in (("optimizer_state", optimizer_state), ("history", history)):
+        if not isinstance(value, dict):
+            raise InputTypeError(f"save_checkpoint: {name} must be a dict, got {type(value).__name__}")
     tensors, metadata = _model_payload(model)
     metadata["format"] = CHECKPOINT_FORMAT
     optimizer_tensors: dict[str, np.ndarray] = {}
@@ -706,7 +711,7 @@ def load_checkpoint(path: str | os.PathLike, trusted: Iterable[type[Module] | st
             not hold a consistent checkpoint.
 
     """
-    path = Path(path)
+    path = as_path(path, "a checkpoint file")
     tensors, metadata = _read(path)
     _check_header(path, metadata, CHECKPOINT_FORMAT)
     _verify(path, tensors, metadata)

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import InputError
+
 __all__ = ["ConfusionMatrix"]
 
 
@@ -46,9 +48,9 @@ class ConfusionMatrix:
             labels = list(n_classes)
             n_classes = len(labels)
         if n_classes < 1:
-            raise ValueError(f"ConfusionMatrix: expected at least 1 class, got {n_classes}")
+            raise InputError(f"ConfusionMatrix: expected at least 1 class, got {n_classes}")
         if labels is not None and len(labels) != n_classes:
-            raise ValueError(f"ConfusionMatrix: {len(labels)} labels given for {n_classes} classes")
+            raise InputError(f"ConfusionMatrix: {len(labels)} labels given for {n_classes} classes")
         self.n_classes = int(n_classes)
         self.labels = [str(label) for label in labels] if labels is not None else None
         self.mat = np.zeros((self.n_classes, self.n_classes), dtype=np.int64)
@@ -69,21 +71,21 @@ class ConfusionMatrix:
         values = np.asarray(values)
         if values.ndim == 2:
             if values.shape[1] != self.n_classes:
-                raise ValueError(f"ConfusionMatrix: expected {name} of shape (n,) or (n, {self.n_classes}), "
+                raise InputError(f"ConfusionMatrix: expected {name} of shape (n,) or (n, {self.n_classes}), "
                                  f"got {values.shape}")
             return values.argmax(axis=1)
         if values.ndim != 1:
-            raise ValueError(f"ConfusionMatrix: expected {name} of shape (n,) or (n, {self.n_classes}), "
+            raise InputError(f"ConfusionMatrix: expected {name} of shape (n,) or (n, {self.n_classes}), "
                              f"got {values.shape}")
         if values.dtype.kind == "f":
             if not np.all(values == np.round(values)):
-                raise ValueError(f"ConfusionMatrix: {name} labels must be whole numbers")
+                raise InputError(f"ConfusionMatrix: {name} labels must be whole numbers")
         elif values.dtype.kind not in "iub":
-            raise ValueError(f"ConfusionMatrix: {name} must be numeric, got dtype {values.dtype}")
+            raise InputError(f"ConfusionMatrix: {name} must be numeric, got dtype {values.dtype}")
         indices = values.astype(np.int64)
         bad = (indices < 0) | (indices >= self.n_classes)
         if bad.any():
-            raise ValueError(f"ConfusionMatrix: {name} label {indices[bad][0]} out of range for "
+            raise InputError(f"ConfusionMatrix: {name} label {indices[bad][0]} out of range for "
                              f"{self.n_classes} classes (labels are 0-based)")
         return indices
 
@@ -94,7 +96,7 @@ class ConfusionMatrix:
         predicted = self._labels(predictions, "predictions")
         target = self._labels(targets, "targets")
         if predicted.shape != target.shape:
-            raise ValueError(f"ConfusionMatrix: {predicted.shape[0]} predictions for {target.shape[0]} targets")
+            raise InputError(f"ConfusionMatrix: {predicted.shape[0]} predictions for {target.shape[0]} targets")
         np.add.at(self.mat, (target, predicted), 1)
         return self
 

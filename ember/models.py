@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ember import nn
+from ember.errors import InputError
 
 __all__ = ["ACTIVATIONS", "IMAGE_SHAPE", "char_lstm", "criterion_for", "lenet", "mlp"]
 
@@ -50,10 +51,10 @@ def mlp(n_in: int, hidden: Sequence[int], activation: str = "sigmoid", n_classes
 
     """
     if activation not in ACTIVATIONS:
-        raise ValueError(f"mlp: unknown activation {activation!r}; choose {', '.join(sorted(ACTIVATIONS))}")
+        raise InputError(f"mlp: unknown activation {activation!r}; choose {', '.join(sorted(ACTIVATIONS))}")
     sizes = [int(n_in), *(int(size) for size in hidden), int(n_classes)]
     if min(sizes) < 1:
-        raise ValueError(f"mlp: every size must be at least 1, got n_in={n_in}, hidden={list(hidden)}, "
+        raise InputError(f"mlp: every size must be at least 1, got n_in={n_in}, hidden={list(hidden)}, "
                          f"n_classes={n_classes}")
     model = nn.Sequential()
     for width, size in zip(sizes[:-2], sizes[1:-1]):
@@ -79,9 +80,9 @@ def lenet(n_classes: int = 10, *, dropout: float = 0.0, dtype: Any = np.float32)
 
     """
     if n_classes < 1:
-        raise ValueError(f"lenet: n_classes must be at least 1, got {n_classes}")
+        raise InputError(f"lenet: n_classes must be at least 1, got {n_classes}")
     if not 0 <= dropout < 1:
-        raise ValueError(f"lenet: dropout must be in [0, 1), got {dropout}")
+        raise InputError(f"lenet: dropout must be in [0, 1), got {dropout}")
     model = nn.Sequential()
     model.add(nn.View(*IMAGE_SHAPE, n_input_dims=1))
     model.add(nn.SpatialConvolution(1, 6, 5, 5, padW=2, padH=2)).add(nn.ReLU()).add(nn.SpatialMaxPooling(2, 2))
@@ -120,7 +121,7 @@ def char_lstm(vocab_size: int, hidden: int = 128, embedding: int | None = None) 
 
     """
     if min(vocab_size, hidden) < 1:
-        raise ValueError(f"char_lstm: vocab_size and hidden must be at least 1, got {vocab_size} and {hidden}")
+        raise InputError(f"char_lstm: vocab_size and hidden must be at least 1, got {vocab_size} and {hidden}")
     embedding = min(hidden, vocab_size) if embedding is None else int(embedding)
     return nn.Sequential(nn.LookupTable(vocab_size, embedding), nn.LSTM(embedding, hidden),
                          nn.Sequencer(nn.Linear(hidden, vocab_size)))

@@ -43,6 +43,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ember import nn
+from ember.errors import InputError, InputTypeError
 from ember.files import atomic_write
 from ember.nn.activation import FEATURE_DIM
 
@@ -51,8 +52,10 @@ OPSET = 17
 __all__ = ["OPSET", "ExportError", "export", "supported"]
 
 
-class ExportError(ValueError):
-    """A model that cannot be exported: a module ONNX has no operator for, or a setting it cannot express."""
+class ExportError(InputError):
+    """A model that cannot be exported: a module ONNX has no operator for, or a setting it cannot express
+    (an ember error, and a ``ValueError``).
+    """
 
 
 def _onnx():
@@ -783,6 +786,16 @@ def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike 
 
     """
     onnx = _onnx()
+    if not isinstance(model, nn.Module):
+        raise InputTypeError(f"export: expected an ember Module, got {type(model).__name__}")
+    newest = onnx.defs.onnx_opset_version()
+    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not 7 <= opset <= newest:
+        raise ExportError(f"export: opset must be an integer from 7 to {newest} (this onnx's newest), got {opset!r}")
+    for what, name in (("input_name", input_name), ("output_name", output_name)):
+        if not isinstance(name, str) or not name:
+            raise InputTypeError(f"export: {what} must be a non-empty string, got {name!r}")
+    if input_name == output_name:
+        raise ExportError(f"export: input_name and output_name must differ, both are {input_name!r}")
     table = isinstance(example_input, (list, tuple))
     examples = [np.asarray(x) for x in example_input] if table else [np.asarray(example_input)]
     if table and not (examples and all(x.dtype == examples[0].dtype for x in examples)):
@@ -829,7 +842,10 @@ def export(model: nn.Module, example_input: np.ndarray, path: str | os.PathLike 
         g.initializers)
     proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)],
                                    producer_name="ember")
-    onnx.checker.check_model(proto, full_check=True)
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except onnx.checker.ValidationError as error:
+        raise ExportError(f"export: ONNX refuses the translated {model.describe()}: {error}") from error
     if path is not None:
         atomic_write(path, lambda temporary: onnx.save(proto, os.fspath(temporary)))
     return proto

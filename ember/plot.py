@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.errors import InputError
+from ember.errors import InputError, InputTypeError
 from ember.files import atomic_write, write_text
 
 #: the letters of the OCR subset, indexed by label (0 = "a", …, 9 = "u").
@@ -74,7 +74,7 @@ def _as_series(values: Any, what: str) -> np.ndarray:
     """``values`` as a 1-D float array, with a clear error otherwise."""
     array = np.asarray(values, dtype=np.float64)
     if array.ndim != 1 or array.size == 0:
-        raise ValueError(f"ember.plot: expected {what} as a non-empty sequence of numbers, got shape {array.shape}")
+        raise InputError(f"ember.plot: expected {what} as a non-empty sequence of numbers, got shape {array.shape}")
     return array
 
 
@@ -103,7 +103,7 @@ def line_plot(path: str | Path, series: Mapping[str, Sequence[float]], x: Sequen
 
     """
     if not series:
-        raise ValueError("ember.plot.line_plot: expected at least one series")
+        raise InputError("ember.plot.line_plot: expected at least one series")
     figure = _figure(6.4, 4.2)
     axes = figure.add_subplot()
     for label, values in series.items():
@@ -113,7 +113,7 @@ def line_plot(path: str | Path, series: Mapping[str, Sequence[float]], x: Sequen
             ys = _as_series(values, f"series {label!r}")
             xs = np.arange(1, ys.size + 1) if x is None else _as_series(x, "x")
         if xs.size != ys.size:
-            raise ValueError(f"ember.plot.line_plot: series {label!r} has {ys.size} values for {xs.size} x values")
+            raise InputError(f"ember.plot.line_plot: series {label!r} has {ys.size} values for {xs.size} x values")
         axes.plot(xs, ys, marker="o" if markers else None, label=str(label))
     if log_x:
         axes.set_xscale("log")
@@ -185,12 +185,12 @@ def decision_regions(path: str | Path, predict: Callable[[np.ndarray], np.ndarra
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).reshape(-1)
     if X.ndim != 2 or X.shape[1] < 2:
-        raise ValueError(f"ember.plot.decision_regions: expected X of shape (n, d) with d >= 2, got {X.shape}")
+        raise InputError(f"ember.plot.decision_regions: expected X of shape (n, d) with d >= 2, got {X.shape}")
     if y.shape[0] != X.shape[0]:
-        raise ValueError(f"ember.plot.decision_regions: expected {X.shape[0]} labels, got {y.shape[0]}")
+        raise InputError(f"ember.plot.decision_regions: expected {X.shape[0]} labels, got {y.shape[0]}")
     fx, fy = features
     if not (0 <= fx < X.shape[1] and 0 <= fy < X.shape[1]) or fx == fy:
-        raise ValueError(f"ember.plot.decision_regions: features {features} must be two different indices "
+        raise InputError(f"ember.plot.decision_regions: features {features} must be two different indices "
                          f"in 0..{X.shape[1] - 1}")
     lows, highs = X.min(axis=0), X.max(axis=0)
     spans = np.where(highs > lows, highs - lows, 1.0)
@@ -230,7 +230,7 @@ def _labels_from(prediction: np.ndarray, n: int) -> np.ndarray:
         return prediction.argmax(axis=1)
     prediction = prediction.reshape(-1)
     if prediction.size != n:
-        raise ValueError(f"ember.plot.decision_regions: predict returned {prediction.size} values for {n} points")
+        raise InputError(f"ember.plot.decision_regions: predict returned {prediction.size} values for {n} points")
     if np.issubdtype(prediction.dtype, np.integer):
         return prediction
     if prediction.min() >= 0.0 and prediction.max() <= 1.0 and not np.all(prediction == np.round(prediction)):
@@ -250,14 +250,14 @@ def _named_matrices(weights: Any) -> list[tuple[str, np.ndarray]]:
     else:
         items = [(f"layer {i + 1}", w) for i, w in enumerate(weights)]
     if not items:
-        raise ValueError("ember.plot: expected at least one weight matrix")
+        raise InputError("ember.plot: expected at least one weight matrix")
     result = []
     for name, matrix in items:
         matrix = np.asarray(matrix, dtype=np.float64)
         if matrix.ndim == 1:
             matrix = matrix[:, None]
         if matrix.ndim != 2:
-            raise ValueError(f"ember.plot: expected 1-D or 2-D weights for {name!r}, got shape {matrix.shape}")
+            raise InputError(f"ember.plot: expected 1-D or 2-D weights for {name!r}, got shape {matrix.shape}")
         result.append((str(name), matrix))
     return result
 
@@ -326,7 +326,7 @@ def unit_images(path: str | Path, weights: np.ndarray, image_shape: tuple[int, i
     weights = np.asarray(weights, dtype=np.float64)
     height, width = image_shape
     if weights.ndim != 2 or weights.shape[1] != height * width:
-        raise ValueError(f"ember.plot.unit_images: expected weights of shape (units, {height * width}) for "
+        raise InputError(f"ember.plot.unit_images: expected weights of shape (units, {height * width}) for "
                          f"{height}x{width} images, got {weights.shape}")
     shown = weights[:max_units]
     if len(shown) < len(weights):
@@ -417,10 +417,10 @@ def letter_grid(path: str | Path, X: np.ndarray, y: np.ndarray, *, per_class: in
     y = np.asarray(y).reshape(-1)
     height, width = image_shape
     if X.ndim != 2 or X.shape[1] != height * width:
-        raise ValueError(f"ember.plot.letter_grid: expected images of shape (n, {height * width}) for "
+        raise InputError(f"ember.plot.letter_grid: expected images of shape (n, {height * width}) for "
                          f"{height}x{width} images, got {X.shape}")
     if y.shape[0] != X.shape[0]:
-        raise ValueError(f"ember.plot.letter_grid: expected {X.shape[0]} labels, got {y.shape[0]}")
+        raise InputError(f"ember.plot.letter_grid: expected {X.shape[0]} labels, got {y.shape[0]}")
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     classes = np.unique(y)
     figure = _figure(0.55 * per_class + 0.8, 0.95 * len(classes) + 0.6)
@@ -466,7 +466,7 @@ def jacobian_heatmap(path: str | Path, analytic: np.ndarray, numeric: np.ndarray
     analytic = np.atleast_2d(np.asarray(analytic, dtype=np.float64))
     numeric = np.atleast_2d(np.asarray(numeric, dtype=np.float64))
     if analytic.shape != numeric.shape:
-        raise ValueError(f"ember.plot.jacobian_heatmap: the Jacobians differ in shape: backprop {analytic.shape}, "
+        raise InputError(f"ember.plot.jacobian_heatmap: the Jacobians differ in shape: backprop {analytic.shape}, "
                          f"finite differences {numeric.shape}")
     difference = analytic - numeric
     largest = float(np.abs(difference).max(initial=0.0))
@@ -516,7 +516,7 @@ def scatter_fit(path: str | Path, x: Sequence[float], y: Sequence[float],
     x = _as_series(x, "x")
     y = _as_series(y, "y")
     if x.size != y.size:
-        raise ValueError(f"ember.plot.scatter_fit: {x.size} x values for {y.size} y values")
+        raise InputError(f"ember.plot.scatter_fit: {x.size} x values for {y.size} y values")
     figure = _figure(6.4, 4.2)
     axes = figure.add_subplot()
     axes.scatter(x, y, s=6, alpha=0.5, color="0.45", label="data")  # grey data; each fit in its own colour
@@ -525,7 +525,7 @@ def scatter_fit(path: str | Path, x: Sequence[float], y: Sequence[float],
     for index, (label, values) in enumerate((fits or {}).items()):
         values = _as_series(values, f"fit {label!r}")
         if values.size != curve_x.size:
-            raise ValueError(f"ember.plot.scatter_fit: fit {label!r} has {values.size} values for "
+            raise InputError(f"ember.plot.scatter_fit: fit {label!r} has {values.size} values for "
                              f"{curve_x.size} points")
         axes.plot(curve_x[order], values[order], linewidth=2, color=f"C{(index + 1) % 10}", label=str(label))
     axes.set(title=title, xlabel=xlabel, ylabel=ylabel)
@@ -554,7 +554,7 @@ def table_heatmap(path: str | Path, values: np.ndarray, row_labels: Sequence[str
     """
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 2 or values.shape != (len(row_labels), len(column_labels)):
-        raise ValueError(f"ember.plot.table_heatmap: expected values of shape ({len(row_labels)}, "
+        raise InputError(f"ember.plot.table_heatmap: expected values of shape ({len(row_labels)}, "
                          f"{len(column_labels)}) for the labels given, got {values.shape}")
     figure = _figure(max(1.1 * len(column_labels) + 3.0, 5.0), max(0.38 * len(row_labels) + 1.5, 3.0))
     axes = figure.add_subplot()
@@ -614,7 +614,7 @@ def graph(model: Any, path: str | Path, *, highlight: Any = None, title: str = "
 
     """
     if not hasattr(model, "nodes") or not hasattr(model, "outputs"):
-        raise TypeError(f"ember.plot.graph: expected a gModule, got {type(model).__name__}")
+        raise InputTypeError(f"ember.plot.graph: expected a gModule, got {type(model).__name__}")
     red = _highlighted(model, highlight)
     outputs = {node.index for node in model.outputs}
 

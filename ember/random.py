@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember.errors import InputTypeError
+
 _generator = np.random.default_rng()
 
 
@@ -28,7 +30,7 @@ def get_rng(rng: int | np.random.Generator | None = None) -> np.random.Generator
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
-    raise TypeError(f"expected rng as an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")
+    raise InputTypeError(f"expected rng as an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")
 
 
 def fill_uniform(stdv: float, *arrays: np.ndarray | None, rng: int | np.random.Generator | None = None) -> None:

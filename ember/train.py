@@ -97,9 +97,22 @@ def _finite(array: np.ndarray, name: str) -> np.ndarray:
     return array
 
 
+def _array(values: Any, name: str) -> np.ndarray:
+    """``np.asarray(values)``, or an ember error naming ``name`` when NumPy cannot make one array of it (rows
+    of different lengths, a dict).
+    """
+    if values is None or isinstance(values, (str, bytes, dict, set)):
+        raise InputTypeError(f"{name} must be an array, got {type(values).__name__}")
+    try:
+        return np.asarray(values)
+    except (ValueError, TypeError) as error:
+        raise InputTypeError(f"{name} must be an array (rows of one length), got {type(values).__name__}: "
+                             f"{error}") from None
+
+
 def _inputs(X: Any, dtype: np.dtype, name: str) -> np.ndarray:
     """``X`` as an array of the model's dtype (a copy only when the dtype differs), checked to be finite."""
-    array = np.asarray(X)
+    array = _array(X, name)
     if array.dtype.kind not in "fiub":
         raise InputTypeError(f"{name} must be numeric, got dtype {array.dtype}")
     if array.ndim == 0 or len(array) == 0:
@@ -109,7 +122,9 @@ def _inputs(X: Any, dtype: np.dtype, name: str) -> np.ndarray:
 
 def _targets(y: Any, n: int, meaning: str, dtype: np.dtype, name: str) -> np.ndarray:
     """``y`` as integer labels for class scores, else as an array of the model's dtype."""
-    array = np.asarray(y)
+    array = _array(y, name)
+    if array.dtype.kind not in "fiub":
+        raise InputTypeError(f"{name} must be numeric, got dtype {array.dtype}")
     if array.ndim == 0 or len(array) != n:
         raise InputError(f"{name} must have one target per example ({n}), got shape {array.shape}")
     _finite(array, name)
@@ -148,10 +163,10 @@ def _resolve_optimizer(optimizer: Callable | str) -> Callable:
         function = getattr(optim, optimizer, None)
         if function is None or optimizer not in optim.__all__ or optimizer in _NOT_STEPS:
             names = ", ".join(n for n in optim.__all__ if n not in _NOT_STEPS)
-            raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {names}")
+            raise InputError(f"unknown optimizer {optimizer!r}; choose one of {names}")
         return function
     if not callable(optimizer):
-        raise TypeError(f"optimizer must be an ember.optim function or its name, got {type(optimizer).__name__}")
+        raise InputTypeError(f"optimizer must be an ember.optim function or its name, got {type(optimizer).__name__}")
     return optimizer
 
 
@@ -159,7 +174,7 @@ def _check_batch_size(batch_size: int | None, n: int) -> int:
     if batch_size is None:
         return n
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be None (full batch) or a positive integer, got {batch_size!r}")
+        raise InputError(f"batch_size must be None (full batch) or a positive integer, got {batch_size!r}")
     return min(int(batch_size), n)
 
 
@@ -197,15 +212,15 @@ def _restore_from_checkpoint(path: Any, model: Module, params: np.ndarray, optim
     """Load a checkpoint and copy its parameters and persistent state into ``model``."""
     checkpoint = io.load_checkpoint(path, trusted={type(m) for m in model.listModules()})
     if io.architecture(checkpoint.model, modes=False) != io.architecture(model, modes=False):
-        raise ValueError(f"{path}: the checkpoint's model differs from the model given to fit "
+        raise InputError(f"{path}: the checkpoint's model differs from the model given to fit "
                          f"(checkpoint: {checkpoint.model.describe()}, given: {model.describe()})")
     saved_name = checkpoint.extra.get("optimizer")
     if saved_name is not None and saved_name != optimizer_name:
-        raise ValueError(f"{path}: the checkpoint was written by optimizer {saved_name!r}, "
+        raise InputError(f"{path}: the checkpoint was written by optimizer {saved_name!r}, "
                          f"fit was given {optimizer_name!r}")
     saved, _ = checkpoint.model.getParameters()
     if saved.dtype != params.dtype:
-        raise ValueError(f"{path}: the checkpoint's parameters are {saved.dtype}, the model's {params.dtype}")
+        raise InputError(f"{path}: the checkpoint's parameters are {saved.dtype}, the model's {params.dtype}")
     params[...] = saved
     for mine, theirs in zip(model.listModules(), checkpoint.model.listModules()):
         for name in mine.declared_buffers():
@@ -251,6 +266,9 @@ class _EpochFunction(Callback):
     """A plain ``callback(epoch, logs)`` as an ``on_epoch_end`` hook."""
 
     def __init__(self, function: Callable[[int, dict[str, float]], Any]) -> None:
+        if not callable(function):
+            raise InputTypeError(f"callbacks must be ember Callbacks or functions callback(epoch, logs), "
+                                 f"got {type(function).__name__}")
         self.function = function
 
     def on_epoch_end(self, training: Any, epoch: int, logs: dict[str, float]) -> Any:
@@ -320,8 +338,8 @@ class Training:
         if isinstance(schedule, str):
             return optim.schedules.make(schedule, self.state, epochs=epochs)
         if not callable(schedule):
-            raise TypeError(f"schedule must be a name ({', '.join(optim.schedules.SCHEDULES)}) or a function of the "
-                            f"optimizer state returning a schedule, got {type(schedule).__name__}")
+            raise InputTypeError(f"schedule must be a name ({', '.join(optim.schedules.SCHEDULES)}) or a function of "
+                                 f"the optimizer state returning a schedule, got {type(schedule).__name__}")
         return schedule(self.state)
 
     def settings(self) -> dict[str, Any]:
@@ -714,14 +732,16 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
 
     """
     if not isinstance(model, Module):
-        raise TypeError(f"model must be an ember Module, got {type(model).__name__}")
+        raise InputTypeError(f"model must be an ember Module, got {type(model).__name__}")
     if not isinstance(criterion, Criterion):
-        raise TypeError(f"criterion must be an ember Criterion, got {type(criterion).__name__}")
+        raise InputTypeError(f"criterion must be an ember Criterion, got {type(criterion).__name__}")
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        raise InputError(f"epochs must be a non-negative integer, got {epochs!r}")
+    if isinstance(metrics, str):
+        raise InputTypeError(f"metrics must be a list of names, got the string {metrics!r}")
     unknown = [name for name in metrics if name not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric {unknown[0]!r}; fit records {', '.join(METRICS)}")
+        raise InputError(f"unknown metric {unknown[0]!r}; fit records {', '.join(METRICS)}")
     meaning = criterion.output_meaning
     dtype = _model_dtype(model)
     X = _inputs(X, dtype, "X")
@@ -729,26 +749,31 @@ def fit(model: Module, criterion: Criterion, X: Any, y: Any, *,
     validation = None
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise TypeError("validation_data must be a pair (X_val, y_val)")
+            raise InputTypeError("validation_data must be a pair (X_val, y_val)")
         X_val = _inputs(validation_data[0], dtype, "validation X")
         validation = (X_val, _targets(validation_data[1], len(X_val), meaning, dtype, "validation y"))
     parallel = _data_parallel(distributed)
     if penalty is not None and (parallel is not None or not callable(penalty)):
-        raise (TypeError(f"penalty must be a function penalty(model) -> float, got {type(penalty).__name__}")
-               if not callable(penalty) else ValueError("fit: penalty does not apply with distributed"))
+        raise (InputTypeError(f"penalty must be a function penalty(model) -> float, got {type(penalty).__name__}")
+               if not callable(penalty) else InputError("fit: penalty does not apply with distributed"))
     hooks = [c if isinstance(c, Callback) else _EpochFunction(c) for c in callbacks]
     if early_stopping is True:
         early_stopping = EarlyStopping()
     if early_stopping:
         if not isinstance(early_stopping, EarlyStopping):
-            raise TypeError(f"early_stopping must be an EarlyStopping or True, got {type(early_stopping).__name__}")
+            raise InputTypeError(f"early_stopping must be an EarlyStopping or True, "
+                                 f"got {type(early_stopping).__name__}")
         hooks.append(early_stopping)
     if log is not None and (parallel is None or parallel.root):
         hooks.append(CSVLogger(log))
     if clip_grad_norm is not None and not (isinstance(clip_grad_norm, (int, float, np.floating))
                                            and not isinstance(clip_grad_norm, bool) and clip_grad_norm > 0
                                            and math.isfinite(clip_grad_norm)):
-        raise ValueError(f"clip_grad_norm must be a positive number (or None), got {clip_grad_norm!r}")
+        raise InputError(f"clip_grad_norm must be a positive number (or None), got {clip_grad_norm!r}")
+    if config is not None and not isinstance(config, dict):
+        raise InputTypeError(f"config must be a dict of the optimizer's settings, got {type(config).__name__}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise InputError(f"seed must be None or an integer >= 0, got {seed!r}")
     settings = dict(optimizer=_resolve_optimizer(optimizer), config=dict(config or {}),
                     batch_size=_check_batch_size(batch_size, len(X)), shuffle=shuffle, validation=validation,
                     metrics=metrics, seed=seed, checkpoint=checkpoint, callbacks=hooks, schedule=schedule,
@@ -785,8 +810,8 @@ def _data_parallel(distributed: Any) -> Any:
     if distributed is True:
         return DataParallel()
     if not isinstance(distributed, DataParallel):
-        raise TypeError(f"distributed must be True, False or an ember.distributed.DataParallel, "
-                        f"got {type(distributed).__name__}")
+        raise InputTypeError(f"distributed must be True, False or an ember.distributed.DataParallel, "
+                             f"got {type(distributed).__name__}")
     return distributed
 
 
@@ -814,10 +839,16 @@ def _outputs(model: Module, X: np.ndarray, batch_size: int | None) -> np.ndarray
     finally:
         if was_training:
             model.training()
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    output = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if output.ndim == 0 or len(output) != len(X):
+        raise InputError(f"the model gave outputs of shape {output.shape} for X of shape {X.shape}: X needs one "
+                         f"row per example (a leading batch dimension)")
+    return output
 
 
 def _model_dtype(model: Module) -> np.dtype:
+    if not isinstance(model, Module):
+        raise InputTypeError(f"model must be an ember Module, got {type(model).__name__}")
     params = model.parameters()[0]
     return params[0].dtype if params else np.dtype(np.float64)
 
@@ -839,9 +870,13 @@ def evaluate(model: Module, criterion: Criterion, X: Any, y: Any, *, batch_size:
         ['accuracy', 'loss']
 
     """
+    if isinstance(metrics, str):
+        raise InputTypeError(f"metrics must be a list of names, got the string {metrics!r}")
     unknown = [name for name in metrics if name not in METRICS]
     if unknown:
-        raise ValueError(f"unknown metric {unknown[0]!r}; evaluate computes {', '.join(METRICS)}")
+        raise InputError(f"unknown metric {unknown[0]!r}; evaluate computes {', '.join(METRICS)}")
+    if not isinstance(criterion, Criterion):
+        raise InputTypeError(f"criterion must be an ember Criterion, got {type(criterion).__name__}")
     meaning = criterion.output_meaning
     dtype = _model_dtype(model)
     X = _inputs(X, dtype, "X")
@@ -900,7 +935,7 @@ def predict(model: Module, X: Any, *, batch_size: int | None = None, raw: bool =
         return output.argmax(axis=1)
     if output.ndim == 1 or (output.ndim == 2 and output.shape[1] == 1):
         return (output.reshape(len(X)) > 0.5).astype(np.int64)
-    raise ValueError(f"predict: expected outputs of shape (n, n_classes) or (n,), got {output.shape}; "
+    raise InputError(f"predict: expected outputs of shape (n, n_classes) or (n,), got {output.shape}; "
                      f"use raw=True for the outputs themselves")
 
 
@@ -918,12 +953,12 @@ def predict_proba(model: Module, X: Any, *, batch_size: int | None = None) -> np
     last = type(_last_module(model)).__name__
     if output.ndim == 1 or (output.ndim == 2 and output.shape[1] == 1):
         if last != "Sigmoid":
-            raise ValueError(f"predict_proba: a model with one output per example must end in Sigmoid "
+            raise InputError(f"predict_proba: a model with one output per example must end in Sigmoid "
                              f"(its output is then P(class 1)); this one ends in {last}")
         p = output.reshape(len(X))
         return np.stack([1.0 - p, p], axis=1)
     if output.ndim != 2:
-        raise ValueError(f"predict_proba: expected outputs of shape (n, n_classes), got {output.shape}")
+        raise InputError(f"predict_proba: expected outputs of shape (n, n_classes), got {output.shape}")
     if last == "SoftMax":
         return output
     if last == "LogSoftMax":

@@ -151,7 +151,7 @@ def test_a_save_killed_mid_write_leaves_the_old_file(tmp_path, monkeypatch):
 # -- every save path: a failure is an ember SaveError naming the path and the cause, the old file survives -------
 
 def _savers() -> dict[str, Callable[[Path], object]]:
-    from ember import onnx, plot
+    from ember import interop, onnx, plot
     from ember.recipes import dense, ocr
 
     run = {"loss_per_epoch_train": [0.5], "loss_per_epoch_val": [0.6], "err_train": 0.1, "err_val": 0.2,
@@ -169,6 +169,7 @@ def _savers() -> dict[str, Callable[[Path], object]]:
         "plot.loss_curves (.png)": lambda path: plot.loss_curves(path.with_suffix(".png"), [1.0, 0.5]),
         "plot.graph (.dot)": lambda path: plot.graph(graph, path.with_suffix(".dot")),
         "onnx.export": lambda path: (pytest.importorskip("onnx"), onnx.export(small_model(), np.zeros((1, 4)), path)),
+        "interop.save_state_dict": lambda path: interop.save_state_dict(small_model(), path),
     }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.check.compare import _Diff, _diff, _protocol_result, check_settings
+from ember.check.compare import _Diff, _diff, _protocol_result, check_settings, check_subjects
 from ember.check.diagnose import Diagnosis, Layout, diagnose_jacobian, stale_input
 from ember.check.jacobians import _jacobian_checks, jacobian
 from ember.check.params import _named_parameters, _Snapshot
@@ -425,6 +425,7 @@ def check_module(module: Module, input: Any, eps: float = 1e-6, tol: float = 1e-
 
     """
     check_settings("check_module", eps, tol)
+    check_subjects("check_module", module, seed=seed)
     pristine = copy_structure(input)
     _warn_if_single(leaves(pristine) + module.parameters()[0], stacklevel=2)
     label = module.describe()

@@ -7,6 +7,7 @@ only is infinitely wrong.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -15,17 +16,65 @@ import numpy as np
 
 from ember.check.report import CheckResult
 from ember.check.structure import _shapes_text, _structure_namer, flatten, leaves
-from ember.errors import InputError
+from ember.errors import CheckSetupError, EmberError, InputError, InputTypeError
+
+_UNSET = object()
 
 
-def check_settings(where: str, eps: float, tol: float | None = None) -> None:
-    """Refuse a finite-difference step ``eps`` that is not a finite number > 0, and a tolerance ``tol``
-    that is not a finite number >= 0: a NaN tolerance would pass every comparison, a negative one fail them all.
+def check_settings(where: str, eps: float, tol: Any = _UNSET) -> None:
+    """Refuse a finite-difference step ``eps`` that is not a finite number > 0, and a tolerance ``tol`` (when
+    the check takes one) that is not a finite number >= 0: a NaN tolerance would pass every comparison, a
+    negative one fail them all. A bool, a string, ``None`` or an array is an ``InputTypeError``.
     """
-    if not (isinstance(eps, (int, float)) and 0 < eps < math.inf):
+    for name, value in (("eps", eps), ("tol", tol)):
+        if value is _UNSET:
+            continue
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            bound = "> 0" if name == "eps" else ">= 0"
+            raise InputTypeError(f"{where}: {name} must be a finite number {bound}, got {value!r} "
+                                 f"({type(value).__name__})")
+    if not 0 < eps < math.inf:
         raise InputError(f"{where}: eps must be a finite number > 0, got {eps!r}")
-    if tol is not None and not (isinstance(tol, (int, float)) and 0 <= tol < math.inf):
+    if tol is not _UNSET and not 0 <= tol < math.inf:
         raise InputError(f"{where}: tol must be a finite number >= 0, got {tol!r}")
+
+
+def check_subjects(where: str, module: Any = _UNSET, criterion: Any = _UNSET, seed: Any = 0) -> None:
+    """Refuse a ``module`` that is not an ember Module, a ``criterion`` that is not an ember Criterion and a
+    ``seed`` that is not an integer >= 0 (those not passed are not checked).
+    """
+    from ember.nn.criterion import Criterion
+    from ember.nn.module import Module
+
+    if module is not _UNSET and not isinstance(module, Module):
+        raise InputTypeError(f"{where}: expected an ember Module to check, got {type(module).__name__}")
+    if criterion is not _UNSET and not isinstance(criterion, Criterion):
+        raise InputTypeError(f"{where}: expected an ember Criterion, got {type(criterion).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputTypeError(f"{where}: seed must be an integer >= 0, got {seed!r}")
+
+
+def refuse_raises(where: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a check of ``module`` (its first argument) so that an exception the module's own code raises
+    (a bug in a user's ``updateOutput``, say) is a :class:`~ember.errors.CheckSetupError` naming the module and
+    the error, chained to it; ember's own errors pass through unchanged.
+    """
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(module: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(module, *args, **kwargs)
+            except EmberError:
+                raise
+            except Exception as error:
+                name = module.describe() if hasattr(module, "describe") else type(module).__name__
+                raise CheckSetupError(f"{where}: {name} raised {type(error).__name__}: {error} (the check could not "
+                                      f"run; see the chained traceback for where)") from error
+
+        return wrapper
+
+    return decorate
 
 
 def _abs_diff(actual: np.ndarray, expected: np.ndarray) -> np.ndarray:

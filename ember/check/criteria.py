@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.check.compare import _diff, _protocol_result, check_settings
+from ember.check.compare import _diff, _protocol_result, check_settings, check_subjects
 from ember.check.jacobians import _criterion_check
 from ember.check.report import CheckResult, ModuleReport, _raised
 from ember.check.structure import _describe, _example, _is_float, _map, copy_structure, leaves
@@ -154,6 +154,7 @@ def check_criterion(criterion: Criterion, input: Any, target: Any = None, eps: f
 
     """
     check_settings("check_criterion", eps, tol)
+    check_subjects("check_criterion", criterion=criterion)
     label = criterion.describe()
     pristine = copy_structure(input)
     report = ModuleReport(label, _describe(pristine), checker="check_criterion")

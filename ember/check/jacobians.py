@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.check.compare import _abs_diff, _scale, check_settings
+from ember.check.compare import _abs_diff, _scale, check_settings, check_subjects, refuse_raises
 from ember.check.diagnose import Layout, diagnose_jacobian
 from ember.check.params import _named_parameters, _Parameter, _resolve_param, _Snapshot
 from ember.check.report import CheckResult, _CheckError, _raised
@@ -76,6 +76,7 @@ def _backprop(module: Module, x: Any, output: Any, positions: list[int],
     return wrt_input, wrt_params
 
 
+@refuse_raises("jacobian")
 def jacobian(module: Module, input: Any, param: str | int | None = None,
              eps: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(analytic, numeric)`` Jacobians of ``module`` at ``input``.
@@ -89,6 +90,7 @@ def jacobian(module: Module, input: Any, param: str | int | None = None,
     running statistics) are left as they were.
     """
     check_settings("jacobian", eps)
+    check_subjects("jacobian", module)
     pristine = copy_structure(input)
     _warn_if_single(leaves(pristine) + module.parameters()[0])
     snapshot = _Snapshot(module)

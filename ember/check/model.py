@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.check.compare import check_settings
+from ember.check.compare import check_settings, check_subjects, refuse_raises
 from ember.check.jacobians import _backprop_loss, _criterion_check, _gather, _jacobian_checks
 from ember.check.params import _module_paths, _Snapshot
 from ember.check.report import CheckResult, ModelReport, ModuleReport
@@ -58,6 +58,7 @@ def _loss_gradients(model: Module, criterion: Criterion, input: Any, target: Any
     return backprop, numeric[0], backprop_input, None if numeric_input is None else numeric_input[0]
 
 
+@refuse_raises("gradient_error")
 def gradient_error(model: Module, criterion: Criterion, input: Any, target: Any, eps: float = 1e-6) -> float:
     """The whole-model gradient check: ``‖g_backprop − g_numeric‖ / ‖g_backprop + g_numeric‖``.
 
@@ -74,6 +75,7 @@ def gradient_error(model: Module, criterion: Criterion, input: Any, target: Any,
     Use the model in a deterministic mode (``model.evaluate()`` for dropout).
     """
     check_settings("gradient_error", eps)
+    check_subjects("gradient_error", model, criterion)
     _warn_if_single(leaves(input) + model.parameters()[0], stacklevel=2)
     backprop, numeric, _, _ = _loss_gradients(model, criterion, input, target, eps, wrt_input=False)
     return relative_error(backprop, numeric)
@@ -183,6 +185,7 @@ def _localise(model: Module, criterion: Criterion, input: Any, target: Any, eps:
     return reports, failures, names
 
 
+@refuse_raises("check_model")
 def check_model(model: Module, criterion: Criterion, input: Any, target: Any, eps: float = 1e-6,
                 tol: float = 1e-6, *, mode: str = "full", budget: float = 10.0, seed: int = 0) -> ModelReport:
     """Whole-model gradient check and, when it fails, the bug localiser.
@@ -206,6 +209,7 @@ def check_model(model: Module, criterion: Criterion, input: Any, target: Any, ep
     model in a deterministic mode (``model.evaluate()`` for dropout).
     """
     check_settings("check_model", eps, tol)
+    check_subjects("check_model", model, criterion, seed)
     _warn_if_single(leaves(input) + model.parameters()[0], stacklevel=2)
     if mode == "fast":
         from ember.check.fast import fast_check_model

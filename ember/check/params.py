@@ -54,6 +54,8 @@ def _resolve_param(module: Module, param: str | int) -> np.ndarray:
         if not isinstance(value, np.ndarray):
             module.fail(f"has no parameter {param!r}")
         return value
+    if isinstance(param, bool) or not isinstance(param, (int, np.integer)):
+        module.fail(f"param must be a parameter's name or index, got {param!r}", TypeError)
     params = module.parameters()[0]
     if not 0 <= param < len(params):
         module.fail(f"parameter index {param} out of range for {len(params)} parameters", IndexError)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.errors import DataFileError, MissingFileError
+from ember.errors import DataFileError, InputError, InputTypeError, MissingFileError
 from ember.files import existing_file
 
 #: The environment variable naming the data directory.
@@ -234,10 +234,17 @@ def load_csv(path: PathLike, label_column: int | str | None = 0, dtype: np.dtype
             the file, the line and the column.
 
     """
-    path = Path(path)
-    dtype = np.dtype(dtype)
+    path = existing_file(path, "a data file")
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise InputTypeError(f"load_csv: dtype must be a floating type, got {dtype!r}") from None
     if dtype.kind != "f":
-        raise TypeError(f"load_csv: dtype must be a floating type, got {dtype}")
+        raise InputTypeError(f"load_csv: dtype must be a floating type, got {dtype}")
+    if label_column is not None and (isinstance(label_column, bool)
+                                     or not isinstance(label_column, (int, np.integer, str))):
+        raise InputTypeError(f"load_csv: label_column must be a column index, a header name or None, "
+                             f"got {label_column!r}")
     if isinstance(label_column, str):
         if not header:
             raise DataFileError(f"{path}: label_column {label_column!r} is a name, which needs header=True")
@@ -283,7 +290,7 @@ def ocr_letters(split: str = "small", data_dir: PathLike | None = None,
 
     """
     if split not in OCR_SPLITS:
-        raise ValueError(f"ocr_letters: unknown split {split!r} (expected one of {', '.join(OCR_SPLITS)})")
+        raise InputError(f"ocr_letters: unknown split {split!r} (expected one of {', '.join(OCR_SPLITS)})")
     folder = _dataset_folder("ocr-letters", data_dir)
     result = []
     for part in ("train", "test"):
@@ -297,7 +304,7 @@ def ocr_letters(split: str = "small", data_dir: PathLike | None = None,
         result.append((X, y))
     (X_train, _), (X_test, _) = result
     if X_train.shape[1] != X_test.shape[1]:
-        raise ValueError(f"ocr_letters({split!r}): the training file has {X_train.shape[1]} pixels per row, the "
+        raise InputError(f"ocr_letters({split!r}): the training file has {X_train.shape[1]} pixels per row, the "
                          f"test file {X_test.shape[1]}")
     return result[0], result[1]
 
@@ -474,10 +481,10 @@ def _read_digits(dataset: str, kind: str, data_dir: PathLike | None, dtype: np.d
     from ember.data import download as remote  # the download module imports this one
 
     if kind not in MNIST_KINDS:
-        raise ValueError(f"{dataset}: unknown kind {kind!r} (expected one of {', '.join(MNIST_KINDS)})")
+        raise InputError(f"{dataset}: unknown kind {kind!r} (expected one of {', '.join(MNIST_KINDS)})")
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
-        raise TypeError(f"{dataset}: dtype must be a floating type, got {dtype}")
+        raise InputTypeError(f"{dataset}: dtype must be a floating type, got {dtype}")
     cache = remote.cache_directory() / dataset
     folders = [_dataset_folder(dataset, data_dir)] if data_dir is not None or os.environ.get(ENV_VAR) else []
     folders += [SHIPPED / dataset] if (SHIPPED / dataset).is_dir() else []
@@ -497,7 +504,7 @@ def _read_digits(dataset: str, kind: str, data_dir: PathLike | None, dtype: np.d
         raise DataFileError(f"{labels_path}: expected unsigned-byte labels of 1 dimension (magic 2049), got "
                          f"{labels.dtype} of shape {labels.shape}")
     if images.shape[0] != labels.shape[0]:
-        raise ValueError(f"{dataset}({kind!r}): {images.shape[0]} images in {images_path.name} but "
+        raise InputError(f"{dataset}({kind!r}): {images.shape[0]} images in {images_path.name} but "
                          f"{labels.shape[0]} labels in {labels_path.name}")
     bad = np.flatnonzero(labels > 9)
     if bad.size:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path
 
+from ember.errors import InputError
+
 #: The environment variable naming the download cache.
 CACHE_VAR = "EMBER_CACHE"
 
@@ -206,10 +208,10 @@ def download(name: str, kinds: Sequence[str] = ("train", "t10k"), cache_dir: str
 
     """
     if name not in DATASETS:
-        raise ValueError(f"download: unknown dataset {name!r} (expected one of {', '.join(DATASETS)})")
+        raise InputError(f"download: unknown dataset {name!r} (expected one of {', '.join(DATASETS)})")
     unknown = [kind for kind in kinds if kind not in ("train", "t10k")]
     if unknown:
-        raise ValueError(f"download: unknown kind {unknown[0]!r} (expected 'train' or 't10k')")
+        raise InputError(f"download: unknown kind {unknown[0]!r} (expected 'train' or 't10k')")
     dataset = DATASETS[name]
     folder = (Path(cache_dir).expanduser() if cache_dir is not None else cache_directory()) / name
     for remote in dataset.files:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ember.errors import InputError
+
 #: The linear map of the anisotropic blobs (scikit-learn's example, used by seed 003's regression).
 ANISOTROPIC_TRANSFORM = np.array([[0.60834549, -0.63667341], [-0.40887718, 0.85253229]])
 
@@ -18,7 +20,7 @@ def _generator(seed: int | None, rng: np.random.Generator | None) -> np.random.G
 
 def _positive_int(name: str, function: str, value: object, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{function}: {name} must be an integer >= {minimum}, got {value!r}")
+        raise InputError(f"{function}: {name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
@@ -60,7 +62,7 @@ def spirals(n: int = 100, classes: int = 3, noise: float = 0.2, seed: int | None
     n = _positive_int("n", "spirals", n)
     classes = _positive_int("classes", "spirals", classes)
     if not noise >= 0:
-        raise ValueError(f"spirals: noise must be >= 0, got {noise!r}")
+        raise InputError(f"spirals: noise must be >= 0, got {noise!r}")
     generator = _generator(seed, rng)
     radius = np.tile(np.linspace(0.0, 1.0, n), classes)
     y = np.repeat(np.arange(classes, dtype=np.int64), n)
@@ -105,13 +107,13 @@ def blobs(n: int = 100, centers: int | np.ndarray = 3, n_features: int = 2, std:
     else:
         points = np.asarray(centers, dtype=np.float64)
         if points.ndim != 2 or points.shape[0] < 1:
-            raise ValueError(f"blobs: centers must be a count or an array of shape (centers, n_features), got shape "
+            raise InputError(f"blobs: centers must be a count or an array of shape (centers, n_features), got shape "
                              f"{points.shape}")
         n_centers, n_features = points.shape
     if not std >= 0:
-        raise ValueError(f"blobs: std must be >= 0, got {std!r}")
+        raise InputError(f"blobs: std must be >= 0, got {std!r}")
     if anisotropic and n_features != 2:
-        raise ValueError(f"blobs: anisotropic=True needs n_features=2, got {n_features}")
+        raise InputError(f"blobs: anisotropic=True needs n_features=2, got {n_features}")
     counts = np.full(n_centers, n // n_centers)
     counts[: n % n_centers] += 1
     y = np.repeat(np.arange(n_centers, dtype=np.int64), counts)

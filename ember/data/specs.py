@@ -31,6 +31,7 @@ from ember.data.datasets import (
     ocr_letters,
 )
 from ember.data.generated import spirals, xor
+from ember.errors import InputError, InputTypeError
 
 __all__ = ["DATASETS", "Dataset", "check_spec", "load"]
 
@@ -63,6 +64,8 @@ class Dataset:
 
 def check_spec(spec: str) -> tuple[str, str]:
     """``(name, split)`` of a dataset name such as ``"ocr-letters:small"``; ``ValueError`` for an unknown one."""
+    if not isinstance(spec, str):
+        raise InputTypeError(f"a dataset name must be a string such as 'iris', got {type(spec).__name__}")
     name, _, split = spec.partition(":")
     if name in DATASETS and name != "ocr-letters" and not split:
         return name, ""
@@ -70,8 +73,8 @@ def check_spec(spec: str) -> tuple[str, str]:
         return name, split
     splits = ",".join(OCR_SPLITS)
     if name == "ocr-letters":
-        raise ValueError(f"ocr-letters needs a split: ocr-letters:{{{splits}}}, got {spec!r}")
-    raise ValueError(f"unknown dataset {spec!r}; choose iris, xor, spirals, ocr-letters:{{{splits}}} or mnist")
+        raise InputError(f"ocr-letters needs a split: ocr-letters:{{{splits}}}, got {spec!r}")
+    raise InputError(f"unknown dataset {spec!r}; choose iris, xor, spirals, ocr-letters:{{{splits}}} or mnist")
 
 
 def load(spec: str, data_dir: PathLike | None = None, *, seed: int = 0) -> Dataset:

@@ -102,6 +102,11 @@ def train_test_split(X: np.ndarray, y: np.ndarray, test_size: float | int = 0.2,
 
 def split_indices(n: int, n_test: int, shuffle: bool = True, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
     """The rows :func:`train_test_split` puts in each part: ``(train rows, test rows)`` of ``n``."""
+    for name, value in (("n", n), ("n_test", n_test)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise InputError(f"split_indices: {name} must be an integer >= 0, got {value!r}")
+    if n_test > n:
+        raise InputError(f"split_indices: n_test ({n_test}) is more than the {n} rows")
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
     return order[: n - n_test], order[n - n_test:]
 

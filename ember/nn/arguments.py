@@ -6,6 +6,7 @@ its arguments without a line of its own, and so does a class that lands later:
 * a parameter annotated ``int`` (or ``int | None``) takes an integer: ``4.5``, ``"4"`` and ``True`` are
   refused, a NumPy integer becomes a Python ``int`` (model files store it as JSON);
 * one annotated ``float`` (or ``float | None``) takes a real number that is not NaN;
+* one annotated ``bool`` takes ``True`` or ``False`` (or 0/1): ``"yes"`` is refused, not read as true;
 * the names below add a range: a size (``n_in``, ``kW``, ``hidden_size``, ...) is ``>= 1``, a padding
   ``>= 0``; ``eps`` is finite and ``>= 0``, ``momentum`` in ``[0, 1]``.
 
@@ -21,6 +22,8 @@ import math
 import numbers
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 from ember.errors import InputError, InputTypeError
 
@@ -67,9 +70,18 @@ def _real(owner: str, name: str, value: Any, optional: bool) -> Any:
     return value
 
 
+def _flag(owner: str, name: str, value: Any, optional: bool) -> Any:
+    if value is None and optional:
+        return value
+    if isinstance(value, (bool, np.bool_)) or (isinstance(value, numbers.Integral) and value in (0, 1)):
+        return bool(value)
+    raise InputTypeError(f"{owner}: {name} must be True or False, got {value!r} ({type(value).__name__})")
+
+
 _KINDS: dict[str, tuple[Callable[..., Any], bool]] = {
     "int": (_integer, False), "int | None": (_integer, True), "Optional[int]": (_integer, True),
     "float": (_real, False), "float | None": (_real, True), "Optional[float]": (_real, True),
+    "bool": (_flag, False), "bool | None": (_flag, True), "Optional[bool]": (_flag, True),
 }
 
 

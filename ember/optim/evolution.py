@@ -23,7 +23,7 @@ def _value(name: str, opfunc: Callable[[np.ndarray], Any], x: np.ndarray) -> flo
         return float(value)
     except (TypeError, ValueError):
         raise InputTypeError(f"optim.{name}: opfunc(x) must return a loss or (loss, gradient), "
-                        f"got {type(result).__name__}") from None
+                             f"got {type(result).__name__}") from None
 
 
 def _check_seed(name: str, state: dict) -> None:

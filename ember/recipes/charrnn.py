@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ember import data, models, nn, optim
+from ember.errors import InputError
 from ember.random import manual_seed
 
 
@@ -75,7 +76,7 @@ def streams(ids: np.ndarray, batch_size: int, seq_length: int) -> tuple[np.ndarr
     """Inputs and next-character targets as ``(chunks, seq_length, batch)``: ``batch`` streams side by side."""
     length = (len(ids) - 1) // (batch_size * seq_length) * seq_length
     if length == 0:
-        raise ValueError(f"charrnn: a text of {len(ids)} characters is too short for {batch_size} streams of "
+        raise InputError(f"charrnn: a text of {len(ids)} characters is too short for {batch_size} streams of "
                          f"{seq_length} characters")
     x = ids[:batch_size * length].reshape(batch_size, length // seq_length, seq_length)
     y = ids[1:batch_size * length + 1].reshape(batch_size, length // seq_length, seq_length)

@@ -36,6 +36,7 @@ import numpy as np
 
 from ember import nn, optim, plot
 from ember.distributed import parallel_map
+from ember.errors import InputError
 from ember.files import atomic_write
 from ember.train import evaluate, fit, predict
 
@@ -59,7 +60,7 @@ def _layer_activation(item: Any) -> nn.Module:
         return item
     if isinstance(item, str) and item.lower() in ACTIVATIONS:
         return ACTIVATIONS[item.lower()]()
-    raise ValueError(f"build_dense: unknown layer {item!r}; a layer is a number of units, an nn.Module, "
+    raise InputError(f"build_dense: unknown layer {item!r}; a layer is a number of units, an nn.Module, "
                      f"or one of {', '.join(ACTIVATIONS)}")
 
 
@@ -82,7 +83,7 @@ def initialise(linear: nn.Linear, scheme: str, rng: np.random.Generator) -> None
     elif scheme == "zero":
         linear.weight.fill(0.0)
     else:
-        raise ValueError(f"unknown initialisation {scheme!r}; choose one of {', '.join(INITIALISATIONS)}")
+        raise InputError(f"unknown initialisation {scheme!r}; choose one of {', '.join(INITIALISATIONS)}")
     linear.bias.fill(0.0)
 
 
@@ -104,11 +105,11 @@ def build_dense(input_size: int, layers: Sequence[Any], *, init: str = "glorot",
     from ember.random import get_rng
 
     if int(input_size) != input_size or input_size < 1:
-        raise ValueError(f"build_dense: input_size must be a positive integer, got {input_size!r}")
+        raise InputError(f"build_dense: input_size must be a positive integer, got {input_size!r}")
     if not layers:
-        raise ValueError("build_dense: the layer list is empty")
+        raise InputError("build_dense: the layer list is empty")
     if init not in INITIALISATIONS:
-        raise ValueError(f"build_dense: unknown initialisation {init!r}; choose one of {', '.join(INITIALISATIONS)}")
+        raise InputError(f"build_dense: unknown initialisation {init!r}; choose one of {', '.join(INITIALISATIONS)}")
     generator = rng if isinstance(rng, np.random.Generator) else (
         np.random.default_rng(rng) if rng is not None else get_rng())
     model = nn.Sequential()
@@ -116,7 +117,7 @@ def build_dense(input_size: int, layers: Sequence[Any], *, init: str = "glorot",
     for item in layers:
         if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
             if item < 1:
-                raise ValueError(f"build_dense: a layer needs at least 1 unit, got {item}")
+                raise InputError(f"build_dense: a layer needs at least 1 unit, got {item}")
             linear = nn.Linear(size, int(item))
             initialise(linear, init, generator)
             model.add(linear)
@@ -230,7 +231,7 @@ def layers_for(activation: str, depth: int, hidden: Sequence[int] | None = None)
     """The layer list of ``depth`` hidden layers of ``activation`` and a sigmoid output unit."""
     sizes = tuple(hidden) if hidden is not None else GRID_DEPTHS.get(depth, (4,) * depth)
     if len(sizes) != depth:
-        raise ValueError(f"layers_for: {len(sizes)} hidden sizes given for depth {depth}")
+        raise InputError(f"layers_for: {len(sizes)} hidden sizes given for depth {depth}")
     layers: list[Any] = []
     for size in sizes:
         layers += [size, activation]
@@ -302,7 +303,7 @@ def write_grid_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
 def plot_grid(path: str | Path, rows: Sequence[dict[str, Any]], value: str = "solved") -> Path:
     """The grid as a heatmap: one row per (activation, depth, init), one column per learning rate."""
     if not rows:
-        raise ValueError("dense.plot_grid: no rows to plot")
+        raise InputError("dense.plot_grid: no rows to plot")
     rates = list(dict.fromkeys(row["learning_rate"] for row in rows))
     keys = list(dict.fromkeys((row["activation"], row["depth"], row["init"]) for row in rows))
     table = np.full((len(keys), len(rates)), np.nan)
@@ -346,7 +347,7 @@ class MnistResult:
 def split_mnist(X: np.ndarray, y: np.ndarray, n_train: int = MNIST_TRAIN, seed: int = 0) -> tuple[tuple, tuple]:
     """Shuffle the shipped 10,000 images with ``seed`` and split them ``n_train`` / the rest."""
     if not 0 < n_train < len(X):
-        raise ValueError(f"split_mnist: n_train must be between 1 and {len(X) - 1}, got {n_train}")
+        raise InputError(f"split_mnist: n_train must be between 1 and {len(X) - 1}, got {n_train}")
     order = np.random.default_rng(seed).permutation(len(X))
     train, test = order[:n_train], order[n_train:]
     return (X[train], y[train]), (X[test], y[test])
@@ -379,7 +380,7 @@ def train_mnist(X: np.ndarray, y: np.ndarray, *, layers: Sequence[Any] = MNIST_L
 
     """
     if not layers or str(layers[-1]).lower() != "logsoftmax":
-        raise ValueError("train_mnist: the layer list must end with 'logsoftmax' (softmax + categorical "
+        raise InputError("train_mnist: the layer list must end with 'logsoftmax' (softmax + categorical "
                          "cross-entropy are computed as LogSoftMax + ClassNLLCriterion)")
     if test_data is None:
         (X_train, y_train), (X_test, y_test) = split_mnist(X, y, n_train, seed)

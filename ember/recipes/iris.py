@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from ember import check, data, nn, optim, plot
+from ember.errors import InputError, InputTypeError
 from ember.metrics import ConfusionMatrix
 from ember.train import evaluate, fit
 from ember.train import predict as train_predict
@@ -74,14 +75,14 @@ def create_model(nonlinearity: str | nn.Module = "sigmoid", n_hidden: int = N_HI
     if isinstance(nonlinearity, str):
         key = nonlinearity.lower()
         if key not in NONLINEARITIES:
-            raise ValueError(f"iris.create_model: unknown non-linearity {nonlinearity!r}; "
+            raise InputError(f"iris.create_model: unknown non-linearity {nonlinearity!r}; "
                              f"choose one of {', '.join(NONLINEARITIES)} or pass a module")
         layer = NONLINEARITIES[key]()
     elif isinstance(nonlinearity, nn.Module):
         layer = nonlinearity
     else:
-        raise TypeError(f"iris.create_model: expected a non-linearity name or an nn.Module, "
-                        f"got {type(nonlinearity).__name__}")
+        raise InputTypeError(f"iris.create_model: expected a non-linearity name or an nn.Module, "
+                             f"got {type(nonlinearity).__name__}")
     generator = rng if isinstance(rng, np.random.Generator) else (
         np.random.default_rng(rng) if rng is not None else get_rng())
     model = nn.Sequential(nn.Linear(N_INPUTS, n_hidden), layer, nn.Linear(n_hidden, N_CLASSES), nn.LogSoftMax())
@@ -234,7 +235,7 @@ def run(settings: Settings, out: str | Path, log: Callable[[str], None] = print)
     """Train and check the network with each non-linearity, check the ReQU Jacobian, write the figures."""
     fx, fy = settings.features
     if not (0 <= fx < N_INPUTS and 0 <= fy < N_INPUTS) or fx == fy:
-        raise ValueError(f"iris: features must be two different feature indices in 0..3, got {fx} {fy}")
+        raise InputError(f"iris: features must be two different feature indices in 0..3, got {fx} {fy}")
     X, y = data.iris(settings.data_dir)
     log(f"Iris: {len(X)} examples, {X.shape[1]} features, {int(y.max()) + 1} classes")
     out, result = Path(out), Result()

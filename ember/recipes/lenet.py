@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ember import data, models, nn
+from ember.errors import InputError
 from ember.random import manual_seed
 
 N_CLASSES = 10
@@ -77,7 +78,7 @@ def mnist_data(data_dir: Any = None, *, n_test: int = N_TEST, n_train: int | Non
         train = data.mnist("train", data_dir=data_dir)
     except FileNotFoundError:
         if not 0 < n_test < len(test[0]):
-            raise ValueError(f"mnist_data: the split must leave 1 to {len(test[0]) - 1} of the {len(test[0])} images "
+            raise InputError(f"mnist_data: the split must leave 1 to {len(test[0]) - 1} of the {len(test[0])} images "
                              f"for testing, got {n_test}") from None
         kept, held_out = data.split_indices(len(test[0]), n_test, seed=seed)
         X, y = test
@@ -143,7 +144,7 @@ def train_lenet(X: np.ndarray, y: np.ndarray, *, epochs: int = EPOCHS, batch_siz
 
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != int(np.prod(models.IMAGE_SHAPE)):
-        raise ValueError(f"train_lenet: expected images as rows of 784 pixels, shape (n, 784), got {X.shape}")
+        raise InputError(f"train_lenet: expected images as rows of 784 pixels, shape (n, 784), got {X.shape}")
     if test_data is None:
         X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=n_test, seed=seed)
     else:

@@ -43,6 +43,7 @@ import numpy as np
 
 from ember import nn, optim, plot
 from ember.distributed import parallel_map
+from ember.errors import InputError, InputTypeError
 from ember.files import atomic_write, write_text
 from ember.random import get_rng
 from ember.train import evaluate, fit
@@ -78,21 +79,21 @@ def load(data: Data, what: str = "data") -> tuple[np.ndarray, np.ndarray]:
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         X, y = data
     else:
-        raise TypeError(f"ocr: expected {what} as an (X, y) pair or the path of a CSV file, "
-                        f"got {type(data).__name__}")
+        raise InputTypeError(f"ocr: expected {what} as an (X, y) pair or the path of a CSV file, "
+                             f"got {type(data).__name__}")
     X = np.array(X, dtype=np.float64, ndmin=2)
     y_float = np.asarray(y, dtype=np.float64).reshape(-1)
     if X.ndim != 2:
-        raise ValueError(f"ocr: expected {what} features of shape (n, M), got {X.shape}")
+        raise InputError(f"ocr: expected {what} features of shape (n, M), got {X.shape}")
     if y_float.shape[0] != X.shape[0]:
-        raise ValueError(f"ocr: {what} has {X.shape[0]} examples but {y_float.shape[0]} labels")
+        raise InputError(f"ocr: {what} has {X.shape[0]} examples but {y_float.shape[0]} labels")
     if X.shape[0] == 0:
-        raise ValueError(f"ocr: {what} has no examples")
+        raise InputError(f"ocr: {what} has no examples")
     if not np.isfinite(X).all():
-        raise ValueError(f"ocr: {what} has features that are not finite numbers")
+        raise InputError(f"ocr: {what} has features that are not finite numbers")
     if not (np.all(y_float == np.round(y_float)) and y_float.min() >= 0 and y_float.max() < NUM_CLASSES):
         bad = y_float[(y_float != np.round(y_float)) | (y_float < 0) | (y_float >= NUM_CLASSES)][0]
-        raise ValueError(f"ocr: {what} has label {bad:g}; labels are integers 0..{NUM_CLASSES - 1}")
+        raise InputError(f"ocr: {what} has label {bad:g}; labels are integers 0..{NUM_CLASSES - 1}")
     return X, y_float.astype(np.int64)
 
 
@@ -113,7 +114,8 @@ def load_weights(init: Weights, num_features: int, num_hidden: int,
 
     """
     if not isinstance(init, (tuple, list)) or len(init) != 2:
-        raise TypeError(f"ocr: init must be a pair (alpha, beta) of arrays or CSV paths, got {type(init).__name__}")
+        raise InputTypeError(f"ocr: init must be a pair (alpha, beta) of arrays or CSV paths, "
+                             f"got {type(init).__name__}")
     expected = {"alpha": (num_hidden, num_features + 1), "beta": (num_classes, num_hidden + 1)}
     arrays = []
     for name, value in zip(expected, init):
@@ -125,14 +127,14 @@ def load_weights(init: Weights, num_features: int, num_hidden: int,
             try:
                 value = np.loadtxt(existing_file(value, f"the {name} CSV"), delimiter=",", ndmin=2)
             except ValueError as error:
-                raise ValueError(f"ocr: {where} is not a comma-separated table of numbers ({error})") from None
+                raise InputError(f"ocr: {where} is not a comma-separated table of numbers ({error})") from None
         array = np.array(value, dtype=np.float64, ndmin=2)
         if array.shape != expected[name]:
-            raise ValueError(f"ocr: {where} has shape {array.shape}, expected {expected[name]} ({name} holds the "
+            raise InputError(f"ocr: {where} has shape {array.shape}, expected {expected[name]} ({name} holds the "
                              f"bias in column 0; M={num_features} features, D={num_hidden} hidden units, "
                              f"K={num_classes} classes)")
         if not np.isfinite(array).all():
-            raise ValueError(f"ocr: {where} holds values that are not finite numbers")
+            raise InputError(f"ocr: {where} holds values that are not finite numbers")
         arrays.append(array)
     return arrays[0], arrays[1]
 
@@ -151,7 +153,7 @@ def build_network(num_features: int, num_hidden: int, init_rand: bool = True, nu
 
     """
     if num_features < 1 or num_hidden < 1 or num_classes < 2:
-        raise ValueError(f"ocr: expected at least 1 feature, 1 hidden unit and 2 classes, got "
+        raise InputError(f"ocr: expected at least 1 feature, 1 hidden unit and 2 classes, got "
                          f"num_features={num_features}, num_hidden={num_hidden}, num_classes={num_classes}")
     model = nn.Sequential(nn.Linear(num_features, num_hidden), nn.Sigmoid(), nn.Linear(num_hidden, num_classes))
     if init is not None:
@@ -220,14 +222,14 @@ def train(train_data: Data, test_data: Data, num_epoch: int, num_hidden: int, in
     X_train, y_train = load(train_data, "train_data")
     X_test, y_test = load(test_data, "test_data")
     if X_test.shape[1] != X_train.shape[1]:
-        raise ValueError(f"ocr: test_data has {X_test.shape[1]} features per example, "
+        raise InputError(f"ocr: test_data has {X_test.shape[1]} features per example, "
                          f"train_data has {X_train.shape[1]}")
     if int(num_epoch) != num_epoch or num_epoch < 0:
-        raise ValueError(f"ocr: num_epoch must be a whole number >= 0, got {num_epoch!r}")
+        raise InputError(f"ocr: num_epoch must be a whole number >= 0, got {num_epoch!r}")
     if int(num_hidden) != num_hidden or num_hidden < 1:
-        raise ValueError(f"ocr: num_hidden must be a whole number >= 1, got {num_hidden!r}")
+        raise InputError(f"ocr: num_hidden must be a whole number >= 1, got {num_hidden!r}")
     if not learning_rate > 0:
-        raise ValueError(f"ocr: learning_rate must be > 0, got {learning_rate!r}")
+        raise InputError(f"ocr: learning_rate must be > 0, got {learning_rate!r}")
 
     model = build_network(X_train.shape[1], int(num_hidden), bool(init_rand), rng=rng, init=init)
     losses_train: list[float] = []
@@ -305,17 +307,18 @@ def train_and_test(*args: Any, init: Weights | None = None, **kwargs: Any) -> di
     """
     names = _HANDOUT_ARGUMENTS if len(args) > len(_ARGUMENTS) or "X_train" in kwargs else _ARGUMENTS
     if len(args) > len(names):
-        raise TypeError(f"train_and_test takes at most {len(names)} positional arguments, got {len(args)}")
+        raise InputTypeError(f"train_and_test takes at most {len(names)} positional arguments, got {len(args)}")
     given = dict(zip(names, args))
     for name, value in kwargs.items():
         if name not in names:
-            raise TypeError(f"train_and_test got an unexpected argument {name!r} (its arguments: {', '.join(names)})")
+            raise InputTypeError(f"train_and_test got an unexpected argument {name!r} "
+                                 f"(its arguments: {', '.join(names)})")
         if name in given:
-            raise TypeError(f"train_and_test got two values for {name!r}")
+            raise InputTypeError(f"train_and_test got two values for {name!r}")
         given[name] = value
     missing = [name for name in names if name not in given]
     if missing:
-        raise TypeError(f"train_and_test is missing {', '.join(map(repr, missing))}")
+        raise InputTypeError(f"train_and_test is missing {', '.join(map(repr, missing))}")
     if names is _HANDOUT_ARGUMENTS:
         given["train_data"] = (given.pop("X_train"), given.pop("y_train"))
         given["test_data"] = (given.pop("X_val"), given.pop("y_val"))
@@ -465,14 +468,14 @@ def plot_sweep(rows: Sequence[dict[str, Any]], out_dir: str | Path, *, learning_
 
     """
     if not rows:
-        raise ValueError("ocr.plot_sweep: no runs to plot")
+        raise InputError("ocr.plot_sweep: no runs to plot")
     out_dir = Path(out_dir)
     rates = list(dict.fromkeys(row["learning_rate"] for row in rows))
     sizes = list(dict.fromkeys(row["hidden_units"] for row in rows))
     rate = learning_rate if learning_rate is not None else (0.01 if 0.01 in rates else rates[0])
     hidden = hidden_units if hidden_units is not None else (50 if 50 in sizes else sizes[0])
     if rate not in rates or hidden not in sizes:
-        raise ValueError(f"ocr.plot_sweep: the sweep has learning rates {rates} and hidden units {sizes}; "
+        raise InputError(f"ocr.plot_sweep: the sweep has learning rates {rates} and hidden units {sizes}; "
                          f"asked for learning rate {rate} and {hidden} hidden units")
     at_rate = [row for row in rows if row["learning_rate"] == rate]
     paths = [plot.line_plot(out_dir / "crossentropy_vs_hidden_units.png",
@@ -635,7 +638,7 @@ def run_sweep(settings: SweepSettings, out: str | Path, log: Callable[[str], Non
     from ember import data
 
     if (settings.train is None) != (settings.test is None):
-        raise ValueError("ocr sweep: give both train and test data, or neither (then the split is used)")
+        raise InputError("ocr sweep: give both train and test data, or neither (then the split is used)")
     if settings.train is not None:
         train_data, test_data = load(settings.train, "--train"), load(settings.test, "--test")
         source = f"{settings.train} / {settings.test}"

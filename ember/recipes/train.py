@@ -27,7 +27,7 @@ import numpy as np
 
 from ember import data, io, models, nn
 from ember.callbacks import EarlyStopping
-from ember.errors import SaveError
+from ember.errors import InputError, InputTypeError, SaveError
 from ember.metrics import ConfusionMatrix
 from ember.nn.module import Module
 from ember.random import manual_seed
@@ -197,7 +197,7 @@ def _training_data(s: Settings) -> tuple[data.Dataset, str]:
     train = data.load_csv(s.data, **options)
     test = data.load_csv(s.test, **options) if s.test else None
     if test is not None and test[0].shape[1] != train[0].shape[1]:
-        raise ValueError(f"{s.test}: {test[0].shape[1]} features per row, but {s.data} has {train[0].shape[1]}")
+        raise InputError(f"{s.test}: {test[0].shape[1]} features per row, but {s.data} has {train[0].shape[1]}")
     return data.Dataset(s.data, train, test), s.data
 
 
@@ -211,8 +211,8 @@ def _model(s: Settings, n_features: int, n_outputs: int) -> Module:
         return io.load(s.model, trusted=s.trust)
     model = s.model(n_features, n_outputs)
     if not isinstance(model, Module):
-        raise TypeError(f"--model {getattr(s.model, '__name__', s.model)}({n_features}, {n_outputs}) returned "
-                        f"{type(model).__name__}, not an ember Module")
+        raise InputTypeError(f"--model {getattr(s.model, '__name__', s.model)}({n_features}, {n_outputs}) returned "
+                             f"{type(model).__name__}, not an ember Module")
     return model
 
 
@@ -319,7 +319,7 @@ def _run(s: Settings, log: Callable[[str], None], parallel: Any) -> Result:
                              schedule=s.schedule, early_stopping=result.stopping, log=s.log,
                              distributed=parallel or False, clip_grad_norm=s.clip_grad_norm)
     except ResumeMismatchError as error:
-        raise ValueError(resume_message(error, s.resume)) from None
+        raise InputError(resume_message(error, s.resume)) from None
     if not root:
         return result
     result.rows["train"] = evaluate(model, criterion, X, y, batch_size=EVALUATION_BATCH)

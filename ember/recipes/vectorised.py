@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ember import nn, plot
+from ember.errors import InputError
 from ember.nn.module import resized
 
 # -- linear regression by gradient descent ------------------------------------------------------
@@ -84,7 +85,7 @@ def linear_regression(points: np.ndarray, learning_rate: float = REGRESSION_LEAR
     """
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2:
-        raise ValueError(f"linear_regression: expected points of shape (N, 2), got {points.shape}")
+        raise InputError(f"linear_regression: expected points of shape (N, 2), got {points.shape}")
     x, y = points[:, :1], points[:, 1:]
     line = nn.Linear(1, 1)
     line.weight[...] = initial_m
@@ -250,7 +251,7 @@ def fit_legendre(num_points: int = LEGENDRE_POINTS, learning_rate: float = LEGEN
     start = dict(LEGENDRE_INITIAL if initial is None else initial)
     missing = {"a", "b", "c", "d"} - start.keys()
     if missing:
-        raise ValueError(f"fit_legendre: initial values must give a, b, c and d; missing {sorted(missing)}")
+        raise InputError(f"fit_legendre: initial values must give a, b, c and d; missing {sorted(missing)}")
     x = np.linspace(-math.pi, math.pi, num_points).astype(dtype)
     y = np.sin(x)
     model = legendre_model(**{k: start[k] for k in "abcd"}).type(dtype)
