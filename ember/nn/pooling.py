@@ -163,38 +163,44 @@ class SpatialMaxPooling(_SpatialPooling):
 
     """
 
-    _scratch = ("_padded", "_grad_padded", "indices", "_mask", "_routed", "_windows", "_winner")
+    _scratch = ("_padded", "_grad_padded", "indices", "_mask", "_routed", "_windows", "_winner", "_running")
     _pad_value = -math.inf
 
     def __init__(self, kW: int, kH: int, dW: int | None = None, dH: int | None = None,
                  padW: int = 0, padH: int = 0, *, ceil_mode: bool = False) -> None:
         super().__init__(kW, kH, kW if dW is None else dW, kH if dH is None else dH, padW, padH, ceil_mode)
-        self.indices = self._mask = self._routed = self._windows = self._winner = None
+        self.indices = self._mask = self._routed = self._windows = self._winner = self._running = None
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         out_h, out_w = self._output_size(input)
         x = self._pad(input, out_h, out_w)
         shape = input.shape[:-2] + (out_h, out_w)
         out = self.output = resized(self.output, input, shape)
-        indices = self.indices = resized(self.indices, np.empty(0, np.int32), shape)
-        winner = self._winner = resized(self._winner, indices, shape)
+        count = self.kH * self.kW
+        small = np.dtype(np.int8 if count <= 127 else np.int32)  # the running offsets: int8 ops are 5x faster
+        running = self._running = resized(self._running, np.empty(0, small), shape)
+        winner = self._winner = resized(self._winner, running, shape)
         mask = self._mask = resized(self._mask, np.empty(0, bool), shape)
+        flags = mask.view(np.int8)  # the mask as 0/1 integers, for the products below
         windows = sliding_window_view(x, (self.kH, self.kW), axis=(-2, -1))
         windows = windows[..., :(out_h - 1) * self.dH + 1:self.dH, :(out_w - 1) * self.dW + 1:self.dW, :, :]
         columns = self._windows = resized(self._windows, x, (self.kH, self.kW) + shape)
         np.copyto(columns, np.moveaxis(windows, (-2, -1), (0, 1)))
-        columns = columns.reshape((self.kH * self.kW,) + shape)
+        columns = columns.reshape((count,) + shape)
         np.copyto(out, columns[0])
-        indices.fill(0)
-        for offset in range(1, len(columns)):
+        running.fill(0)
+        for offset in range(1, count):
             np.greater(columns[offset], out, out=mask)  # strictly greater: the first maximum wins ties, as Torch
             np.maximum(out, columns[offset], out=out)  # (propagates NaN)
-            np.multiply(mask, offset, out=winner)  # offsets grow: the larger one is the latest winner
-            np.maximum(indices, winner, out=indices)
+            np.multiply(flags, small.type(offset), out=winner)  # offsets grow: the larger is the latest winner
+            np.maximum(running, winner, out=running)
         if np.isnan(out, out=mask).any():  # a NaN wins, the last one, as PyTorch (later ones are not greater)
-            for offset in range(len(columns)):
-                np.multiply(np.isnan(columns[offset], out=mask), offset, out=winner)
-                np.maximum(indices, winner, out=indices)
+            for offset in range(count):
+                np.isnan(columns[offset], out=mask)
+                np.multiply(flags, small.type(offset), out=winner)
+                np.maximum(running, winner, out=running)
+        self.indices = resized(self.indices, np.empty(0, np.int32), shape)
+        np.copyto(self.indices, running)
         return out
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray:
