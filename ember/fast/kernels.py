@@ -113,8 +113,10 @@ def exp_into(src, dst, n, negate):
 
 
 @njit(cache=True, error_model="numpy")
-def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero):
-    """Each layer's output from its input, for ``bs`` rows: ``acts[l]`` is the input of layer ``l``."""
+def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, scratch, zero):
+    """Each layer's output from its input, for ``bs`` rows: ``acts[l]`` is the input of layer ``l``
+    (``scratch``: room for ``bs`` rows of any layer).
+    """
     for layer in range(kinds.size):
         kind, n_in, n_out = kinds[layer], widths[layer], widths[layer + 1]
         src, dst = acts[layer], acts[layer + 1]
@@ -135,12 +137,14 @@ def _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero):
                     s = _dot(weight, o, x, r, n_in, zero)
                     y[r, o] = s + params[b0 + o] if b0 >= 0 else s
         else:
-            _activation_forward(kind, src, dst, bs, n_in, slopes[layer], zero)
+            _activation_forward(kind, src, dst, bs, n_in, slopes[layer], scratch, zero)
 
 
 @njit(cache=True, error_model="numpy")
-def _activation_forward(kind, src, dst, rows, n, slope, zero):
-    """An element-wise layer or the soft(arg)max family along each of ``rows`` rows of width ``n``."""
+def _activation_forward(kind, src, dst, rows, n, slope, scratch, zero):
+    """An element-wise layer or the soft(arg)max family along each of ``rows`` rows of width ``n``
+    (``scratch``: room for the rows while it works).
+    """
     if kind == SIGMOID:  # SciPy's expit: 1 / (1 + exp(-x))
         exp_into(src, dst, rows * n, True)
         for i in range(rows * n):
@@ -156,27 +160,32 @@ def _activation_forward(kind, src, dst, rows, n, slope, zero):
         for i in range(rows * n):
             x = src[i]
             dst[i] = x if x > 0.0 else x * slope
-    else:  # the soft(arg)max family, along each row
+    else:  # the soft(arg)max family: each row shifted by its max (SoftMin: min), exp over all rows at once
+        shifted = dst if kind == LOG_SOFTMAX else scratch
+        exps = scratch if kind == LOG_SOFTMAX else dst
         for r in range(rows):
             row = r * n
+            m = src[row]
             if kind == SOFTMIN:
-                m = src[row]
                 for c in range(1, n):
                     m = min(m, src[row + c])
+                for c in range(n):
+                    shifted[row + c] = m - src[row + c]
             else:
-                m = src[row]
                 for c in range(1, n):
                     m = max(m, src[row + c])
+                for c in range(n):
+                    shifted[row + c] = src[row + c] - m
+        exp_into(shifted, exps, rows * n, False)
+        for r in range(rows):
+            row = r * n
             total = zero
             for c in range(n):
-                e = math.exp(m - src[row + c] if kind == SOFTMIN else src[row + c] - m)
-                total += e
-                if kind != LOG_SOFTMAX:
-                    dst[row + c] = e
+                total += exps[row + c]
             if kind == LOG_SOFTMAX:
                 log_total = math.log(total)
                 for c in range(n):
-                    dst[row + c] = (src[row + c] - m) - log_total
+                    dst[row + c] = dst[row + c] - log_total
             else:
                 for c in range(n):
                     dst[row + c] /= total
@@ -318,12 +327,14 @@ def _backward(kinds, widths, woff, boff, slopes, params, grads, acts, delta, spa
             continue
         if layer == 0:
             return
-        _activation_backward(kind, src, dst, delta, bs, n_in, slopes[layer], zero)
+        _activation_backward(kind, src, dst, delta, bs, n_in, slopes[layer], spare, zero)
 
 
 @njit(cache=True, error_model="numpy")
-def _activation_backward(kind, src, dst, delta, rows, n, slope, zero):
-    """``delta`` (the gradient of the layer's output ``dst``) becomes the gradient of its input ``src``."""
+def _activation_backward(kind, src, dst, delta, rows, n, slope, scratch, zero):
+    """``delta`` (the gradient of the layer's output ``dst``) becomes the gradient of its input ``src``
+    (``scratch``: room for the rows while it works).
+    """
     if kind == SIGMOID:  # g · y (1 − y)
         for i in range(rows * n):
             y = dst[i]
@@ -340,6 +351,8 @@ def _activation_backward(kind, src, dst, delta, rows, n, slope, zero):
             if not src[i] > 0.0:
                 delta[i] = slope * delta[i]
     else:
+        if kind == LOG_SOFTMAX:
+            exp_into(dst, scratch, rows * n, False)
         for r in range(rows):
             row = r * n
             if kind == LOG_SOFTMAX:  # g − exp(y) Σ g
@@ -347,7 +360,7 @@ def _activation_backward(kind, src, dst, delta, rows, n, slope, zero):
                 for c in range(n):
                     total += delta[row + c]
                 for c in range(n):
-                    delta[row + c] = delta[row + c] - math.exp(dst[row + c]) * total
+                    delta[row + c] = delta[row + c] - scratch[row + c] * total
             else:  # SoftMax: y (g − Σ g y); SoftMin: y (Σ g y − g)
                 total = zero
                 for c in range(n):
@@ -405,7 +418,7 @@ def _transpose_weights(kinds, widths, woff, src, dst, back):
 
 
 @njit(cache=True, error_model="numpy")
-def _row_forward(kinds, widths, woff, boff, slopes, tparams, x, acts, zero):
+def _row_forward(kinds, widths, woff, boff, slopes, tparams, x, acts, scratch, zero):
     """One example's forward (``x``: its features) on transposed weights: ``y = Σ_j x_j Wᵀ[j, :]`` (+ b), a
     loop over the outputs that vectorises, the sum in the order of ``j``.
     """
@@ -414,7 +427,7 @@ def _row_forward(kinds, widths, woff, boff, slopes, tparams, x, acts, zero):
         src = x if layer == 0 else acts[layer]
         dst = acts[layer + 1]
         if kind != LINEAR:
-            _activation_forward(kind, src, dst, 1, n_in, slopes[layer], zero)
+            _activation_forward(kind, src, dst, 1, n_in, slopes[layer], scratch, zero)
             continue
         w0, b0 = woff[layer], boff[layer]
         weight_t = tparams[w0:w0 + n_in * n_out].reshape((n_in, n_out))
@@ -451,7 +464,7 @@ def _row_backward(kinds, widths, woff, boff, slopes, tparams, tvelocity, x, acts
         if kind != LINEAR:
             if layer == 0:
                 return
-            _activation_backward(kind, src, acts[layer + 1], delta, 1, n_in, slopes[layer], zero)
+            _activation_backward(kind, src, acts[layer + 1], delta, 1, n_in, slopes[layer], spare, zero)
             continue
         w0, b0 = woff[layer], boff[layer]
         weight_t = tparams[w0:w0 + n_in * n_out].reshape((n_in, n_out))
@@ -496,7 +509,7 @@ def _row_steps(kinds, widths, woff, boff, slopes, criterion, size_average, tpara
     n_out = widths[kinds.size]
     out = acts[kinds.size]
     for step in range(steps):
-        _row_forward(kinds, widths, woff, boff, slopes, tparams, inputs[order[step]], acts, zero)
+        _row_forward(kinds, widths, woff, boff, slopes, tparams, inputs[order[step]], acts, delta, zero)
         if corrects.size:
             corrects[step] = _correct(criterion, out, n_out, 1, labels, targets, order, step)
         losses[step] = _criterion(criterion, size_average, out, n_out, 1, labels, targets, order, step, delta, spare,
@@ -544,7 +557,7 @@ def train_steps(kinds, widths, woff, boff, slopes, criterion, size_average, para
             example = order[start + r]
             for j in range(n_in):
                 gathered[r, j] = inputs[example, j]
-        _forward(kinds, widths, woff, boff, slopes, params, acts, bs, zero)
+        _forward(kinds, widths, woff, boff, slopes, params, acts, bs, delta, zero)
         if corrects.size:
             corrects[step] = _correct(criterion, acts[kinds.size], n_out, bs, labels, targets, order, start)
         losses[step] = _criterion(criterion, size_average, acts[kinds.size], n_out, bs, labels, targets, order,
