@@ -114,6 +114,18 @@ class MultiLabelSoftMarginCriterion(BCEWithLogitsCriterion):
         if input.ndim not in (1, 2):
             self.fail(f"expected input of shape (C,) or (batch, C), got {input.shape}")
 
+    def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        # PyTorch's form, t·(−log σ(x)) + (1 − t)·(−log σ(−x)), each by logaddexp: a logit −inf with t = 1
+        # costs inf there (BCEWithLogits' (1 − t)·x + softplus(−x) has 0·(−inf) = NaN, as PyTorch's has)
+        terms = self._buffer = resized(self._buffer, input)
+        np.logaddexp(0.0, np.negative(input), out=terms)
+        terms *= target
+        terms += (1.0 - target) * np.logaddexp(0.0, input)
+        if self.weights is not None:
+            terms *= self.weights
+        self.output = float(terms.sum()) * self._norm(input)
+        return self.output
+
 
 class MultiLabelMarginCriterion(Criterion):
     """Multi-class multi-label hinge loss (Torch's ``nn.MultiLabelMarginCriterion``, PyTorch's

@@ -180,6 +180,15 @@ class Criterion:
         if not np.issubdtype(input.dtype, np.floating):
             self.fail(f"expected a floating-point input, got dtype {input.dtype}", TypeError)
 
+    def check_signs(self, target: Any) -> None:
+        """Refuse a target holding anything but 1 and −1 (a 0, NaN or inf names no class); the criteria whose
+        targets are labels ±1 call it on every forward and backward, as values change without the shape.
+        """
+        off = np.abs(target) != 1
+        if np.any(off):
+            at = int(np.flatnonzero(off)[0])
+            self.fail(f"expected a target of 1 and -1 only, got {np.ravel(target)[at].item()!r} at (flat) index {at}")
+
     def fail(self, message: str, error: type[Exception] = InputError) -> NoReturn:
         """Raise ``error`` (an :mod:`ember.errors` type; ``ValueError``, ``TypeError`` and ``IndexError``
         mean ``InputError``, ``InputTypeError`` and ``InputIndexError``) with a message that starts with

@@ -299,7 +299,8 @@ class HingeEmbeddingCriterion(_PointwiseCriterion):
         margin: the margin (default 1).
         size_average: divide by the number of elements (sets ``sizeAverage``).
 
-    Shape: input any shape (typically distances ``(batch,)``); target the same shape, of values ±1.
+    Shape: input any shape (typically distances ``(batch,)``); target the same shape, of values ±1 (any other
+    value, NaN included, is an InputError).
 
     """
 
@@ -308,12 +309,14 @@ class HingeEmbeddingCriterion(_PointwiseCriterion):
         self.margin = margin
 
     def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
+        self.check_signs(target)
         similar = np.where(target == 1, input, 0.0).sum()
         dissimilar = np.where(target == -1, np.maximum(self.margin - input, 0.0), 0.0).sum()
         self.output = float(similar + dissimilar) * self._norm(input)
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
+        self.check_signs(target)
         grad = self.gradInput = resized(self.gradInput, input)
         np.copyto(grad, target == 1)
         grad -= (target == -1) & (input <= self.margin)
@@ -331,7 +334,8 @@ class DistKLDivCriterion(_PointwiseCriterion):
     output), ``t`` probabilities and ``n`` the number of elements (PyTorch's ``kl_div`` with
     ``reduction='mean'``; ``sizeAverage = False`` is ``reduction='sum'``).
 
-    Backward: ``∂ℓ/∂xᵢ = −tᵢ / n`` where ``tᵢ > 0``, else 0.
+    Backward: ``∂ℓ/∂xᵢ = −tᵢ / n`` where ``tᵢ > 0``, else 0. A NaN target is not skipped, and a skipped term
+    is ``0·xᵢ``: a NaN target, or a NaN or infinite input at ``tᵢ ≤ 0``, makes the loss NaN (as PyTorch's).
 
     Args:
         size_average: divide by the number of elements (sets ``sizeAverage``).
@@ -341,16 +345,17 @@ class DistKLDivCriterion(_PointwiseCriterion):
     """
 
     def updateOutput(self, input: np.ndarray, target: np.ndarray) -> float:
-        positive = target > 0
+        positive = ~(target <= 0)  # t > 0, and NaN: a NaN target makes the loss NaN, as PyTorch's
         log_target = np.log(np.where(positive, target, 1.0))
-        total = np.where(positive, target * (log_target - input), 0.0).sum()
+        # a skipped term is 0·x, not 0: a NaN or infinite input there still makes the loss NaN, as PyTorch's
+        total = np.where(positive, target * (log_target - input), 0.0 * input).sum()
         self.output = float(total) * self._norm(input)
         return self.output
 
     def updateGradInput(self, input: np.ndarray, target: np.ndarray) -> np.ndarray:
         grad = self.gradInput = resized(self.gradInput, input)
-        np.multiply(target, -self._norm(input), out=grad)
-        grad *= target > 0
+        grad.fill(0.0)
+        np.multiply(target, -self._norm(input), out=grad, where=~(target <= 0))  # (a −inf target: 0, not NaN)
         return grad
 
 

@@ -118,7 +118,8 @@ class CosineEmbeddingCriterion(_PairCriterion):
     Args:
         margin: the margin for dissimilar pairs, in [−1, 1] (default 0).
 
-    Shape: ``[x1, x2]`` of shape ``(D,)`` with a number ``y``, or ``(batch, D)`` with ``y`` ``(batch,)``.
+    Shape: ``[x1, x2]`` of shape ``(D,)`` with a number ``y``, or ``(batch, D)`` with ``y`` ``(batch,)``; ``y``
+    is 1 or −1 (any other value, NaN included, is an InputError).
 
     """
 
@@ -135,12 +136,14 @@ class CosineEmbeddingCriterion(_PairCriterion):
         return np.einsum("...i,...i->...", x1, x2) / root, m1, m2, root
 
     def updateOutput(self, input: list[np.ndarray], target: Any) -> float:
+        self.check_signs(target)
         cos = self._parts(input)[0]
         losses = np.where(np.equal(target, 1), 1.0 - cos, np.maximum(cos - self.margin, 0.0))
         self.output = float(losses.sum()) * self._norm(target)
         return self.output
 
     def updateGradInput(self, input: list[np.ndarray], target: Any) -> list[np.ndarray]:
+        self.check_signs(target)
         x1, x2 = input
         cos, m1, m2, root = self._parts(input)
         sign = np.where(np.equal(target, 1), -1.0, np.where(cos > self.margin, 1.0, 0.0)) * self._norm(target)
@@ -164,7 +167,8 @@ class L1HingeEmbeddingCriterion(_PairCriterion):
     Args:
         margin: the margin for dissimilar pairs (default 1).
 
-    Shape: ``[x1, x2]`` of shape ``(D,)`` with a number ``y``, or ``(batch, D)`` with ``y`` ``(batch,)``.
+    Shape: ``[x1, x2]`` of shape ``(D,)`` with a number ``y``, or ``(batch, D)`` with ``y`` ``(batch,)``; ``y``
+    is 1 or −1 (any other value, NaN included, is an InputError).
 
     """
 
@@ -172,12 +176,14 @@ class L1HingeEmbeddingCriterion(_PairCriterion):
         super().__init__(margin)
 
     def updateOutput(self, input: list[np.ndarray], target: Any) -> float:
+        self.check_signs(target)
         dist = np.abs(input[0] - input[1]).sum(axis=-1)
         losses = np.where(np.equal(target, 1), dist, np.maximum(self.margin - dist, 0.0))
         self.output = float(losses.sum()) * self._norm(target)
         return self.output
 
     def updateGradInput(self, input: list[np.ndarray], target: Any) -> list[np.ndarray]:
+        self.check_signs(target)
         grad1, grad2 = self._grads(input)
         np.subtract(input[0], input[1], out=grad1)
         dist = np.abs(grad1).sum(axis=-1)

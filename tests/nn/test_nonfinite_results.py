@@ -75,3 +75,67 @@ def test_cmax_cmin_propagate_nan_and_route_the_gradient_to_the_first(module, red
     nan_at = np.isnan(out)
     np.testing.assert_array_equal(np.argmax(grads, axis=0)[nan_at], first[nan_at])
     np.testing.assert_array_equal(np.sum(grads, axis=0), np.ones(5))
+
+
+# -- criteria --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make, x", [
+    (nn.HingeEmbeddingCriterion, np.array([0.5, 2.0, 0.3])),
+    (nn.CosineEmbeddingCriterion, [np.ones((3, 2)), np.arange(6.0).reshape(3, 2)]),
+    (nn.L1HingeEmbeddingCriterion, [np.ones((3, 2)), np.arange(6.0).reshape(3, 2)]),
+])
+@pytest.mark.parametrize("bad", [nan, inf, 0.0, 2.0])
+def test_sign_targets_refuse_anything_but_plus_and_minus_one(make, x, bad):
+    # a NaN (or 0, inf) target was taken as −1 (Cosine, L1Hinge) or as neither class (HingeEmbedding): a loss
+    # that silently depended on a value naming no class
+    from ember.errors import InputError
+    criterion, good = make(), np.array([1.0, -1.0, 1.0])
+    criterion.forward(x, good)
+    t = good.copy()
+    t[1] = bad
+    with pytest.raises(InputError, match=rf"^{type(criterion).__name__}(\(.*\))?: expected a target of 1 and -1 "
+                                         rf"only, got {bad} at \(flat\) index 1"):
+        criterion.forward(x, t)
+    with pytest.raises(InputError, match="expected a target of 1 and -1 only"):
+        criterion.backward(x, t)
+
+
+def test_kl_divergence_propagates_nan_as_pytorch():
+    # a NaN target was skipped as "not positive", and so was a NaN input at a zero target: a finite loss
+    x = np.log(np.array([[0.2, 0.3, 0.5], [0.1, 0.6, 0.3]]))
+    t = np.array([[0.0, 0.5, 0.5], [0.3, 0.3, 0.4]])
+    for row, col, where in ((0, 1, "target"), (0, 0, "input")):
+        xb, tb = x.copy(), t.copy()
+        (tb if where == "target" else xb)[row, col] = nan
+        loss = nn.DistKLDivCriterion().forward(xb, tb)
+        assert np.isnan(loss) and np.isnan(F.kl_div(torch.from_numpy(xb), torch.from_numpy(tb), reduction="mean"))
+    t[1, 0] = -inf  # skipped as every t <= 0 (Torch's rule): no NaN gradient from −inf · 0
+    criterion = nn.DistKLDivCriterion()
+    criterion.forward(x, t)
+    assert np.isfinite(criterion.backward(x, t)).all() and criterion.gradInput[1, 0] == 0.0
+
+
+def test_multilabel_soft_margin_costs_inf_for_an_infinite_wrong_logit():
+    # (1 − t)·x + softplus(−x) gave 0·(−inf) = NaN where PyTorch's log-sigmoid form gives inf
+    x = np.array([[-inf, 0.5, inf, -inf], [0.2, inf, -1.0, 0.3]])
+    t = np.array([[1.0, 0.0, 0.0, 0.5], [1.0, 0.0, 0.0, 0.0]])
+    for weights in (None, np.array([1.0, 2.0, 0.5, 1.5])):
+        expected = F.multilabel_soft_margin_loss(torch.from_numpy(x), torch.from_numpy(t), weight=tensor(weights))
+        assert nn.MultiLabelSoftMarginCriterion(weights).forward(x, t) == expected.item() == inf
+        finite = np.where(np.isfinite(x), x, 3.0)
+        expected = F.multilabel_soft_margin_loss(torch.from_numpy(finite), torch.from_numpy(t), weight=tensor(weights))
+        assert nn.MultiLabelSoftMarginCriterion(weights).forward(finite, t) == pytest.approx(expected.item(), rel=1e-12)
+
+
+def tensor(array):
+    return None if array is None else torch.from_numpy(array)
+
+
+def test_multi_margin_losses_keep_nan_where_pytorch_skips_it():
+    # PyTorch's kernels test "z > 0", false for NaN, so a NaN score silently drops out of its loss; ember's is
+    # NaN (a deliberate difference: no silent wrong result)
+    x = np.array([[0.1, nan, 0.3], [0.2, 0.5, -0.1]])
+    assert np.isfinite(F.multi_margin_loss(torch.from_numpy(x), torch.tensor([0, 1])).item())
+    assert np.isnan(nn.MultiMarginCriterion().forward(x, np.array([0, 1])))
+    assert np.isnan(nn.MultiLabelMarginCriterion().forward(x, np.array([[0, -1, 0], [1, 2, -1]])))
