@@ -411,6 +411,28 @@ class Training:
             self.params[...] = result
         return self.first
 
+    def run_examples(self, X: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """The epoch's per-example steps (``batch_size=1``): one ``(n,)`` row per step, as :meth:`run_batch` takes a
+        batch, with what does not change between steps looked up once; the summed loss and the correct count.
+        """
+        weight = _batch_weight(self.criterion, 1)
+        hooks, bar, optimizer, feval, params, state = \
+            self.batch_hooks, self.bar, self.optimizer, self.feval, self.params, self.state
+        loss_sum = correct = 0.0
+        for batch in range(len(X)):
+            self.batch, self.inputs, self.targets, self.first = batch, X[batch], y[batch], None
+            result, _ = optimizer(feval, params, state)
+            if result is not params:
+                params[...] = result
+            loss, hits = self.first
+            loss_sum += loss * weight
+            correct += hits
+            for hook in hooks:
+                hook.on_batch_end(self, batch + 1, loss)
+            if bar is not None:
+                bar.update(1)
+        return loss_sum, correct
+
     def run_epoch(self) -> dict[str, float]:
         """One pass over the training set, in a new random order when shuffling; the epoch's training metrics."""
         X, y, size, bar = self.X, self.y, self.size, self.bar
@@ -421,15 +443,13 @@ class Training:
             if order is not None:
                 X, y = X[order], y[order]
             loss_sum = correct = 0.0
-            for batch in range(self.n_batches):
+            if self.per_example:
+                loss_sum, correct = self.run_examples(X, y)
+            for batch in range(0 if self.per_example else self.n_batches):
                 self.batch, low = batch, batch * size
-                if self.per_example:
-                    loss, hits = self.run_batch(X[low], y[low])
-                    loss_sum += loss * _batch_weight(self.criterion, 1)
-                else:
-                    inputs = X[low:low + size]
-                    loss, hits = self.run_batch(inputs, y[low:low + size])
-                    loss_sum += loss * _batch_weight(self.criterion, len(inputs))
+                inputs = X[low:low + size]
+                loss, hits = self.run_batch(inputs, y[low:low + size])
+                loss_sum += loss * _batch_weight(self.criterion, len(inputs))
                 correct += hits
                 for hook in self.batch_hooks:
                     hook.on_batch_end(self, batch + 1, loss)

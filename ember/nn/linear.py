@@ -65,11 +65,11 @@ class Linear(Module):
             self.fail(f"expected input of shape ({self.n_in},) or (batch, {self.n_in}), got {input.shape}")
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
-        self.output = resized(self.output, input, input.shape[:-1] + (self.n_out,))
-        np.dot(input, self.weight.T, out=self.output)  # matmul's result, 0.6 µs less overhead per call
+        output = self.output = resized(self.output, input, input.shape[:-1] + (self.n_out,))
+        np.dot(input, self.weight.T, output)  # matmul's result, 0.6 µs less overhead per call
         if self.bias is not None:
-            np.add(self.output, self.bias, out=self.output)
-        return self.output
+            np.add(output, self.bias, output)  # (out positional: a keyword costs a ufunc call 0.05–0.1 µs)
+        return output
 
     def updateGradInput(self, input: np.ndarray, gradOutput: np.ndarray) -> np.ndarray | None:
         if self.gradInput is None:  # switched off: the input needs no gradient (Torch's idiom)
@@ -94,7 +94,7 @@ class Linear(Module):
                 bias_update = np.dot(self._ones, gradOutput)
             if scale != 1.0:
                 bias_update = scale * bias_update
-            self.gradBias += bias_update
+            np.add(self.gradBias, bias_update, self.gradBias)
 
     def extra_repr(self) -> str:
         return f"{self.n_in} -> {self.n_out}" + ("" if self.bias is not None else " without bias")

@@ -600,9 +600,9 @@ class CrossEntropyCriterion(_ClassCriterion):
             label = self._label(input, target)
             exp = self._exp = resized(self._exp, input)
             if input.shape[0] <= SMALL_ROW:  # a few classes: max and Σ on Python floats (a NumPy reduction costs more)
-                np.subtract(input, max(input.tolist()), out=log_prob)  # (a NaN anywhere makes Σ, so the loss, NaN)
-                np.exp(log_prob, out=exp)
-                log_prob -= math.log(math.fsum(exp.tolist()))
+                np.subtract(input, max(input.tolist()), log_prob)  # (a NaN anywhere makes Σ, so the loss, NaN)
+                np.exp(log_prob, exp)
+                np.subtract(log_prob, math.log(math.fsum(exp.tolist())), log_prob)
             else:
                 np.subtract(input, np.maximum.reduce(input), out=log_prob)
                 np.exp(log_prob, out=exp)
@@ -634,7 +634,7 @@ class CrossEntropyCriterion(_ClassCriterion):
         grad = self.gradInput = resized(self.gradInput, input)
         if input.ndim == 1 and self.weights is None:  # n = 1
             label = self._label(input, target)
-            np.exp(self._buffer, out=grad)
+            np.exp(self._buffer, grad)
             grad[label] -= 1.0
             return grad
         index, labels = self._labels(input, target, backward=True)
