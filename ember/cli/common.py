@@ -7,6 +7,8 @@ the exit status. :func:`guard` runs it and turns what can go wrong into one line
   input (ember's exceptions: ``ValueError`` and its ``ember.InputError`` family, ``TypeError``,
   ``OSError``, ``FloatingPointError``, and ``MemoryError``, whose message names the size asked for);
 * 2 bad arguments: argparse's own errors and :class:`UsageError` (a combination argparse cannot see);
+* 70 anything else (a bug in ember, or in a user's module class): one line naming the exception's type and
+  message, never a traceback (``EMBER_DEBUG=1`` lets the exception through, with its traceback);
 * 130 interrupted (Ctrl-C): one line, and the work that finished is kept by the library call;
 * 141 the reader of stdout went away (``ember … | head``): stop quietly, as the shell's tools do.
 """
@@ -186,6 +188,12 @@ def guard(prog: str, handler: Callable[[argparse.Namespace], int], args: argpars
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if os.environ.get("EMBER_DEBUG"):
+            raise
+        print(f"{prog}: internal error: {type(error).__name__}: {one_line(error)} (run with EMBER_DEBUG=1 for the "
+              f"traceback)", file=sys.stderr)
+        return 70
 
 
 def _pipe_closed() -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from ember.cli.common import (
@@ -157,6 +158,8 @@ def _neuralnet(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     if (args.train is None) != (args.test is None):
         raise UsageError("give both --train and --test, or neither (then --split is used)")
+    check_outputs({"--train": args.train, "--test": args.test},
+                  {"--out's sweep.csv": os.path.join(args.out, "sweep.csv")})
     settings = ocr.SweepSettings(args.split, args.data_dir, args.train, args.test, args.epochs, args.hidden,
                                  args.learning_rates, args.init == "random", args.seed, args.executor, args.workers)
     ocr.run_sweep(settings, args.out, log=lambda line: print(line, flush=True))

@@ -7,7 +7,15 @@ from typing import Any
 
 import numpy as np
 
-from ember.cli.common import UsageError, add_data_dir, command, positive_float, positive_int, wrote
+from ember.cli.common import (
+    UsageError,
+    add_data_dir,
+    check_outputs,
+    command,
+    positive_float,
+    positive_int,
+    wrote,
+)
 from ember.files import write_text
 
 DESCRIPTION = """\
@@ -47,6 +55,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     """Print the trace (or the comparison); 0, or 1 when a compared value is wrong."""
     from ember.recipes import trace
 
+    check_outputs({"--init-weights": args.init_weights, "--compare": args.compare}, {"--out": args.out})
     x = None
     if args.input is not None:
         try:

@@ -70,9 +70,8 @@ def model_arg(text: str) -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    inputs = {"--data": args.data, "--test": args.test}
-    for option, path in (("--save", args.save), ("--checkpoint", args.checkpoint), ("--log", args.log)):
-        check_outputs(inputs, {option: path})
+    check_outputs({"--data": args.data, "--test": args.test},
+                  {"--save": args.save, "--checkpoint": args.checkpoint, "--log": args.log})
     model: Any = args.model
     if ".py:" in model:
         from ember.cli.classes import load_module_class

@@ -54,6 +54,10 @@ def handler_raising(error):
     (FileNotFoundError("nope.csv: no such file"), 1, "ember x: error: nope.csv: no such file"),
     (FloatingPointError("the loss is nan"), 1, "ember x: error: the loss is nan"),
     (KeyboardInterrupt(), 130, "ember x: interrupted"),
+    (AttributeError("'NoneType' object has no attribute 'x'"), 70, "ember x: internal error: AttributeError: "
+     "'NoneType' object has no attribute 'x' (run with EMBER_DEBUG=1 for the traceback)"),
+    (RecursionError("maximum recursion depth exceeded"), 70, "ember x: internal error: RecursionError: maximum "
+     "recursion depth exceeded (run with EMBER_DEBUG=1 for the traceback)"),
 ])
 def test_the_guard_turns_failures_into_one_line_and_a_status(error, status, line, capsys):
     assert guard("ember x", handler_raising(error), argparse.Namespace()) == status
@@ -92,3 +96,9 @@ def test_ctrl_c_prints_one_line_exits_130_and_keeps_the_runs_that_finished(tmp_p
     rows = (tmp_path / "sweep.csv").read_text().splitlines()
     assert len(rows) == 1 + 3 and rows[1].startswith("2,0.1,1,")  # the header and the finished run's epochs
     assert "(1 of 2 runs finished)" in captured.out
+
+
+def test_ember_debug_lets_an_unexpected_exception_through(monkeypatch):
+    monkeypatch.setenv("EMBER_DEBUG", "1")
+    with pytest.raises(AttributeError, match="boom"):
+        guard("ember x", handler_raising(AttributeError("boom")), argparse.Namespace())

@@ -71,3 +71,25 @@ def test_memory_exhaustion_is_one_line_naming_the_size(capsys):
     assert guard("ember train", handler, None) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("ember train: error: Unable to allocate") and "PiB" in err[0]
+
+
+@pytest.mark.parametrize("command", ["trace", "train", "sweep"])
+def test_no_command_writes_over_its_input_or_one_output_over_another(tmp_path, monkeypatch, capsys, command):
+    """Every command that reads and writes files checks them together, before any work (issue 12: ``ember trace
+    --compare t.csv --out t.csv`` destroyed the CSV, and ``train --save X --log X`` lost the model)."""
+    monkeypatch.chdir(tmp_path)
+    before = write_ocr_csv(tmp_path / "sweep.csv")
+    argv, expected = {
+        "trace": (["trace", "--compare", "sweep.csv", "--out", "sweep.csv"],
+                  "ember trace: error: --out 'sweep.csv' is the same file as --compare: it would be overwritten"),
+        "train": (["train", "--data", "sweep.csv", "--epochs", "1", "--quiet", "--save", "m.x", "--log", "m.x"],
+                  "ember train: error: --log 'm.x' is the same file as --save: it would be overwritten"),
+        "sweep": (["neuralnet", "sweep", "--train", "sweep.csv", "--test", "sweep.csv", "--out", ".", "--epochs", "1",
+                   "--executor", "none"],
+                  "ember neuralnet sweep: error: --out's sweep.csv './sweep.csv' is the same file as --train: it would "
+                  "be overwritten"),
+    }[command]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [expected]
+    assert (tmp_path / "sweep.csv").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sweep.csv"]
