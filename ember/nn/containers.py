@@ -270,6 +270,8 @@ class Sequential(Container):
         is not updated by such a call. Using the result (``g = net.backward(x, gOut)``, as containers and
         ``ember.check`` do) computes it as always.
         """
+        if input is not self._input:
+            self.check_backward_input(input)
         modules = self.modules
         grad = gradOutput  # (checked by the child it goes to, whose error names it)
         first = None
@@ -403,6 +405,8 @@ class Concat(_Branching):
         return self.gradInput
 
     def backward(self, input: Any, gradOutput: np.ndarray, scale: float = 1.0) -> Any:
+        if input is not self._input:
+            self.check_backward_input(input)
         if gradOutput is not self._grad_output:
             gradOutput = self.check_grad_output(gradOutput)
         return self._sum_children(input, gradOutput, lambda m, g: m.backward(input, g, scale))
@@ -437,6 +441,8 @@ class ConcatTable(_Branching):
         return self.gradInput
 
     def backward(self, input: Any, gradOutput: list[Any], scale: float = 1.0) -> Any:
+        if input is not self._input:
+            self.check_backward_input(input)
         return self._sum_children(gradOutput, lambda m, g: m.backward(input, g, scale))
 
     def updateGradInput(self, input: Any, gradOutput: list[Any]) -> Any:
@@ -461,6 +467,8 @@ class ParallelTable(_Branching):
         return self.output
 
     def backward(self, input: list[Any], gradOutput: list[Any], scale: float = 1.0) -> list[Any]:
+        if input is not self._input:
+            self.check_backward_input(input)
         self.check_grad_output(gradOutput)
         self.gradInput = self._each(lambda i, module: module.backward(input[i], gradOutput[i], scale))
         return self.gradInput

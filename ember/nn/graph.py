@@ -359,6 +359,8 @@ class gModule(Module):  # noqa: N801 - nngraph's name
         return self.gradInput
 
     def backward(self, input: Any, gradOutput: Any, scale: float = 1.0) -> Any:
+        if input is not self._input:
+            self.check_backward_input(input)
         return self._backprop(gradOutput, lambda m, x, g: m.backward(x, g, scale))
 
     def updateGradInput(self, input: Any, gradOutput: Any) -> Any:

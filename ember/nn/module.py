@@ -189,6 +189,35 @@ def _table_mismatch(output: list, gradOutput: Any, where: str = "") -> str | Non
     return None
 
 
+def _describe_input(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if value is None:
+        return "None"
+    return f"a list of {len(value)}" if isinstance(value, list) else f"a {type(value).__name__}"
+
+
+def _input_mismatch(before: Any, now: Any, where: str = "") -> str | None:
+    """How the input ``now`` differs from ``before`` (a length, an entry's type, shape or dtype), or ``None``."""
+    at = f" at {where}" if where else ""
+    if isinstance(before, list):
+        if not isinstance(now, list) or len(now) != len(before):
+            return f"expected a list of {len(before)}{at}, got {_describe_input(now)}"
+        for i, (old, new) in enumerate(zip(before, now)):
+            found = _input_mismatch(old, new, f"{where}[{i}]")
+            if found is not None:
+                return found
+        return None
+    if isinstance(before, np.ndarray):
+        if not isinstance(now, np.ndarray) or now.shape != before.shape or now.dtype != before.dtype:
+            got = f"{now.shape} {now.dtype}" if isinstance(now, np.ndarray) else type(now).__name__
+            return f"expected an array of shape {before.shape} and dtype {before.dtype}{at}, got {got}"
+        return None
+    if type(now) is not type(before):
+        return f"expected a {type(before).__name__}{at}, got a {type(now).__name__}"
+    return None
+
+
 def gradient_name(name: str) -> str:
     """The gradient attribute of parameter ``name``, as Torch names them: ``weight`` → ``gradWeight``."""
     return "grad" + name[:1].upper() + name[1:]
@@ -222,6 +251,7 @@ class Module:
     # makes the checks one comparison), its shape and dtype, gradOutput, and whether
     # updateGradInput's result was checked since the input's shape last changed.
     _input: Any = _UNSEEN
+    _table_input: Any = _UNSEEN  # the last input that is not an array (a table), checked by every forward
     _checked_shape: tuple[int, ...] | None = None
     _checked_dtype: np.dtype | None = None
     _grad_output: Any = _UNSEEN
@@ -254,7 +284,7 @@ class Module:
         """Forget which input was checked, so that the next ``forward`` checks it again (call it
         after changing a setting that ``checkInput`` depends on).
         """
-        self._input = self._grad_output = _UNSEEN
+        self._input = self._grad_output = self._table_input = _UNSEEN
         self._checked_shape = self._checked_dtype = None
         self._grad_checked = False
 
@@ -334,9 +364,11 @@ class Module:
                     self.checkInput(input)
                     self._checked_shape, self._checked_dtype = input.shape, input.dtype
                     self._grad_output, self._grad_checked = _UNSEEN, False
-                self._input = input
+                self._input, self._table_input = input, _UNSEEN
             else:
-                self.checkInput(input)
+                self.checkInput(input)  # (a table: checked every time, its entries may change in place)
+                self._table_input, self._input, self._grad_output = input, _UNSEEN, _UNSEEN
+                self._checked_shape = self._checked_dtype = None
         output = self.updateOutput(input)
         if output is not self.output:
             self._bad_output(output)
@@ -360,8 +392,8 @@ class Module:
 
         Call ``forward(input)`` first, with the same input.
         """
-        if input is not self._input and type(input) is np.ndarray and input.shape != self._checked_shape:
-            self._bad_backward_input(input)
+        if input is not self._input:
+            self.check_backward_input(input)
         if gradOutput is not self._grad_output:
             gradOutput = self.check_grad_output(gradOutput)
         gradInput = self.updateGradInput(input, gradOutput)
@@ -369,6 +401,26 @@ class Module:
             self._check_grad_input(input, gradInput)
         self.accGradParameters(input, gradOutput, scale)
         return gradInput
+
+    def check_backward_input(self, input: Any) -> None:
+        """Raise a ``ProtocolError`` unless ``input`` is like the last forward's: an array of its shape and dtype,
+        or a table of the same length, shapes and dtypes. ``backward`` calls it when ``input`` is another object
+        than forward's; containers that override ``backward`` call it too.
+        """
+        if type(input) is np.ndarray:
+            if input.shape != self._checked_shape or input.dtype != self._checked_dtype:
+                self._bad_backward_input(input)
+        elif input is not self._table_input:
+            if self._table_input is _UNSEEN:
+                if self._checked_shape is None:
+                    self._bad_backward_input(input)
+                raise ProtocolError(f"{self.describe()}: backward got {_describe_input(input)}, but the last forward "
+                                    f"was given an array of shape {self._checked_shape}: call backward with the input "
+                                    f"forward was given")
+            different = _input_mismatch(self._table_input, input)
+            if different is not None:
+                raise ProtocolError(f"{self.describe()}: backward got an input unlike the last forward's "
+                                    f"({different}): call backward with the input forward was given")
 
     def check_grad_output(self, gradOutput: Any) -> Any:
         """Return ``gradOutput`` after checking that it matches ``self.output``: an array of the output's shape
@@ -433,12 +485,18 @@ class Module:
         raise ProtocolError(f"{name}.updateGradInput returned an array of shape {gradInput.shape}: gradInput "
                             f"must have the input's shape {input.shape}")
 
-    def _bad_backward_input(self, input: np.ndarray) -> NoReturn:
-        if self._checked_shape is None:
+    def _bad_backward_input(self, input: Any) -> NoReturn:
+        if self._checked_shape is None and self._table_input is _UNSEEN:
             raise ProtocolError(f"{self.describe()}: backward called before forward: call forward(input) first, "
                                 f"then backward with the same input")
-        raise ProtocolError(f"{self.describe()}: backward got an input of shape {input.shape}, but the last forward "
-                            f"was given {self._checked_shape}: call backward with the input forward was given")
+        if self._checked_shape is None:  # the last forward was given a table
+            raise ProtocolError(f"{self.describe()}: backward got {_describe_input(input)}, but the last forward was "
+                                f"given {_describe_input(self._table_input)}: call backward with the input forward "
+                                f"was given")
+        given, expected = ((f"shape {input.shape}", self._checked_shape) if input.shape != self._checked_shape
+                           else (f"dtype {input.dtype}", self._checked_dtype))
+        raise ProtocolError(f"{self.describe()}: backward got an input of {given}, but the last forward was given "
+                            f"{expected}: call backward with the input forward was given")
 
     def updateOutput(self, input: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement updateOutput")

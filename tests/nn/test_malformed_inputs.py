@@ -1,8 +1,9 @@
 """Property test (issue 12): every catalog module and criterion, given generated malformed input (non-finite values,
 empty batches, a wrong rank or shape, integer/bool/complex dtypes, lists, scalars, tables of another length), either
 returns a result or raises an ember exception, forward and backward, never another exception type; where PyTorch
-has an equivalent, a result for non-finite values is PyTorch's. The same mutations of a valid gradOutput (a dtype
-other than floating, a number, a list, another shape) are refused by backward with an ember exception.
+has an equivalent, a result for non-finite values is PyTorch's. After a forward of valid input, the same mutations
+of its gradOutput (a dtype other than floating, a number, a list, another shape) or of the input given to backward
+(unlike forward's) are refused with an ember exception too.
 
 The catalogs are read when the tests are collected, so modules and criteria registered later are covered too.
 The examples are derandomised (the same in every run) for a stable suite; ``EMBER_FUZZ_EXAMPLES=200`` explores
@@ -174,14 +175,16 @@ def test_modules_refuse_malformed_input_with_an_ember_error(case, data):
 @pytest.mark.parametrize("case", MODULE_CASES)
 @FUZZ
 @given(data=st.data())
-def test_modules_refuse_a_malformed_gradOutput_with_an_ember_error(case, data):
+def test_modules_refuse_a_malformed_backward_with_an_ember_error(case, data):
     rng = np.random.default_rng(0)
     module = case.make(rng)
     x = case.batch(rng) if case.batch is not None and data.draw(st.booleans(), label="batch") else case.single(rng)
     ok, out = _only_ember_errors(module.forward, x)
     assert ok, f"{case.id}: the catalog's own input was refused"
-    kind, bad = _mutate(data, _ones_like(out), None)
-    _only_ember_errors(module.backward, x, bad)
+    if data.draw(st.booleans(), label="mutate gradOutput"):
+        _only_ember_errors(module.backward, x, _mutate(data, _ones_like(out), None)[1])
+    else:  # an input other than forward's
+        _only_ember_errors(module.backward, _mutate(data, x, None)[1], _ones_like(out))
 
 
 @pytest.mark.parametrize("case", CRITERIA, ids=[case.id for case in CRITERIA])

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ember import nn
-from ember.errors import EmberError, InputError, InputTypeError
+from ember.errors import EmberError, InputError, InputTypeError, ProtocolError
 from tests.nn.catalog import all_cases
 
 
@@ -170,3 +170,40 @@ def test_a_number_as_the_gradOutput_of_a_one_element_output_is_an_array_of_that_
             assert leaf.shape == (3,) and leaf.dtype == np.float64
         with pytest.raises(InputTypeError, match="expected gradOutput as a NumPy array of shape .*, got bool"):
             module.backward(x, True)
+
+
+def test_backward_refuses_an_input_unlike_the_last_forwards():
+    """Module.check_backward_input, for every module and the containers that override backward: an input of
+    another shape or dtype, a table of another length or entry, or a non-array raised raw NumPy errors."""
+    x = np.ones((2, 3))
+    sequential = nn.Sequential(nn.Linear(3, 2))
+    y = sequential.forward(x)
+    for bad, given in (([x], "a list of 1"), (None, "None")):
+        with pytest.raises(ProtocolError, match=rf"^Sequential: backward got {given}, but the last forward was given "
+                                                rf"an array of shape \(2, 3\): call backward with the input forward "
+                                                rf"was given$"):
+            sequential.backward(bad, np.ones_like(y))
+    with pytest.raises(ProtocolError, match=r"^Linear\(3 -> 2\): backward got an input of dtype float32, but the last "
+                                            r"forward was given float64"):
+        sequential.get(0).backward(x.astype(np.float32), np.ones_like(y))
+    join = nn.JoinTable(0)
+    y = join.forward([x, x])
+    with pytest.raises(ProtocolError, match=r"^JoinTable\(0\): backward got an input unlike the last forward's "
+                                            r"\(expected an array of shape \(2, 3\) and dtype float64 at \[0\], got "
+                                            r"\(3, 3\) float64\)"):
+        join.backward([np.ones((3, 3)), x], np.ones_like(y))
+    with pytest.raises(ProtocolError, match=r"expected a list of 2, got a list of 1"):
+        join.backward([x], np.ones_like(y))
+    np.testing.assert_array_equal(join.backward([x.copy(), x.copy()], np.ones_like(y))[0], np.ones((2, 3)))
+
+
+def test_a_table_forward_forgets_the_checked_gradOutput():
+    """A reused gradOutput array was trusted after a table forward changed the output's shape (raw broadcast error)."""
+    add, grad = nn.CAddTable(), np.ones((2, 3))
+    add.forward([np.ones((2, 3))] * 2)
+    add.backward([np.ones((2, 3))] * 2, grad)
+    x = [np.ones((4, 3))] * 2
+    add.forward(x)
+    with pytest.raises(InputError, match=r"^CAddTable: expected gradOutput of shape \(4, 3\) \(the output's\), "
+                                         r"got \(2, 3\)$"):
+        add.backward(x, grad)
