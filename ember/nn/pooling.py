@@ -142,7 +142,8 @@ class SpatialMaxPooling(_SpatialPooling):
     ``y[…, i, j] = max_{u, v} x̃[…, i·dH + u, j·dW + v]``, ``x̃`` the input padded with ``−∞``.
 
     Backward: ``∂L/∂x`` is ``g[…, i, j]`` at the position of each window's maximum (the first one on ties,
-    as Torch), summed where windows overlap, and zero elsewhere. The positions are kept in ``indices``
+    as Torch; a NaN, the last one; a window of −inf only, its first position inside the input, as PyTorch),
+    summed where windows overlap, and zero elsewhere. The positions are kept in ``indices``
     (the flat offset ``u·kW + v`` of the maximum within its window). The forward copies the windows once
     into a contiguous ``(kH·kW, …, oH, oW)`` buffer (one strided copy), then keeps a running maximum and
     its offset over the ``kH·kW`` slices; the backward routes ``g`` with one masked product per offset,
@@ -199,6 +200,11 @@ class SpatialMaxPooling(_SpatialPooling):
                 np.isnan(columns[offset], out=mask)
                 np.multiply(flags, small.type(offset), out=winner)
                 np.maximum(running, winner, out=running)
+        if (self.padH or self.padW) and np.equal(out, -math.inf, out=mask).any():
+            # a window of −inf only: PyTorch keeps its first tap inside the input, never the padding's
+            first_row = np.maximum(self.padH - self.dH * np.arange(out_h), 0)[:, None]
+            first_column = np.maximum(self.padW - self.dW * np.arange(out_w), 0)
+            np.copyto(running, first_row * self.kW + first_column, where=mask, casting="unsafe")
         self.indices = resized(self.indices, np.empty(0, np.int32), shape)
         np.copyto(self.indices, running)
         return out

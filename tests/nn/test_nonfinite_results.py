@@ -77,6 +77,21 @@ def test_cmax_cmin_propagate_nan_and_route_the_gradient_to_the_first(module, red
     np.testing.assert_array_equal(np.sum(grads, axis=0), np.ones(5))
 
 
+@pytest.mark.parametrize("k, d, pad, ceil", [((2, 2), (2, 2), (1, 1), False), ((3, 3), (1, 1), (1, 1), False),
+                                             ((3, 4), (2, 1), (1, 2), False), ((3, 3), (2, 2), (1, 1), True)])
+def test_max_pooling_routes_an_all_minus_inf_window_inside_the_input(k, d, pad, ceil):
+    # a window of −inf only kept its first tap, in the padding: backward dropped (or misplaced) its gradient
+    x = np.full((2, 1, 7, 6), -inf)
+    x[0, 0, 1, 1], x[1, 0, 5, 4] = 1.0, nan
+    m = nn.SpatialMaxPooling(k[1], k[0], d[1], d[0], pad[1], pad[0], ceil_mode=ceil)
+    out = m.forward(x)
+    t = torch.from_numpy(x).requires_grad_(True)
+    expected = F.max_pool2d(t, k, d, pad, ceil_mode=ceil)
+    expected.backward(torch.ones_like(expected))
+    _same(out, expected)
+    np.testing.assert_array_equal(m.backward(x, np.ones_like(out)), t.grad.numpy())
+
+
 # -- criteria --------------------------------------------------------------------------------------------------
 
 
