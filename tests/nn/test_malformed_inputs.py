@@ -6,8 +6,8 @@ of its gradOutput (a dtype other than floating, a number, a list, another shape)
 (unlike forward's) are refused with an ember exception too.
 
 The catalogs are read when the tests are collected, so modules and criteria registered later are covered too.
-The examples are derandomised (the same in every run) for a stable suite; ``EMBER_FUZZ_EXAMPLES=200`` explores
-more, with fresh randomness.
+The examples are derandomised (the same in every run, 20 per case and test) for a stable suite;
+``EMBER_FUZZ_EXAMPLES=200`` explores more, with fresh randomness.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tests.nn.catalog import all_cases
 from tests.nn.test_loss import BATCH, CRITERIA
 
 EXAMPLES = int(os.environ.get("EMBER_FUZZ_EXAMPLES", "0"))
-FUZZ = settings(max_examples=EXAMPLES or 6, deadline=None, derandomize=not EXAMPLES, database=None,
+FUZZ = settings(max_examples=EXAMPLES or 20, deadline=None, derandomize=not EXAMPLES, database=None,
                 suppress_health_check=list(HealthCheck),
                 phases=[Phase.generate] if not EXAMPLES else list(Phase))  # (no shrinking: a failure fails fast)
 SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e308, -1e308, 5e-324, 1.0, -1.0]
