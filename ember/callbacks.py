@@ -29,6 +29,7 @@ import numpy as np
 
 from ember.errors import InputError
 from ember.files import saving
+from ember.nn.arguments import check_arguments
 
 __all__ = ["CSVLogger", "Callback", "EarlyStopping"]
 
@@ -119,6 +120,9 @@ class EarlyStopping(Callback):
     def load_state_dict(self, saved: dict[str, float]) -> None:
         """Continue counting from :meth:`state_dict`'s numbers."""
         self.best, self.best_epoch, self.wait = float(saved["best"]), int(saved["best_epoch"]), int(saved["wait"])
+
+
+check_arguments(EarlyStopping)  # patience an integer, min_delta a number: checked as a module's arguments
 
 
 class CSVLogger(Callback):

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.errors import InputError
+from ember.errors import InputError, InputTypeError
 
 __all__ = ["ConfusionMatrix"]
 
@@ -44,6 +44,10 @@ class ConfusionMatrix:
     """
 
     def __init__(self, n_classes: int | Sequence[str], labels: Sequence[str] | None = None) -> None:
+        if (isinstance(n_classes, (bool, np.bool_, str, bytes))
+                or not isinstance(n_classes, (int, np.integer, Sequence))):
+            raise InputTypeError(f"ConfusionMatrix: expected a number of classes or a list of class names, got "
+                                 f"{n_classes!r}")
         if not isinstance(n_classes, (int, np.integer)):
             labels = list(n_classes)
             n_classes = len(labels)

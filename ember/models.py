@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from ember import nn
-from ember.errors import InputError
+from ember.errors import InputError, InputTypeError
+from ember.nn.arguments import checked
 
 __all__ = ["ACTIVATIONS", "IMAGE_SHAPE", "char_lstm", "criterion_for", "lenet", "mlp"]
 
@@ -38,6 +39,7 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
 IMAGE_SHAPE = (1, 28, 28)
 
 
+@checked
 def mlp(n_in: int, hidden: Sequence[int], activation: str = "sigmoid", n_classes: int = 2, *,
         regression: bool = False) -> nn.Sequential:
     """A classifier: ``Linear -> activation`` per hidden size, then ``Linear -> LogSoftMax`` (for ClassNLL).
@@ -52,6 +54,11 @@ def mlp(n_in: int, hidden: Sequence[int], activation: str = "sigmoid", n_classes
     """
     if activation not in ACTIVATIONS:
         raise InputError(f"mlp: unknown activation {activation!r}; choose {', '.join(sorted(ACTIVATIONS))}")
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence):
+        raise InputTypeError(f"mlp: hidden must be a list of layer sizes, got {hidden!r}")
+    for size in hidden:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+            raise InputTypeError(f"mlp: hidden sizes must be integers, got {size!r} in {list(hidden)}")
     sizes = [int(n_in), *(int(size) for size in hidden), int(n_classes)]
     if min(sizes) < 1:
         raise InputError(f"mlp: every size must be at least 1, got n_in={n_in}, hidden={list(hidden)}, "
@@ -63,6 +70,7 @@ def mlp(n_in: int, hidden: Sequence[int], activation: str = "sigmoid", n_classes
     return model if regression else model.add(nn.LogSoftMax())
 
 
+@checked
 def lenet(n_classes: int = 10, *, dropout: float = 0.0, dtype: Any = np.float32) -> nn.Sequential:
     """A LeNet-style CNN taking ``(batch, 784)`` rows of 28x28 images (MNIST as ``ember.data.mnist`` returns it)::
 
@@ -108,6 +116,7 @@ def criterion_for(model: nn.Module) -> nn.Criterion:
     return nn.CrossEntropyCriterion()
 
 
+@checked
 def char_lstm(vocab_size: int, hidden: int = 128, embedding: int | None = None) -> nn.Sequential:
     """A character-level language model: ``LookupTable -> LSTM -> Sequencer(Linear)`` (scores per character).
 

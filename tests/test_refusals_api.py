@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ember import check, data, interop, io, nn, train
+from ember import check, data, interop, io, models, nn, train
+from ember.callbacks import EarlyStopping
 from ember.errors import CheckSetupError, EmberError, InputError, InputTypeError
+from ember.metrics import ConfusionMatrix
 
 X, Y = np.random.default_rng(0).random((6, 4)), np.arange(6) % 3
 
@@ -160,3 +162,23 @@ def test_no_library_module_raises_a_bare_value_or_type_error():
                     and node.exc.func.id in ("ValueError", "TypeError", "IndexError", "KeyError", "RuntimeError"):
                 bare.append(f"{path.relative_to(package.parent)}:{node.lineno} {node.exc.func.id}")
     assert bare == []
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda: models.mlp(4, [2.5]), InputTypeError, r"mlp: hidden sizes must be integers, got 2\.5"),
+    (lambda: models.mlp(4, "abc"), InputTypeError, r"mlp: hidden must be a list of layer sizes"),
+    (lambda: models.mlp("4", [4]), InputTypeError, r"mlp: n_in must be an integer, got '4'"),
+    (lambda: models.mlp(4, [4], n_classes=True), InputTypeError, r"mlp: n_classes must be an integer, got True"),
+    (lambda: models.lenet(n_classes=None), InputTypeError, r"lenet: n_classes must be an integer, got None"),
+    (lambda: models.lenet(dropout="x"), InputTypeError, r"lenet: dropout must be a number, got 'x'"),
+    (lambda: models.char_lstm(5, hidden=2.5), InputTypeError, r"char_lstm: hidden must be an integer, got 2\.5"),
+    (lambda: EarlyStopping(patience=2.5), InputTypeError, r"EarlyStopping: patience must be an integer, got 2\.5"),
+    (lambda: EarlyStopping(min_delta=float("nan")), InputError, r"EarlyStopping: min_delta must be a number, got nan"),
+    (lambda: ConfusionMatrix("x"), InputTypeError, r"ConfusionMatrix: expected a number of classes or a list"),
+    (lambda: ConfusionMatrix(True), InputTypeError, r"ConfusionMatrix: expected a number of classes or a list"),
+])
+def test_builders_callbacks_and_metrics_check_their_arguments(call, error, message):
+    """Functions and classes outside ember.nn get the constructor-argument checks from their annotations
+    (``ember.nn.arguments.checked``) instead of coercing with ``int()`` (``mlp(2.5, ...)`` built a 2-input net)."""
+    with pytest.raises(error, match=message):
+        call()

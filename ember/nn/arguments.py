@@ -85,29 +85,40 @@ _KINDS: dict[str, tuple[Callable[..., Any], bool]] = {
 }
 
 
-def check_arguments(cls: type) -> None:
-    """Wrap ``cls.__init__`` (if ``cls`` defines one) so that its annotated arguments are checked first."""
-    init = cls.__dict__.get("__init__")
-    if init is None or getattr(init, "_checks_arguments", False):
-        return
-    signature = inspect.signature(init)
+def checked(function: Callable[..., Any], owner: str | None = None) -> Callable[..., Any]:
+    """``function`` wrapped so that its annotated arguments (``int``, ``float``, ``bool``, optional or not) are
+    checked as a module's constructor arguments are, errors naming ``owner`` (default: the function's name);
+    ``function`` itself when it annotates none. Library functions outside ``ember.nn`` (model builders,
+    callbacks, metrics) use it as a decorator.
+    """
+    if getattr(function, "_checks_arguments", False):
+        return function
+    owner = owner or function.__name__
+    signature = inspect.signature(function)
     single = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     checks = [(p.name, *_KINDS[str(p.annotation)]) for p in signature.parameters.values()
               if p.kind in single and str(p.annotation) in _KINDS]  # (not *args: View(2, 3) reads them itself)
     if not checks:
-        return
+        return function
 
-    @functools.wraps(init)
-    def checked_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    @functools.wraps(function)
+    def checked_call(*args: Any, **kwargs: Any) -> Any:
         try:
-            bound = signature.bind(self, *args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
         except TypeError:  # a missing or unknown argument: Python's own message says it best
-            return init(self, *args, **kwargs)
+            return function(*args, **kwargs)
         arguments = bound.arguments
         for name, check, optional in checks:
             if name in arguments:
-                arguments[name] = check(cls.__name__, name, arguments[name], optional)
-        init(*bound.args, **bound.kwargs)
+                arguments[name] = check(owner, name, arguments[name], optional)
+        return function(*bound.args, **bound.kwargs)
 
-    checked_init._checks_arguments = True  # type: ignore[attr-defined]
-    cls.__init__ = checked_init  # type: ignore[misc]
+    checked_call._checks_arguments = True  # type: ignore[attr-defined]
+    return checked_call
+
+
+def check_arguments(cls: type) -> None:
+    """Wrap ``cls.__init__`` (if ``cls`` defines one) so that its annotated arguments are checked first."""
+    init = cls.__dict__.get("__init__")
+    if init is not None:
+        cls.__init__ = checked(init, cls.__name__)  # type: ignore[misc]
