@@ -61,7 +61,7 @@ def test_models_lenet_options():
     np.testing.assert_array_equal(models.lenet().getParameters()[0], first)  # seeded initialisation
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\), got 1.0"):
         models.lenet(dropout=1.0)
-    with pytest.raises(ValueError, match="n_classes must be at least 1, got 0"):
+    with pytest.raises(ValueError, match=r"lenet: n_classes must be an integer >= 1 \(a size\), got 0"):
         models.lenet(0)
 
 
