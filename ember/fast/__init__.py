@@ -25,11 +25,14 @@ on disk (``cache=True``), so later processes load it.
 from __future__ import annotations
 
 import importlib.util
+import math
+import numbers
 import time
 
 import numpy as np
 
 from ember import nn
+from ember.errors import InputError, InputTypeError
 from ember.fast import codes
 from ember.fast.plan import Plan, UnsupportedError, make_plan
 
@@ -72,34 +75,18 @@ class Compiled:
         ``corrects`` (float64, one per step), each step's count of right answers (before its update) goes
         there, counted as ``ember.train`` counts them.
         """
-        unknown = sorted(set(state) - SGD_KEYS)
-        if unknown:
-            raise ValueError(f"ember.fast: unknown optim.sgd setting(s) {unknown}; it reads {sorted(SGD_KEYS)}")
-        if state.get("learning_rates") is not None or state.get("weight_decays") is not None:
-            raise UnsupportedError("optim.sgd: per-parameter learning_rates or weight_decays are not supported by "
-                              "ember.fast")
-        lr = float(state.get("learning_rate", 1e-3))
-        lrd = float(state.get("learning_rate_decay", 0.0))
-        wd = float(state.get("weight_decay", 0.0))
-        mom = float(state.get("momentum", 0.0))
-        damp = float(state.get("dampening", mom))
-        nesterov = bool(state.get("nesterov", False))
-        if not (lr >= 0 and lrd >= 0 and wd >= 0 and mom >= 0 and damp >= 0):
-            raise ValueError("optim.sgd: learning_rate, learning_rate_decay, weight_decay, momentum and "
-                             "dampening must be >= 0")
-        if nesterov and (mom <= 0 or damp != 0):
-            raise ValueError("optim.sgd: Nesterov momentum requires momentum > 0 and dampening 0")
+        lr, lrd, wd, mom, damp, nesterov = _sgd_settings(state)
         params, grads = self.model.getParameters()
         inputs = np.ascontiguousarray(inputs)
         if inputs.ndim != 2 or inputs.dtype != params.dtype:
-            raise ValueError(f"ember.fast: expected inputs of shape (examples, features) and dtype {params.dtype}, "
-                             f"got shape {inputs.shape} and dtype {inputs.dtype}")
+            raise InputTypeError(f"ember.fast: expected inputs of shape (examples, features) and dtype "
+                                 f"{params.dtype}, got shape {inputs.shape} and dtype {inputs.dtype}")
         n = len(inputs)
         order = np.arange(n, dtype=np.int64) if order is None else np.ascontiguousarray(order, dtype=np.int64)
         if order.ndim != 1 or (order.size and (order.min() < 0 or order.max() >= n)):
-            raise ValueError(f"ember.fast: order must index the {n} examples")
-        if batch_size < 1:
-            raise ValueError(f"ember.fast: batch_size must be >= 1, got {batch_size}")
+            raise InputError(f"ember.fast: order must index the {n} examples")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise InputError(f"ember.fast: batch_size must be an integer >= 1, got {batch_size!r}")
         widths = self.plan.widths(inputs.shape[1])
         labels, values = self._targets(targets, n, int(widths[-1]), params.dtype)
         woff, boff = self.plan.offsets(params)
@@ -114,7 +101,7 @@ class Compiled:
         if corrects is None:
             corrects = np.empty(0, dtype=np.float64)
         elif corrects.shape != losses.shape or corrects.dtype != np.float64:
-            raise ValueError(f"ember.fast: corrects must be a float64 array of {losses.size} steps")
+            raise InputError(f"ember.fast: corrects must be a float64 array of {losses.size} steps")
         start = time.perf_counter()
         counter = self._kernels.train_steps(
             self.plan.kinds, widths, woff, boff, self.plan.slopes, self.plan.criterion, self.plan.size_average,
@@ -131,19 +118,49 @@ class Compiled:
     def _targets(self, targets: np.ndarray, n: int, n_out: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
         """``(labels, values)`` for the kernel: class labels for the class criteria, else a value per output."""
         targets = np.asarray(targets)
-        if len(targets) != n:
-            raise ValueError(f"ember.fast: {n} inputs but {len(targets)} targets")
+        if targets.ndim == 0 or len(targets) != n:
+            raise InputError(f"ember.fast: {n} inputs but targets of shape {targets.shape}")
         if self.plan.criterion in (codes.CROSS_ENTROPY, codes.CLASS_NLL):
             if not np.issubdtype(targets.dtype, np.integer) or targets.ndim != 1:
-                raise ValueError(f"ember.fast: expected integer class labels of shape ({n},), got {targets.dtype} "
+                raise InputTypeError(f"ember.fast: expected integer class labels of shape ({n},), got {targets.dtype} "
                                  f"{targets.shape}")
             if n and (targets.min() < 0 or targets.max() >= n_out):
-                raise ValueError(f"ember.fast: labels must lie in [0, {n_out}) (0-based)")
+                raise InputError(f"ember.fast: labels must lie in [0, {n_out}) (0-based)")
             return np.ascontiguousarray(targets, dtype=np.int64), np.zeros((1, 1), dtype=dtype)
-        values = np.ascontiguousarray(targets.reshape(n, -1), dtype=dtype)
-        if values.shape[1] != n_out:
-            raise ValueError(f"ember.fast: expected {n_out} target values per example, got {values.shape[1]}")
+        if targets.size != n * n_out or targets.dtype.kind not in "fiub":
+            raise InputError(f"ember.fast: expected {n_out} real target values per example ({n} examples), got "
+                             f"{targets.dtype} targets of shape {targets.shape}")
+        values = np.ascontiguousarray(targets.reshape(n, n_out), dtype=dtype)
         return np.zeros(1, dtype=np.int64), values
+
+
+def _sgd_settings(state: dict) -> tuple[float, float, float, float, float, bool]:
+    """``optim.sgd``'s configuration read from ``state`` and checked as ``optim.sgd`` checks it:
+    ``(learning_rate, learning_rate_decay, weight_decay, momentum, dampening, nesterov)``.
+    """
+    if not isinstance(state, dict):
+        raise InputTypeError(f"ember.fast: state must be optim.sgd's dict, got {type(state).__name__}")
+    unknown = sorted(set(state) - SGD_KEYS, key=str)
+    if unknown:
+        raise InputError(f"ember.fast: unknown optim.sgd setting(s) {unknown}; it reads {sorted(SGD_KEYS)}")
+    if state.get("learning_rates") is not None or state.get("weight_decays") is not None:
+        raise UnsupportedError("optim.sgd: per-parameter learning_rates or weight_decays are not supported by "
+                               "ember.fast")
+    mom = state.get("momentum", 0.0)
+    values = {"learning_rate": state.get("learning_rate", 1e-3),
+              "learning_rate_decay": state.get("learning_rate_decay", 0.0),
+              "weight_decay": state.get("weight_decay", 0.0), "momentum": mom,
+              "dampening": state.get("dampening", mom)}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < math.inf:
+            raise InputError(f"optim.sgd: {key} must be a finite number >= 0, got {value!r}")
+    nesterov = state.get("nesterov", False)
+    if not isinstance(nesterov, (bool, np.bool_)):
+        raise InputTypeError(f"optim.sgd: nesterov must be True or False, got {nesterov!r}")
+    lr, lrd, wd, mom, damp = (float(value) for value in values.values())
+    if nesterov and (mom <= 0 or damp != 0):
+        raise InputError("optim.sgd: Nesterov momentum requires momentum > 0 and dampening 0")
+    return lr, lrd, wd, mom, damp, bool(nesterov)
 
 
 def compile(model: nn.Module, criterion: nn.Criterion, warm: bool = True) -> Compiled:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ember import nn
+from ember.errors import InputError
 from ember.fast import codes
 
 #: the layers the kernel implements, by exact type (a subclass may change the formulas: it falls back).
@@ -20,7 +21,7 @@ CRITERION_CODES = {nn.CrossEntropyCriterion: codes.CROSS_ENTROPY, nn.ClassNLLCri
                    nn.MSECriterion: codes.MSE, nn.BCECriterion: codes.BCE}
 
 
-class UnsupportedError(ValueError):
+class UnsupportedError(InputError):
     """The model, the criterion or the optimizer configuration is outside what ``ember.fast`` compiles."""
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from ember import nn, optim
+from ember.errors import EmberError, InputError, InputTypeError
 
 pytest.importorskip("numba", reason="the compiled path needs numba: pip install 'ember[fast]'")
 
@@ -178,12 +179,51 @@ def test_shared_parameters_and_per_parameter_settings_are_refused():
 
 def test_bad_inputs_raise_clear_errors():
     compiled = fast.compile(nn.Sequential(nn.Linear(4, 3)), nn.CrossEntropyCriterion(), warm=False)
-    with pytest.raises(ValueError, match="dtype float64"):
+    with pytest.raises(InputTypeError, match="dtype float64"):
         compiled.train(np.zeros((2, 4), dtype=np.float32), np.zeros(2, dtype=int), {})
-    with pytest.raises(ValueError, match="0-based"):
+    with pytest.raises(InputError, match="0-based"):
         compiled.train(np.zeros((2, 4)), np.array([0, 3]), {})
+    with pytest.raises(InputTypeError, match="integer class labels"):
+        compiled.train(np.zeros((2, 4)), np.zeros(2), {})
+    with pytest.raises(InputError, match="targets of shape"):
+        compiled.train(np.zeros((2, 4)), np.int64(0), {})
     with pytest.raises(fast.UnsupportedError, match="gets 5 features"):
         compiled.train(np.zeros((2, 5)), np.zeros(2, dtype=int), {})
+    assert issubclass(fast.UnsupportedError, EmberError)
+
+
+@pytest.mark.parametrize("state, message", [
+    ({"learning_rate": float("nan")}, "learning_rate must be a finite number"),
+    ({"learning_rate": float("inf")}, "learning_rate must be a finite number"),
+    ({"momentum": "0.9"}, "momentum must be a finite number"),
+    ({"weight_decay": -1.0}, "weight_decay must be a finite number"),
+    ({"dampening": None}, "dampening must be a finite number"),
+    ({"learning_rate": True}, "learning_rate must be a finite number"),
+    ({"nesterov": "yes"}, "nesterov must be True or False"),
+    ({"nesterov": True, "momentum": 0.0}, "Nesterov"),
+    ({"learningRate": 0.1}, "unknown optim.sgd setting"),
+])
+def test_bad_sgd_settings_are_refused_as_optim_sgd_refuses_them(state, message):
+    compiled = fast.compile(nn.Sequential(nn.Linear(4, 3)), nn.MSECriterion(), warm=False)
+    with pytest.raises(InputError, match=message):
+        compiled.train(np.zeros((2, 4)), np.zeros((2, 3)), state)
+    with pytest.raises(InputError):
+        optim.sgd(lambda x: (0.0, np.zeros_like(x)), np.zeros(3), state)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 1.5, True, "4"])
+def test_bad_batch_sizes_are_refused(batch_size):
+    compiled = fast.compile(nn.Sequential(nn.Linear(4, 3)), nn.MSECriterion(), warm=False)
+    with pytest.raises(InputError, match="batch_size must be an integer"):
+        compiled.train(np.zeros((2, 4)), np.zeros((2, 3)), {}, batch_size=batch_size)
+
+
+def test_an_empty_epoch_trains_nothing():
+    model = nn.Sequential(nn.Linear(4, 3))
+    before = model.getParameters()[0].copy()
+    losses = fast.compile(model, nn.MSECriterion(), warm=False).train(np.zeros((0, 4)), np.zeros((0, 3)), {})
+    assert losses.shape == (0,)
+    np.testing.assert_array_equal(model.getParameters()[0], before)
 
 
 def test_neuralnet_fast_writes_the_same_metrics(data_dir, tmp_path):
