@@ -24,6 +24,16 @@ def bin_edges(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
     return (i * size) // out, -((-(i + 1) * size) // out)
 
 
+def _bin_sums(x: np.ndarray, out: int, axis: int) -> np.ndarray:
+    """The sums of ``bin_edges``' bins along ``axis``, each bin summed directly (``np.add.reduceat`` over
+    start/end pairs), not as differences of prefix sums: those spread one inf (``inf − inf = NaN``) to every
+    later bin and lose small values after large ones.
+    """
+    starts, ends = bin_edges(x.shape[axis], out)
+    pairs = np.stack([starts, ends], axis=1).ravel()[:-1]  # the last bin ends at the end: reduceat's last sum
+    return np.take(np.add.reduceat(x, pairs, axis=axis), np.arange(0, 2 * out, 2), axis=axis)
+
+
 class _Adaptive(Module):
     def __init__(self, owidth: int, oheight: int) -> None:
         super().__init__()
@@ -47,7 +57,8 @@ class SpatialAdaptiveAveragePooling(_Adaptive):
     """Mean over adaptive bins giving an ``oheight×owidth`` output (Torch's ``nn.SpatialAdaptiveAveragePooling``,
     PyTorch's ``adaptive_avg_pool2d``).
 
-    Backward: each output's gradient, divided by its bin's area, to every pixel of its bin.
+    Backward: each output's gradient, divided by its bin's area, to every pixel of its bin. Each bin is summed
+    directly, so a NaN or inf reaches only the outputs of its bins (as PyTorch).
 
     Args:
         owidth, oheight: the output size (Torch's order: width first).
@@ -62,10 +73,10 @@ class SpatialAdaptiveAveragePooling(_Adaptive):
 
     def updateOutput(self, input: np.ndarray) -> np.ndarray:
         h0, h1, w0, w1, area = self._bins(input)
-        integral = np.zeros(input.shape[:-2] + (input.shape[-2] + 1, input.shape[-1] + 1), dtype=input.dtype)
-        integral[..., 1:, 1:] = input.cumsum(axis=-2).cumsum(axis=-1)
-        sums = (integral[..., h1[:, None], w1[None, :]] - integral[..., h0[:, None], w1[None, :]]
-                - integral[..., h1[:, None], w0[None, :]] + integral[..., h0[:, None], w0[None, :]])
+        if min(input.shape[-2:]) == 0:
+            sums = np.zeros(input.shape[:-2] + area.shape, dtype=input.dtype)
+        else:
+            sums = _bin_sums(_bin_sums(input, self.oheight, -2), self.owidth, -1)
         self.output = resized(self.output, input, sums.shape)
         return np.divide(sums, area, out=self.output)
 

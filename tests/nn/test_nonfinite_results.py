@@ -77,6 +77,16 @@ def test_cmax_cmin_propagate_nan_and_route_the_gradient_to_the_first(module, red
     np.testing.assert_array_equal(np.sum(grads, axis=0), np.ones(5))
 
 
+def test_adaptive_average_pooling_keeps_inf_and_small_values_in_their_bins():
+    # an integral image (prefix sums) spread one inf as inf − inf = NaN to later bins, and lost 1e-3 after 1e10
+    x = np.random.default_rng(3).standard_normal((2, 3, 7, 5))
+    x[0, 1, 2, 1], x[1, 2, 0, 0], x[0, 0, 4, 3] = inf, nan, -inf
+    x[1, 0, 0, 0], x[1, 0, 3:, 3:] = 1e10, 1e-3
+    for oheight, owidth in ((3, 2), (4, 5), (1, 1)):
+        m = nn.SpatialAdaptiveAveragePooling(owidth, oheight)
+        _same(m.forward(x), F.adaptive_avg_pool2d(torch.from_numpy(x), (oheight, owidth)))
+
+
 @pytest.mark.parametrize("k, d, pad, ceil", [((2, 2), (2, 2), (1, 1), False), ((3, 3), (1, 1), (1, 1), False),
                                              ((3, 4), (2, 1), (1, 2), False), ((3, 3), (2, 2), (1, 1), True)])
 def test_max_pooling_routes_an_all_minus_inf_window_inside_the_input(k, d, pad, ceil):
