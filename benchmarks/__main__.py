@@ -12,7 +12,7 @@ import sys
 import numpy as np
 
 from benchmarks import distributed, training
-from benchmarks.harness import format_table, measure, ratio
+from benchmarks.harness import format_table, measure, ratio, ratio_range
 from benchmarks.workloads import WORKLOADS as BASE_WORKLOADS
 
 WORKLOADS = BASE_WORKLOADS + training.WORKLOADS
@@ -60,6 +60,8 @@ def run(argv: list[str] | None = None) -> int:
             "pytorch_s": results["pytorch"].median if results["pytorch"].times else None,
             "pytorch_note": results["pytorch"].note,
             "ember_vs_pytorch": ratio(results, "pytorch"), "ember_vs_numpy": ratio(results, "numpy"),
+            "ember_vs_pytorch_range": ratio_range(results, "pytorch"),
+            "ember_vs_numpy_range": ratio_range(results, "numpy"),
             "target_vs_pytorch": workload.target_vs_pytorch, "target_vs_numpy": workload.target_vs_numpy,
             "ember_peak_bytes": results["ember"].peak_bytes, "numpy_peak_bytes": results["numpy"].peak_bytes,
         })

@@ -1,4 +1,4 @@
-"""Timing harness: interleaved A/B repetitions, medians, peak memory, a table and JSON."""
+"""Timing harness: interleaved A/B repetitions, medians, their spread, peak memory, a table and JSON."""
 
 from __future__ import annotations
 
@@ -80,6 +80,17 @@ def ratio(results: dict[str, Result], other: str) -> float | None:
     return statistics.median(a / b for a, b in zip(ours.times, theirs.times))
 
 
+def ratio_range(results: dict[str, Result], other: str) -> tuple[float, float] | None:
+    """The smallest and largest per-repetition ratio ember ÷ ``other`` (the run-to-run spread around
+    :func:`ratio`), or ``None`` where either did not run.
+    """
+    ours, theirs = results.get("ember"), results.get(other)
+    if ours is None or theirs is None or not ours.times or not theirs.times:
+        return None
+    ratios = [a / b for a, b in zip(ours.times, theirs.times)]
+    return min(ratios), max(ratios)
+
+
 def format_table(rows: list[dict]) -> str:
     """A plain-text table of the JSON rows."""
 
@@ -89,16 +100,21 @@ def format_table(rows: list[dict]) -> str:
     def fmt_ratio(value):
         return "-" if value is None else f"{value:.3f}"
 
+    def fmt_range(value):
+        return "-" if not value else f"{value[0]:.2f}-{value[1]:.2f}"
+
     def fmt_mem(value):
         return "-" if value is None else f"{value / 2**20:.1f} MiB"
 
     header = (f"{'workload':<34} {'unit':<10} {'ember':>13} {'numpy':>13} {'pytorch':>13} "
-              f"{'ember/pytorch':>14} {'target':>7} {'ember/numpy':>12} {'target':>7} {'ember peak':>11}")
+              f"{'ember/pytorch':>14} {'target':>7} {'ember/numpy':>12} {'target':>7} {'ember peak':>11} "
+              f"{'range /pytorch':>14} {'range /numpy':>12}")
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
             f"{row['workload']:<34} {row['unit']:<10} {fmt_time(row['ember_s']):>13} {fmt_time(row['numpy_s']):>13} "
             f"{fmt_time(row['pytorch_s']):>13} {fmt_ratio(row['ember_vs_pytorch']):>14} "
             f"{fmt_ratio(row['target_vs_pytorch']):>7} {fmt_ratio(row['ember_vs_numpy']):>12} "
-            f"{fmt_ratio(row['target_vs_numpy']):>7} {fmt_mem(row['ember_peak_bytes']):>11}")
+            f"{fmt_ratio(row['target_vs_numpy']):>7} {fmt_mem(row['ember_peak_bytes']):>11} "
+            f"{fmt_range(row.get('ember_vs_pytorch_range')):>14} {fmt_range(row.get('ember_vs_numpy_range')):>12}")
     return "\n".join(lines)
