@@ -176,6 +176,12 @@ def test_no_library_module_raises_a_bare_value_or_type_error():
     (lambda: EarlyStopping(min_delta=float("nan")), InputError, r"EarlyStopping: min_delta must be a number, got nan"),
     (lambda: ConfusionMatrix("x"), InputTypeError, r"ConfusionMatrix: expected a number of classes or a list"),
     (lambda: ConfusionMatrix(True), InputTypeError, r"ConfusionMatrix: expected a number of classes or a list"),
+    (lambda: models.lenet(dtype="foo"), InputTypeError, r"type: expected a floating dtype such as np\.float32, "
+                                                        r"got 'foo'"),
+    (lambda: nn.Linear(2, 2).type(np.int32), InputTypeError, r"Linear\(2 -> 2\).*type: expected a floating dtype"),
+    (lambda: data.Standardizer().fit(np.array([[1.0, np.nan]])), InputError,
+     r"Standardizer\.fit: X holds nan at row 0, column 1: the data must be finite"),
+    (lambda: data.Standardizer().fit(np.array([["a", "b"]])), InputTypeError, r"X must be numeric, got dtype <U1"),
 ])
 def test_builders_callbacks_and_metrics_check_their_arguments(call, error, message):
     """Functions and classes outside ember.nn get the constructor-argument checks from their annotations

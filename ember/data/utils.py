@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ember.errors import InputError, NotFittedError
+from ember.errors import InputError, InputTypeError, NotFittedError
 from ember.random import get_rng
 
 
@@ -172,6 +172,11 @@ class Standardizer:
         X = self._check(X, "fit", fitted=False)
         if X.shape[0] == 0:
             raise InputError("Standardizer.fit: X has no examples")
+        finite = np.isfinite(X)
+        if not finite.all():
+            row, column = np.argwhere(~finite)[0]
+            raise InputError(f"Standardizer.fit: X holds {X[row, column]} at row {row}, column {column}: the data "
+                             f"must be finite")
         self.mean_ = X.mean(axis=0, dtype=np.float64)
         std = X.std(axis=0, dtype=np.float64)
         std[np.ptp(X, axis=0) == 0] = 1.0
@@ -196,6 +201,8 @@ class Standardizer:
 
     def _check(self, X: np.ndarray, method: str, fitted: bool = True) -> np.ndarray:
         X = np.asarray(X)
+        if X.dtype.kind not in "fiub":
+            raise InputTypeError(f"Standardizer.{method}: X must be numeric, got dtype {X.dtype}")
         if X.ndim != 2:
             raise InputError(f"Standardizer.{method}: expected a 2-D array (examples, features), got shape {X.shape}")
         if fitted:

@@ -811,9 +811,14 @@ class Module:
 
     def type(self, dtype: Any) -> Module:
         """Convert declared parameters, their gradients and declared buffers to ``dtype`` (new
-        arrays) and drop scratch buffers.
+        arrays) and drop scratch buffers. ``dtype`` must be a floating type (float16/32/64).
         """
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            self.fail(f"type: expected a floating dtype such as np.float32, got {dtype!r}", TypeError)
+        if dtype.kind != "f":
+            self.fail(f"type: expected a floating dtype such as np.float32, got {dtype}", TypeError)
         self.clearState()
         for module in self.listModules():
             declared = module._declared()
