@@ -71,7 +71,9 @@ class Bilinear(Module):
     def updateOutput(self, input: list[np.ndarray]) -> np.ndarray:
         x1, x2 = input
         self.output = resized(self.output, x1, x1.shape[:-1] + (self.n_out,))
-        np.einsum("...i,kij,...j->...k", x1, self.weight, x2, out=self.output, optimize=True)
+        # x1 with W first, then x2 (PyTorch's order): an inf in x2 is then one term per output, ±inf, not
+        # Σᵢ of several ±inf (NaN); finite results are the same up to rounding
+        np.matmul(np.tensordot(x1, self.weight, axes=(-1, 1)), x2[..., None], out=self.output[..., None])
         if self.bias is not None:
             self.output += self.bias
         return self.output

@@ -102,6 +102,18 @@ def test_max_pooling_routes_an_all_minus_inf_window_inside_the_input(k, d, pad, 
     np.testing.assert_array_equal(m.backward(x, np.ones_like(out)), t.grad.numpy())
 
 
+def test_bilinear_contracts_x1_first_as_pytorch():
+    # einsum's order summed x1ᵢ·(W x2)ᵢ: an inf in x2 made several ±inf terms, NaN, where PyTorch has ±inf
+    rng = np.random.default_rng(4)
+    m = nn.Bilinear(3, 2, 4, rng=rng)
+    x1, x2 = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    x2[0, 1], x2[2, 0], x1[3, 2] = -inf, inf, nan
+    _same(m.forward([x1, x2]), F.bilinear(torch.from_numpy(x1), torch.from_numpy(x2), torch.from_numpy(m.weight),
+                                          torch.from_numpy(m.bias)))
+    _same(m.forward([x1[1], x2[1]]), F.bilinear(torch.from_numpy(x1[1]), torch.from_numpy(x2[1]),
+                                                torch.from_numpy(m.weight), torch.from_numpy(m.bias)))
+
+
 # -- criteria --------------------------------------------------------------------------------------------------
 
 
