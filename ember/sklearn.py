@@ -36,13 +36,26 @@ from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ember import models, nn, optim
-from ember.errors import InputError, InputTypeError, NonFiniteError
+from ember.errors import EmberError, InputError, InputTypeError, NonFiniteError
 from ember.train import predict_proba as _predict_proba
 
 __all__ = ["EmberClassifier", "EmberRegressor"]
 
 #: ember.optim functions the estimators accept by name (steps of the form ``x, fx = opt(feval, x, state)``).
 OPTIMIZERS = ("adadelta", "adagrad", "adam", "adamax", "adamw", "nag", "rmsprop", "rprop", "sgd")
+
+
+def _validated(estimator: Any, *args: Any, **kwargs: Any) -> Any:
+    """scikit-learn's ``validate_data``, its ``ValueError`` (NaN, wrong shape or dtype, too few rows) raised as
+    an :class:`~ember.errors.InputError` naming the estimator, with scikit-learn's message kept.
+    """
+    try:
+        return validate_data(estimator, *args, **kwargs)
+    except (ValueError, TypeError) as error:
+        if isinstance(error, EmberError):
+            raise
+        kind = InputTypeError if isinstance(error, TypeError) else InputError
+        raise kind(f"{type(estimator).__name__}: {error}") from error
 
 
 class _EmberEstimator(BaseEstimator):
@@ -98,6 +111,22 @@ class _EmberEstimator(BaseEstimator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not value >= 0:
                 self._fail(f"{name} must be a non-negative number, got {value!r}")
+        for name in ("learning_rate", "weight_decay", "tol"):
+            if not math.isfinite(getattr(self, name)):
+                self._fail(f"{name} must be a finite number, got {getattr(self, name)!r}")
+        for name in ("early_stopping", "shuffle"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                self._fail(f"{name} must be True or False, got {getattr(self, name)!r}", InputTypeError)
+        sizes = self.hidden_layer_sizes
+        if self.module is None and (isinstance(sizes, (str, bytes)) or not isinstance(sizes, (tuple, list))
+                                    or not all(integer(size) and size >= 1 for size in sizes)):
+            self._fail(f"hidden_layer_sizes must be a tuple of positive integers, got {sizes!r}", InputTypeError)
+        if self.criterion is not None and not isinstance(self.criterion, nn.Criterion) and not callable(self.criterion):
+            self._fail(f"criterion must be an ember Criterion or a callable returning one, got "
+                       f"{type(self.criterion).__name__}", InputTypeError)
+        value = self.validation_fraction
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+            self._fail(f"validation_fraction must be a number in (0, 1), got {value!r}", InputTypeError)
         if not 0 < self.validation_fraction < 1:
             self._fail(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
         if self.dtype not in ("float32", "float64"):
@@ -139,7 +168,10 @@ class _EmberEstimator(BaseEstimator):
         self.best_loss_ = math.inf
 
     def _generator(self) -> np.random.Generator:
-        return np.random.default_rng(check_random_state(self.random_state).randint(2**32 - 1))
+        try:
+            return np.random.default_rng(check_random_state(self.random_state).randint(2**32 - 1))
+        except ValueError as error:
+            raise InputError(f"{type(self).__name__}: random_state: {error}") from error
 
     # -- training ------------------------------------------------------------------------------------------
     def _epoch(self, X: np.ndarray, T: np.ndarray) -> float:
@@ -234,7 +266,7 @@ class _EmberEstimator(BaseEstimator):
 
     def _outputs(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = _validated(self, X, reset=False, dtype=[np.float64, np.float32])
         self.model_.evaluate()
         return self.model_.forward(X.astype(self.dtype, copy=False)).copy()
 
@@ -274,7 +306,7 @@ class EmberClassifier(ClassifierMixin, _EmberEstimator):
     def fit(self, X: Any, y: Any) -> EmberClassifier:
         """Train a new network on ``(X, y)`` for up to ``max_iter`` epochs; return ``self``."""
         self._check_params()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        X, y = _validated(self, X, y, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         self.classes_, labels = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
@@ -290,7 +322,7 @@ class EmberClassifier(ClassifierMixin, _EmberEstimator):
             self._check_params()
             if classes is None:
                 self._fail("the first partial_fit needs classes=, every class label that y may hold")
-        X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32])
+        X, y = _validated(self, X, y, reset=first, dtype=[np.float64, np.float32])
         check_classification_targets(y)
         if first:
             self.classes_ = unique_labels(classes)
@@ -312,7 +344,7 @@ class EmberClassifier(ClassifierMixin, _EmberEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities ``(n_samples, n_classes)``, columns in the order of ``classes_``."""
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = _validated(self, X, reset=False, dtype=[np.float64, np.float32])
         return _predict_proba(self.model_, X.astype(self.dtype, copy=False)).astype(np.float64)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
@@ -341,12 +373,14 @@ class EmberRegressor(RegressorMixin, _EmberEstimator):
     _regression = True
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
+        if y.dtype.kind not in "fiub":
+            self._fail(f"y must hold numbers for regression, got dtype {y.dtype}", InputTypeError)
         return (y.reshape(-1, 1) if y.ndim == 1 else y).astype(self.dtype)
 
     def fit(self, X: Any, y: Any) -> EmberRegressor:
         """Train a new network on ``(X, y)`` for up to ``max_iter`` epochs; return ``self``."""
         self._check_params()
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32])
+        X, y = _validated(self, X, y, multi_output=True, y_numeric=True, dtype=[np.float64, np.float32])
         T = self._targets(y)
         self.n_outputs_, self._one_target = T.shape[1], y.ndim == 1
         self._build(X.shape[1], self.n_outputs_, self._generator())
@@ -358,7 +392,7 @@ class EmberRegressor(RegressorMixin, _EmberEstimator):
         first = not hasattr(self, "model_")
         if first:
             self._check_params()
-        X, y = validate_data(self, X, y, reset=first, multi_output=True, y_numeric=True,
+        X, y = _validated(self, X, y, reset=first, multi_output=True, y_numeric=True,
                              dtype=[np.float64, np.float32])
         T = self._targets(y)
         if first:

@@ -188,3 +188,24 @@ def test_builders_callbacks_and_metrics_check_their_arguments(call, error, messa
     (``ember.nn.arguments.checked``) instead of coercing with ``int()`` (``mlp(2.5, ...)`` built a 2-input net)."""
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize(("params", "data", "error", "message"), [
+    ({"hidden_layer_sizes": 5}, None, InputTypeError, r"hidden_layer_sizes must be a tuple of positive integers"),
+    ({"tol": float("inf")}, None, InputError, r"tol must be a finite number, got inf"),
+    ({"shuffle": "yes"}, None, InputTypeError, r"shuffle must be True or False, got 'yes'"),
+    ({"validation_fraction": "x"}, None, InputTypeError, r"validation_fraction must be a number in \(0, 1\)"),
+    ({"criterion": "x"}, None, InputTypeError, r"criterion must be an ember Criterion or a callable"),
+    ({"random_state": "x"}, None, InputError, r"random_state: .*'x'"),
+    ({}, "nan", InputError, r"EmberRegressor: Input X contains NaN"),
+    ({}, "short y", InputError, r"EmberRegressor: Found input variables with inconsistent numbers of samples"),
+    ({}, "string y", InputTypeError, r"EmberRegressor: y must hold numbers for regression, got dtype <U1"),
+])
+def test_the_sklearn_estimators_refuse_bad_params_and_data_with_ember_errors(params, data, error, message):
+    sklearn = pytest.importorskip("ember.sklearn", exc_type=ImportError)
+    X, y = np.random.default_rng(0).random((10, 3)), np.arange(10.0)
+    if data == "nan":
+        X[2, 1] = np.nan
+    y = {"short y": y[:4], "string y": np.array(["a"] * 10)}.get(data, y)
+    with pytest.raises(error, match=message):
+        sklearn.EmberRegressor(max_iter=2, **params).fit(X, y)
