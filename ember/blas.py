@@ -35,6 +35,8 @@ import importlib
 
 import numpy as np
 
+from ember.errors import InputError
+
 #: targets smaller than this take the NumPy route, faster there than a ctypes call (about 7 µs, most of it
 #: reading the arrays' addresses; ``x += α y`` and ``C += A B`` break even near 16k elements).
 BLAS_MIN_SIZE = 16384
@@ -220,7 +222,7 @@ class ScaledAdd:
 
     def __init__(self, target: np.ndarray, source: np.ndarray) -> None:
         if source.shape != target.shape:
-            raise ValueError(f"ScaledAdd: target {target.shape} and source {source.shape} differ in shape")
+            raise InputError(f"ScaledAdd: target {target.shape} and source {source.shape} differ in shape")
         self._target, self._source, self._scratch = target, source, None
         call = self._numpy
         if _CBLAS is not None and _updatable(target, source) and source.flags.c_contiguous:

@@ -143,10 +143,9 @@ def test_onnx_export_refuses_bad_settings_with_ember_errors():
         export("model", np.ones((1, 3)))
 
 
-#: the library modules whose refusals must all be ember types (ember.nn, ember.fast and ember.blas are checked by
-#: their own catalog and property tests)
+#: the library modules whose refusals must all be ember types: all of them
 CHECKED = ["train.py", "io.py", "plot.py", "metrics.py", "models.py", "callbacks.py", "distributed.py", "random.py",
-           "files.py", "onnx.py", "interop.py", "data", "optim", "check", "recipes"]
+           "files.py", "onnx.py", "interop.py", "blas.py", "data", "optim", "check", "recipes", "nn", "fast"]
 
 
 def test_no_library_module_raises_a_bare_value_or_type_error():
@@ -209,3 +208,20 @@ def test_the_sklearn_estimators_refuse_bad_params_and_data_with_ember_errors(par
     y = {"short y": y[:4], "string y": np.array(["a"] * 10)}.get(data, y)
     with pytest.raises(error, match=message):
         sklearn.EmberRegressor(max_iter=2, **params).fit(X, y)
+
+
+@pytest.mark.parametrize(("build", "error", "message"), [
+    (lambda: nn.MaskZero(3), InputTypeError, r"MaskZero: expected a Module, got int"),
+    (lambda: nn.Sequencer("x"), InputTypeError, r"Sequencer: expected a Module, got str"),
+    (lambda: nn.Dropout(2.0), InputError, r"Dropout: p must be in \[0, 1\), got 2\.0"),
+    (lambda: nn.View(0), InputError, r"View: expected positive sizes"),
+    (lambda: nn.RNN(3, 4, nonlinearity="x"), InputError, r"RNN: nonlinearity must be 'tanh' or 'relu'"),
+    (lambda: nn.MultiMarginCriterion(p=3), InputError, r"MultiMarginCriterion: expected p = 1 or 2, got 3"),
+    (lambda: nn.Transpose((1,)), InputError, r"Transpose: expected \(d1, d2\) pairs"),
+    (lambda: nn.gModule([], []), InputTypeError, r"gModule: expected the inputs as a non-empty list of nodes"),
+])
+def test_module_constructors_refuse_with_ember_errors(build, error, message):
+    """Constructor refusals that the annotation checks (``ember.nn.arguments``) cannot express: the module's
+    own, each an ember type naming the module."""
+    with pytest.raises(error, match=message):
+        build()

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import InputError
 from ember.nn.criterion import Criterion
 from ember.nn.loss import ClassNLLCriterion, MSECriterion, _PointwiseCriterion
 from ember.nn.module import resized
@@ -19,7 +20,7 @@ from ember.nn.special import expit
 def _vector(name: str, values: Any) -> np.ndarray | None:
     array = None if values is None else np.array(values, dtype=np.float64)
     if array is not None and array.ndim != 1:
-        raise ValueError(f"{name}: expected 1-D weights, got shape {array.shape}")
+        raise InputError(f"{name}: expected 1-D weights, got shape {array.shape}")
     return array
 
 

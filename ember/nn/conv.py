@@ -19,6 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from ember.blas import INNER_CHUNK, add_product
+from ember.errors import InputError
 from ember.nn.module import Module, filled, resized
 from ember.random import fill_uniform
 
@@ -85,7 +86,7 @@ class SpatialConvolution(Module):
         for name, value, least in (("kW", kW, 1), ("kH", kH, 1), ("dW", dW, 1), ("dH", dH, 1),
                                    ("padW", padW, 0), ("padH", padH, 0)):
             if value < least:
-                raise ValueError(f"SpatialConvolution: {name} must be at least {least}, got {value}")
+                raise InputError(f"SpatialConvolution: {name} must be at least {least}, got {value}")
         self.n_input_plane, self.n_output_plane = n_input_plane, n_output_plane
         self.kW, self.kH, self.dW, self.dH, self.padW, self.padH = kW, kH, dW, dH, padW, padH
         self.register_parameter("weight", np.empty((n_output_plane, n_input_plane, kH, kW)))
@@ -285,7 +286,7 @@ class TemporalConvolution(Module):
                  rng: int | np.random.Generator | None = None) -> None:
         super().__init__()
         if kW < 1 or dW < 1:
-            raise ValueError(f"TemporalConvolution: kW and dW must be at least 1, got kW={kW}, dW={dW}")
+            raise InputError(f"TemporalConvolution: kW and dW must be at least 1, got kW={kW}, dW={dW}")
         self.input_frame_size, self.output_frame_size, self.kW, self.dW = input_frame_size, output_frame_size, kW, dW
         self.register_parameter("weight", np.empty((output_frame_size, kW * input_frame_size)))
         self.register_parameter("bias", np.empty(output_frame_size))

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import InputError
 from ember.nn.module import Module, resized
 from ember.random import get_rng
 
@@ -43,7 +44,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng: int | np.random.Generator | None = None, resample: bool = True) -> None:
         super().__init__()
         if not 0 <= p < 1:
-            raise ValueError(f"{type(self).__name__}: p must be in [0, 1), got {p}")
+            raise InputError(f"{type(self).__name__}: p must be in [0, 1), got {p}")
         self.p, self.resample = p, resample
         self.rng = None if rng is None else get_rng(rng)
         self.noise: np.ndarray | None = None

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import InputError, InputTypeError
 from ember.nn.module import Module, resized
 from ember.random import get_rng
 
@@ -108,7 +109,7 @@ def _rethrow(error: Exception, where: str) -> Exception:
 def _as_nodes(value: Any, what: str) -> list[Node]:
     nodes = [value] if isinstance(value, Node) else value
     if not isinstance(nodes, (list, tuple)) or not nodes or not all(isinstance(n, Node) for n in nodes):
-        raise TypeError(f"gModule: expected the {what} as a non-empty list of nodes (made by calling modules), "
+        raise InputTypeError(f"gModule: expected the {what} as a non-empty list of nodes (made by calling modules), "
                         f"got {value!r:.100}")
     return list(nodes)
 
@@ -146,7 +147,7 @@ class gModule(Module):  # noqa: N801 - nngraph's name
         self.nodes = self._sorted()
         for node in self.nodes:
             if node.graph is not None:
-                raise ValueError(f"gModule: {node.describe()} is already in another gModule; build each graph "
+                raise InputError(f"gModule: {node.describe()} is already in another gModule; build each graph "
                                  f"from its own nodes (clone the first gModule to use it twice)")
         for i, node in enumerate(self.nodes):
             node.index = i
@@ -184,7 +185,7 @@ class gModule(Module):  # noqa: N801 - nngraph's name
                     reached.append(node)
                 elif state.get(id(parent)) == 1:
                     cycle = [n for n, _ in stack[[n for n, _ in stack].index(parent):]]
-                    raise ValueError("gModule: the graph has a cycle through "
+                    raise InputError("gModule: the graph has a cycle through "
                                      + " -> ".join(n.describe() for n in cycle + [parent]))
                 elif parent is not None and state.get(id(parent)) is None:
                     state[id(parent)] = 1
@@ -212,21 +213,21 @@ class gModule(Module):  # noqa: N801 - nngraph's name
         given = {id(n): i for i, n in enumerate(self.inputs)}
         for i, node in enumerate(self.inputs):
             if given[id(node)] != i:
-                raise ValueError(f"gModule: {node.describe()} is given twice as an input")
+                raise InputError(f"gModule: {node.describe()} is given twice as an input")
             if node.inputs:
-                raise ValueError(f"gModule: input {i}, {node.describe()}, has inputs of its own; make input "
+                raise InputError(f"gModule: input {i}, {node.describe()}, has inputs of its own; make input "
                                  f"nodes by calling a module with no argument, e.g. nn.Identity()()")
             if id(node) not in in_graph:
-                raise ValueError(f"gModule: input {i}, {node.describe()}, is unused: no output depends on it")
+                raise InputError(f"gModule: input {i}, {node.describe()}, is unused: no output depends on it")
         for node in self.nodes:
             if not node.inputs and id(node) not in given:
-                raise ValueError(f"gModule: an output does not depend on the inputs: {node.describe()} has no "
+                raise InputError(f"gModule: an output does not depend on the inputs: {node.describe()} has no "
                                  f"inputs and is not among the gModule's inputs")
         modules: dict[int, Node] = {}
         for node in self.nodes:
             other = modules.setdefault(id(node.module), node)
             if other is not node:
-                raise ValueError(f"gModule: {node.module.describe()} is used by two nodes ({other.describe()} and "
+                raise InputError(f"gModule: {node.module.describe()} is used by two nodes ({other.describe()} and "
                                  f"{node.describe()}); use module.clone('weight', 'bias', 'gradWeight', "
                                  f"'gradBias') for shared parameters")
 
@@ -279,7 +280,7 @@ class gModule(Module):  # noqa: N801 - nngraph's name
         for i, spec in enumerate(config["nodes"]):
             parents = [int(j) for j in spec["inputs"]]
             if any(not 0 <= j < i for j in parents):
-                raise ValueError(f"gModule: node {i}'s parents {parents} must be earlier nodes")
+                raise InputError(f"gModule: node {i}'s parents {parents} must be earlier nodes")
             node = Node(spec["module"], [nodes[j] for j in parents], bool(spec["table"]), str(spec.get("where", "?")))
             node.name = spec.get("name")
             nodes.append(node)

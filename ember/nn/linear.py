@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ember.blas import add_outer, add_product
+from ember.errors import InputError
 from ember.nn.module import Module, filled, resized
 from ember.random import fill_uniform, get_rng
 
@@ -119,7 +120,7 @@ def _as_shape(size: int | tuple[int, ...]) -> tuple[int, ...]:
     """``size`` (an int or a tuple of ints) as a shape tuple."""
     shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
     if not shape or any(not isinstance(s, (int, np.integer)) or s < 1 for s in shape):
-        raise ValueError(f"expected a size of positive ints, got {size!r}")
+        raise InputError(f"expected a size of positive ints, got {size!r}")
     return tuple(int(s) for s in shape)
 
 

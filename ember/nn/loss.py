@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import InputError, InputTypeError
 from ember.nn.criterion import Criterion
 from ember.nn.module import filled, resized
 
@@ -672,7 +673,7 @@ class MultiMarginCriterion(_ClassCriterion):
 
     def __init__(self, p: int = 1, weights: Any = None, margin: float = 1.0, size_average: bool = True) -> None:
         if p not in (1, 2):
-            raise ValueError(f"MultiMarginCriterion: expected p = 1 or 2, got {p!r}")
+            raise InputError(f"MultiMarginCriterion: expected p = 1 or 2, got {p!r}")
         super().__init__(weights, size_average)
         self.p, self.margin = p, margin
 
@@ -928,7 +929,7 @@ class ModuleCriterion(Criterion):
                  cast_target: bool = True) -> None:
         super().__init__()
         if not isinstance(criterion, Criterion):
-            raise TypeError(f"ModuleCriterion: expected a Criterion, got {type(criterion).__name__}")
+            raise InputTypeError(f"ModuleCriterion: expected a Criterion, got {type(criterion).__name__}")
         self.criterion, self.inputModule, self.targetModule = criterion, input_module, target_module
         self.castTarget = cast_target
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ember.errors import InputError
 from ember.nn.module import Module, filled, resized
 
 
@@ -44,9 +45,9 @@ class _SpatialPooling(Module):
         for what, value, least in (("kW", kW, 1), ("kH", kH, 1), ("dW", dW, 1), ("dH", dH, 1),
                                    ("padW", padW, 0), ("padH", padH, 0)):
             if value < least:
-                raise ValueError(f"{name}: {what} must be at least {least}, got {value}")
+                raise InputError(f"{name}: {what} must be at least {least}, got {value}")
         if 2 * padW > kW or 2 * padH > kH:
-            raise ValueError(f"{name}: padding ({padW},{padH}) must be at most half the kernel size ({kW}x{kH})")
+            raise InputError(f"{name}: padding ({padW},{padH}) must be at most half the kernel size ({kW}x{kH})")
         self.kW, self.kH, self.dW, self.dH, self.padW, self.padH = kW, kH, dW, dH, padW, padH
         self.ceil_mode = ceil_mode
         self._padded = self._grad_padded = None

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ember.blas import add_product, add_scaled
+from ember.errors import InputError, InputTypeError
 from ember.nn.criterion import Criterion
 from ember.nn.module import Module, filled, resized
 from ember.random import get_rng
@@ -302,7 +303,7 @@ class _Cell(_Recurrent):
     def __init__(self, input_size: int, hidden_size: int, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         if input_size < 1 or hidden_size < 1:
-            raise ValueError(f"{type(self).__name__}: expected positive sizes, got {input_size} and {hidden_size}")
+            raise InputError(f"{type(self).__name__}: expected positive sizes, got {input_size} and {hidden_size}")
         self.input_size, self.hidden_size = int(input_size), int(hidden_size)
         rows = self._n_gates * self.hidden_size
         self.register_parameter("weight_ih", np.empty((rows, self.input_size)))
@@ -397,7 +398,7 @@ class RNN(_Cell):
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
                  rng: np.random.Generator | None = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+            raise InputError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, rng=rng)
 
@@ -732,9 +733,9 @@ class Recurrence(_Recurrent):
 
     def __init__(self, step: Module, input_size: int, hidden_size: int, n_states: int = 1) -> None:
         if not isinstance(step, Module):
-            raise TypeError(f"Recurrence: expected a step Module, got {type(step).__name__}")
+            raise InputTypeError(f"Recurrence: expected a step Module, got {type(step).__name__}")
         if n_states < 1:
-            raise ValueError(f"Recurrence: n_states must be at least 1, got {n_states}")
+            raise InputError(f"Recurrence: n_states must be at least 1, got {n_states}")
         self._n_states = int(n_states)
         self._state_names_given = tuple(f"s{k}_0" for k in range(self._n_states))
         super().__init__()
@@ -871,7 +872,7 @@ class Sequencer(Module):
     def __init__(self, module: Module) -> None:
         super().__init__()
         if not isinstance(module, Module):
-            raise TypeError(f"Sequencer: expected a Module, got {type(module).__name__}")
+            raise InputTypeError(f"Sequencer: expected a Module, got {type(module).__name__}")
         self.module = module
         self._lead: tuple[int, ...] = ()
 
@@ -932,7 +933,7 @@ class MaskZero(Module):
     def __init__(self, module: Module) -> None:
         super().__init__()
         if not isinstance(module, Module):
-            raise TypeError(f"MaskZero: expected a Module, got {type(module).__name__}")
+            raise InputTypeError(f"MaskZero: expected a Module, got {type(module).__name__}")
         self.module = module
 
     def children(self) -> list[Module]:
@@ -1014,7 +1015,7 @@ class SequencerCriterion(Criterion):
     def __init__(self, criterion: Criterion, size_average: bool = False, mask_zero: bool = False) -> None:
         super().__init__()
         if not isinstance(criterion, Criterion):
-            raise TypeError(f"SequencerCriterion: expected a Criterion, got {type(criterion).__name__}")
+            raise InputTypeError(f"SequencerCriterion: expected a Criterion, got {type(criterion).__name__}")
         self.criterion, self.sizeAverage, self.mask_zero = criterion, size_average, mask_zero
 
     def children(self) -> list[Criterion]:

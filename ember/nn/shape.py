@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ember.errors import InputError, InputTypeError
 from ember.nn.module import Module
 
 
@@ -34,7 +35,7 @@ def _sizes(sizes: tuple[Any, ...]) -> tuple[int, ...]:
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     if not all(isinstance(s, (int, np.integer)) for s in sizes):
-        raise TypeError(f"expected sizes as ints, got {sizes!r}")
+        raise InputTypeError(f"expected sizes as ints, got {sizes!r}")
     return tuple(int(s) for s in sizes)
 
 
@@ -100,7 +101,7 @@ class _BatchAware(_ShapeModule):
         it and a loaded module behaves the same.
         """
         if isinstance(n_input_dims, bool) or not isinstance(n_input_dims, (int, np.integer)):
-            raise TypeError(f"{self.describe()}: set_num_input_dims expects an int, got {n_input_dims!r}")
+            raise InputTypeError(f"{self.describe()}: set_num_input_dims expects an int, got {n_input_dims!r}")
         self.n_input_dims = int(n_input_dims)
         self._replan()
         return self
@@ -137,7 +138,7 @@ class View(_BatchAware):
         super().__init__()
         self.sizes = _sizes(sizes)
         if not self.sizes or any(s < 1 and s != -1 for s in self.sizes) or self.sizes.count(-1) > 1:
-            raise ValueError(f"View: expected positive sizes and at most one -1, got {self.sizes}")
+            raise InputError(f"View: expected positive sizes and at most one -1, got {self.sizes}")
         self.n_elements = math.prod(s for s in self.sizes if s != -1)
         self.n_input_dims = n_input_dims
 
@@ -192,7 +193,7 @@ class Reshape(_ShapeModule):
         super().__init__()
         self.sizes = _sizes(sizes)
         if not self.sizes or any(s < 1 for s in self.sizes):
-            raise ValueError(f"Reshape: expected positive sizes, got {self.sizes} (View infers a -1 size)")
+            raise InputError(f"Reshape: expected positive sizes, got {self.sizes} (View infers a -1 size)")
         self.n_elements = math.prod(self.sizes)
         self.batch_mode = batch_mode
 
@@ -236,7 +237,7 @@ class Transpose(_BatchAware):
     def __init__(self, *pairs: tuple[int, int], n_input_dims: int = -1) -> None:
         super().__init__()
         if not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pairs):
-            raise ValueError(f"Transpose: expected (d1, d2) pairs, got {pairs!r}")
+            raise InputError(f"Transpose: expected (d1, d2) pairs, got {pairs!r}")
         self.pairs = tuple((int(a), int(b)) for a, b in pairs)
         self.n_input_dims = n_input_dims
 
@@ -364,7 +365,7 @@ class Replicate(_ShapeModule):
     def __init__(self, n_features: int, dim: int = 0, n_dim: float = math.inf) -> None:
         super().__init__()
         if dim < 0:
-            raise ValueError(f"Replicate: expected a non-negative dim, got {dim}")
+            raise InputError(f"Replicate: expected a non-negative dim, got {dim}")
         self.n_features, self.dim, self.n_dim = n_features, dim, n_dim
 
     def config(self) -> dict[str, Any]:
