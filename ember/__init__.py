@@ -16,6 +16,7 @@ from ember.errors import (
     NotFittedError,
     ProtocolError,
     SaveError,
+    SizeError,
     UnreadableFileError,
     UntrustedModuleError,
 )
@@ -24,5 +25,5 @@ from ember.random import manual_seed
 __version__ = "0.1.0"
 __all__ = ["CheckSetupError", "DataFileError", "EmberError", "FileAccessError", "InputError", "InputIndexError",
            "InputTypeError", "MissingFileError", "ModelFileError", "NonFiniteError", "NotAFileError", "NotFittedError",
-           "ProtocolError", "SaveError", "UnreadableFileError", "UntrustedModuleError", "check", "data",
+           "ProtocolError", "SaveError", "SizeError", "UnreadableFileError", "UntrustedModuleError", "check", "data",
            "manual_seed", "nn", "optim"]

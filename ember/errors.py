@@ -18,6 +18,8 @@ recognise what went wrong by type, never by the text of a message.
   :class:`UnreadableFileError` (a ``PermissionError``) for a file to read; the message names the path and the cause.
 * :class:`NonFiniteError` (a ``FloatingPointError``): a NaN or inf appeared where ember stops on one (the loss
   in ``fit``, a module wrapped in ``nn.NaN``); the message names where.
+* :class:`SizeError` (an ``InputError`` and a ``MemoryError``): sizes given to a constructor (a layer, a model
+  builder) need more memory than there is, or more elements than an array can hold; the message names them.
 * :class:`NotFittedError` (a ``RuntimeError``): something fitted to data (a ``Standardizer``) used before
   ``fit``.
 
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 __all__ = ["CheckSetupError", "DataFileError", "EmberError", "FileAccessError", "InputError", "InputIndexError",
            "InputTypeError", "MissingFileError", "ModelFileError", "NonFiniteError", "NotAFileError", "NotFittedError",
-           "ProtocolError", "SaveError", "UnreadableFileError", "UntrustedModuleError"]
+           "ProtocolError", "SaveError", "SizeError", "UnreadableFileError", "UntrustedModuleError"]
 
 
 class EmberError(Exception):
@@ -96,6 +98,10 @@ class NotAFileError(FileAccessError, IsADirectoryError):
 
 class UnreadableFileError(FileAccessError, PermissionError):
     """A file to read exists but this process may not read it."""
+
+
+class SizeError(InputError, MemoryError):
+    """Sizes given to a constructor need more memory than there is (or more elements than an array holds)."""
 
 
 class NonFiniteError(EmberError, FloatingPointError):

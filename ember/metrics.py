@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ember.errors import InputError, InputTypeError
+from ember.errors import InputError, InputTypeError, SizeError
 
 __all__ = ["ConfusionMatrix"]
 
@@ -57,7 +57,11 @@ class ConfusionMatrix:
             raise InputError(f"ConfusionMatrix: {len(labels)} labels given for {n_classes} classes")
         self.n_classes = int(n_classes)
         self.labels = [str(label) for label in labels] if labels is not None else None
-        self.mat = np.zeros((self.n_classes, self.n_classes), dtype=np.int64)
+        try:
+            self.mat = np.zeros((self.n_classes, self.n_classes), dtype=np.int64)
+        except (MemoryError, ValueError) as error:  # (NumPy's ValueError: more elements than an array holds)
+            raise SizeError(f"ConfusionMatrix: {self.n_classes} classes need a {self.n_classes} x {self.n_classes} "
+                            f"matrix, more memory than there is ({error})") from None
         self.zero()
 
     def zero(self) -> ConfusionMatrix:

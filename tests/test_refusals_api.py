@@ -12,7 +12,7 @@ import pytest
 
 from ember import check, data, interop, io, models, nn, train
 from ember.callbacks import EarlyStopping
-from ember.errors import CheckSetupError, EmberError, InputError, InputTypeError
+from ember.errors import CheckSetupError, EmberError, InputError, InputTypeError, SizeError
 from ember.metrics import ConfusionMatrix
 
 X, Y = np.random.default_rng(0).random((6, 4)), np.arange(6) % 3
@@ -219,6 +219,11 @@ def test_the_sklearn_estimators_refuse_bad_params_and_data_with_ember_errors(par
     (lambda: nn.MultiMarginCriterion(p=3), InputError, r"MultiMarginCriterion: expected p = 1 or 2, got 3"),
     (lambda: nn.Transpose((1,)), InputError, r"Transpose: expected \(d1, d2\) pairs"),
     (lambda: nn.gModule([], []), InputTypeError, r"gModule: expected the inputs as a non-empty list of nodes"),
+    (lambda: nn.Linear(10**6, 10**6), SizeError, r"Linear: the sizes given \(n_in=1000000, n_out=1000000\) need "
+                                                 r"more memory than there is \(MemoryError"),
+    (lambda: nn.LSTM(10**7, 10**7), SizeError, r"LSTM: the sizes given \(input_size=10000000, hidden_size=10000000"),
+    (lambda: models.mlp(4, [10**12]), SizeError, r"Linear: the sizes given \(n_in=4, n_out=1000000000000\)"),
+    (lambda: ConfusionMatrix(10**12), SizeError, r"ConfusionMatrix: 1000000000000 classes need a"),
 ])
 def test_module_constructors_refuse_with_ember_errors(build, error, message):
     """Constructor refusals that the annotation checks (``ember.nn.arguments``) cannot express: the module's

@@ -11,7 +11,8 @@ its arguments without a line of its own, and so does a class that lands later:
   ``>= 0``; ``eps`` is finite and ``>= 0``, ``momentum`` in ``[0, 1]``.
 
 A refused argument raises :class:`~ember.errors.InputTypeError` (wrong type) or
-:class:`~ember.errors.InputError` (out of range), naming the class, the argument, what it takes and the value.
+:class:`~ember.errors.InputError` (out of range), naming the class, the argument, what it takes and the value;
+sizes that need more memory than there is raise :class:`~ember.errors.SizeError` naming them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from ember.errors import InputError, InputTypeError
+from ember.errors import EmberError, InputError, InputTypeError, SizeError
+
+#: NumPy's ValueError for an array of more elements than an index can address.
+_TOO_BIG = "array is too big"
 
 #: integer arguments that are sizes: at least 1.
 SIZES = frozenset({
@@ -111,7 +115,16 @@ def checked(function: Callable[..., Any], owner: str | None = None) -> Callable[
         for name, check, optional in checks:
             if name in arguments:
                 arguments[name] = check(owner, name, arguments[name], optional)
-        return function(*bound.args, **bound.kwargs)
+        try:
+            return function(*bound.args, **bound.kwargs)
+        except (MemoryError, ValueError) as error:
+            if isinstance(error, EmberError) or not (isinstance(error, MemoryError) or _TOO_BIG in str(error)):
+                raise
+            sizes = ", ".join(f"{name}={value!r}" for name, value in arguments.items()
+                              if isinstance(value, numbers.Integral) and not isinstance(value, bool))
+            who = type(arguments["self"]).__name__ if "self" in arguments else owner  # (LSTM, not its base)
+            raise SizeError(f"{who}: the sizes given ({sizes}) need more memory than there is "
+                            f"({type(error).__name__}: {error})") from None
 
     checked_call._checks_arguments = True  # type: ignore[attr-defined]
     return checked_call

@@ -7,6 +7,8 @@ for ``feval``, in-place updates and ``state``. The gradient ``feval`` returns is
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ember.blas import add_scaled
@@ -128,7 +130,11 @@ def asgd(feval: Feval, x: np.ndarray, state: dict | None = None) -> tuple[np.nda
         np.copyto(ax, x)
     t += 1
     state["t"] = t
-    state["eta_t"] = eta0 / (1 + lambd * eta0 * t) ** alpha
+    try:
+        decay = (1 + lambd * eta0 * t) ** alpha
+    except OverflowError:  # a Python float's power raises where it would be inf: the rate has decayed to 0
+        decay = math.inf
+    state["eta_t"] = eta0 / decay
     state["mu_t"] = 1 / max(1, t - t0)
     return x, [fx], ax
 

@@ -6,6 +6,7 @@ the gradient is not used. One call runs the whole search.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,8 @@ def _rng(state: dict, default_seed: int | None) -> np.random.Generator:
     return get_rng(None) if seed is None else np.random.default_rng(seed)
 
 
+#: the largest initial step size whose square (the covariance's scale) is a finite float.
+_LARGEST_SIGMA = math.sqrt(sys.float_info.max)
 _CMAES_CONFIG = frozenset({"sigma", "max_eval", "ftarget", "popsize", "min_iterations", "seed"})
 _CMAES_HISTORY = frozenset({"func_eval"})
 
@@ -74,8 +77,9 @@ def cmaes(opfunc: Callable[[np.ndarray], Any], x: np.ndarray,
     if "sigma" not in state:
         raise InputError("optim.cmaes: the key 'sigma' (the initial step size, > 0) is required")
     check_real("cmaes", sigma=state["sigma"])
-    if not state["sigma"] > 0:
-        raise InputError(f"optim.cmaes: sigma (the initial step size) must be > 0, got {state['sigma']!r}")
+    if not 0 < state["sigma"] < _LARGEST_SIGMA:
+        raise InputError(f"optim.cmaes: sigma (the initial step size) must be > 0 and below {_LARGEST_SIGMA:.3g} "
+                         f"(its square must be a finite float), got {state['sigma']!r}")
     sigma = float(state["sigma"])
     n = x.size
     max_eval = state.get("max_eval", 1e3 * n * n)

@@ -57,6 +57,7 @@ BAD_CONFIGS = [  # (optimizer, key, value, error type, message)
     ("lbfgs", "line_search", np.array([1.0]), InputError, r"line_search must be None, 'strong_wolfe' or a function"),
     ("cmaes", "sigma", float("inf"), InputError, r"optim\.cmaes: sigma must be a finite number, got inf"),
     ("cmaes", "sigma", "1", InputTypeError, r"optim\.cmaes: sigma must be a number, got '1'"),
+    ("cmaes", "sigma", 1e308, InputError, r"optim\.cmaes: sigma .* must be > 0 and below 1\.34e\+154"),
     ("cmaes", "popsize", 2.5, InputError, r"optim\.cmaes: popsize must be a whole number >= 0, got 2\.5"),
     ("cmaes", "seed", "x", InputTypeError, r"optim\.cmaes: seed must be None or an integer >= 0, got 'x'"),
     ("de", "crossover_rate", None, InputTypeError, r"optim\.de: crossover_rate must be a number, got None"),
@@ -73,6 +74,13 @@ BAD_CONFIGS = [  # (optimizer, key, value, error type, message)
 def test_a_bad_hyper_parameter_is_refused_naming_the_key(name, key, value, error, message):
     with pytest.raises(error, match=message):
         RUN[name]({key: value})
+
+
+def test_asgd_with_a_huge_decay_power_decays_the_rate_to_zero():
+    """``(1 + λ η₀ t)^α`` overflows a Python float (OverflowError) for a huge ``alpha``: the rate is 0."""
+    state = {"alpha": 1e308, "lambd": 1.0, "eta0": 1.0}
+    x, _, _ = optim.asgd(quadratic, np.ones(3), state)
+    assert state["eta_t"] == 0.0 and np.isfinite(x).all()
 
 
 @pytest.mark.parametrize("name", ["sgd", "nag", "rprop", "cg", "lbfgs", "rmsprop", "adam", "asgd"])
