@@ -296,8 +296,14 @@ def setup_w8_conv_backward(quick: bool) -> dict:
 # -- I: start-up ------------------------------------------------------------------------------------
 
 def _importing(module: str):
+    """A fresh interpreter importing ``module``, with Python's bytecode cache on (as after ``pip install``, which
+    compiles it): the harness's warm-up run writes it even where ``PYTHONDONTWRITEBYTECODE`` is set, so that
+    what is timed is importing, not compiling the sources again.
+    """
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
     def run():
-        subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True, env=env)
     return run
 
 

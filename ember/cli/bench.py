@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ember.cli.common import UsageError, command
+from ember.cli.common import Parser, UsageError, command
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -28,4 +28,4 @@ def cmd_bench(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(checkout))
     from benchmarks.__main__ import run
 
-    return run(args.passed_on)
+    return run(args.passed_on, parser_class=Parser, prog="ember bench")

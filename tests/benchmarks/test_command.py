@@ -24,3 +24,16 @@ def test_unknown_workload_is_a_usage_error():
     result = subprocess.run([sys.executable, "-m", "ember", "bench", "--only", "W9"], capture_output=True, text=True)
     assert result.returncode == 2
     assert "unknown workload" in result.stderr
+
+
+def test_bad_arguments_are_one_line_before_anything_runs(tmp_path):
+    """``--repeat 0`` and a JSON path that cannot be written are refused before a (long) run, in one line."""
+    (tmp_path / "folder").mkdir()
+    for arguments, message in ((["--repeat", "0"], "--repeat takes a number of repetitions >= 1, got 0"),
+                               (["--json", str(tmp_path / "folder")], "is a directory, expected a file path"),
+                               (["--only", "W9"], "unknown workload")):
+        result = subprocess.run([sys.executable, "-m", "ember", "bench", "--only", "W3", *arguments],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("ember bench: error: ")
+        assert message in result.stderr
