@@ -30,6 +30,20 @@ def _snake_case(name: str) -> str:
 _KNOWN: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]] = {}  # (config, history) -> their union
 
 
+#: the types of what an optimizer keeps between steps (counters, step sizes, arrays, L-BFGS's lists), by exact type:
+#: anything else (a subclass, a NumPy scalar) goes through :func:`_check_history`.
+_HISTORY_TYPES = frozenset({int, float, np.ndarray, list})
+
+
+def _check_history(name: str, key: str, value: Any) -> None:
+    """Raise ``InputTypeError`` unless ``value``, kept in the state as ``key`` by a previous step, is a number
+    (not a bool), an array or a list (a state edited by hand, or read back from JSON as strings).
+    """
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.ndarray, list)):
+        raise InputTypeError(f"optim.{name}: the state's {key!r} (kept by a previous step) must be a number or an "
+                             f"array, got {value!r} ({type(value).__name__})")
+
+
 def check_state(name: str, state: Any, config_keys: frozenset[str], history_keys: frozenset[str]) -> dict:
     """Return ``state`` (a new dict when ``None``) after checking that every key is known.
 
@@ -49,6 +63,9 @@ def check_state(name: str, state: Any, config_keys: frozenset[str], history_keys
     if known is None:
         known = _KNOWN[config_keys, history_keys] = config_keys | history_keys
     if known.issuperset(state):
+        for key, value in state.items():  # the history a step keeps: numbers, arrays, lists of arrays
+            if type(value) not in _HISTORY_TYPES and key in history_keys:
+                _check_history(name, key, value)
         return state
     unknown = state.keys() - config_keys - history_keys
     key = sorted(unknown, key=str)[0]

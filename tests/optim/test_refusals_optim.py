@@ -128,3 +128,17 @@ def test_clip_grad_norm_refuses_a_bad_max_norm(value, error, message):
     with pytest.raises(error, match=message):
         optim.clip_grad_norm(grads, value)
     assert optim.clip_grad_norm(grads, math.inf) == 5.0 and grads.tolist() == [3.0, 4.0]
+
+
+@pytest.mark.parametrize(("name", "key", "value"), [
+    ("sgd", "eval_counter", "3"), ("adagrad", "eval_counter", "2"), ("asgd", "t", "1"), ("adam", "t", None),
+    ("lbfgs", "n_iter", "0"), ("nag", "eval_counter", True), ("asgd", "eta_t", {"a": 1}),
+])
+def test_a_malformed_history_in_the_state_is_refused_naming_the_key(name, key, value):
+    """What a step keeps (counters, step sizes, arrays) read back wrong: an ember error, not Python's TypeError."""
+    state = {}
+    step(name, state)  # a real first step fills the history
+    state[key] = value
+    with pytest.raises(InputTypeError, match=rf"optim\.{name}: the state's '{key}' \(kept by a previous step\) must "
+                                             rf"be a number or an array"):
+        step(name, state)
