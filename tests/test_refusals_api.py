@@ -143,17 +143,12 @@ def test_onnx_export_refuses_bad_settings_with_ember_errors():
         export("model", np.ones((1, 3)))
 
 
-#: the library modules whose refusals must all be ember types: all of them
-CHECKED = ["train.py", "io.py", "plot.py", "metrics.py", "models.py", "callbacks.py", "distributed.py", "random.py",
-           "files.py", "onnx.py", "interop.py", "blas.py", "data", "optim", "check", "recipes", "nn", "fast"]
-
-
 def test_no_library_module_raises_a_bare_value_or_type_error():
-    """A class guard: ``raise ValueError(...)``/``raise TypeError(...)`` in these modules would reach a user as a
-    builtin exception; they raise ``InputError``/``InputTypeError`` (subclasses of both) instead."""
+    """A class guard over the whole package: ``raise ValueError(...)``/``raise TypeError(...)`` would reach a user
+    as a builtin exception; ember raises ``InputError``/``InputTypeError`` (subclasses of both) instead."""
     package = Path(__file__).resolve().parents[1] / "ember"
-    paths = [p for name in CHECKED for p in ([package / name] if name.endswith(".py") else
-                                             sorted((package / name).rglob("*.py")))]
+    paths = sorted(package.rglob("*.py"))
+    assert len(paths) > 100  # (the package, not an empty folder)
     bare = []
     for path in paths:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
